@@ -1,0 +1,63 @@
+/// Anything traffic comes from or goes to: a pod, a network outside the cluster, and later an API
+/// identity or a model. Policies select endpoints by their labels.
+public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable {
+        case pod
+        case external
+    }
+
+    /// A port a pod declares (`spec.containers[].ports[]`), which named ports in rules resolve against.
+    public struct NamedPort: Sendable, Hashable {
+        public let name: String
+        public let port: UInt16
+        public let `protocol`: IPProtocol
+
+        public init(name: String, port: UInt16, protocol: IPProtocol) {
+            self.name = name
+            self.port = port
+            self.protocol = `protocol`
+        }
+    }
+
+    public let kind: Kind
+    public let namespace: String?
+    public let name: String
+    public let labels: Labels
+    public let addresses: [IPAddress]
+    public let ports: [NamedPort]
+    public let serviceAccount: String?
+
+    public init(
+        kind: Kind,
+        namespace: String?,
+        name: String,
+        labels: Labels = [:],
+        addresses: [IPAddress] = [],
+        ports: [NamedPort] = [],
+        serviceAccount: String? = nil
+    ) {
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+        self.labels = labels
+        self.addresses = addresses
+        self.ports = ports
+        self.serviceAccount = serviceAccount
+    }
+
+    /// An address outside the cluster, named `ip:ADDRESS` as on the command line.
+    public static func external(_ address: IPAddress) -> Endpoint {
+        Endpoint(kind: .external, namespace: nil, name: "ip:\(address)", addresses: [address])
+    }
+
+    /// `namespace/name` for a pod, `ip:ADDRESS` for an external address.
+    public var description: String {
+        guard let namespace else { return name }
+        return "\(namespace)/\(name)"
+    }
+
+    /// The port number a named port resolves to on this endpoint for `protocol`, if it declares one.
+    public func resolve(namedPort: String, protocol: IPProtocol) -> UInt16? {
+        ports.first { $0.name == namedPort && $0.protocol == `protocol` }?.port
+    }
+}

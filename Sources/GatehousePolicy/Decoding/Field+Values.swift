@@ -1,0 +1,119 @@
+import GatehouseCore
+
+/// Decoders for the values several kinds share: selectors, CIDRs, protocols, ports, metadata.
+extension Field {
+    /// A Kubernetes `metav1.LabelSelector`.
+    func labelSelector() throws(ResourceError) -> LabelSelector {
+        let object = try object(known: ["matchLabels", "matchExpressions"])
+        var selector = LabelSelector(matchLabels: try object["matchLabels"]?.stringMap() ?? [:])
+        for item in try object["matchExpressions"]?.list() ?? [] {
+            let expression = try item.object(known: ["key", "operator", "values"])
+            let key = try expression.required("key").name()
+            let operatorField = try expression.required("operator")
+            let text = try operatorField.string()
+            guard let op = LabelSelector.Operator(rawValue: text) else {
+                throw operatorField.error(.invalidValue, "unknown operator \"\(text)\" (want In, NotIn, Exists or DoesNotExist)")
+            }
+            let values = try expression["values"]?.stringList() ?? []
+            switch op {
+            case .in, .notIn:
+                guard !values.isEmpty else {
+                    throw item.error(.invalidValue, "operator \(text) needs at least one value")
+                }
+            case .exists, .doesNotExist:
+                guard values.isEmpty else { throw item.error(.invalidValue, "operator \(text) takes no values") }
+            }
+            selector.matchExpressions.append(LabelSelector.Requirement(key: key, operator: op, values: values))
+        }
+        return selector
+    }
+
+    /// A Calico selector expression; a syntax error points at the column inside the file.
+    func calicoSelector() throws(ResourceError) -> Selector {
+        let text = try string()
+        do {
+            return try Selector(parsing: text)
+        } catch {
+            var quoted = false
+            if case .scalar(_, let plain) = value.content { quoted = !plain }
+            let column = value.column + error.column - 1 + (quoted ? 1 : 0)
+            throw ResourceError(
+                .invalidSelector, "invalid selector \"\(text)\": \(error.reason) (at column \(error.column) of the selector)",
+                at: SourceLocation(file: file, line: value.line, column: column), field: path)
+        }
+    }
+
+    func cidr() throws(ResourceError) -> CIDR {
+        let text = try string()
+        guard let cidr = CIDR(text) else {
+            throw error(.invalidCIDR, "invalid CIDR \"\(text)\" (want ADDRESS/LENGTH, such as 10.0.0.0/8)")
+        }
+        return cidr
+    }
+
+    /// A Calico net: a CIDR, or a bare address meaning a single host.
+    func calicoNet() throws(ResourceError) -> CIDR {
+        let text = try string()
+        if let cidr = CIDR(text) { return cidr }
+        if let address = IPAddress(text) { return CIDR(host: address) }
+        throw error(.invalidCIDR, "invalid CIDR \"\(text)\" (want ADDRESS/LENGTH, such as 10.0.0.0/8)")
+    }
+
+    /// A Kubernetes protocol: exactly `TCP`, `UDP` or `SCTP`.
+    func kubernetesProtocol() throws(ResourceError) -> IPProtocol {
+        let text = try string()
+        switch text {
+        case "TCP": return .tcp
+        case "UDP": return .udp
+        case "SCTP": return .sctp
+        default: throw error(.invalidProtocol, "unsupported protocol \"\(text)\" (want TCP, UDP or SCTP)")
+        }
+    }
+
+    /// A port number 1-65535.
+    func portNumber() throws(ResourceError) -> UInt16 {
+        let number = try int()
+        guard (1...65535).contains(number) else { throw error(.invalidPort, "port \(number) is outside 1-65535") }
+        return UInt16(number)
+    }
+
+    /// A Kubernetes named port (IANA_SVC_NAME): 1-15 lowercase letters, digits and single dashes, with a letter.
+    func kubernetesPortName() throws(ResourceError) -> String {
+        let name = try string()
+        let bytes = Array(name.utf8)
+        let valid =
+            (1...15).contains(bytes.count)
+            && bytes.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
+            && bytes.contains { $0 >= 97 && $0 <= 122 }
+            && bytes.first != 45 && bytes.last != 45 && !name.contains("--")
+        guard valid else {
+            throw error(
+                .invalidPort,
+                "invalid port name \"\(name)\" (1-15 lowercase letters, digits and '-', at least one letter, "
+                    + "no leading, trailing or double '-')")
+        }
+        return name
+    }
+
+    /// `metadata.name`, `metadata.namespace` and `metadata.labels` of an object.
+    func metadata(namespaced: Bool) throws(ResourceError) -> ObjectMetadata {
+        let object = try object(known: ObjectMetadata.knownFields)
+        let name = try object.required("name").name()
+        let namespace: String? = namespaced ? (try object["namespace"]?.name() ?? "default") : nil
+        let labels = Labels(try object["labels"]?.stringMap() ?? [:])
+        return ObjectMetadata(name: name, namespace: namespace, labels: labels)
+    }
+}
+
+/// The parts of `metadata` the engine uses.
+struct ObjectMetadata {
+    let name: String
+    let namespace: String?
+    let labels: Labels
+
+    static let knownFields: Set<String> = [
+        "name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation", "creationTimestamp",
+        "managedFields", "ownerReferences", "finalizers", "generateName", "selfLink", "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    ]
+}

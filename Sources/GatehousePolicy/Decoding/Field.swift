@@ -1,0 +1,151 @@
+/// Collects what decoding noticed but did not refuse: unknown fields, unknown kinds.
+final class DecodeDiagnostics {
+    var warnings: [ResourceError] = []
+}
+
+/// A value being decoded, with its field path (`spec.ingress[0].from[1]`) and location for errors.
+struct Field {
+    let value: ResourceValue
+    let path: String
+    let file: String
+    let diagnostics: DecodeDiagnostics
+
+    var location: SourceLocation { SourceLocation(file: file, line: value.line, column: value.column) }
+
+    func error(_ code: ResourceError.Code, _ reason: String) -> ResourceError {
+        ResourceError(code, reason, at: location, field: path)
+    }
+
+    var isNull: Bool {
+        if case .null = value.content { return true }
+        return false
+    }
+
+    func child(_ value: ResourceValue, key: String) -> Field {
+        Field(value: value, path: path.isEmpty ? key : "\(path).\(key)", file: file, diagnostics: diagnostics)
+    }
+
+    /// A mapping; keys outside `known` are reported as unknown-field warnings.
+    func object(known: Set<String>) throws(ResourceError) -> FieldObject {
+        guard case .mapping(let pairs) = value.content else {
+            if isNull { return FieldObject(field: self, entries: [:]) }
+            throw error(.wrongType, "expected a mapping, found \(kindName)")
+        }
+        var entries: [String: Field] = [:]
+        for (key, value) in pairs {
+            let field = child(value, key: key)
+            if !known.contains(key) {
+                diagnostics.warnings.append(field.error(.unknownField, "unknown field \"\(key)\""))
+            }
+            entries[key] = field
+        }
+        return FieldObject(field: self, entries: entries)
+    }
+
+    /// The items of a sequence; null is the empty list, as in the Kubernetes API.
+    func list() throws(ResourceError) -> [Field] {
+        switch value.content {
+        case .null:
+            return []
+        case .sequence(let items):
+            return items.enumerated().map { index, item in
+                Field(value: item, path: "\(path)[\(index)]", file: file, diagnostics: diagnostics)
+            }
+        default:
+            throw error(.wrongType, "expected a list, found \(kindName)")
+        }
+    }
+
+    func string() throws(ResourceError) -> String {
+        guard case .scalar(let text, _) = value.content else {
+            throw error(.wrongType, "expected a string, found \(kindName)")
+        }
+        return text
+    }
+
+    /// A string that must not be empty.
+    func name() throws(ResourceError) -> String {
+        let text = try string()
+        guard !text.isEmpty else { throw error(.invalidValue, "must not be empty") }
+        return text
+    }
+
+    func int() throws(ResourceError) -> Int {
+        guard case .scalar(let text, let plain) = value.content, plain, let number = Int(text) else {
+            throw error(.wrongType, "expected an integer, found \(describe)")
+        }
+        return number
+    }
+
+    func number() throws(ResourceError) -> Double {
+        guard case .scalar(let text, let plain) = value.content, plain, let number = Double(text), number.isFinite
+        else { throw error(.wrongType, "expected a number, found \(describe)") }
+        return number
+    }
+
+    func bool() throws(ResourceError) -> Bool {
+        guard case .scalar(let text, true) = value.content, text == "true" || text == "false" else {
+            throw error(.wrongType, "expected true or false, found \(describe)")
+        }
+        return text == "true"
+    }
+
+    /// Whether this scalar was written as a number (`80`) rather than a string (`"80"`, `http`).
+    var isPlainInteger: Bool {
+        guard case .scalar(let text, true) = value.content else { return false }
+        return Int(text) != nil
+    }
+
+    func stringMap() throws(ResourceError) -> [String: String] {
+        guard case .mapping(let pairs) = value.content else {
+            if isNull { return [:] }
+            throw error(.wrongType, "expected a mapping of strings, found \(kindName)")
+        }
+        var result: [String: String] = [:]
+        for (key, value) in pairs { result[key] = try child(value, key: key).string() }
+        return result
+    }
+
+    func stringList() throws(ResourceError) -> [String] {
+        var result: [String] = []
+        for item in try list() { result.append(try item.string()) }
+        return result
+    }
+
+    private var kindName: String {
+        switch value.content {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .scalar: return "a scalar"
+        case .null: return "null"
+        }
+    }
+
+    private var describe: String {
+        if case .scalar(let text, let plain) = value.content { return plain ? "'\(text)'" : "the string \"\(text)\"" }
+        return kindName
+    }
+}
+
+/// The fields of a mapping being decoded.
+struct FieldObject {
+    let field: Field
+    let entries: [String: Field]
+
+    /// The field, or nil when it is absent or null.
+    subscript(key: String) -> Field? {
+        guard let entry = entries[key], !entry.isNull else { return nil }
+        return entry
+    }
+
+    /// Whether the key is present at all, even with a null value.
+    func has(_ key: String) -> Bool { entries[key] != nil }
+
+    func required(_ key: String) throws(ResourceError) -> Field {
+        guard let entry = self[key] else {
+            let path = field.path.isEmpty ? key : "\(field.path).\(key)"
+            throw ResourceError(.missingField, "required field is missing", at: field.location, field: path)
+        }
+        return entry
+    }
+}

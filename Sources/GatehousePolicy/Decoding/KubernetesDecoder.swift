@@ -1,0 +1,176 @@
+import GatehouseCore
+
+/// Decodes core Kubernetes objects (Namespace, Pod, ServiceAccount) and `networking.k8s.io/v1`
+/// NetworkPolicy, following the field comments of `kubernetes/api` `networking/v1/types.go`.
+enum KubernetesDecoder {
+    static let objectFields: Set<String> = ["apiVersion", "kind", "metadata", "spec", "status"]
+
+    static func namespace(_ object: FieldObject) throws(ResourceError) -> Namespace {
+        let metadata = try object.required("metadata").metadata(namespaced: false)
+        return Namespace(name: metadata.name, labels: metadata.labels)
+    }
+
+    static func serviceAccount(_ object: FieldObject) throws(ResourceError) -> ServiceAccount {
+        let metadata = try object.required("metadata").metadata(namespaced: true)
+        return ServiceAccount(namespace: metadata.namespace ?? "default", name: metadata.name, labels: metadata.labels)
+    }
+
+    static func pod(_ object: FieldObject) throws(ResourceError) -> Endpoint {
+        let metadata = try object.required("metadata").metadata(namespaced: true)
+        let spec = try object["spec"]?.looseObject()
+        var ports: [Endpoint.NamedPort] = []
+        for key in ["containers", "initContainers"] {
+            for container in try spec?[key]?.list() ?? [] {
+                for portField in try container.looseObject()["ports"]?.list() ?? [] {
+                    let port = try portField.looseObject()
+                    guard let name = try port["name"]?.string() else { continue }
+                    let number = try port.required("containerPort").portNumber()
+                    let proto = try port["protocol"]?.kubernetesProtocol() ?? .tcp
+                    ports.append(Endpoint.NamedPort(name: name, port: number, protocol: proto))
+                }
+            }
+        }
+        var addresses: [IPAddress] = []
+        if let status = try object["status"]?.looseObject() {
+            var texts: [Field] = []
+            if let single = status["podIP"] { texts.append(single) }
+            for item in try status["podIPs"]?.list() ?? [] {
+                if let ip = try item.looseObject()["ip"] { texts.append(ip) }
+            }
+            for field in texts {
+                let text = try field.string()
+                guard let address = IPAddress(text) else { throw field.error(.invalidValue, "invalid IP address \"\(text)\"") }
+                if !addresses.contains(address) { addresses.append(address) }
+            }
+        }
+        var serviceAccount = "default"
+        if let field = spec?["serviceAccountName"] ?? spec?["serviceAccount"] { serviceAccount = try field.string() }
+        return Endpoint(
+            kind: .pod, namespace: metadata.namespace, name: metadata.name, labels: metadata.labels,
+            addresses: addresses, ports: ports, serviceAccount: serviceAccount)
+    }
+
+    static let specFields: Set<String> = ["podSelector", "policyTypes", "ingress", "egress"]
+
+    /// A NetworkPolicy, or a Calico StagedKubernetesNetworkPolicy when `staged` (its spec adds `stagedAction`).
+    static func networkPolicy(_ object: FieldObject, staged: Bool) throws(ResourceError) -> Policy {
+        let metadata = try object.required("metadata").metadata(namespaced: true)
+        let namespace = metadata.namespace ?? "default"
+        let specField = try object.required("spec")
+        let spec = try specField.object(known: staged ? specFields.union(["stagedAction"]) : specFields)
+        // `podSelector: null` is defaulted to `{}` by the API server.
+        let podSelector = try spec["podSelector"]?.labelSelector() ?? .everything
+        let stagedAction = staged ? try CalicoDecoder.stagedAction(spec["stagedAction"]) : nil
+
+        var ingress: [PolicyRule] = []
+        for (index, item) in (try spec["ingress"]?.list() ?? []).enumerated() {
+            let rule = try item.object(known: ["from", "ports"])
+            let peers = try (rule["from"]?.list() ?? []).map { field throws(ResourceError) in
+                try peer(field, namespace: namespace)
+            }
+            let ports = try (rule["ports"]?.list() ?? []).map { field throws(ResourceError) in try port(field) }
+            ingress.append(
+                PolicyRule(
+                    index: index, action: .allow, source: EntityMatch(peers: peers),
+                    destination: EntityMatch(ports: ports), location: item.location))
+        }
+        var egress: [PolicyRule] = []
+        for (index, item) in (try spec["egress"]?.list() ?? []).enumerated() {
+            let rule = try item.object(known: ["to", "ports"])
+            let peers = try (rule["to"]?.list() ?? []).map { field throws(ResourceError) in
+                try peer(field, namespace: namespace)
+            }
+            let ports = try (rule["ports"]?.list() ?? []).map { field throws(ResourceError) in try port(field) }
+            egress.append(
+                PolicyRule(
+                    index: index, action: .allow, destination: EntityMatch(peers: peers, ports: ports),
+                    location: item.location))
+        }
+
+        // policyTypes: Ingress is always assumed when absent; Egress only when an egress section exists.
+        var types: Set<TrafficDirection> = []
+        if let typesField = spec["policyTypes"] {
+            for item in try typesField.list() {
+                let text = try item.string()
+                guard let direction = TrafficDirection(rawValue: text) else {
+                    throw item.error(.invalidValue, "unknown policy type \"\(text)\" (want Ingress or Egress)")
+                }
+                types.insert(direction)
+            }
+        } else {
+            types.insert(.ingress)
+            if spec.has("egress") { types.insert(.egress) }
+        }
+        let subject = MemberQuery(scope: .namespace(namespace), selector: podSelector.selector, dialect: .kubernetes)
+        return Policy(
+            kind: staged ? .stagedKubernetesNetworkPolicy : .kubernetesNetworkPolicy, namespace: namespace,
+            name: metadata.name, tier: Tier.default.name, order: 1_000, sortName: "knp.default.\(metadata.name)",
+            stagedAction: stagedAction, subject: subject, types: types, ingress: ingress, egress: egress,
+            location: object.field.location)
+    }
+
+    /// One `from`/`to` entry: fields inside it are ANDed.
+    private static func peer(_ field: Field, namespace: String) throws(ResourceError) -> Peer {
+        let object = try field.object(known: ["podSelector", "namespaceSelector", "ipBlock"])
+        if let ipBlock = object["ipBlock"] {
+            guard object["podSelector"] == nil && object["namespaceSelector"] == nil else {
+                throw field.error(.invalidValue, "ipBlock may not be combined with podSelector or namespaceSelector")
+            }
+            let block = try ipBlock.object(known: ["cidr", "except"])
+            let cidr = try block.required("cidr").cidr()
+            var except: [CIDR] = []
+            for item in try block["except"]?.list() ?? [] {
+                let inner = try item.cidr()
+                guard cidr.contains(inner), inner.prefixLength > cidr.prefixLength else {
+                    throw item.error(.invalidCIDR, "except \(inner) must lie strictly inside cidr \(cidr)")
+                }
+                except.append(inner)
+            }
+            return Peer(nets: [cidr], notNets: except)
+        }
+        let podSelector = try object["podSelector"]?.labelSelector()
+        let namespaceSelector = try object["namespaceSelector"]?.labelSelector()
+        guard podSelector != nil || namespaceSelector != nil else {
+            throw field.error(.missingField, "a peer needs podSelector, namespaceSelector or ipBlock")
+        }
+        let scope: MemberQuery.Scope = namespaceSelector.map { .namespaces($0.selector) } ?? .namespace(namespace)
+        let selector = podSelector?.selector ?? .all
+        return Peer(members: MemberQuery(scope: scope, selector: selector, dialect: .kubernetes))
+    }
+
+    private static func port(_ field: Field) throws(ResourceError) -> PortMatch {
+        let object = try field.object(known: ["protocol", "port", "endPort"])
+        let proto = try object["protocol"]?.kubernetesProtocol() ?? .tcp
+        guard let portField = object["port"] else {
+            if let endPort = object["endPort"] {
+                throw endPort.error(.invalidPort, "endPort requires a numeric port")
+            }
+            return PortMatch(protocol: proto, ports: .any)
+        }
+        if portField.isPlainInteger {
+            let port = try portField.portNumber()
+            guard let endField = object["endPort"] else { return PortMatch(protocol: proto, ports: .range(PortRange(port))) }
+            let end = try endField.portNumber()
+            guard end >= port else { throw endField.error(.invalidPort, "endPort \(end) is below port \(port)") }
+            return PortMatch(protocol: proto, ports: .range(PortRange(port, end)))
+        }
+        let name = try portField.kubernetesPortName()
+        if let endPort = object["endPort"] {
+            throw endPort.error(.invalidPort, "endPort requires a numeric port, not the named port \"\(name)\"")
+        }
+        return PortMatch(protocol: proto, ports: .named(name))
+    }
+}
+
+extension Field {
+    /// A mapping read without reporting unknown fields: for large objects (pods) of which only a few fields matter.
+    func looseObject() throws(ResourceError) -> FieldObject {
+        guard case .mapping(let pairs) = value.content else {
+            if isNull { return FieldObject(field: self, entries: [:]) }
+            throw error(.wrongType, "expected a mapping")
+        }
+        var entries: [String: Field] = [:]
+        for (key, value) in pairs { entries[key] = child(value, key: key) }
+        return FieldObject(field: self, entries: entries)
+    }
+}

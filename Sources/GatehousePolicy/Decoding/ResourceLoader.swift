@@ -1,0 +1,198 @@
+import Foundation
+import GatehouseCore
+
+/// Reads Kubernetes-style YAML and JSON (files, folders, multi-document files, `List` objects) into a
+/// cluster state and a policy set. Fails closed: any error means no bundle at all.
+public struct ResourceLoader: Sendable {
+    /// Whether unknown kinds and fields are errors rather than warnings.
+    public var strict: Bool
+
+    public init(strict: Bool = false) { self.strict = strict }
+
+    /// Loads files and folders (`*.yaml`, `*.yml`, `*.json`, recursively); `-` reads standard input.
+    public func load(paths: [String]) throws(ResourceErrors) -> ResourceBundle {
+        var builder = BundleBuilder()
+        for path in paths {
+            let files: [String]
+            do {
+                files = try ResourceLoader.expand(path)
+            } catch {
+                builder.errors.append(error)
+                continue
+            }
+            for file in files {
+                let text: String
+                do {
+                    text = try ResourceLoader.read(file)
+                } catch {
+                    builder.errors.append(error)
+                    continue
+                }
+                builder.add(text: text, file: file)
+            }
+        }
+        return try builder.finish(strict: strict)
+    }
+
+    /// Loads one text, as if read from `file`.
+    public func load(text: String, file: String) throws(ResourceErrors) -> ResourceBundle {
+        var builder = BundleBuilder()
+        builder.add(text: text, file: file)
+        return try builder.finish(strict: strict)
+    }
+
+    static func expand(_ path: String) throws(ResourceError) -> [String] {
+        if path == "-" { return [path] }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ResourceError(.unreadable, "no such file or directory", at: nil, field: path)
+        }
+        guard isDirectory.boolValue else { return [path] }
+        guard let enumerator = FileManager.default.enumerator(atPath: path) else {
+            throw ResourceError(.unreadable, "cannot list the directory", field: path)
+        }
+        var files: [String] = []
+        while let entry = enumerator.nextObject() as? String {
+            let lower = entry.lowercased()
+            guard lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") || lower.hasSuffix(".json") else { continue }
+            files.append((path as NSString).appendingPathComponent(entry))
+        }
+        return files.sorted()
+    }
+
+    static func read(_ file: String) throws(ResourceError) -> String {
+        let data: Data?
+        if file == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            data = FileManager.default.contents(atPath: file)
+        }
+        guard let data else { throw ResourceError(.unreadable, "cannot read the file", field: file) }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ResourceError(.unreadable, "not UTF-8 text", at: SourceLocation(file: file, line: 1, column: 1))
+        }
+        return text
+    }
+}
+
+/// Accumulates decoded objects and every error, so one run reports all problems.
+struct BundleBuilder {
+    var bundle = ResourceBundle()
+    var errors: [ResourceError] = []
+    let diagnostics = DecodeDiagnostics()
+    private var seen: [String: SourceLocation] = [:]
+    private var pods: [Endpoint] = []
+
+    mutating func add(text: String, file: String) {
+        let documents: [ResourceValue]
+        do {
+            documents = try ResourceValue.documents(in: text, file: file)
+        } catch {
+            errors.append(error)
+            return
+        }
+        for document in documents {
+            add(Field(value: document, path: "", file: file, diagnostics: diagnostics))
+        }
+    }
+
+    /// Adds one object (or the items of a `List`); an error is recorded and the object skipped.
+    mutating func add(_ field: Field) {
+        do {
+            let object = try field.looseObject()
+            let apiVersion = try object["apiVersion"]?.string() ?? ""
+            let kind = try object.required("kind").string()
+            if kind == "List" || kind.hasSuffix("List") && object["items"] != nil {
+                for item in try object.required("items").list() { add(item) }
+                return
+            }
+            try decode(object, apiVersion: apiVersion, kind: kind)
+        } catch {
+            errors.append(error)
+        }
+    }
+
+    private mutating func decode(_ object: FieldObject, apiVersion: String, kind: String) throws(ResourceError) {
+        let group = apiVersion.split(separator: "/").dropLast().joined(separator: "/")
+        let knownTop = KubernetesDecoder.objectFields
+        switch (group, kind) {
+        case ("", "Namespace"):
+            bundle.cluster.add(try KubernetesDecoder.namespace(object))
+        case ("", "Pod"):
+            let pod = try KubernetesDecoder.pod(object)
+            try remember("Pod", pod.namespace, pod.name, object)
+            pods.append(pod)
+        case ("", "ServiceAccount"):
+            bundle.cluster.add(try KubernetesDecoder.serviceAccount(object))
+        case ("networking.k8s.io", "NetworkPolicy"):
+            _ = try object.field.object(known: knownTop)
+            try add(try KubernetesDecoder.networkPolicy(object, staged: false), object)
+        case ("projectcalico.org", "NetworkPolicy"):
+            _ = try object.field.object(known: knownTop)
+            try add(try CalicoDecoder.policy(object, kind: .calicoNetworkPolicy, diagnostics: diagnostics), object)
+        case ("projectcalico.org", "GlobalNetworkPolicy"):
+            _ = try object.field.object(known: knownTop)
+            try add(try CalicoDecoder.policy(object, kind: .globalNetworkPolicy, diagnostics: diagnostics), object)
+        case ("projectcalico.org", "StagedNetworkPolicy"):
+            _ = try object.field.object(known: knownTop)
+            try add(try CalicoDecoder.policy(object, kind: .stagedNetworkPolicy, diagnostics: diagnostics), object)
+        case ("projectcalico.org", "StagedGlobalNetworkPolicy"):
+            _ = try object.field.object(known: knownTop)
+            try add(try CalicoDecoder.policy(object, kind: .stagedGlobalNetworkPolicy, diagnostics: diagnostics), object)
+        case ("projectcalico.org", "StagedKubernetesNetworkPolicy"):
+            _ = try object.field.object(known: knownTop)
+            try add(try KubernetesDecoder.networkPolicy(object, staged: true), object)
+        case ("projectcalico.org", "Tier"):
+            let tier = try CalicoDecoder.tier(object)
+            try remember("Tier", nil, tier.name, object)
+            bundle.policySet.add(tier)
+        case ("projectcalico.org", "NetworkSet"), ("projectcalico.org", "GlobalNetworkSet"):
+            let set = try CalicoDecoder.networkSet(object, global: kind == "GlobalNetworkSet")
+            try remember(kind, set.namespace, set.name, object)
+            bundle.cluster.add(set)
+        case ("policy.networking.k8s.io", "AdminNetworkPolicy"):
+            _ = try object.field.object(known: knownTop)
+            try add(try ClusterNetworkPolicyDecoder.policy(object, flavor: .admin), object)
+        case ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"):
+            _ = try object.field.object(known: knownTop)
+            try add(try ClusterNetworkPolicyDecoder.policy(object, flavor: .baseline), object)
+        case ("policy.networking.k8s.io", "ClusterNetworkPolicy"):
+            _ = try object.field.object(known: knownTop)
+            try add(try ClusterNetworkPolicyDecoder.policy(object, flavor: .cluster), object)
+        default:
+            diagnostics.warnings.append(
+                object.field.error(.unknownKind, "kind \(kind) (\(apiVersion.isEmpty ? "no apiVersion" : apiVersion)) is not used; ignored"))
+        }
+    }
+
+    private mutating func add(_ policy: Policy, _ object: FieldObject) throws(ResourceError) {
+        try remember(policy.kind.rawValue, policy.namespace, policy.name, object)
+        bundle.policySet.add(policy)
+    }
+
+    /// Refuses a second object of the same kind, namespace and name: which one counts would be a guess.
+    private mutating func remember(_ kind: String, _ namespace: String?, _ name: String, _ object: FieldObject) throws(ResourceError) {
+        let key = "\(kind)/\(namespace ?? "")/\(name)"
+        if let first = seen[key] {
+            throw object.field.error(
+                .duplicate, "\(kind) \(namespace.map { "\($0)/" } ?? "")\(name) is defined twice (first at \(first))")
+        }
+        seen[key] = object.field.location
+    }
+
+    mutating func finish(strict: Bool) throws(ResourceErrors) -> ResourceBundle {
+        bundle.cluster.add(pods: pods)
+        pods = []
+        let tiers = Set(bundle.policySet.tiers.map(\.name))
+        for policy in bundle.policySet.policies where !tiers.contains(policy.tier) {
+            errors.append(
+                ResourceError(
+                    .unknownReference, "\(policy.reference) names tier \"\(policy.tier)\", which is not defined",
+                    at: policy.location, field: "spec.tier"))
+        }
+        bundle.warnings = diagnostics.warnings
+        if strict { errors += diagnostics.warnings }
+        guard errors.isEmpty else { throw ResourceErrors(errors) }
+        return bundle
+    }
+}

@@ -1,0 +1,67 @@
+import GatehouseCore
+
+/// The cluster state policies are judged against: namespaces, pods, service accounts, network sets and
+/// the addresses outside the cluster a user wants in matrices.
+public struct Cluster: Sendable {
+    public private(set) var namespaces: [String: Namespace] = [:]
+    /// Pods sorted by namespace and name; their position is their index in compiled bit sets.
+    public private(set) var pods: [Endpoint] = []
+    public private(set) var external: [IPAddress] = []
+    public private(set) var networkSets: [NetworkSet] = []
+    public private(set) var serviceAccounts: [String: ServiceAccount] = [:]
+    private var podIndex: [String: Int] = [:]
+    private var addressIndex: [IPAddress: Int] = [:]
+
+    public init() {}
+
+    public init(
+        namespaces: [Namespace],
+        pods: [Endpoint],
+        external: [IPAddress] = [],
+        networkSets: [NetworkSet] = [],
+        serviceAccounts: [ServiceAccount] = []
+    ) {
+        for namespace in namespaces { add(namespace) }
+        for serviceAccount in serviceAccounts { add(serviceAccount) }
+        for set in networkSets { add(set) }
+        add(external: external)
+        add(pods: pods)
+    }
+
+    public mutating func add(_ namespace: Namespace) { namespaces[namespace.name] = namespace }
+
+    public mutating func add(_ serviceAccount: ServiceAccount) {
+        serviceAccounts["\(serviceAccount.namespace)/\(serviceAccount.name)"] = serviceAccount
+    }
+
+    public mutating func add(_ networkSet: NetworkSet) { networkSets.append(networkSet) }
+
+    public mutating func add(external addresses: [IPAddress]) {
+        for address in addresses where !external.contains(address) { external.append(address) }
+    }
+
+    /// Adds pods (a later pod of the same namespace and name replaces an earlier one) and creates any
+    /// namespace they name that was not given, with only its name label, as the API server would.
+    public mutating func add(pods newPods: [Endpoint]) {
+        var byName: [String: Endpoint] = [:]
+        for pod in pods + newPods { byName[pod.description] = pod }
+        pods = byName.values.sorted { ($0.namespace ?? "", $0.name) < ($1.namespace ?? "", $1.name) }
+        podIndex = [:]
+        addressIndex = [:]
+        for (index, pod) in pods.enumerated() {
+            podIndex[pod.description] = index
+            for address in pod.addresses where addressIndex[address] == nil { addressIndex[address] = index }
+            if let namespace = pod.namespace, namespaces[namespace] == nil { add(Namespace(name: namespace)) }
+        }
+    }
+
+    /// The index of the pod named `namespace/name`.
+    public func pod(named name: String) -> Int? { podIndex[name] }
+
+    /// The index of the pod that owns `address`.
+    public func pod(owning address: IPAddress) -> Int? { addressIndex[address] }
+
+    public func serviceAccount(namespace: String, name: String) -> ServiceAccount? {
+        serviceAccounts["\(namespace)/\(name)"]
+    }
+}

@@ -1,0 +1,32 @@
+/// The kinds of policy the engine reads, named as Calico's flow API (Goldmane `PolicyKind`) names them.
+public enum PolicyKind: String, Sendable, Hashable, Codable, CaseIterable {
+    case kubernetesNetworkPolicy = "NetworkPolicy"
+    case calicoNetworkPolicy = "CalicoNetworkPolicy"
+    case globalNetworkPolicy = "GlobalNetworkPolicy"
+    case stagedNetworkPolicy = "StagedNetworkPolicy"
+    case stagedGlobalNetworkPolicy = "StagedGlobalNetworkPolicy"
+    case stagedKubernetesNetworkPolicy = "StagedKubernetesNetworkPolicy"
+    case adminNetworkPolicy = "AdminNetworkPolicy"
+    case baselineAdminNetworkPolicy = "BaselineAdminNetworkPolicy"
+    case clusterNetworkPolicy = "ClusterNetworkPolicy"
+
+    public var isStaged: Bool { enforcedKind != self }
+
+    /// The kind a staged policy would become when enforced; the kind itself for the others.
+    public var enforcedKind: PolicyKind {
+        switch self {
+        case .stagedNetworkPolicy: return .calicoNetworkPolicy
+        case .stagedGlobalNetworkPolicy: return .globalNetworkPolicy
+        case .stagedKubernetesNetworkPolicy: return .kubernetesNetworkPolicy
+        default: return self
+        }
+    }
+}
+
+/// What a staged policy proposes (`spec.stagedAction`): to set the policy, or to delete it.
+public enum StagedAction: String, Sendable, Hashable, Codable {
+    case set = "Set"
+    case delete = "Delete"
+    case learn = "Learn"
+    case ignore = "Ignore"
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import GatehousePolicy
+
+/// `-f PATH...` and `--strict`, shared by the policy commands.
+struct InputOptions: ParsableArguments {
+    @Option(
+        name: [.customShort("f"), .customLong("filename")],
+        help: "A file or folder of YAML/JSON (policies and cluster state); repeatable; - reads standard input.")
+    var files: [String] = []
+
+    @Flag(help: "Treat unknown kinds and unknown fields as errors.")
+    var strict = false
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give at least one file or folder with -f") }
+    }
+
+    /// Loads the files, printing warnings; on errors prints them all and exits 2 (no partial policy set).
+    func load() throws -> ResourceBundle {
+        try InputOptions.load(files, strict: strict)
+    }
+
+    static func load(_ files: [String], strict: Bool) throws -> ResourceBundle {
+        do {
+            let bundle = try ResourceLoader(strict: strict).load(paths: files)
+            for warning in bundle.warnings { Console.warning(warning.description) }
+            return bundle
+        } catch {
+            for problem in error.errors { Console.error(problem.description) }
+            throw ExitCode(2)
+        }
+    }
+}
+
+/// `-o table|json|yaml`.
+struct OutputOptions: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table
+        case json
+        case yaml
+    }
+
+    @Option(name: [.customShort("o"), .long], help: "Output format: table, json or yaml.")
+    var output: Format = .table
+}
+
+/// Writing to standard output and standard error.
+enum Console {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    }
+
+    static func warning(_ message: String) {
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    }
+}

@@ -1,0 +1,5 @@
+import ArgumentParser
+
+struct MatrixCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "matrix")
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+
+/// The `gatehouse` command: kubectl-style nouns and verbs over the Gatehouse libraries.
+///
+/// Exit codes: 0 ok, 1 findings or failures, 2 bad input or usage.
+@main
+struct Gatehouse: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gatehouse",
+        abstract: "A zero-trust layer for AI workloads on Kubernetes.",
+        version: "0.1.0",
+        subcommands: [PolicyCommand.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            // Usage errors exit 2, as kubectl and the rest of this command do, not sysexits' 64.
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
+}
