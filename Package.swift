@@ -36,9 +36,9 @@ let package = Package(
         .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore", "GatehouseTesting"]),
         .testTarget(
             name: "GatehousePolicyTests",
-            dependencies: ["GatehouseCore", "GatehousePolicy", "GatehouseTesting"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["GatehouseCore", "GatehousePolicy", "GatehouseTesting"]
         ),
+        .testTarget(name: "GatehouseCLITests", dependencies: ["gatehouse", "GatehouseTesting"]),
     ]
 )
 

@@ -88,7 +88,8 @@ struct SelectorParser {
         }
         throw error(
             "expected an operator (==, !=, in, not in, contains, starts with, ends with) after label '\(label)', "
-                + "found \(describeNext())")
+                + "found \(describeNext())"
+        )
     }
 
     private mutating func parseSet() throws(SelectorError) -> [String] {
@@ -193,7 +194,9 @@ struct SelectorParser {
     }
 
     private func error(_ reason: String) -> SelectorError {
-        SelectorError(column: String(decoding: bytes[..<min(position, bytes.count)], as: UTF8.self).count + 1, reason: reason)
+        SelectorError(
+            column: String(decoding: bytes[..<min(position, bytes.count)], as: UTF8.self).count + 1,
+            reason: reason
+        )
     }
 }
-

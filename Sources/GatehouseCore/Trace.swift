@@ -69,7 +69,13 @@ public struct Outcome: Sendable, Hashable, Codable, CustomStringConvertible {
     public let ruleIndex: Int?
     public let tier: String?
 
-    public init(reason: Reason, verdict: Verdict, policy: PolicyReference? = nil, ruleIndex: Int? = nil, tier: String? = nil) {
+    public init(
+        reason: Reason,
+        verdict: Verdict,
+        policy: PolicyReference? = nil,
+        ruleIndex: Int? = nil,
+        tier: String? = nil
+    ) {
         self.reason = reason
         self.verdict = verdict
         self.policy = policy

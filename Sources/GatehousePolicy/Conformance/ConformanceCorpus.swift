@@ -45,22 +45,33 @@ public struct ConformanceCorpus: Sendable {
         let name = try object.required("name").name()
         var probes: [Probe] = []
         for item in try object["probes"]?.list() ?? [] {
-            let probe = try item.object(known: ["from", "to", "port", "protocol", "expected", "why", "srcPort", "step", "notes"])
+            let probe = try item.object(known: [
+                "from", "to", "port", "protocol", "expected", "why", "srcPort", "step", "notes",
+            ])
             let expectedField = try probe.required("expected")
             guard let expected = Verdict(rawValue: try expectedField.string()) else {
                 throw expectedField.error(.invalidValue, "expected must be allow or deny")
             }
             probes.append(
                 Probe(
-                    from: try probe.required("from").name(), to: try probe.required("to").name(),
+                    from: try probe.required("from").name(),
+                    to: try probe.required("to").name(),
                     port: try probe.required("port").portNumber(),
                     protocol: try probe["protocol"]?.kubernetesProtocol() ?? .tcp,
-                    sourcePort: try probe["srcPort"]?.portNumber(), expected: expected, location: item.location))
+                    sourcePort: try probe["srcPort"]?.portNumber(),
+                    expected: expected,
+                    location: item.location
+                )
+            )
         }
         return Case(
-            name: name, source: try object["source"]?.string() ?? "", bundle: Result { () throws(ResourceErrors) in
-                try bundle(object) },
-            probes: probes)
+            name: name,
+            source: try object["source"]?.string() ?? "",
+            bundle: Result { () throws(ResourceErrors) in
+                try bundle(object)
+            },
+            probes: probes
+        )
     }
 
     private static func bundle(_ object: FieldObject) throws(ResourceErrors) -> ResourceBundle {
@@ -69,16 +80,25 @@ public struct ConformanceCorpus: Sendable {
             if let namespaces = object["namespaces"] {
                 for (key, value) in try namespaces.looseObject().entries.sorted(by: { $0.key < $1.key }) {
                     let body = try value.object(known: ["labels"])
-                    builder.bundle.cluster.add(Namespace(name: key, labels: Labels(try body["labels"]?.stringMap() ?? [:])))
+                    builder.bundle.cluster.add(
+                        Namespace(name: key, labels: Labels(try body["labels"]?.stringMap() ?? [:]))
+                    )
                 }
             }
             if let accounts = object["serviceAccounts"] {
                 for (key, value) in try accounts.looseObject().entries {
                     let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
-                    guard parts.count == 2 else { throw value.error(.invalidValue, "want \"namespace/name\" as the key") }
+                    guard parts.count == 2 else {
+                        throw value.error(.invalidValue, "want \"namespace/name\" as the key")
+                    }
                     let body = try value.object(known: ["labels"])
                     builder.bundle.cluster.add(
-                        ServiceAccount(namespace: parts[0], name: parts[1], labels: Labels(try body["labels"]?.stringMap() ?? [:])))
+                        ServiceAccount(
+                            namespace: parts[0],
+                            name: parts[1],
+                            labels: Labels(try body["labels"]?.stringMap() ?? [:])
+                        )
+                    )
                 }
             }
             var pods: [Endpoint] = []
@@ -87,7 +107,9 @@ public struct ConformanceCorpus: Sendable {
             var external: [IPAddress] = []
             for item in try object["external"]?.list() ?? [] {
                 let text = try item.string()
-                guard let address = IPAddress(text) else { throw item.error(.invalidValue, "invalid address \"\(text)\"") }
+                guard let address = IPAddress(text) else {
+                    throw item.error(.invalidValue, "invalid address \"\(text)\"")
+                }
                 external.append(address)
             }
             builder.bundle.cluster.add(external: external)
@@ -99,7 +121,9 @@ public struct ConformanceCorpus: Sendable {
     }
 
     private static func pod(_ field: Field) throws(ResourceError) -> Endpoint {
-        let object = try field.object(known: ["namespace", "name", "labels", "ip", "ips", "serviceAccount", "containerPorts"])
+        let object = try field.object(known: [
+            "namespace", "name", "labels", "ip", "ips", "serviceAccount", "containerPorts",
+        ])
         var addresses: [IPAddress] = []
         for item in [object["ip"]].compactMap({ $0 }) + (try object["ips"]?.list() ?? []) {
             let text = try item.string()
@@ -112,12 +136,20 @@ public struct ConformanceCorpus: Sendable {
             guard let name = try port["name"]?.string() else { continue }
             ports.append(
                 Endpoint.NamedPort(
-                    name: name, port: try port.required("containerPort").portNumber(),
-                    protocol: try port["protocol"]?.kubernetesProtocol() ?? .tcp))
+                    name: name,
+                    port: try port.required("containerPort").portNumber(),
+                    protocol: try port["protocol"]?.kubernetesProtocol() ?? .tcp
+                )
+            )
         }
         return Endpoint(
-            kind: .pod, namespace: try object.required("namespace").name(), name: try object.required("name").name(),
-            labels: Labels(try object["labels"]?.stringMap() ?? [:]), addresses: addresses, ports: ports,
-            serviceAccount: try object["serviceAccount"]?.string() ?? "default")
+            kind: .pod,
+            namespace: try object.required("namespace").name(),
+            name: try object.required("name").name(),
+            labels: Labels(try object["labels"]?.stringMap() ?? [:]),
+            addresses: addresses,
+            ports: ports,
+            serviceAccount: try object["serviceAccount"]?.string() ?? "default"
+        )
     }
 }

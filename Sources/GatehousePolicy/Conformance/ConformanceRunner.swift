@@ -23,14 +23,20 @@ public enum ConformanceRunner {
                 let decision = engine.flatMap { engine -> Result<Decision, ResourceErrors> in
                     do throws(ResourceError) {
                         let flow = Flow(
-                            source: try engine.resolve(probe.from), destination: try engine.resolve(probe.to),
-                            protocol: probe.protocol, port: probe.port, sourcePort: probe.sourcePort)
+                            source: try engine.resolve(probe.from),
+                            destination: try engine.resolve(probe.to),
+                            protocol: probe.protocol,
+                            port: probe.port,
+                            sourcePort: probe.sourcePort
+                        )
                         return .success(engine.decide(flow))
                     } catch {
                         return .failure(ResourceErrors([error]))
                     }
                 }
-                results.append(ProbeResult(caseName: testCase.name, source: testCase.source, probe: probe, decision: decision))
+                results.append(
+                    ProbeResult(caseName: testCase.name, source: testCase.source, probe: probe, decision: decision)
+                )
             }
         }
         return results

@@ -10,7 +10,8 @@ enum CalicoDecoder {
         "namespaceSelector", "doNotTrack", "preDNAT", "applyOnForward",
     ])
     static let ruleFields: Set<String> = [
-        "action", "ipVersion", "protocol", "notProtocol", "icmp", "notICMP", "source", "destination", "http", "metadata",
+        "action", "ipVersion", "protocol", "notProtocol", "icmp", "notICMP", "source", "destination", "http",
+        "metadata",
     ]
     static let entityFields: Set<String> = [
         "nets", "notNets", "selector", "notSelector", "namespaceSelector", "serviceAccounts", "services", "ports",
@@ -38,8 +39,12 @@ enum CalicoDecoder {
         var nets: [CIDR] = []
         for item in try spec?["nets"]?.list() ?? [] { nets.append(try item.calicoNet()) }
         return NetworkSet(
-            namespace: metadata.namespace, name: metadata.name, labels: metadata.labels, nets: nets,
-            location: object.field.location)
+            namespace: metadata.namespace,
+            name: metadata.name,
+            labels: metadata.labels,
+            nets: nets,
+            location: object.field.location
+        )
     }
 
     static func stagedAction(_ field: Field?) throws(ResourceError) -> StagedAction {
@@ -74,11 +79,19 @@ enum CalicoDecoder {
         for key in ["doNotTrack", "preDNAT"] where try spec[key]?.bool() == true {
             // Such policies apply to host endpoints only, which this engine does not model.
             diagnostics.warnings.append(
-                spec.entries[key]!.error(.invalidValue, "\(key) policies apply to host endpoints only; ignored for pods"))
+                spec.entries[key]!.error(
+                    .invalidValue,
+                    "\(key) policies apply to host endpoints only; ignored for pods"
+                )
+            )
             scope = .global
         }
         let subject = MemberQuery(
-            scope: scope, selector: selector, dialect: .calico, serviceAccountSelector: serviceAccountSelector)
+            scope: scope,
+            selector: selector,
+            dialect: .calico,
+            serviceAccountSelector: serviceAccountSelector
+        )
 
         let context = RuleContext(namespace: namespace, diagnostics: diagnostics)
         let ingress = try rules(spec["ingress"], context: context)
@@ -99,9 +112,18 @@ enum CalicoDecoder {
         }
         let tier = try spec["tier"]?.name() ?? Tier.default.name
         return Policy(
-            kind: kind, namespace: namespace, name: metadata.name, tier: tier, order: try spec["order"]?.number(),
-            stagedAction: stagedAction, subject: subject, types: types, ingress: ingress, egress: egress,
-            location: object.field.location)
+            kind: kind,
+            namespace: namespace,
+            name: metadata.name,
+            tier: tier,
+            order: try spec["order"]?.number(),
+            stagedAction: stagedAction,
+            subject: subject,
+            types: types,
+            ingress: ingress,
+            egress: egress,
+            location: object.field.location
+        )
     }
 
     private struct RuleContext {
@@ -140,21 +162,33 @@ enum CalicoDecoder {
             let hasPorts = !match.ports.isEmpty || !match.notPorts.isEmpty
             if hasPorts, only != .tcp && only != .udp && only != .sctp {
                 throw (entityField ?? field).error(
-                    .invalidPort, "ports and notPorts need the rule's protocol to be TCP, UDP or SCTP")
+                    .invalidPort,
+                    "ports and notPorts need the rule's protocol to be TCP, UDP or SCTP"
+                )
             }
         }
         let hasHTTP = object["http"] != nil
         if hasHTTP {
             context.diagnostics.warnings.append(
                 object.entries["http"]!.error(
-                    .invalidValue, "http match needs Calico's application layer; judged at connection level only"))
+                    .invalidValue,
+                    "http match needs Calico's application layer; judged at connection level only"
+                )
+            )
         }
         if let icmp = object["icmp"] ?? object["notICMP"], only != .icmp && only != .icmpv6 {
             throw icmp.error(.invalidProtocol, "icmp and notICMP need protocol ICMP or ICMPv6")
         }
         return PolicyRule(
-            index: index, action: action, protocols: ProtocolMatch(only: only, except: except), ipVersion: ipVersion,
-            source: source, destination: destination, hasApplicationLayerMatch: hasHTTP, location: field.location)
+            index: index,
+            action: action,
+            protocols: ProtocolMatch(only: only, except: except),
+            ipVersion: ipVersion,
+            source: source,
+            destination: destination,
+            hasApplicationLayerMatch: hasHTTP,
+            location: field.location
+        )
     }
 
     private static func protocolValue(_ field: Field) throws(ResourceError) -> IPProtocol {
@@ -168,7 +202,9 @@ enum CalicoDecoder {
         let text = try field.string()
         guard let proto = IPProtocol(name: text) else {
             throw field.error(
-                .invalidProtocol, "unknown protocol \"\(text)\" (want TCP, UDP, SCTP, ICMP, ICMPv6, UDPLite or 1-255)")
+                .invalidProtocol,
+                "unknown protocol \"\(text)\" (want TCP, UDP, SCTP, ICMP, ICMPv6, UDPLite or 1-255)"
+            )
         }
         return proto
     }
@@ -202,12 +238,17 @@ enum CalicoDecoder {
             scope = context.namespace.map { .namespace($0) } ?? .cluster
         }
         var peer = Peer()
-        let selects = selector != nil || namespaceSelector != nil || serviceAccountNames != nil
+        let selects =
+            selector != nil || namespaceSelector != nil || serviceAccountNames != nil
             || serviceAccountSelector != nil || (notSelector != nil && context.namespace != nil)
         if selects {
             peer.members = MemberQuery(
-                scope: scope, selector: selector ?? .all, dialect: .calico, serviceAccountNames: serviceAccountNames,
-                serviceAccountSelector: serviceAccountSelector)
+                scope: scope,
+                selector: selector ?? .all,
+                dialect: .calico,
+                serviceAccountNames: serviceAccountNames,
+                serviceAccountSelector: serviceAccountSelector
+            )
         }
         // notSelector is used as written: neither namespaced nor combined with the other criteria.
         if let notSelector {
@@ -227,7 +268,9 @@ enum CalicoDecoder {
     static func port(_ field: Field) throws(ResourceError) -> PortMatch {
         if field.isPlainInteger {
             let number = try field.int()
-            guard (1...65535).contains(number) else { throw field.error(.invalidPort, "port \(number) is outside 1-65535") }
+            guard (1...65535).contains(number) else {
+                throw field.error(.invalidPort, "port \(number) is outside 1-65535")
+            }
             return PortMatch(protocol: nil, ports: .range(PortRange(UInt16(number))))
         }
         let text = try field.string()

@@ -37,7 +37,9 @@ enum ClusterNetworkPolicyDecoder {
         let spec = try specField.object(known: known)
         if flavor == .baseline && metadata.name != "default" {
             throw try object.required("metadata").error(
-                .invalidValue, "a BaselineAdminNetworkPolicy must be named \"default\", not \"\(metadata.name)\"")
+                .invalidValue,
+                "a BaselineAdminNetworkPolicy must be named \"default\", not \"\(metadata.name)\""
+            )
         }
         var tier = flavor == .baseline ? Tier.baseline : Tier.admin
         if flavor == .cluster {
@@ -52,7 +54,9 @@ enum ClusterNetworkPolicyDecoder {
         if flavor != .baseline {
             let field = try spec.required("priority")
             let value = try field.int()
-            guard (0...1000).contains(value) else { throw field.error(.invalidValue, "priority \(value) is outside 0-1000") }
+            guard (0...1000).contains(value) else {
+                throw field.error(.invalidValue, "priority \(value) is outside 0-1000")
+            }
             priority = Double(value)
         }
         let subject = try subject(try spec.required("subject"))
@@ -62,15 +66,28 @@ enum ClusterNetworkPolicyDecoder {
         if !ingress.isEmpty { types.insert(.ingress) }
         if !egress.isEmpty { types.insert(.egress) }
         return Policy(
-            kind: flavor.kind, namespace: nil, name: metadata.name, tier: tier.name, order: priority ?? 0,
-            subject: subject, types: types, ingress: ingress, egress: egress, location: object.field.location)
+            kind: flavor.kind,
+            namespace: nil,
+            name: metadata.name,
+            tier: tier.name,
+            order: priority ?? 0,
+            subject: subject,
+            types: types,
+            ingress: ingress,
+            egress: egress,
+            location: object.field.location
+        )
     }
 
     private static func subject(_ field: Field) throws(ResourceError) -> MemberQuery {
         let object = try field.object(known: ["namespaces", "pods"])
         switch (object["namespaces"], object["pods"]) {
         case (let namespaces?, nil):
-            return MemberQuery(scope: .namespaces(try namespaces.labelSelector().selector), selector: .all, dialect: .kubernetes)
+            return MemberQuery(
+                scope: .namespaces(try namespaces.labelSelector().selector),
+                selector: .all,
+                dialect: .kubernetes
+            )
         case (nil, let pods?):
             return try podsQuery(pods)
         default:
@@ -102,7 +119,9 @@ enum ClusterNetworkPolicyDecoder {
                 throw actionField.error(.invalidValue, "unknown action \"\(actionText)\" (want one of \(allowed))")
             }
             let peerFields = try rule.required(peersKey).list()
-            guard !peerFields.isEmpty else { throw rule.field.error(.missingField, "\(peersKey) needs at least one peer") }
+            guard !peerFields.isEmpty else {
+                throw rule.field.error(.missingField, "\(peersKey) needs at least one peer")
+            }
             var peers: [Peer] = []
             for peerField in peerFields {
                 peers.append(try peer(peerField, direction: direction, action: action))
@@ -115,20 +134,32 @@ enum ClusterNetworkPolicyDecoder {
             let ruleMatch =
                 direction == .ingress
                 ? PolicyRule(
-                    index: index, action: action, source: far, destination: EntityMatch(ports: ports),
-                    location: item.location)
+                    index: index,
+                    action: action,
+                    source: far,
+                    destination: EntityMatch(ports: ports),
+                    location: item.location
+                )
                 : PolicyRule(
-                    index: index, action: action, destination: EntityMatch(peers: peers, ports: ports),
-                    location: item.location)
+                    index: index,
+                    action: action,
+                    destination: EntityMatch(peers: peers, ports: ports),
+                    location: item.location
+                )
             result.append(ruleMatch)
         }
         return result
     }
 
     /// A peer; one the engine cannot match fails closed: nothing for Accept/Allow, everything for Deny/Pass.
-    private static func peer(_ field: Field, direction: TrafficDirection, action: RuleAction) throws(ResourceError) -> Peer {
+    private static func peer(
+        _ field: Field,
+        direction: TrafficDirection,
+        action: RuleAction
+    ) throws(ResourceError) -> Peer {
         let known: Set<String> =
-            direction == .ingress ? ["namespaces", "pods"] : ["namespaces", "pods", "nodes", "networks", "domainNames"]
+            direction == .ingress
+            ? ["namespaces", "pods"] : ["namespaces", "pods", "nodes", "networks", "domainNames"]
         let object = try field.object(known: known)
         let present = known.filter { object[$0] != nil }
         guard present.count == 1, let key = present.first else {
@@ -141,7 +172,12 @@ enum ClusterNetworkPolicyDecoder {
         switch key {
         case "namespaces":
             return Peer(
-                members: MemberQuery(scope: .namespaces(try value.labelSelector().selector), selector: .all, dialect: .kubernetes))
+                members: MemberQuery(
+                    scope: .namespaces(try value.labelSelector().selector),
+                    selector: .all,
+                    dialect: .kubernetes
+                )
+            )
         case "pods":
             return Peer(members: try podsQuery(value))
         case "networks":
@@ -170,7 +206,9 @@ enum ClusterNetworkPolicyDecoder {
             let proto = try range["protocol"]?.kubernetesProtocol() ?? .tcp
             let start = try range.required("start").portNumber()
             let end = try range.required("end").portNumber()
-            guard start <= end else { throw rangeField.error(.invalidPort, "portRange start \(start) is above end \(end)") }
+            guard start <= end else {
+                throw rangeField.error(.invalidPort, "portRange start \(start) is above end \(end)")
+            }
             return PortMatch(protocol: proto, ports: .range(PortRange(start, end)))
         }
         throw field.error(.invalidValue, "a port needs one of portNumber, namedPort or portRange")
@@ -194,7 +232,9 @@ enum ClusterNetworkPolicyDecoder {
                 let range = try rangeField.object(known: ["start", "end"])
                 let start = try range.required("start").portNumber()
                 let end = try range.required("end").portNumber()
-                guard start <= end else { throw rangeField.error(.invalidPort, "range start \(start) is above end \(end)") }
+                guard start <= end else {
+                    throw rangeField.error(.invalidPort, "range start \(start) is above end \(end)")
+                }
                 return PortMatch(protocol: proto, ports: .range(PortRange(start, end)))
             }
             throw portField.error(.invalidValue, "destinationPort needs number or range")

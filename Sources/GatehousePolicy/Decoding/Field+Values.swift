@@ -12,7 +12,10 @@ extension Field {
             let operatorField = try expression.required("operator")
             let text = try operatorField.string()
             guard let op = LabelSelector.Operator(rawValue: text) else {
-                throw operatorField.error(.invalidValue, "unknown operator \"\(text)\" (want In, NotIn, Exists or DoesNotExist)")
+                throw operatorField.error(
+                    .invalidValue,
+                    "unknown operator \"\(text)\" (want In, NotIn, Exists or DoesNotExist)"
+                )
             }
             let values = try expression["values"]?.stringList() ?? []
             switch op {
@@ -38,8 +41,11 @@ extension Field {
             if case .scalar(_, let plain) = value.content { quoted = !plain }
             let column = value.column + error.column - 1 + (quoted ? 1 : 0)
             throw ResourceError(
-                .invalidSelector, "invalid selector \"\(text)\": \(error.reason) (at column \(error.column) of the selector)",
-                at: SourceLocation(file: file, line: value.line, column: column), field: path)
+                .invalidSelector,
+                "invalid selector \"\(text)\": \(error.reason) (at column \(error.column) of the selector)",
+                at: SourceLocation(file: file, line: value.line, column: column),
+                field: path
+            )
         }
     }
 
@@ -90,7 +96,8 @@ extension Field {
             throw error(
                 .invalidPort,
                 "invalid port name \"\(name)\" (1-15 lowercase letters, digits and '-', at least one letter, "
-                    + "no leading, trailing or double '-')")
+                    + "no leading, trailing or double '-')"
+            )
         }
         return name
     }

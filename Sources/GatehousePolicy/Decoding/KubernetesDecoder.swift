@@ -39,15 +39,23 @@ enum KubernetesDecoder {
             }
             for field in texts {
                 let text = try field.string()
-                guard let address = IPAddress(text) else { throw field.error(.invalidValue, "invalid IP address \"\(text)\"") }
+                guard let address = IPAddress(text) else {
+                    throw field.error(.invalidValue, "invalid IP address \"\(text)\"")
+                }
                 if !addresses.contains(address) { addresses.append(address) }
             }
         }
         var serviceAccount = "default"
         if let field = spec?["serviceAccountName"] ?? spec?["serviceAccount"] { serviceAccount = try field.string() }
         return Endpoint(
-            kind: .pod, namespace: metadata.namespace, name: metadata.name, labels: metadata.labels,
-            addresses: addresses, ports: ports, serviceAccount: serviceAccount)
+            kind: .pod,
+            namespace: metadata.namespace,
+            name: metadata.name,
+            labels: metadata.labels,
+            addresses: addresses,
+            ports: ports,
+            serviceAccount: serviceAccount
+        )
     }
 
     static let specFields: Set<String> = ["podSelector", "policyTypes", "ingress", "egress"]
@@ -71,8 +79,13 @@ enum KubernetesDecoder {
             let ports = try (rule["ports"]?.list() ?? []).map { field throws(ResourceError) in try port(field) }
             ingress.append(
                 PolicyRule(
-                    index: index, action: .allow, source: EntityMatch(peers: peers),
-                    destination: EntityMatch(ports: ports), location: item.location))
+                    index: index,
+                    action: .allow,
+                    source: EntityMatch(peers: peers),
+                    destination: EntityMatch(ports: ports),
+                    location: item.location
+                )
+            )
         }
         var egress: [PolicyRule] = []
         for (index, item) in (try spec["egress"]?.list() ?? []).enumerated() {
@@ -83,8 +96,12 @@ enum KubernetesDecoder {
             let ports = try (rule["ports"]?.list() ?? []).map { field throws(ResourceError) in try port(field) }
             egress.append(
                 PolicyRule(
-                    index: index, action: .allow, destination: EntityMatch(peers: peers, ports: ports),
-                    location: item.location))
+                    index: index,
+                    action: .allow,
+                    destination: EntityMatch(peers: peers, ports: ports),
+                    location: item.location
+                )
+            )
         }
 
         // policyTypes: Ingress is always assumed when absent; Egress only when an egress section exists.
@@ -103,10 +120,19 @@ enum KubernetesDecoder {
         }
         let subject = MemberQuery(scope: .namespace(namespace), selector: podSelector.selector, dialect: .kubernetes)
         return Policy(
-            kind: staged ? .stagedKubernetesNetworkPolicy : .kubernetesNetworkPolicy, namespace: namespace,
-            name: metadata.name, tier: Tier.default.name, order: 1_000, sortName: "knp.default.\(metadata.name)",
-            stagedAction: stagedAction, subject: subject, types: types, ingress: ingress, egress: egress,
-            location: object.field.location)
+            kind: staged ? .stagedKubernetesNetworkPolicy : .kubernetesNetworkPolicy,
+            namespace: namespace,
+            name: metadata.name,
+            tier: Tier.default.name,
+            order: 1_000,
+            sortName: "knp.default.\(metadata.name)",
+            stagedAction: stagedAction,
+            subject: subject,
+            types: types,
+            ingress: ingress,
+            egress: egress,
+            location: object.field.location
+        )
     }
 
     /// One `from`/`to` entry: fields inside it are ANDed.
@@ -149,7 +175,9 @@ enum KubernetesDecoder {
         }
         if portField.isPlainInteger {
             let port = try portField.portNumber()
-            guard let endField = object["endPort"] else { return PortMatch(protocol: proto, ports: .range(PortRange(port))) }
+            guard let endField = object["endPort"] else {
+                return PortMatch(protocol: proto, ports: .range(PortRange(port)))
+            }
             let end = try endField.portNumber()
             guard end >= port else { throw endField.error(.invalidPort, "endPort \(end) is below port \(port)") }
             return PortMatch(protocol: proto, ports: .range(PortRange(port, end)))

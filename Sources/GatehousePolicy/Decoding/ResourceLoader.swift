@@ -138,7 +138,10 @@ struct BundleBuilder {
             try add(try CalicoDecoder.policy(object, kind: .stagedNetworkPolicy, diagnostics: diagnostics), object)
         case ("projectcalico.org", "StagedGlobalNetworkPolicy"):
             _ = try object.field.object(known: knownTop)
-            try add(try CalicoDecoder.policy(object, kind: .stagedGlobalNetworkPolicy, diagnostics: diagnostics), object)
+            try add(
+                try CalicoDecoder.policy(object, kind: .stagedGlobalNetworkPolicy, diagnostics: diagnostics),
+                object
+            )
         case ("projectcalico.org", "StagedKubernetesNetworkPolicy"):
             _ = try object.field.object(known: knownTop)
             try add(try KubernetesDecoder.networkPolicy(object, staged: true), object)
@@ -161,7 +164,11 @@ struct BundleBuilder {
             try add(try ClusterNetworkPolicyDecoder.policy(object, flavor: .cluster), object)
         default:
             diagnostics.warnings.append(
-                object.field.error(.unknownKind, "kind \(kind) (\(apiVersion.isEmpty ? "no apiVersion" : apiVersion)) is not used; ignored"))
+                object.field.error(
+                    .unknownKind,
+                    "kind \(kind) (\(apiVersion.isEmpty ? "no apiVersion" : apiVersion)) is not used; ignored"
+                )
+            )
         }
     }
 
@@ -171,11 +178,18 @@ struct BundleBuilder {
     }
 
     /// Refuses a second object of the same kind, namespace and name: which one counts would be a guess.
-    private mutating func remember(_ kind: String, _ namespace: String?, _ name: String, _ object: FieldObject) throws(ResourceError) {
+    private mutating func remember(
+        _ kind: String,
+        _ namespace: String?,
+        _ name: String,
+        _ object: FieldObject
+    ) throws(ResourceError) {
         let key = "\(kind)/\(namespace ?? "")/\(name)"
         if let first = seen[key] {
             throw object.field.error(
-                .duplicate, "\(kind) \(namespace.map { "\($0)/" } ?? "")\(name) is defined twice (first at \(first))")
+                .duplicate,
+                "\(kind) \(namespace.map { "\($0)/" } ?? "")\(name) is defined twice (first at \(first))"
+            )
         }
         seen[key] = object.field.location
     }
@@ -187,8 +201,12 @@ struct BundleBuilder {
         for policy in bundle.policySet.policies where !tiers.contains(policy.tier) {
             errors.append(
                 ResourceError(
-                    .unknownReference, "\(policy.reference) names tier \"\(policy.tier)\", which is not defined",
-                    at: policy.location, field: "spec.tier"))
+                    .unknownReference,
+                    "\(policy.reference) names tier \"\(policy.tier)\", which is not defined",
+                    at: policy.location,
+                    field: "spec.tier"
+                )
+            )
         }
         bundle.warnings = diagnostics.warnings
         if strict { errors += diagnostics.warnings }

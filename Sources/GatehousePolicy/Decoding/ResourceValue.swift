@@ -19,7 +19,7 @@ struct ResourceValue: Sendable {
     let column: Int
 
     /// The most nodes one file may expand to, aliases included: a bound against "billion laughs" input.
-    static let maximumNodes = 5_000_000
+    static let maximumNodes = 2_000_000
 
     /// Parses every document of a YAML (or JSON) text; empty documents are skipped.
     static func documents(in text: String, file: String) throws(ResourceError) -> [ResourceValue] {
@@ -52,8 +52,10 @@ struct ResourceValue: Sendable {
         let column = mark?.column ?? 0
         guard budget >= 0 else {
             throw ResourceError(
-                .tooLarge, "document expands to more than \(ResourceValue.maximumNodes) values (alias expansion?)",
-                at: SourceLocation(file: file, line: line, column: column))
+                .tooLarge,
+                "document expands to more than \(ResourceValue.maximumNodes) values (alias expansion?)",
+                at: SourceLocation(file: file, line: line, column: column)
+            )
         }
         switch node {
         case .scalar(let scalar):
@@ -74,8 +76,10 @@ struct ResourceValue: Sendable {
             for (key, value) in mapping {
                 guard case .scalar(let keyScalar) = key else {
                     throw ResourceError(
-                        .syntax, "mapping keys must be plain strings",
-                        at: SourceLocation(file: file, line: key.mark?.line ?? line, column: key.mark?.column ?? column))
+                        .syntax,
+                        "mapping keys must be plain strings",
+                        at: SourceLocation(file: file, line: key.mark?.line ?? line, column: key.mark?.column ?? column)
+                    )
                 }
                 pairs.append((keyScalar.string, try ResourceValue(value, budget: &budget, file: file)))
             }
@@ -99,13 +103,22 @@ struct ResourceValue: Sendable {
             .composer(let context, let problem, let mark, _):
             let detail = context.map { "\(problem) \($0.text)" } ?? problem
             return ResourceError(
-                .syntax, "invalid YAML: \(detail)", at: SourceLocation(file: file, line: mark.line, column: mark.column))
+                .syntax,
+                "invalid YAML: \(detail)",
+                at: SourceLocation(file: file, line: mark.line, column: mark.column)
+            )
         case .duplicatedKeysInMapping(let duplicates, let context):
             return ResourceError(
-                .duplicate, "duplicate key \(duplicates.joined(separator: ", ")) in a mapping",
-                at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column))
+                .duplicate,
+                "duplicate key \(duplicates.joined(separator: ", ")) in a mapping",
+                at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column)
+            )
         case .reader(let problem, _, _, _):
-            return ResourceError(.unreadable, "not valid text: \(problem)", at: SourceLocation(file: file, line: 1, column: 1))
+            return ResourceError(
+                .unreadable,
+                "not valid text: \(problem)",
+                at: SourceLocation(file: file, line: 1, column: 1)
+            )
         default:
             return ResourceError(.syntax, "invalid YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
         }

@@ -52,9 +52,15 @@ struct MemberIndex {
             var accountLabels = cluster.serviceAccount(namespace: namespace, name: account)?.labels ?? [:]
             accountLabels["projectcalico.org/name"] = account
             let podClass = PodClass(
-                namespace: namespace, labels: pod.labels, calicoLabels: calico, serviceAccount: account,
-                serviceAccountLabels: accountLabels, pods: [index])
-            classes[namespace, default: [:]][pod.labels, default: [:]][account] = byNamespace[namespace, default: []].count
+                namespace: namespace,
+                labels: pod.labels,
+                calicoLabels: calico,
+                serviceAccount: account,
+                serviceAccountLabels: accountLabels,
+                pods: [index]
+            )
+            classes[namespace, default: [:]][pod.labels, default: [:]][account] =
+                byNamespace[namespace, default: []].count
             byNamespace[namespace, default: []].append(podClass)
         }
         self.allPods = all

@@ -4,9 +4,14 @@ extension PolicyEngine {
     /// The verdict for a flow with the full trace of both directions.
     public func decide(_ flow: Flow) -> Decision {
         Decision(
-            source: name(of: flow.source), destination: name(of: flow.destination), protocol: flow.protocol,
-            port: flow.port, sourcePort: flow.sourcePort, egress: trace(.egress, of: flow.source, flow),
-            ingress: trace(.ingress, of: flow.destination, flow))
+            source: name(of: flow.source),
+            destination: name(of: flow.destination),
+            protocol: flow.protocol,
+            port: flow.port,
+            sourcePort: flow.sourcePort,
+            egress: trace(.egress, of: flow.source, flow),
+            ingress: trace(.ingress, of: flow.destination, flow)
+        )
     }
 
     /// The verdict alone, with no trace: the fast path for matrices and diffs.
@@ -90,8 +95,12 @@ extension PolicyEngine {
                         continue
                     case .allow, .deny:
                         return Outcome(
-                            reason: .rule, verdict: rule.action == .allow ? .allow : .deny,
-                            policy: policies[policyIndex].reference, ruleIndex: rule.index, tier: tier.name)
+                            reason: .rule,
+                            verdict: rule.action == .allow ? .allow : .deny,
+                            policy: policies[policyIndex].reference,
+                            ruleIndex: rule.index,
+                            tier: tier.name
+                        )
                     case .pass:
                         passed = true
                         break policies

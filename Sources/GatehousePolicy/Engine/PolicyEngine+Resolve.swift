@@ -5,7 +5,10 @@ extension PolicyEngine {
     public func resolve(_ text: String) throws(ResourceError) -> FlowEndpoint {
         if text.hasPrefix("ip:") {
             guard let address = IPAddress(text.dropFirst(3)) else {
-                throw ResourceError(.invalidValue, "\"\(text)\" is not an address (want ip:ADDRESS, such as ip:203.0.113.7)")
+                throw ResourceError(
+                    .invalidValue,
+                    "\"\(text)\" is not an address (want ip:ADDRESS, such as ip:203.0.113.7)"
+                )
             }
             if let pod = cluster.pod(owning: address) { return .pod(pod) }
             return .external(address)

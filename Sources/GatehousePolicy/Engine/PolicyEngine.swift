@@ -51,7 +51,10 @@ public struct PolicyEngine: Sendable {
 
         var slices: [[[TierSlice]]] = []
         for direction in [TrafficDirection.ingress, .egress] {
-            var perPod: [[(tier: Int, enforced: [Int], staged: [Int])]] = Array(repeating: [], count: cluster.pods.count)
+            var perPod: [[(tier: Int, enforced: [Int], staged: [Int])]] = Array(
+                repeating: [],
+                count: cluster.pods.count
+            )
             for (policyIndex, policy) in policies.enumerated() where policy.types.contains(direction) {
                 if policy.stagedAction == .delete { continue }
                 let tier = tierPosition[policy.tier] ?? 0
@@ -68,24 +71,37 @@ public struct PolicyEngine: Sendable {
                 perPod.map { podSlices in
                     podSlices.map { slice in
                         TierSlice(
-                            tier: slice.tier, enforced: slice.enforced,
-                            pending: slice.staged.isEmpty ? nil : (slice.enforced + slice.staged).sorted())
+                            tier: slice.tier,
+                            enforced: slice.enforced,
+                            pending: slice.staged.isEmpty ? nil : (slice.enforced + slice.staged).sorted()
+                        )
                     }
-                })
+                }
+            )
         }
         self.slices = slices
     }
 
     private static func compile(_ rule: PolicyRule, index: inout MemberIndex) -> CompiledRule {
         CompiledRule(
-            index: rule.index, action: rule.action, protocols: rule.protocols, ipVersion: rule.ipVersion,
-            source: compile(rule.source, index: &index), destination: compile(rule.destination, index: &index))
+            index: rule.index,
+            action: rule.action,
+            protocols: rule.protocols,
+            ipVersion: rule.ipVersion,
+            source: compile(rule.source, index: &index),
+            destination: compile(rule.destination, index: &index)
+        )
     }
 
     private static func compile(_ entity: EntityMatch, index: inout MemberIndex) -> CompiledEntity {
         guard entity.constrainsPeer else {
             return CompiledEntity(
-                anyPeer: true, pods: index.allPods, peers: [], ports: entity.ports, notPorts: entity.notPorts)
+                anyPeer: true,
+                pods: index.allPods,
+                peers: [],
+                ports: entity.ports,
+                notPorts: entity.notPorts
+            )
         }
         var pods = BitSet(count: index.allPods.count)
         var peers: [CompiledPeer] = []
@@ -107,7 +123,13 @@ public struct PolicyEngine: Sendable {
             if !peer.notNets.isEmpty { bits.subtract(index.podsIn(peer.notNets)) }
             pods.formUnion(bits)
             peers.append(
-                CompiledPeer(memberNets: memberNets, notMemberNets: notMemberNets, nets: peer.nets, notNets: peer.notNets))
+                CompiledPeer(
+                    memberNets: memberNets,
+                    notMemberNets: notMemberNets,
+                    nets: peer.nets,
+                    notNets: peer.notNets
+                )
+            )
         }
         return CompiledEntity(anyPeer: false, pods: pods, peers: peers, ports: entity.ports, notPorts: entity.notPorts)
     }

@@ -65,3 +65,17 @@ public struct Cluster: Sendable {
         serviceAccounts["\(namespace)/\(name)"]
     }
 }
+
+extension Cluster {
+    /// This state with `other`'s objects added; `other` wins where both define the same object.
+    public func merging(_ other: Cluster) -> Cluster {
+        var merged = self
+        for namespace in other.namespaces.values { merged.add(namespace) }
+        for account in other.serviceAccounts.values { merged.add(account) }
+        let known = Set(networkSets.map { "\($0.namespace ?? "")/\($0.name)" })
+        for set in other.networkSets where !known.contains("\(set.namespace ?? "")/\(set.name)") { merged.add(set) }
+        merged.add(external: other.external)
+        merged.add(pods: other.pods)
+        return merged
+    }
+}

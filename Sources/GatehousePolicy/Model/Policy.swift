@@ -77,3 +77,13 @@ struct PolicyIdentity: Hashable {
     let namespace: String?
     let name: String
 }
+
+extension Policy: Equatable {
+    /// Same kind, name, place and rules; where it was read from does not count.
+    public static func == (lhs: Policy, rhs: Policy) -> Bool {
+        lhs.kind == rhs.kind && lhs.namespace == rhs.namespace && lhs.name == rhs.name && lhs.tier == rhs.tier
+            && lhs.order == rhs.order && lhs.sortName == rhs.sortName && lhs.stagedAction == rhs.stagedAction
+            && lhs.subject == rhs.subject && lhs.types == rhs.types && lhs.ingress == rhs.ingress
+            && lhs.egress == rhs.egress
+    }
+}

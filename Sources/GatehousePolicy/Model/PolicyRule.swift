@@ -96,7 +96,8 @@ public struct Peer: Sendable, Hashable {
     /// The address must be in none of these (Kubernetes `except`, Calico `notNets`).
     public var notNets: [CIDR]
 
-    public init(members: MemberQuery? = nil, notMembers: MemberQuery? = nil, nets: [CIDR]? = nil, notNets: [CIDR] = []) {
+    public init(members: MemberQuery? = nil, notMembers: MemberQuery? = nil, nets: [CIDR]? = nil, notNets: [CIDR] = [])
+    {
         self.members = members
         self.notMembers = notMembers
         self.nets = nets

@@ -42,8 +42,12 @@ struct ExplainCommand: ParsableCommand {
         let flow: Flow
         do {
             flow = Flow(
-                source: try engine.resolve(from), destination: try engine.resolve(to), protocol: proto, port: port,
-                sourcePort: sourcePort)
+                source: try engine.resolve(from),
+                destination: try engine.resolve(to),
+                protocol: proto,
+                port: port,
+                sourcePort: sourcePort
+            )
         } catch {
             Console.error(error.description)
             throw ExitCode(2)

@@ -6,7 +6,9 @@ import GatehousePolicy
 struct InputOptions: ParsableArguments {
     @Option(
         name: [.customShort("f"), .customLong("filename")],
-        help: "A file or folder of YAML/JSON (policies and cluster state); repeatable; - reads standard input.")
+        parsing: .upToNextOption,
+        help: "A file or folder of YAML/JSON (policies and cluster state); repeatable; - reads standard input."
+    )
     var files: [String] = []
 
     @Flag(help: "Treat unknown kinds and unknown fields as errors.")

@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+
+/// Runs the real `gatehouse` binary: exit codes, output and errors as a user sees them.
+@Suite("gatehouse command line")
+struct CLITests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let example = root.appendingPathComponent("examples/ai-namespace").path
+
+    struct Run {
+        let status: Int32
+        let output: String
+        let error: String
+    }
+
+    static func gatehouse(_ arguments: String...) throws -> Run {
+        let binary = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("gatehouse")
+        let candidates = [binary, root.appendingPathComponent(".build/debug/gatehouse")]
+        let executable = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus,
+            output: String(decoding: output, as: UTF8.self),
+            error: String(decoding: error, as: UTF8.self)
+        )
+    }
+
+    @Test("explain: allowed exits 0 and shows the deciding rule")
+    func explainAllowed() throws {
+        let run = try Self.gatehouse(
+            "policy",
+            "explain",
+            "-f",
+            Self.example,
+            "--from",
+            "ai/rag-api",
+            "--to",
+            "ai/vector-db",
+            "--port",
+            "6333"
+        )
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("verdict: ALLOW"))
+        #expect(run.output.contains("NetworkPolicy ai/vector-db: rule 0 matched: Allow"))
+    }
+
+    @Test("explain: denied exits 1; JSON carries the trace")
+    func explainDenied() throws {
+        let run = try Self.gatehouse(
+            "policy",
+            "explain",
+            "-f",
+            Self.example,
+            "--from",
+            "ai/vllm-0",
+            "--to",
+            "ip:203.0.113.9",
+            "--port",
+            "443",
+            "-o",
+            "json"
+        )
+        #expect(run.status == 1)
+        let json = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any]
+        #expect(json?["verdict"] as? String == "deny")
+        let egress = json?["egress"] as? [String: Any]
+        let enforced = egress?["enforced"] as? [String: Any]
+        let outcome = enforced?["outcome"] as? [String: Any]
+        #expect(outcome?["ruleIndex"] as? Int == 2)
+    }
+
+    @Test("bad input exits 2 with file, line and field; nothing on stdout")
+    func badInput() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-bad-\(UUID()).yaml")
+        try """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: p, namespace: x}
+        spec:
+          podSelector: {}
+          ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/99}}]}]
+        """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let run = try Self.gatehouse("policy", "matrix", "-f", file.path, "--port", "80")
+        #expect(run.status == 2)
+        #expect(run.output.isEmpty)
+        #expect(run.error.contains("\(file.path):6:") && run.error.contains("spec.ingress[0].from[0].ipBlock.cidr"))
+    }
+
+    @Test("usage errors exit 2")
+    func usage() throws {
+        #expect(
+            try Self.gatehouse("policy", "explain", "-f", Self.example, "--to", "ai/rag-api", "--port", "80").status
+                == 2
+        )
+        #expect(try Self.gatehouse("policy", "nonsense").status == 2)
+        let unknownPod = try Self.gatehouse(
+            "policy",
+            "explain",
+            "-f",
+            Self.example,
+            "--from",
+            "ai/nope",
+            "--to",
+            "ai/rag-api",
+            "--port",
+            "80"
+        )
+        #expect(unknownPod.status == 2 && unknownPod.error.contains("no pod ai/nope"))
+    }
+
+    @Test("matrix prints the truth table")
+    func matrix() throws {
+        let run = try Self.gatehouse(
+            "policy",
+            "matrix",
+            "-f",
+            Self.example,
+            "--port",
+            "6333",
+            "--external",
+            "203.0.113.9"
+        )
+        #expect(run.status == 0, "\(run.error)")
+        let row = run.output.split(separator: "\n").first { $0.hasPrefix("ai/rag-api ") }
+        #expect(row?.hasSuffix(". . X X X X X") == true, "\(run.output)")
+        #expect(run.output.contains("ip:203.0.113.9"))
+    }
+
+    @Test("lint exits 1 with findings; diff exits 1 with changes")
+    func lintAndDiff() throws {
+        let lint = try Self.gatehouse("policy", "lint", "-f", Self.example)
+        #expect(lint.status == 1 && lint.output.contains("egress-blocks-dns"))
+        let example = Self.example
+        let diff = try Self.gatehouse(
+            "policy",
+            "diff",
+            "-f",
+            example,
+            "--against",
+            "\(example)/cluster.yaml",
+            "\(example)/calico.yaml",
+            "\(example)/admin.yaml",
+            "examples/ai-namespace-proposed",
+            "-o",
+            "json"
+        )
+        #expect(diff.status == 1, "\(diff.error)")
+        #expect(diff.output.contains("\"from\" : \"web/frontend\"") && diff.output.contains("\"ports\" : \"6333\""))
+        let same = try Self.gatehouse("policy", "diff", "-f", example, "--against", example)
+        #expect(same.status == 0 && same.output.contains("0 change(s)"))
+    }
+
+    @Test("conformance closes with the count line and exits by failures")
+    func conformance() throws {
+        let corpus = Self.root.appendingPathComponent("Tests/Conformance/netpol-doc-examples.json").path
+        let run = try Self.gatehouse("policy", "conformance", corpus)
+        #expect(run.status == 0)
+        #expect(run.output.hasSuffix("37 passed, 0 failed\n"))
+    }
+}

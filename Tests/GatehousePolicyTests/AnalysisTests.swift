@@ -1,0 +1,118 @@
+import Foundation
+import GatehouseCore
+import GatehousePolicy
+import GatehouseTesting
+import Testing
+
+@Suite("Matrix, lint and diff")
+struct AnalysisTests {
+    static let cluster =
+        ClusterYAML.namespace("ai") + ClusterYAML.namespace("web")
+        + ClusterYAML.pod("ai", "model", ip: "10.0.0.1", labels: ["app": "model"], ports: [("http", 8000, "TCP")])
+        + ClusterYAML.pod("ai", "rag", ip: "10.0.0.2", labels: ["app": "rag"])
+        + ClusterYAML.pod("web", "ui", ip: "10.0.1.1", labels: ["app": "ui"])
+
+    static let policies = """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: model, namespace: ai}
+        spec:
+          podSelector: {matchLabels: {app: model}}
+          ingress:
+          - from: [{podSelector: {matchLabels: {app: rag}}}]
+            ports: [{port: http}]
+          - from: [{podSelector: {matchLabels: {app: rag}}}]
+            ports: [{port: 8000}]
+          - from: [{podSelector: {matchLabels: {app: nothing-has-this}}}]
+            ports: [{port: grpc}]
+        """
+
+    @Test("the matrix agrees with single decisions")
+    func matrix() throws {
+        let fixture = try PolicyFixture(Self.cluster + Self.policies)
+        let matrix = ReachabilityMatrix(engine: fixture.engine, port: 8000, protocol: .tcp)
+        #expect(matrix.names == ["ai/model", "ai/rag", "web/ui"])
+        for row in matrix.names.indices {
+            for column in matrix.names.indices {
+                let verdict = try fixture.verdict(matrix.names[row], matrix.names[column], port: 8000)
+                #expect(matrix.allows(row: row, column: column) == (verdict == .allow))
+            }
+        }
+        #expect(!matrix.allows(row: 2, column: 0) && matrix.allows(row: 1, column: 0))
+    }
+
+    @Test("lint finds missing default deny, shadowed rules, dead selectors and unknown named ports")
+    func lint() throws {
+        let fixture = try PolicyFixture(Self.cluster + Self.policies)
+        let findings = PolicyLinter(bundle: fixture.bundle).findings()
+        let codes = Set(findings.map(\.code))
+        #expect(codes.isSuperset(of: ["no-default-deny-ingress", "peer-selects-nothing", "unknown-named-port"]))
+        #expect(!codes.contains("shadowed-rule"), "port http and port 8000 are different criteria")
+        let web = findings.first { $0.code == "no-default-deny-ingress" && $0.object == "Namespace web" }
+        #expect(web?.message.contains("1 of 1 pods") == true)
+        #expect(findings.contains { $0.code == "unknown-named-port" && $0.field == "spec.ingress[2]" })
+    }
+
+    @Test("lint: a rule after a broader one is shadowed; allow-all is flagged")
+    func shadowed() throws {
+        let fixture = try PolicyFixture(
+            Self.cluster + """
+                apiVersion: projectcalico.org/v3
+                kind: NetworkPolicy
+                metadata: {name: p, namespace: ai}
+                spec:
+                  ingress:
+                  - {action: Allow, protocol: TCP, destination: {ports: ["8000:9000"]}}
+                  - {action: Deny, protocol: TCP, source: {selector: app == 'rag'}, destination: {ports: [8080]}}
+                  - {action: Allow}
+                """
+        )
+        let findings = PolicyLinter(bundle: fixture.bundle).findings()
+        #expect(findings.contains { $0.code == "shadowed-rule" && $0.field == "spec.ingress[1]" })
+        #expect(findings.contains { $0.code == "allow-all-rule" && $0.field == "spec.ingress[2]" })
+        #expect(!findings.contains { $0.code == "shadowed-rule" && $0.field == "spec.ingress[2]" })
+    }
+
+    @Test("lint: staged policies that would deny what is allowed now")
+    func stagedWouldDeny() throws {
+        let fixture = try PolicyFixture(
+            Self.cluster + """
+                apiVersion: projectcalico.org/v3
+                kind: StagedGlobalNetworkPolicy
+                metadata: {name: lockdown}
+                spec:
+                  selector: app == 'ui'
+                  ingress: [{action: Deny}]
+                """
+        )
+        let finding = PolicyLinter(bundle: fixture.bundle).findings().first { $0.code == "staged-would-deny" }
+        #expect(finding?.object == "StagedGlobalNetworkPolicy lockdown")
+        #expect(finding?.message.contains("ai/model -> web/ui") == true)
+    }
+
+    @Test("diff reports exactly the flows that change, with port ranges and reasons")
+    func diff() throws {
+        let old = try PolicyFixture(Self.cluster + Self.policies).bundle
+        let newPolicies = Self.policies.replacingOccurrences(
+            of: "ports: [{port: 8000}]",
+            with: "ports: [{port: 8000, endPort: 8100}]"
+        )
+        .replacingOccurrences(
+            of: "{app: rag}}}]\n    ports: [{port: 8000",
+            with: "{app: rag}}}, {namespaceSelector: {}}]\n    ports: [{port: 8000"
+        )
+        let new = try PolicyFixture(Self.cluster + newPolicies).bundle
+        let diff = PolicyDiff(cluster: old.cluster, old: old.policySet, new: new.policySet)
+        #expect(diff.changedPolicies == ["NetworkPolicy ai/model"])
+        let changes = Set(
+            diff.changes.map { "\($0.from)>\($0.to) \($0.protocol)/\($0.ports) \($0.before)->\($0.after)" }
+        )
+        #expect(
+            changes == [
+                "ai/rag>ai/model TCP/8001-8100 deny->allow", "web/ui>ai/model TCP/8000-8100 deny->allow",
+            ]
+        )
+        let unchanged = PolicyDiff(cluster: old.cluster, old: old.policySet, new: old.policySet)
+        #expect(unchanged.changes.isEmpty && unchanged.checkedFlows == 0)
+    }
+}

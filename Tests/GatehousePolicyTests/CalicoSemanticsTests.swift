@@ -1,0 +1,245 @@
+import GatehouseCore
+import GatehousePolicy
+import GatehouseTesting
+import Testing
+
+/// Each test pins one rule of Calico's policy model (api/pkg/apis/projectcalico/v3, felix/rules).
+@Suite("Calico and ClusterNetworkPolicy semantics")
+struct CalicoSemanticsTests {
+    static let cluster =
+        ClusterYAML.namespace("ai", labels: ["team": "ml"]) + ClusterYAML.namespace("web")
+        + ClusterYAML.pod(
+            "ai",
+            "model",
+            ip: "10.0.0.1",
+            labels: ["app": "model"],
+            ports: [("http", 8000, "TCP")],
+            serviceAccount: "model"
+        )
+        + ClusterYAML.pod(
+            "ai",
+            "rag",
+            ip: "10.0.0.2",
+            labels: ["app": "rag", "tier": "backend"],
+            serviceAccount: "rag"
+        )
+        + ClusterYAML.pod("web", "ui", ip: "10.0.1.1", labels: ["app": "ui"])
+
+    private func fixture(_ policies: String) throws -> PolicyFixture {
+        try PolicyFixture(Self.cluster + policies)
+    }
+
+    @Test("`!=` on an absent label matches; `==` does not")
+    func absentLabel() throws {
+        let fixture = try fixture(
+            """
+            apiVersion: projectcalico.org/v3
+            kind: NetworkPolicy
+            metadata: {name: p, namespace: ai}
+            spec:
+              selector: app == 'model'
+              ingress: [{action: Allow, source: {selector: "tier != 'frontend'"}}]
+            """
+        )
+        #expect(try fixture.verdict("ai/rag", "ai/model", port: 8000) == .allow)
+        #expect(
+            try fixture.verdict("web/ui", "ai/model", port: 8000) == .deny,
+            "selector confined to the policy namespace"
+        )
+        #expect(
+            try fixture.verdict("ip:203.0.113.5", "ai/model", port: 8000) == .deny,
+            "selectors match endpoints only"
+        )
+    }
+
+    @Test("Pass skips the rest of the tier; the next tier decides")
+    func pass() throws {
+        let fixture = try fixture(
+            """
+            apiVersion: projectcalico.org/v3
+            kind: Tier
+            metadata: {name: security}
+            spec: {order: 100}
+            ---
+            apiVersion: projectcalico.org/v3
+            kind: GlobalNetworkPolicy
+            metadata: {name: security.pass-ml}
+            spec:
+              tier: security
+              order: 1
+              selector: app == 'model'
+              ingress: [{action: Pass, source: {namespaceSelector: team == 'ml'}}]
+            ---
+            apiVersion: projectcalico.org/v3
+            kind: GlobalNetworkPolicy
+            metadata: {name: security.deny}
+            spec:
+              tier: security
+              order: 2
+              selector: app == 'model'
+              ingress: [{action: Deny}]
+            """
+        )
+        let passed = try fixture.decide("ai/rag", "ai/model", port: 8000)
+        #expect(passed.verdict == .allow)
+        #expect(passed.ingress.enforced.tiers.first?.hits.first?.action == .pass)
+        #expect(passed.ingress.enforced.outcome.reason == .passedThrough)
+        #expect(try fixture.verdict("web/ui", "ai/model", port: 8000) == .deny)
+    }
+
+    @Test("the end of a tier denies when a policy applied and no rule decided; Log does not decide")
+    func endOfTier() throws {
+        let fixture = try fixture(
+            """
+            apiVersion: projectcalico.org/v3
+            kind: NetworkPolicy
+            metadata: {name: p, namespace: ai}
+            spec:
+              selector: app == 'model'
+              ingress:
+              - action: Log
+              - action: Allow
+                protocol: TCP
+                destination: {ports: ["8000:8010"]}
+            """
+        )
+        let denied = try fixture.decide("ai/rag", "ai/model", port: 9000)
+        #expect(denied.verdict == .deny)
+        #expect(denied.ingress.enforced.outcome.reason == .endOfTier)
+        #expect(denied.ingress.enforced.tiers.first?.hits.first?.action == .log)
+        #expect(try fixture.verdict("ai/rag", "ai/model", port: 8005) == .allow)
+    }
+
+    @Test("a tier whose policies are all staged is skipped; the staged verdict is reported apart")
+    func stagedOnlyTier() throws {
+        let fixture = try fixture(
+            """
+            apiVersion: projectcalico.org/v3
+            kind: StagedNetworkPolicy
+            metadata: {name: lockdown, namespace: ai}
+            spec:
+              selector: app == 'model'
+              ingress: [{action: Deny}]
+            """
+        )
+        let decision = try fixture.decide("ai/rag", "ai/model", port: 8000)
+        #expect(decision.verdict == .allow)
+        #expect(decision.ingress.enforced.outcome.reason == .noPolicy)
+        #expect(decision.stagedVerdict == .deny)
+        #expect(decision.ingress.staged?.outcome.policy?.kind == "StagedNetworkPolicy")
+    }
+
+    @Test("network sets make selectors match addresses outside the cluster")
+    func networkSets() throws {
+        let fixture = try fixture(
+            """
+            apiVersion: projectcalico.org/v3
+            kind: GlobalNetworkSet
+            metadata: {name: hub, labels: {dest: hub}}
+            spec: {nets: [198.51.100.0/24]}
+            ---
+            apiVersion: projectcalico.org/v3
+            kind: GlobalNetworkPolicy
+            metadata: {name: egress}
+            spec:
+              selector: app == 'model'
+              types: [Egress]
+              egress: [{action: Allow, destination: {selector: dest == 'hub'}}]
+            """
+        )
+        #expect(try fixture.verdict("ai/model", "ip:198.51.100.7", port: 443) == .allow)
+        #expect(try fixture.verdict("ai/model", "ip:203.0.113.7", port: 443) == .deny)
+    }
+
+    @Test("serviceAccounts and notProtocol")
+    func serviceAccounts() throws {
+        let fixture = try fixture(
+            """
+            apiVersion: projectcalico.org/v3
+            kind: NetworkPolicy
+            metadata: {name: p, namespace: ai}
+            spec:
+              selector: app == 'model'
+              ingress:
+              - action: Allow
+                notProtocol: UDP
+                source: {serviceAccounts: {names: [rag]}}
+            """
+        )
+        #expect(try fixture.verdict("ai/rag", "ai/model", port: 8000) == .allow)
+        #expect(try fixture.verdict("ai/rag", "ai/model", port: 8000, protocol: .udp) == .deny)
+    }
+
+    @Test("source ports: an ephemeral source port matches only a range covering the ephemeral range")
+    func sourcePorts() throws {
+        let fixture = try fixture(
+            """
+            apiVersion: projectcalico.org/v3
+            kind: NetworkPolicy
+            metadata: {name: p, namespace: ai}
+            spec:
+              selector: app == 'model'
+              ingress:
+              - action: Allow
+                protocol: TCP
+                source: {ports: [5353]}
+            """
+        )
+        #expect(try fixture.verdict("ai/rag", "ai/model", port: 8000) == .deny)
+        #expect(try fixture.verdict("ai/rag", "ai/model", port: 8000, sourcePort: 5353) == .allow)
+    }
+
+    @Test("Admin tier before Kubernetes policies; Baseline only where no NetworkPolicy selects the pod")
+    func clusterNetworkPolicyTiers() throws {
+        let fixture = try fixture(
+            """
+            apiVersion: policy.networking.k8s.io/v1alpha2
+            kind: ClusterNetworkPolicy
+            metadata: {name: admin}
+            spec:
+              tier: Admin
+              priority: 1
+              subject: {namespaces: {}}
+              ingress: [{action: Deny, from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: web}}}]}]
+            ---
+            apiVersion: policy.networking.k8s.io/v1alpha2
+            kind: ClusterNetworkPolicy
+            metadata: {name: baseline}
+            spec:
+              tier: Baseline
+              priority: 1
+              subject: {namespaces: {}}
+              ingress: [{action: Deny, from: [{pods: {namespaceSelector: {}, podSelector: {}}}]}]
+            ---
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: allow-all, namespace: ai}
+            spec:
+              podSelector: {matchLabels: {app: model}}
+              ingress: [{}]
+            """
+        )
+        #expect(try fixture.verdict("web/ui", "ai/model", port: 8000) == .deny, "admin Deny is final")
+        #expect(try fixture.verdict("ai/rag", "ai/model", port: 8000) == .allow, "the NetworkPolicy decides")
+        #expect(try fixture.verdict("ai/model", "ai/rag", port: 80) == .deny, "no NetworkPolicy: baseline decides")
+    }
+
+    @Test("a ClusterNetworkPolicy peer the engine cannot match fails closed")
+    func failClosed() throws {
+        let fixture = try fixture(
+            """
+            apiVersion: policy.networking.k8s.io/v1alpha2
+            kind: ClusterNetworkPolicy
+            metadata: {name: weird}
+            spec:
+              tier: Admin
+              priority: 1
+              subject: {namespaces: {}}
+              egress:
+              - {action: Accept, to: [{}]}
+              - {action: Deny, to: [{}]}
+            """
+        )
+        #expect(try fixture.verdict("ai/rag", "web/ui", port: 80) == .deny)
+    }
+}

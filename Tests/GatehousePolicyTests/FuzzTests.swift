@@ -1,0 +1,105 @@
+import GatehouseCore
+import GatehousePolicy
+import GatehouseTesting
+import Testing
+
+/// Bounded fuzzing that runs in CI: no input crashes the selector parser or the resource decoder.
+@Suite("Fuzzing")
+struct FuzzTests {
+    static let budget = Duration.seconds(4)
+
+    static let selectorPieces = [
+        "a", "app", "k8s.io/x", "==", "!=", " in ", " not in ", "{", "}", ",", "'v'", "\"v\"", "(", ")", "&&", "||",
+        "!",
+        "has(", "all()", "global()", " contains ", " starts with ", " ends with ", " ", "\t", "'", "\u{0}", "é", "\n",
+    ]
+
+    @Test("random selector text parses or fails with a column inside the text")
+    func selectors() {
+        var random = SeededGenerator(seed: 0x5E1E_C702)
+        let clock = ContinuousClock()
+        let deadline = clock.now + Self.budget
+        var parsed = 0
+        var iterations = 0
+        while clock.now < deadline && iterations < 200_000 {
+            iterations += 1
+            let count = Int.random(in: 1...12, using: &random)
+            let text = (0..<count).map { _ in Self.selectorPieces.randomElement(using: &random)! }.joined()
+            do {
+                let selector = try Selector(parsing: text)
+                parsed += 1
+                // What parses prints to text that parses to the same tree.
+                #expect(try Selector(parsing: selector.description) == selector, "\(text)")
+            } catch {
+                #expect(error.column >= 1 && error.column <= text.count + 1, "\(text): \(error)")
+            }
+        }
+        #expect(parsed > 0 && iterations > 1_000)
+    }
+
+    static let seedDocument = """
+        apiVersion: projectcalico.org/v3
+        kind: GlobalNetworkPolicy
+        metadata: {name: p}
+        spec:
+          selector: app == 'x' && has(y)
+          order: 10
+          ingress:
+          - action: Allow
+            protocol: TCP
+            source: {nets: [10.0.0.0/8], notNets: [10.1.0.0/16], selector: "a in {'b'}"}
+            destination: {ports: [80, "1000:2000", http]}
+          egress: [{action: Deny, destination: {namespaceSelector: global()}}]
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: q, namespace: x}
+        spec:
+          podSelector: {matchExpressions: [{key: a, operator: In, values: [b]}]}
+          ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/16]}}], ports: [{port: 80, endPort: 90}]}]
+        ---
+        apiVersion: policy.networking.k8s.io/v1alpha2
+        kind: ClusterNetworkPolicy
+        metadata: {name: c}
+        spec:
+          tier: Admin
+          priority: 3
+          subject: {pods: {namespaceSelector: {}, podSelector: {}}}
+          egress: [{action: Pass, to: [{networks: [0.0.0.0/0]}], protocols: [{tcp: {destinationPort: {range: {start: 1, end: 9}}}}]}]
+        """
+
+    @Test("mutated resource files load or fail with located errors, never crash")
+    func resources() {
+        var random = SeededGenerator(seed: 0xDEC0DE)
+        let original = Array(Self.seedDocument.utf8)
+        let alphabet = Array("{}[]:,-'\"&*!|>#\n \t0123456789abcxyz/.%@`\\".utf8) + [0, 0xff, 0xc3]
+        let clock = ContinuousClock()
+        let deadline = clock.now + Self.budget
+        var loaded = 0
+        var refused = 0
+        while clock.now < deadline && loaded + refused < 20_000 {
+            var bytes = original
+            for _ in 0..<Int.random(in: 1...6, using: &random) {
+                let position = Int.random(in: 0..<bytes.count, using: &random)
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: bytes[position] = alphabet.randomElement(using: &random)!
+                case 1: bytes.insert(alphabet.randomElement(using: &random)!, at: position)
+                default: bytes.remove(at: position)
+                }
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            do {
+                let bundle = try ResourceLoader().load(text: text, file: "fuzz.yaml")
+                _ = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
+                loaded += 1
+            } catch {
+                refused += 1
+                for problem in error.errors {
+                    #expect(!problem.description.isEmpty)
+                    if let location = problem.location { #expect(location.file == "fuzz.yaml" && location.line >= 1) }
+                }
+            }
+        }
+        #expect(loaded > 0 && refused > 0)
+    }
+}
