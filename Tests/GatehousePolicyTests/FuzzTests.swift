@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseCore
 import GatehousePolicy
 import GatehouseTesting
@@ -6,7 +7,10 @@ import Testing
 /// Bounded fuzzing that runs in CI: no input crashes the selector parser or the resource decoder.
 @Suite("Fuzzing")
 struct FuzzTests {
-    static let budget = Duration.seconds(4)
+    /// Seconds per fuzz test (`GATEHOUSE_FUZZ_SECONDS`, default 4) and the seed offset (`GATEHOUSE_FUZZ_SEED`),
+    /// so a longer or different run needs no code change.
+    static let budget = Duration.seconds(Int(ProcessInfo.processInfo.environment["GATEHOUSE_FUZZ_SECONDS"] ?? "") ?? 4)
+    static let seedOffset = UInt64(ProcessInfo.processInfo.environment["GATEHOUSE_FUZZ_SEED"] ?? "") ?? 0
 
     static let selectorPieces = [
         "a", "app", "k8s.io/x", "==", "!=", " in ", " not in ", "{", "}", ",", "'v'", "\"v\"", "(", ")", "&&", "||",
@@ -16,7 +20,7 @@ struct FuzzTests {
 
     @Test("random selector text parses or fails with a column inside the text")
     func selectors() {
-        var random = SeededGenerator(seed: 0x5E1E_C702)
+        var random = SeededGenerator(seed: 0x5E1E_C702 &+ Self.seedOffset)
         let clock = ContinuousClock()
         let deadline = clock.now + Self.budget
         var parsed = 0
@@ -70,7 +74,7 @@ struct FuzzTests {
 
     @Test("mutated resource files load or fail with located errors, never crash")
     func resources() {
-        var random = SeededGenerator(seed: 0xDEC0DE)
+        var random = SeededGenerator(seed: 0xDEC0DE &+ Self.seedOffset)
         let original = Array(Self.seedDocument.utf8)
         let alphabet = Array("{}[]:,-'\"&*!|>#\n \t0123456789abcxyz/.%@`\\".utf8) + [0, 0xff, 0xc3]
         let clock = ContinuousClock()

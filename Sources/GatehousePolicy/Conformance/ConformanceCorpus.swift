@@ -28,7 +28,7 @@ public struct ConformanceCorpus: Sendable {
         guard let document = documents.first else {
             throw ResourceError(.missingField, "empty corpus", at: SourceLocation(file: file, line: 1, column: 1))
         }
-        let root = try Field(value: document, path: "", file: file, diagnostics: DecodeDiagnostics())
+        let root = try Field(value: document, file: file, diagnostics: DecodeDiagnostics())
             .object(known: ["meta", "cases"])
         var cases: [Case] = []
         for item in try root.required("cases").list() {
@@ -78,7 +78,7 @@ public struct ConformanceCorpus: Sendable {
         var builder = BundleBuilder()
         do throws(ResourceError) {
             if let namespaces = object["namespaces"] {
-                for (key, value) in try namespaces.looseObject().entries.sorted(by: { $0.key < $1.key }) {
+                for (key, value) in try namespaces.looseObject().entries {
                     let body = try value.object(known: ["labels"])
                     builder.bundle.cluster.add(
                         Namespace(name: key, labels: Labels(try body["labels"]?.stringMap() ?? [:]))

@@ -79,7 +79,7 @@ enum CalicoDecoder {
         for key in ["doNotTrack", "preDNAT"] where try spec[key]?.bool() == true {
             // Such policies apply to host endpoints only, which this engine does not model.
             diagnostics.warnings.append(
-                spec.entries[key]!.error(
+                spec[key]!.error(
                     .invalidValue,
                     "\(key) policies apply to host endpoints only; ignored for pods"
                 )
@@ -170,7 +170,7 @@ enum CalicoDecoder {
         let hasHTTP = object["http"] != nil
         if hasHTTP {
             context.diagnostics.warnings.append(
-                object.entries["http"]!.error(
+                object["http"]!.error(
                     .invalidValue,
                     "http match needs Calico's application layer; judged at connection level only"
                 )

@@ -3,12 +3,49 @@ final class DecodeDiagnostics {
     var warnings: [ResourceError] = []
 }
 
-/// A value being decoded, with its field path (`spec.ingress[0].from[1]`) and location for errors.
+/// A field path such as `spec.ingress[0].from[1]`, built as a chain and spelled out only for an error.
+final class FieldPath: Sendable {
+    enum Component: Sendable {
+        case key(String)
+        case index(Int)
+    }
+
+    let parent: FieldPath?
+    let component: Component?
+
+    init(parent: FieldPath? = nil, component: Component? = nil) {
+        self.parent = parent
+        self.component = component
+    }
+
+    static let root = FieldPath()
+
+    var description: String {
+        guard let component else { return "" }
+        let head = parent?.description ?? ""
+        switch component {
+        case .key(let key): return head.isEmpty ? key : "\(head).\(key)"
+        case .index(let index): return "\(head)[\(index)]"
+        }
+    }
+}
+
+/// A value being decoded, with its field path and location for errors.
 struct Field {
     let value: ResourceValue
-    let path: String
+    let fieldPath: FieldPath
     let file: String
     let diagnostics: DecodeDiagnostics
+
+    init(value: ResourceValue, path: FieldPath = .root, file: String, diagnostics: DecodeDiagnostics) {
+        self.value = value
+        self.fieldPath = path
+        self.file = file
+        self.diagnostics = diagnostics
+    }
+
+    /// `spec.ingress[0].from`: computed only when an error or warning needs it.
+    var path: String { fieldPath.description }
 
     var location: SourceLocation { SourceLocation(file: file, line: value.line, column: value.column) }
 
@@ -22,24 +59,24 @@ struct Field {
     }
 
     func child(_ value: ResourceValue, key: String) -> Field {
-        Field(value: value, path: path.isEmpty ? key : "\(path).\(key)", file: file, diagnostics: diagnostics)
+        Field(
+            value: value,
+            path: FieldPath(parent: fieldPath, component: .key(key)),
+            file: file,
+            diagnostics: diagnostics
+        )
     }
 
     /// A mapping; keys outside `known` are reported as unknown-field warnings.
     func object(known: Set<String>) throws(ResourceError) -> FieldObject {
         guard case .mapping(let pairs) = value.content else {
-            if isNull { return FieldObject(field: self, entries: [:]) }
+            if isNull { return FieldObject(field: self, pairs: []) }
             throw error(.wrongType, "expected a mapping, found \(kindName)")
         }
-        var entries: [String: Field] = [:]
-        for (key, value) in pairs {
-            let field = child(value, key: key)
-            if !known.contains(key) {
-                diagnostics.warnings.append(field.error(.unknownField, "unknown field \"\(key)\""))
-            }
-            entries[key] = field
+        for (key, value) in pairs where !known.contains(key) {
+            diagnostics.warnings.append(child(value, key: key).error(.unknownField, "unknown field \"\(key)\""))
         }
-        return FieldObject(field: self, entries: entries)
+        return FieldObject(field: self, pairs: pairs)
     }
 
     /// The items of a sequence; null is the empty list, as in the Kubernetes API.
@@ -49,7 +86,12 @@ struct Field {
             return []
         case .sequence(let items):
             return items.enumerated().map { index, item in
-                Field(value: item, path: "\(path)[\(index)]", file: file, diagnostics: diagnostics)
+                Field(
+                    value: item,
+                    path: FieldPath(parent: fieldPath, component: .index(index)),
+                    file: file,
+                    diagnostics: diagnostics
+                )
             }
         default:
             throw error(.wrongType, "expected a list, found \(kindName)")
@@ -127,19 +169,33 @@ struct Field {
     }
 }
 
-/// The fields of a mapping being decoded.
+/// The fields of a mapping being decoded. Mappings are small, so lookup is a scan, not a hash table.
 struct FieldObject {
     let field: Field
-    let entries: [String: Field]
+    let pairs: [(key: String, value: ResourceValue)]
+
+    init(field: Field, pairs: [(key: String, value: ResourceValue)]) {
+        self.field = field
+        self.pairs = pairs
+    }
+
+    /// Every entry, null values included.
+    var entries: [(key: String, field: Field)] { pairs.map { ($0.key, field.child($0.value, key: $0.key)) } }
 
     /// The field, or nil when it is absent or null.
     subscript(key: String) -> Field? {
-        guard let entry = entries[key], !entry.isNull else { return nil }
+        guard let entry = entry(key), !entry.isNull else { return nil }
         return entry
     }
 
+    /// The field even when its value is null.
+    func entry(_ key: String) -> Field? {
+        guard let pair = pairs.first(where: { $0.key == key }) else { return nil }
+        return field.child(pair.value, key: key)
+    }
+
     /// Whether the key is present at all, even with a null value.
-    func has(_ key: String) -> Bool { entries[key] != nil }
+    func has(_ key: String) -> Bool { pairs.contains { $0.key == key } }
 
     func required(_ key: String) throws(ResourceError) -> Field {
         guard let entry = self[key] else {

@@ -194,11 +194,9 @@ extension Field {
     /// A mapping read without reporting unknown fields: for large objects (pods) of which only a few fields matter.
     func looseObject() throws(ResourceError) -> FieldObject {
         guard case .mapping(let pairs) = value.content else {
-            if isNull { return FieldObject(field: self, entries: [:]) }
+            if isNull { return FieldObject(field: self, pairs: []) }
             throw error(.wrongType, "expected a mapping")
         }
-        var entries: [String: Field] = [:]
-        for (key, value) in pairs { entries[key] = child(value, key: key) }
-        return FieldObject(field: self, entries: entries)
+        return FieldObject(field: self, pairs: pairs)
     }
 }

@@ -92,7 +92,7 @@ struct BundleBuilder {
             return
         }
         for document in documents {
-            add(Field(value: document, path: "", file: file, diagnostics: diagnostics))
+            add(Field(value: document, file: file, diagnostics: diagnostics))
         }
     }
 

@@ -23,6 +23,13 @@ struct ResourceValue: Sendable {
 
     /// Parses every document of a YAML (or JSON) text; empty documents are skipped.
     static func documents(in text: String, file: String) throws(ResourceError) -> [ResourceValue] {
+        var fast = FastYAMLParser(text)
+        if let documents = try? fast.documents() { return documents }
+        return try yamsDocuments(in: text, file: file)
+    }
+
+    /// Parses with Yams (libyaml): all of YAML, and the wording of syntax errors.
+    static func yamsDocuments(in text: String, file: String) throws(ResourceError) -> [ResourceValue] {
         // JSON may be indented with tabs, which YAML forbids; a tab outside a JSON string is only space.
         let trimmed = text.drop { $0.isWhitespace }
         let yaml = trimmed.first == "{" || trimmed.first == "[" ? text.replacingOccurrences(of: "\t", with: " ") : text
