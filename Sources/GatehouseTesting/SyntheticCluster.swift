@@ -10,7 +10,9 @@ public struct SyntheticCluster: Sendable {
     public let seed: UInt64
 
     public static let roles = ["frontend", "api", "model", "vector", "cache"]
-    public static let tiers = [("security", 100, "Pass"), ("platform", 200, "Pass"), ("compliance", 300, "Pass"), ("apps", 500, "Deny")]
+    public static let tiers = [
+        ("security", 100, "Pass"), ("platform", 200, "Pass"), ("compliance", 300, "Pass"), ("apps", 500, "Deny"),
+    ]
 
     public init(namespaces: Int = 100, podsPerNamespace: Int = 20, seed: UInt64 = 42) {
         self.namespaces = namespaces

@@ -24,13 +24,16 @@ struct SyntheticClusterTests {
         let bundle = try ResourceLoader(strict: true).load(text: text, file: "synthetic.yaml")
         let engine = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
         var random = SeededGenerator(seed: 7)
-        let endpoints = engine.matrixEndpoints + [.external(IPAddress("198.51.3.9")!), .external(IPAddress("8.8.8.8")!)]
+        let endpoints =
+            engine.matrixEndpoints + [.external(IPAddress("198.51.3.9")!), .external(IPAddress("8.8.8.8")!)]
         var verdicts: Set<Verdict> = []
         for _ in 0..<5_000 {
             let flow = Flow(
-                source: endpoints.randomElement(using: &random)!, destination: endpoints.randomElement(using: &random)!,
+                source: endpoints.randomElement(using: &random)!,
+                destination: endpoints.randomElement(using: &random)!,
                 protocol: [.tcp, .udp, .sctp].randomElement(using: &random)!,
-                port: [53, 443, 8080, 8050, 9090, 9050, 50051, 7005, 6379].randomElement(using: &random)!)
+                port: [53, 443, 8080, 8050, 9090, 9050, 50051, 7005, 6379].randomElement(using: &random)!
+            )
             let decision = engine.decide(flow)
             verdicts.insert(decision.verdict)
             #expect(engine.allows(flow) == (decision.verdict == .allow))

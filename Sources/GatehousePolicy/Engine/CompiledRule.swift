@@ -1,25 +1,26 @@
 import GatehouseCore
 
-/// A rule with its peers resolved against the cluster: pods by bit, external addresses by CIDR.
-struct CompiledRule: Sendable {
-    let index: Int
+/// A rule flattened for the hot path: every reference is an index into the engine's tables.
+struct RuleRecord: Sendable {
+    let policy: Int32
+    let index: Int32
     let action: RuleAction
-    let protocols: ProtocolMatch
-    let ipVersion: IPAddress.Family?
-    let source: CompiledEntity
-    let destination: CompiledEntity
+    /// 0 for any family, else 4 or 6.
+    let ipVersion: UInt8
+    /// The rule's protocol and destination-port criteria as a set of port classes (index into the mask table).
+    let classMask: Int32
+    /// -1 when any endpoint matches; else an index into the peer tables.
+    let sourcePeers: Int32
+    let destinationPeers: Int32
+    /// Source ports or named destination ports: checked against the full entities in `RuleDetail`.
+    let slowPorts: Bool
 }
 
-/// One end of a compiled rule.
-struct CompiledEntity: Sendable {
-    /// No peer criterion: every endpoint matches.
-    let anyPeer: Bool
-    /// The pods any peer matches.
-    let pods: BitSet
-    /// The peers, for addresses outside the cluster.
-    let peers: [CompiledPeer]
-    let ports: [PortMatch]
-    let notPorts: [PortMatch]
+/// What the fast path leaves to a slower check: the entities with their ports and external peers.
+struct RuleDetail: Sendable {
+    let protocols: ProtocolMatch
+    let source: EntityMatch
+    let destination: EntityMatch
 }
 
 /// A peer for addresses outside the cluster: selector criteria reduce to the nets of matching network sets.

@@ -16,17 +16,16 @@ extension PolicyEngine {
 
     /// The verdict alone, with no trace: the fast path for matrices and diffs.
     public func allows(_ flow: Flow, staged: Bool = false) -> Bool {
-        if case .pod(let source) = flow.source, case .pod(let destination) = flow.destination, source == destination {
-            return true
-        }
+        let context = FlowContext(flow, engine: self)
+        if context.sourcePod >= 0 && context.sourcePod == context.destinationPod { return true }
         var skip = SkipTrace()
-        if case .pod(let source) = flow.source,
-            evaluate(.egress, pod: source, flow, staged: staged, recorder: &skip).verdict == .deny
+        if context.sourcePod >= 0,
+            evaluate(.egress, pod: context.sourcePod, context, staged: staged, recorder: &skip).verdict == .deny
         {
             return false
         }
-        if case .pod(let destination) = flow.destination,
-            evaluate(.ingress, pod: destination, flow, staged: staged, recorder: &skip).verdict == .deny
+        if context.destinationPod >= 0,
+            evaluate(.ingress, pod: context.destinationPod, context, staged: staged, recorder: &skip).verdict == .deny
         {
             return false
         }
@@ -35,7 +34,8 @@ extension PolicyEngine {
 
     /// Whether any staged policy applies to this pod in this direction.
     public func hasStagedPolicies(pod: Int, direction: TrafficDirection) -> Bool {
-        slices[direction == .ingress ? 0 : 1][pod].contains { $0.pending != nil }
+        let slot = (direction == .ingress ? 0 : cluster.pods.count) + pod
+        return sliceRecords[Int(sliceBounds[slot])..<Int(sliceBounds[slot + 1])].contains { $0.pendingStart >= 0 }
     }
 
     /// `namespace/name` for a pod, `ip:ADDRESS` otherwise.
@@ -56,13 +56,14 @@ extension PolicyEngine {
             let evaluation = Evaluation(outcome: Outcome(reason: .loopback, verdict: .allow), tiers: [])
             return DirectionTrace(direction: direction, endpoint: label, enforced: evaluation, staged: nil)
         }
-        var builder = TraceBuilder()
-        let outcome = evaluate(direction, pod: pod, flow, staged: false, recorder: &builder)
+        let context = FlowContext(flow, engine: self)
+        var builder = TraceBuilder(engine: self)
+        let outcome = evaluate(direction, pod: pod, context, staged: false, recorder: &builder)
         let enforced = Evaluation(outcome: outcome, tiers: builder.tiers)
         var staged: Evaluation?
         if hasStagedPolicies(pod: pod, direction: direction) {
-            var stagedBuilder = TraceBuilder()
-            let stagedOutcome = evaluate(direction, pod: pod, flow, staged: true, recorder: &stagedBuilder)
+            var stagedBuilder = TraceBuilder(engine: self)
+            let stagedOutcome = evaluate(direction, pod: pod, context, staged: true, recorder: &stagedBuilder)
             staged = Evaluation(outcome: stagedOutcome, tiers: stagedBuilder.tiers)
         }
         return DirectionTrace(direction: direction, endpoint: label, enforced: enforced, staged: staged)
@@ -72,24 +73,47 @@ extension PolicyEngine {
     func evaluate<Recorder: TraceRecorder>(
         _ direction: TrafficDirection,
         pod: Int,
-        _ flow: Flow,
+        _ flow: FlowContext,
         staged: Bool,
         recorder: inout Recorder
     ) -> Outcome {
-        let podSlices = slices[direction == .ingress ? 0 : 1][pod]
-        let family = self.family(of: flow)
+        let directionIndex = direction == .ingress ? 0 : 1
+        let slot = directionIndex * cluster.pods.count + pod
         var applied = false
-        for slice in podSlices {
-            let list = staged ? (slice.pending ?? slice.enforced) : slice.enforced
-            if list.isEmpty { continue }
+        for sliceIndex in Int(sliceBounds[slot])..<Int(sliceBounds[slot + 1]) {
+            let slice = sliceRecords[sliceIndex]
+            let usePending = staged && slice.pendingStart >= 0
+            let start = Int(usePending ? slice.pendingStart : slice.enforcedStart)
+            let end = Int(usePending ? slice.pendingEnd : slice.enforcedEnd)
+            if start == end { continue }
             applied = true
-            let tier = tiers[slice.tier]
+            let tier = Int(slice.tier)
+            let farPod = directionIndex == 0 ? flow.sourcePod : flow.destinationPod
+            let slicePeers = usePending ? slice.pendingPeers : slice.enforcedPeers
+            if !recorder.records,
+                (flow.classID.map { !maskContains(usePending ? slice.pendingMask : slice.enforcedMask, $0) } ?? false)
+                    || (farPod >= 0 && slicePeers >= 0 && !podIn(slicePeers, farPod))
+            {
+                // No rule of the tier can match this port or peer: straight to the tier's default action.
+                if tierDenies[tier] { return Outcome(reason: .endOfTier, verdict: .deny, tier: tiers[tier].name) }
+                continue
+            }
             recorder.enterTier(tier)
             var passed = false
-            policies: for policyIndex in list {
-                let rules = direction == .ingress ? ingressRules[policyIndex] : egressRules[policyIndex]
-                for rule in rules where matches(rule, flow, family: family) {
-                    recorder.record(policies[policyIndex], ruleIndex: rule.index, action: rule.action)
+            policies: for listIndex in start..<end {
+                let policy = Int(policyLists[listIndex])
+                let key = directionIndex &* policies.count &+ policy
+                let peers = policyPeers[key]
+                if (flow.classID.map { !maskContains(policyMasks[key], $0) } ?? false)
+                    || (farPod >= 0 && peers >= 0 && !podIn(peers, farPod))
+                {
+                    recorder.record(policy, ruleIndex: nil, action: nil)
+                    continue
+                }
+                for ruleIndex in Int(ruleBounds[2 &* key])..<Int(ruleBounds[2 &* key &+ 1])
+                where matches(ruleIndex, flow) {
+                    let rule = rules[ruleIndex]
+                    recorder.record(policy, ruleIndex: Int(rule.index), action: rule.action)
                     switch rule.action {
                     case .log:
                         continue
@@ -97,44 +121,77 @@ extension PolicyEngine {
                         return Outcome(
                             reason: .rule,
                             verdict: rule.action == .allow ? .allow : .deny,
-                            policy: policies[policyIndex].reference,
-                            ruleIndex: rule.index,
-                            tier: tier.name
+                            policy: policies[policy].reference,
+                            ruleIndex: Int(rule.index),
+                            tier: tiers[tier].name
                         )
                     case .pass:
                         passed = true
                         break policies
                     }
                 }
-                recorder.record(policies[policyIndex], ruleIndex: nil, action: nil)
+                recorder.record(policy, ruleIndex: nil, action: nil)
             }
             if passed { continue }
-            recorder.endOfTier(tier.defaultAction)
-            if tier.defaultAction == .deny {
-                return Outcome(reason: .endOfTier, verdict: .deny, tier: tier.name)
+            recorder.endOfTier(tierDenies[tier] ? .deny : .pass)
+            if tierDenies[tier] {
+                return Outcome(reason: .endOfTier, verdict: .deny, tier: tiers[tier].name)
             }
         }
         return Outcome(reason: applied ? .passedThrough : .noPolicy, verdict: .allow)
     }
 
     @inline(__always)
-    private func matches(_ rule: CompiledRule, _ flow: Flow, family: IPAddress.Family) -> Bool {
-        guard rule.protocols.matches(flow.protocol) else { return false }
-        if let version = rule.ipVersion, version != family { return false }
-        return matches(rule.source, flow.source, port: flow.sourcePort, proto: flow.protocol)
-            && matches(rule.destination, flow.destination, port: flow.port, proto: flow.protocol)
+    private func maskContains(_ mask: Int32, _ classID: Int) -> Bool {
+        masks[Int(mask) &* maskStride &+ (classID &>> 6)] & (1 &<< UInt64(classID & 63)) != 0
     }
 
     @inline(__always)
-    private func matches(_ entity: CompiledEntity, _ endpoint: FlowEndpoint, port: UInt16?, proto: IPProtocol) -> Bool {
-        if !entity.anyPeer {
-            switch endpoint {
-            case .pod(let index):
-                guard entity.pods.contains(index) else { return false }
-            case .external(let address):
-                guard entity.peers.contains(where: { $0.matches(address) }) else { return false }
-            }
+    private func matches(_ ruleIndex: Int, _ flow: FlowContext) -> Bool {
+        let rule = rules[ruleIndex]
+        if let classID = flow.classID {
+            guard maskContains(rule.classMask, classID) else { return false }
+        } else {
+            let detail = details[ruleIndex]
+            guard detail.protocols.matches(flow.flow.protocol),
+                portsMatch(detail.destination, flow.flow.destination, port: flow.flow.port, proto: flow.flow.protocol)
+            else { return false }
         }
+        if rule.ipVersion != 0 && rule.ipVersion != flow.family { return false }
+        if rule.sourcePeers >= 0 && !peerMatches(rule.sourcePeers, pod: flow.sourcePod, endpoint: flow.flow.source) {
+            return false
+        }
+        if rule.destinationPeers >= 0
+            && !peerMatches(rule.destinationPeers, pod: flow.destinationPod, endpoint: flow.flow.destination)
+        {
+            return false
+        }
+        if rule.slowPorts {
+            let detail = details[ruleIndex]
+            return portsMatch(detail.source, flow.flow.source, port: flow.flow.sourcePort, proto: flow.flow.protocol)
+                && portsMatch(
+                    detail.destination,
+                    flow.flow.destination,
+                    port: flow.flow.port,
+                    proto: flow.flow.protocol
+                )
+        }
+        return true
+    }
+
+    @inline(__always)
+    private func podIn(_ peers: Int32, _ pod: Int) -> Bool {
+        peerWords[Int(peers) &* peerStride &+ (pod &>> 6)] & (1 &<< UInt64(pod & 63)) != 0
+    }
+
+    @inline(__always)
+    private func peerMatches(_ peers: Int32, pod: Int, endpoint: FlowEndpoint) -> Bool {
+        if pod >= 0 { return podIn(peers, pod) }
+        guard case .external(let address) = endpoint else { return false }
+        return externalPeers[Int(peers)].contains { $0.matches(address) }
+    }
+
+    private func portsMatch(_ entity: EntityMatch, _ endpoint: FlowEndpoint, port: UInt16?, proto: IPProtocol) -> Bool {
         if !entity.ports.isEmpty
             && !entity.ports.contains(where: { matches($0, endpoint, port: port, proto: proto, negated: false) })
         {
@@ -166,15 +223,35 @@ extension PolicyEngine {
             return resolved == port
         }
     }
+}
 
-    private func family(of flow: Flow) -> IPAddress.Family {
-        for endpoint in [flow.source, flow.destination] {
-            switch endpoint {
-            case .external(let address): return address.family
-            case .pod(let index):
-                if let address = cluster.pods[index].addresses.first { return address.family }
+/// What every rule test of one flow needs, computed once per decision.
+struct FlowContext {
+    let flow: Flow
+    let sourcePod: Int
+    let destinationPod: Int
+    /// The flow's port class; nil for protocols without ports.
+    let classID: Int?
+    /// 4 or 6.
+    let family: UInt8
+
+    init(_ flow: Flow, engine: PolicyEngine) {
+        self.flow = flow
+        if case .pod(let index) = flow.source { sourcePod = index } else { sourcePod = -1 }
+        if case .pod(let index) = flow.destination { destinationPod = index } else { destinationPod = -1 }
+        self.classID = engine.classIndex.classID(flow.protocol, flow.port)
+        // The family of the first address known, the source's first (pods may have no address yet).
+        var family: UInt8 = 0
+        switch flow.source {
+        case .external(let address): family = UInt8(address.family.rawValue)
+        case .pod(let index): family = engine.podFamilies[index]
+        }
+        if family == 0 {
+            switch flow.destination {
+            case .external(let address): family = UInt8(address.family.rawValue)
+            case .pod(let index): family = engine.podFamilies[index]
             }
         }
-        return .v4
+        self.family = family == 0 ? 4 : family
     }
 }

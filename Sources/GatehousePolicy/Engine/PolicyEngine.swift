@@ -2,32 +2,64 @@ import GatehouseCore
 
 /// A policy set compiled against a cluster: decides any flow, allow or deny, and says why.
 ///
-/// Compilation resolves every selector once into bit sets over the pods and lists, for each pod and
-/// direction, the policies that apply to it tier by tier; a decision then only walks those lists.
+/// Compilation resolves every selector once into bit sets over the pods, every rule's protocol and
+/// destination-port criteria into a bit set over port classes, and lists for each pod and direction the
+/// policies that apply to it, tier by tier. A decision then walks those lists testing bits, in flat
+/// tables with no allocation.
 public struct PolicyEngine: Sendable {
-    /// The policies applying to one pod in one tier, in evaluation order.
-    struct TierSlice: Sendable {
-        let tier: Int
-        let enforced: [Int]
-        /// Enforced and staged together, as the staged ("pending") evaluation sees them; nil when no staged one.
-        let pending: [Int]?
+    /// The policies applying to one pod in one tier: ranges of `policyLists`.
+    struct SliceRecord: Sendable {
+        let tier: Int32
+        let enforcedStart: Int32
+        let enforcedEnd: Int32
+        /// Enforced and staged together, as the staged ("pending") evaluation sees them; -1 when no staged one.
+        let pendingStart: Int32
+        let pendingEnd: Int32
+        /// The union of the policies' class masks (enforced, and with staged ones): a flow outside it
+        /// matches no rule of the tier, so the tier's default action applies at once.
+        let enforcedMask: Int32
+        let pendingMask: Int32
+        /// Likewise the far-end pods any rule can match (-1: any endpoint); another pod skips the tier.
+        let enforcedPeers: Int32
+        let pendingPeers: Int32
     }
 
     public let cluster: Cluster
     public let tiers: [Tier]
     /// Every policy in evaluation order: by tier, then by order and name.
     public let policies: [Policy]
-    let ingressRules: [[CompiledRule]]
-    let egressRules: [[CompiledRule]]
-    /// Per direction (ingress 0, egress 1), per pod.
-    let slices: [[[TierSlice]]]
     /// For each policy, the pods it applies to (by its subject, whatever its types).
     public let subjects: [BitSet]
+
+    let classIndex: PortClassIndex
+    /// Per tier: whether its default action is Deny.
+    let tierDenies: [Bool]
+    /// Per pod: the family of its first address (4 or 6), 0 when it has none.
+    let podFamilies: [UInt8]
+    let rules: [RuleRecord]
+    let details: [RuleDetail]
+    /// For direction d (0 ingress, 1 egress) and policy p: rules `[ruleBounds[2(dP+p)], ruleBounds[2(dP+p)+1])`.
+    let ruleBounds: [Int32]
+    /// For direction d and policy p: the union of its rules' class masks, to skip it in one test.
+    let policyMasks: [Int32]
+    /// For direction d and policy p: the far-end pods its rules can match (-1: any endpoint).
+    let policyPeers: [Int32]
+    let masks: [UInt64]
+    let maskStride: Int
+    let peerWords: [UInt64]
+    let peerStride: Int
+    let externalPeers: [[CompiledPeer]]
+    /// For direction d and pod i: slices `[sliceBounds[dN+i], sliceBounds[dN+i+1])`.
+    let sliceBounds: [Int32]
+    let sliceRecords: [SliceRecord]
+    let policyLists: [Int32]
 
     public init(cluster: Cluster, policySet: PolicySet) {
         self.cluster = cluster
         let tiers = policySet.tiers
         self.tiers = tiers
+        self.tierDenies = tiers.map { $0.defaultAction == .deny }
+        self.podFamilies = cluster.pods.map { UInt8($0.addresses.first?.family.rawValue ?? 0) }
         let tierPosition = Dictionary(uniqueKeysWithValues: tiers.enumerated().map { ($0.element.name, $0.offset) })
         let policies = policySet.policies.sorted { lhs, rhs in
             let left = tierPosition[lhs.tier] ?? Int.max
@@ -36,101 +68,94 @@ public struct PolicyEngine: Sendable {
         }
         self.policies = policies
 
-        var index = MemberIndex(cluster: cluster)
-        var ingressRules: [[CompiledRule]] = []
-        var egressRules: [[CompiledRule]] = []
+        var builder = TableBuilder(cluster: cluster, classIndex: PortClassIndex(policySet: policySet, cluster: cluster))
         var subjects: [BitSet] = []
-        for policy in policies {
-            ingressRules.append(policy.ingress.map { PolicyEngine.compile($0, index: &index) })
-            egressRules.append(policy.egress.map { PolicyEngine.compile($0, index: &index) })
-            subjects.append(index.members(policy.subject).pods)
-        }
-        self.ingressRules = ingressRules
-        self.egressRules = egressRules
-        self.subjects = subjects
-
-        var slices: [[[TierSlice]]] = []
+        for policy in policies { subjects.append(builder.index.members(policy.subject).pods) }
         for direction in [TrafficDirection.ingress, .egress] {
-            var perPod: [[(tier: Int, enforced: [Int], staged: [Int])]] = Array(
+            for (position, policy) in policies.enumerated() {
+                builder.add(policy.rules(direction), policy: position, direction: direction)
+            }
+        }
+        self.subjects = subjects
+        var sliceBounds: [Int32] = [0]
+        var sliceRecords: [SliceRecord] = []
+        var policyLists: [Int32] = []
+        for (directionIndex, direction) in [TrafficDirection.ingress, .egress].enumerated() {
+            var perPod: [[(tier: Int, enforced: [Int32], staged: [Int32])]] = Array(
                 repeating: [],
                 count: cluster.pods.count
             )
-            for (policyIndex, policy) in policies.enumerated() where policy.types.contains(direction) {
+            for (position, policy) in policies.enumerated() where policy.types.contains(direction) {
                 if policy.stagedAction == .delete { continue }
                 let tier = tierPosition[policy.tier] ?? 0
-                for pod in subjects[policyIndex].members {
+                for pod in subjects[position].members {
                     if perPod[pod].last?.tier != tier { perPod[pod].append((tier, [], [])) }
                     if policy.isStaged {
-                        perPod[pod][perPod[pod].count - 1].staged.append(policyIndex)
+                        perPod[pod][perPod[pod].count - 1].staged.append(Int32(position))
                     } else {
-                        perPod[pod][perPod[pod].count - 1].enforced.append(policyIndex)
+                        perPod[pod][perPod[pod].count - 1].enforced.append(Int32(position))
                     }
                 }
             }
-            slices.append(
-                perPod.map { podSlices in
-                    podSlices.map { slice in
-                        TierSlice(
-                            tier: slice.tier,
-                            enforced: slice.enforced,
-                            pending: slice.staged.isEmpty ? nil : (slice.enforced + slice.staged).sorted()
+            for podSlices in perPod {
+                for slice in podSlices {
+                    let enforcedStart = Int32(policyLists.count)
+                    policyLists += slice.enforced
+                    let enforcedEnd = Int32(policyLists.count)
+                    var pendingStart: Int32 = -1
+                    var pendingEnd: Int32 = -1
+                    let pending = (slice.enforced + slice.staged).sorted()
+                    if !slice.staged.isEmpty {
+                        pendingStart = Int32(policyLists.count)
+                        policyLists += pending
+                        pendingEnd = Int32(policyLists.count)
+                    }
+                    sliceRecords.append(
+                        SliceRecord(
+                            tier: Int32(slice.tier),
+                            enforcedStart: enforcedStart,
+                            enforcedEnd: enforcedEnd,
+                            pendingStart: pendingStart,
+                            pendingEnd: pendingEnd,
+                            enforcedMask: builder.sliceMask(
+                                slice.enforced,
+                                direction: directionIndex,
+                                policyCount: policies.count
+                            ),
+                            pendingMask: builder.sliceMask(
+                                pending,
+                                direction: directionIndex,
+                                policyCount: policies.count
+                            ),
+                            enforcedPeers: builder.slicePeers(
+                                slice.enforced,
+                                direction: directionIndex,
+                                policyCount: policies.count
+                            ),
+                            pendingPeers: builder.slicePeers(
+                                pending,
+                                direction: directionIndex,
+                                policyCount: policies.count
+                            )
                         )
-                    }
+                    )
                 }
-            )
-        }
-        self.slices = slices
-    }
-
-    private static func compile(_ rule: PolicyRule, index: inout MemberIndex) -> CompiledRule {
-        CompiledRule(
-            index: rule.index,
-            action: rule.action,
-            protocols: rule.protocols,
-            ipVersion: rule.ipVersion,
-            source: compile(rule.source, index: &index),
-            destination: compile(rule.destination, index: &index)
-        )
-    }
-
-    private static func compile(_ entity: EntityMatch, index: inout MemberIndex) -> CompiledEntity {
-        guard entity.constrainsPeer else {
-            return CompiledEntity(
-                anyPeer: true,
-                pods: index.allPods,
-                peers: [],
-                ports: entity.ports,
-                notPorts: entity.notPorts
-            )
-        }
-        var pods = BitSet(count: index.allPods.count)
-        var peers: [CompiledPeer] = []
-        for peer in entity.peers {
-            var bits = index.allPods
-            var memberNets: [CIDR]?
-            var notMemberNets: [CIDR] = []
-            if let members = peer.members {
-                let resolved = index.members(members)
-                bits.formIntersection(resolved.pods)
-                memberNets = resolved.nets
+                sliceBounds.append(Int32(sliceRecords.count))
             }
-            if let notMembers = peer.notMembers {
-                let resolved = index.members(notMembers)
-                bits.subtract(resolved.pods)
-                notMemberNets = resolved.nets
-            }
-            if let nets = peer.nets { bits.formIntersection(index.podsIn(nets)) }
-            if !peer.notNets.isEmpty { bits.subtract(index.podsIn(peer.notNets)) }
-            pods.formUnion(bits)
-            peers.append(
-                CompiledPeer(
-                    memberNets: memberNets,
-                    notMemberNets: notMemberNets,
-                    nets: peer.nets,
-                    notNets: peer.notNets
-                )
-            )
         }
-        return CompiledEntity(anyPeer: false, pods: pods, peers: peers, ports: entity.ports, notPorts: entity.notPorts)
+        self.classIndex = builder.classIndex
+        self.rules = builder.rules
+        self.details = builder.details
+        self.ruleBounds = builder.ruleBounds
+        self.policyMasks = builder.policyMasks
+        self.policyPeers = builder.policyPeers
+        self.masks = builder.masks
+        self.maskStride = builder.maskStride
+        self.peerWords = builder.peerWords
+        self.peerStride = builder.peerStride
+        self.externalPeers = builder.externalPeers
+        self.sliceBounds = sliceBounds
+        self.sliceRecords = sliceRecords
+        self.policyLists = policyLists
     }
 }

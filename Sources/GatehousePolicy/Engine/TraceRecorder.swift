@@ -1,28 +1,36 @@
 import GatehouseCore
 
-/// Receives what an evaluation consults. The matrix uses `SkipTrace` (every call compiles away);
-/// `explain` uses `TraceBuilder`.
+/// Receives what an evaluation consults, by index into the engine's tiers and policies. The matrix uses
+/// `SkipTrace` (every call compiles away); `explain` uses `TraceBuilder`.
 protocol TraceRecorder {
-    mutating func enterTier(_ tier: Tier)
-    mutating func record(_ policy: Policy, ruleIndex: Int?, action: RuleAction?)
+    /// Whether anything is recorded; when not, evaluation may skip work whose only effect is the trace.
+    var records: Bool { get }
+    mutating func enterTier(_ tier: Int)
+    mutating func record(_ policy: Int, ruleIndex: Int?, action: RuleAction?)
     mutating func endOfTier(_ action: RuleAction)
 }
 
 /// Records nothing: the hot path.
 struct SkipTrace: TraceRecorder {
-    @inline(__always) mutating func enterTier(_ tier: Tier) {}
-    @inline(__always) mutating func record(_ policy: Policy, ruleIndex: Int?, action: RuleAction?) {}
+    var records: Bool { false }
+    @inline(__always) mutating func enterTier(_ tier: Int) {}
+    @inline(__always) mutating func record(_ policy: Int, ruleIndex: Int?, action: RuleAction?) {}
     @inline(__always) mutating func endOfTier(_ action: RuleAction) {}
 }
 
 /// Builds the per-tier trace shown by `explain` and kept in flow records.
 struct TraceBuilder: TraceRecorder {
+    let engine: PolicyEngine
     var tiers: [TierTrace] = []
+    var records: Bool { true }
 
-    mutating func enterTier(_ tier: Tier) { tiers.append(TierTrace(tier: tier.name)) }
+    init(engine: PolicyEngine) { self.engine = engine }
 
-    mutating func record(_ policy: Policy, ruleIndex: Int?, action: RuleAction?) {
-        tiers[tiers.count - 1].hits.append(PolicyHit(policy: policy.reference, ruleIndex: ruleIndex, action: action))
+    mutating func enterTier(_ tier: Int) { tiers.append(TierTrace(tier: engine.tiers[tier].name)) }
+
+    mutating func record(_ policy: Int, ruleIndex: Int?, action: RuleAction?) {
+        let reference = engine.policies[policy].reference
+        tiers[tiers.count - 1].hits.append(PolicyHit(policy: reference, ruleIndex: ruleIndex, action: action))
     }
 
     mutating func endOfTier(_ action: RuleAction) { tiers[tiers.count - 1].endOfTier = action }

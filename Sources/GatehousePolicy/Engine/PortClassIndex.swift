@@ -1,0 +1,71 @@
+import GatehouseCore
+
+/// Numbers the (protocol, port) space into classes that no rule of the policy set tells apart, so that a
+/// rule's protocol and destination-port criteria become one bit set over classes, tested in one step.
+struct PortClassIndex: Sendable {
+    static let protocols: [IPProtocol] = [.tcp, .udp, .sctp]
+
+    /// Per protocol, the sorted lower bounds of its classes (the first is 0).
+    private let lowerBounds: [[UInt16]]
+    private let offsets: [Int]
+    /// The number of classes.
+    let count: Int
+
+    init(policySet: PolicySet, cluster: Cluster) {
+        var cuts: [Set<UInt32>] = Array(repeating: [0, 1], count: Self.protocols.count)
+        func cut(_ proto: IPProtocol?, _ range: PortRange) {
+            for (position, candidate) in Self.protocols.enumerated() where proto == nil || proto == candidate {
+                cuts[position].insert(UInt32(range.lower))
+                cuts[position].insert(UInt32(range.upper) + 1)
+            }
+        }
+        for policy in policySet.policies {
+            for rule in policy.ingress + policy.egress {
+                for match in rule.destination.ports + rule.destination.notPorts {
+                    if case .range(let range) = match.ports { cut(match.protocol, range) }
+                }
+            }
+        }
+        for pod in cluster.pods {
+            for port in pod.ports { cut(port.protocol, PortRange(port.port)) }
+        }
+        var lowerBounds: [[UInt16]] = []
+        var offsets: [Int] = []
+        var total = 0
+        for set in cuts {
+            let bounds = set.filter { $0 <= 65535 }.sorted().map { UInt16($0) }
+            offsets.append(total)
+            lowerBounds.append(bounds)
+            total += bounds.count
+        }
+        self.lowerBounds = lowerBounds
+        self.offsets = offsets
+        self.count = total
+    }
+
+    /// The class of a flow's protocol and destination port; nil for protocols without ports.
+    @inline(__always)
+    func classID(_ proto: IPProtocol, _ port: UInt16) -> Int? {
+        let position: Int
+        switch proto {
+        case .tcp: position = 0
+        case .udp: position = 1
+        case .sctp: position = 2
+        default: return nil
+        }
+        let bounds = lowerBounds[position]
+        var low = 0
+        var high = bounds.count - 1
+        while low < high {
+            let middle = (low + high + 1) >> 1
+            if bounds[middle] <= port { low = middle } else { high = middle - 1 }
+        }
+        return offsets[position] + low
+    }
+
+    /// Adds the classes of `proto` that overlap `range` (classes never straddle a rule's range bounds).
+    func insertClasses(of proto: IPProtocol, in range: PortRange, into mask: inout BitSet) {
+        guard let first = classID(proto, range.lower), let last = classID(proto, range.upper) else { return }
+        for id in first...last { mask.insert(id) }
+    }
+}

@@ -1,0 +1,223 @@
+import GatehouseCore
+
+/// Builds the engine's flat tables: rules, class masks and peer bit sets, each distinct one stored once.
+struct TableBuilder {
+    var index: MemberIndex
+    let classIndex: PortClassIndex
+    var rules: [RuleRecord] = []
+    var details: [RuleDetail] = []
+    var ruleBounds: [Int32] = []
+    var policyMasks: [Int32] = []
+    var masks: [UInt64] = []
+    let maskStride: Int
+    var peerWords: [UInt64] = []
+    let peerStride: Int
+    var externalPeers: [[CompiledPeer]] = []
+    /// Per direction and policy: the far-end peers any of its rules can match (-1: any endpoint).
+    var policyPeers: [Int32] = []
+    private var policyUnions: [BitSet] = []
+    private var policyPeerUnions: [BitSet?] = []
+    private var peerSets: [BitSet] = []
+    private var unionIDs: [BitSet: Int32] = [:]
+    private var maskIDs: [BitSet: Int32] = [:]
+    /// The port numbers some pod declares under each name and protocol.
+    private let namedPorts: [NamedPortKey: [UInt16]]
+    private var maskCache: [MaskKey: BitSet] = [:]
+    private var sliceMaskCache: [[Int32]: Int32] = [:]
+    private var slicePeerCache: [[Int32]: Int32] = [:]
+    private var peerIDs: [[Peer]: Int32] = [:]
+
+    init(cluster: Cluster, classIndex: PortClassIndex) {
+        self.index = MemberIndex(cluster: cluster)
+        self.classIndex = classIndex
+        var namedPorts: [NamedPortKey: Set<UInt16>] = [:]
+        for pod in cluster.pods {
+            for port in pod.ports {
+                namedPorts[NamedPortKey(name: port.name, protocol: port.protocol), default: []].insert(port.port)
+            }
+        }
+        self.namedPorts = namedPorts.mapValues { $0.sorted() }
+        self.maskStride = (classIndex.count + 63) / 64
+        self.peerStride = (cluster.pods.count + 63) / 64
+    }
+
+    /// Adds one policy's rules for one direction (directions are added in order: ingress, then egress).
+    mutating func add(_ policyRules: [PolicyRule], policy: Int, direction: TrafficDirection) {
+        let start = Int32(rules.count)
+        var union = BitSet(count: classIndex.count)
+        var peerUnion: BitSet? = BitSet(count: index.allPods.count)
+        for rule in policyRules {
+            let namedDestination = (rule.destination.ports + rule.destination.notPorts).contains {
+                if case .named = $0.ports { return true }
+                return false
+            }
+            let mask = classMask(rule)
+            union.formUnion(mask)
+            let sourcePorts = !rule.source.ports.isEmpty || !rule.source.notPorts.isEmpty
+            let sourcePeers = peerID(rule.source.peers)
+            let destinationPeers = peerID(rule.destination.peers)
+            let far = direction == .ingress ? sourcePeers : destinationPeers
+            if far < 0 { peerUnion = nil } else { peerUnion?.formUnion(peerSets[Int(far)]) }
+            rules.append(
+                RuleRecord(
+                    policy: Int32(policy),
+                    index: Int32(rule.index),
+                    action: rule.action,
+                    ipVersion: UInt8(rule.ipVersion?.rawValue ?? 0),
+                    classMask: maskID(mask),
+                    sourcePeers: sourcePeers,
+                    destinationPeers: destinationPeers,
+                    slowPorts: namedDestination || sourcePorts
+                )
+            )
+            details.append(RuleDetail(protocols: rule.protocols, source: rule.source, destination: rule.destination))
+        }
+        ruleBounds += [start, Int32(rules.count)]
+        policyMasks.append(maskID(union))
+        policyUnions.append(union)
+        policyPeerUnions.append(peerUnion)
+        policyPeers.append(peerUnion.map { unionID($0) } ?? -1)
+    }
+
+    /// The far-end peers any of the given policies can match in one direction; -1 when any endpoint can.
+    mutating func slicePeers(_ policies: [Int32], direction: Int, policyCount: Int) -> Int32 {
+        let key = [Int32(direction)] + policies
+        if let cached = slicePeerCache[key] { return cached }
+        var union: BitSet? = BitSet(count: index.allPods.count)
+        for policy in policies {
+            guard let bits = policyPeerUnions[direction * policyCount + Int(policy)] else {
+                union = nil
+                break
+            }
+            union?.formUnion(bits)
+        }
+        let id = union.map { unionID($0) } ?? -1
+        slicePeerCache[key] = id
+        return id
+    }
+
+    /// Stores a pod bit set in the peer table (with no external peers: unions are tested for pods only).
+    private mutating func unionID(_ bits: BitSet) -> Int32 {
+        if let id = unionIDs[bits] { return id }
+        let id = Int32(externalPeers.count)
+        peerWords += bits.words
+        peerSets.append(bits)
+        externalPeers.append([])
+        unionIDs[bits] = id
+        return id
+    }
+
+    /// The union of the class masks of the given policies in one direction (0 ingress, 1 egress).
+    mutating func sliceMask(_ policies: [Int32], direction: Int, policyCount: Int) -> Int32 {
+        let key = [Int32(direction)] + policies
+        if let cached = sliceMaskCache[key] { return cached }
+        var union = BitSet(count: classIndex.count)
+        for policy in policies { union.formUnion(policyUnions[direction * policyCount + Int(policy)]) }
+        let id = maskID(union)
+        sliceMaskCache[key] = id
+        return id
+    }
+
+    /// The classes a rule's protocol and destination ports can match. A named port counts on every port some
+    /// pod declares under that name (each is a class of its own); which pod is checked at decision time. A
+    /// named port in notPorts never narrows the mask, since whether it excludes depends on the pod.
+    private mutating func classMask(_ rule: PolicyRule) -> BitSet {
+        let key = MaskKey(protocols: rule.protocols, ports: rule.destination.ports, notPorts: rule.destination.notPorts)
+        if let cached = maskCache[key] { return cached }
+        var protocols = BitSet(count: classIndex.count)
+        for proto in PortClassIndex.protocols where rule.protocols.matches(proto) {
+            classIndex.insertClasses(of: proto, in: .all, into: &protocols)
+        }
+        var mask = protocols
+        if !rule.destination.ports.isEmpty {
+            mask = BitSet(count: classIndex.count)
+            for match in rule.destination.ports { insert(match, into: &mask) }
+            mask.formIntersection(protocols)
+        }
+        for match in rule.destination.notPorts {
+            if case .named = match.ports { continue }
+            var excluded = BitSet(count: classIndex.count)
+            insert(match, into: &excluded)
+            mask.subtract(excluded)
+        }
+        maskCache[key] = mask
+        return mask
+    }
+
+    private func insert(_ match: PortMatch, into mask: inout BitSet) {
+        for proto in PortClassIndex.protocols where match.protocol == nil || match.protocol == proto {
+            switch match.ports {
+            case .any:
+                classIndex.insertClasses(of: proto, in: .all, into: &mask)
+            case .range(let range):
+                classIndex.insertClasses(of: proto, in: range, into: &mask)
+            case .named(let name):
+                for port in namedPorts[NamedPortKey(name: name, protocol: proto)] ?? [] {
+                    classIndex.insertClasses(of: proto, in: PortRange(port), into: &mask)
+                }
+            }
+        }
+    }
+
+    /// The id of a class mask, storing it the first time (also used for tier slices).
+    mutating func maskID(_ mask: BitSet) -> Int32 {
+        if let id = maskIDs[mask] { return id }
+        let id = Int32(maskIDs.count)
+        masks += mask.words + Array(repeating: 0, count: maskStride - mask.words.count)
+        maskIDs[mask] = id
+        return id
+    }
+
+    /// -1 for no peer criterion; otherwise the id of the peers' pod bit set and external peers.
+    private mutating func peerID(_ peers: [Peer]) -> Int32 {
+        guard !peers.isEmpty else { return -1 }
+        if let id = peerIDs[peers] { return id }
+        var pods = BitSet(count: index.allPods.count)
+        var external: [CompiledPeer] = []
+        for peer in peers {
+            var bits = index.allPods
+            var memberNets: [CIDR]?
+            var notMemberNets: [CIDR] = []
+            if let members = peer.members {
+                let resolved = index.members(members)
+                bits.formIntersection(resolved.pods)
+                memberNets = resolved.nets
+            }
+            if let notMembers = peer.notMembers {
+                let resolved = index.members(notMembers)
+                bits.subtract(resolved.pods)
+                notMemberNets = resolved.nets
+            }
+            if let nets = peer.nets { bits.formIntersection(index.podsIn(nets)) }
+            if !peer.notNets.isEmpty { bits.subtract(index.podsIn(peer.notNets)) }
+            pods.formUnion(bits)
+            external.append(
+                CompiledPeer(
+                    memberNets: memberNets,
+                    notMemberNets: notMemberNets,
+                    nets: peer.nets,
+                    notNets: peer.notNets
+                )
+            )
+        }
+        let id = Int32(externalPeers.count)
+        peerWords += pods.words
+        peerSets.append(pods)
+        externalPeers.append(external)
+        peerIDs[peers] = id
+        return id
+    }
+}
+
+/// A port name with its protocol, as pods declare them.
+struct NamedPortKey: Hashable {
+    let name: String
+    let `protocol`: IPProtocol
+}
+
+/// What a rule's class mask depends on, so rules with the same criteria share one computation.
+struct MaskKey: Hashable {
+    let protocols: ProtocolMatch
+    let ports: [PortMatch]
+    let notPorts: [PortMatch]
+}
