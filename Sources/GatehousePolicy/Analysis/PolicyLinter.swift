@@ -10,21 +10,34 @@ public struct PolicyLinter: Sendable {
     public let bundle: ResourceBundle
     public let engine: PolicyEngine
 
+    /// The most flows examined for one staged policy, so that lint stays fast on large clusters.
+    static let stagedFlowBudget = 250_000
+
+    /// Every port name some pod declares.
+    private let declaredPortNames: Set<String>
+
     public init(bundle: ResourceBundle) {
         self.bundle = bundle
         self.engine = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
+        self.declaredPortNames = Set(bundle.cluster.pods.flatMap { $0.ports.map(\.name) })
     }
 
     public func findings() -> [LintFinding] {
         var findings: [LintFinding] = []
         findings += defaultDeny()
+        var members = MemberIndexView(engine: engine)
         for (index, policy) in engine.policies.enumerated() {
-            findings += policyFindings(policy, index: index)
+            findings += policyFindings(policy, index: index, members: &members)
         }
         findings += stagedWouldDeny()
         findings += dnsEgress()
         findings += priorityOverlap()
-        return findings.sorted { ($0.severity, $0.code, $0.object) > ($1.severity, $1.code, $1.object) ? false : true }
+        // Most severe first, then by code and object, so output is stable and diffs of it are meaningful.
+        return findings.sorted { lhs, rhs in
+            if lhs.severity != rhs.severity { return lhs.severity > rhs.severity }
+            if lhs.code != rhs.code { return lhs.code < rhs.code }
+            return (lhs.object, lhs.field ?? "") < (rhs.object, rhs.field ?? "")
+        }
     }
 
     // MARK: - Namespaces
@@ -72,7 +85,7 @@ public struct PolicyLinter: Sendable {
 
     // MARK: - Policies and rules
 
-    private func policyFindings(_ policy: Policy, index: Int) -> [LintFinding] {
+    private func policyFindings(_ policy: Policy, index: Int, members: inout MemberIndexView) -> [LintFinding] {
         var findings: [LintFinding] = []
         let object = policy.reference.description
         if !policy.isStaged && engine.subjects[index].isEmpty {
@@ -87,7 +100,6 @@ public struct PolicyLinter: Sendable {
                 )
             )
         }
-        var index = MemberIndexView(engine: engine)
         for direction in TrafficDirection.allCases {
             let rules = policy.rules(direction)
             let key = direction == .ingress ? "ingress" : "egress"
@@ -140,7 +152,7 @@ public struct PolicyLinter: Sendable {
                         }
                     }
                     for query in [peer.members, peer.notMembers].compactMap({ $0 }) {
-                        if index.isEmpty(query) {
+                        if members.isEmpty(query) {
                             findings.append(
                                 LintFinding(
                                     code: "peer-selects-nothing",
@@ -168,13 +180,7 @@ public struct PolicyLinter: Sendable {
                         )
                     )
                 }
-                findings += namedPortFindings(
-                    rule,
-                    direction: direction,
-                    policyIndex: index.policyIndex(of: policy),
-                    object: object,
-                    field: field
-                )
+                findings += namedPortFindings(rule, object: object, field: field)
                 if rule.hasApplicationLayerMatch {
                     findings.append(
                         LintFinding(
@@ -188,7 +194,7 @@ public struct PolicyLinter: Sendable {
                     )
                 }
                 if let shadow = rules[..<position].first(where: {
-                    covers($0, rule, direction: direction, index: &index)
+                    covers($0, rule, index: &members)
                 }) {
                     findings.append(
                         LintFinding(
@@ -212,17 +218,10 @@ public struct PolicyLinter: Sendable {
     }
 
     /// Named ports that no pod on the resolving side declares.
-    private func namedPortFindings(
-        _ rule: PolicyRule,
-        direction: TrafficDirection,
-        policyIndex: Int?,
-        object: String,
-        field: String
-    ) -> [LintFinding] {
-        let declared = Set(engine.cluster.pods.flatMap { $0.ports.map(\.name) })
+    private func namedPortFindings(_ rule: PolicyRule, object: String, field: String) -> [LintFinding] {
         var findings: [LintFinding] = []
         for match in rule.source.ports + rule.destination.ports {
-            guard case .named(let name) = match.ports, !declared.contains(name) else { continue }
+            guard case .named(let name) = match.ports, !declaredPortNames.contains(name) else { continue }
             findings.append(
                 LintFinding(
                     code: "unknown-named-port",
@@ -241,7 +240,6 @@ public struct PolicyLinter: Sendable {
     private func covers(
         _ earlier: PolicyRule,
         _ later: PolicyRule,
-        direction: TrafficDirection,
         index: inout MemberIndexView
     ) -> Bool {
         guard earlier.action != .log else { return false }
@@ -294,26 +292,35 @@ public struct PolicyLinter: Sendable {
     private func stagedWouldDeny() -> [LintFinding] {
         let staged = engine.policies.indices.filter { engine.policies[$0].isStaged }
         guard !staged.isEmpty else { return [] }
-        let classes = PortClasses(policySets: [bundle.policySet], cluster: engine.cluster).classes
         let endpoints = engine.matrixEndpoints
         var findings: [LintFinding] = []
         for policyIndex in staged {
             let policy = engine.policies[policyIndex]
+            // Only the staged policy's own port criteria (and declared ports) can change a verdict.
+            let classes = PortClasses(policySets: [PolicySet(policies: [policy])], cluster: engine.cluster).classes
             var examples: [String] = []
             var count = 0
-            for pod in engine.subjects[policyIndex].members {
-                for other in endpoints where other != .pod(pod) {
-                    for direction in policy.types.sorted(by: { $0.rawValue < $1.rawValue }) {
-                        let (source, destination) =
-                            direction == .egress ? (FlowEndpoint.pod(pod), other) : (other, .pod(pod))
-                        for portClass in classes {
+            var checked = 0
+            scan: for pod in engine.subjects[policyIndex].members {
+                for direction in policy.types.sorted(by: { $0.rawValue < $1.rawValue }) {
+                    for portClass in classes {
+                        for other in endpoints where other != .pod(pod) {
+                            checked += 1
+                            if checked > PolicyLinter.stagedFlowBudget { break scan }
+                            let (source, destination) =
+                                direction == .egress ? (FlowEndpoint.pod(pod), other) : (other, .pod(pod))
                             let flow = Flow(
                                 source: source,
                                 destination: destination,
                                 protocol: portClass.protocol,
                                 port: portClass.range.lower
                             )
-                            guard engine.allows(flow), !engine.allows(flow, staged: true) else { continue }
+                            // Attributed to this policy only when its own side flips from allow to deny
+                            // while the far side allows.
+                            guard engine.verdict(of: direction, pod: pod, flow) == .allow,
+                                engine.verdict(of: direction, pod: pod, flow, staged: true) == .deny,
+                                engine.allows(flow)
+                            else { continue }
                             count += 1
                             if examples.count < 3 {
                                 examples.append(
@@ -331,7 +338,8 @@ public struct PolicyLinter: Sendable {
                     code: "staged-would-deny",
                     severity: .warning,
                     object: policy.reference.description,
-                    message: "would deny \(count) flow(s) allowed now, such as \(examples.joined(separator: "; "))",
+                    message: "would deny \(count)\(checked > PolicyLinter.stagedFlowBudget ? " or more" : "") "
+                        + "flow(s) allowed now, such as \(examples.joined(separator: "; "))",
                     location: policy.location
                 )
             )
@@ -421,6 +429,4 @@ struct MemberIndexView {
         }
         return pods
     }
-
-    func policyIndex(of policy: Policy) -> Int? { engine.policies.firstIndex(of: policy) }
 }

@@ -32,6 +32,12 @@ extension PolicyEngine {
         return true
     }
 
+    /// The verdict of one side of a flow: `pod`'s ingress or egress, without a trace.
+    func verdict(of direction: TrafficDirection, pod: Int, _ flow: Flow, staged: Bool = false) -> Verdict {
+        var skip = SkipTrace()
+        return evaluate(direction, pod: pod, FlowContext(flow, engine: self), staged: staged, recorder: &skip).verdict
+    }
+
     /// Whether any staged policy applies to this pod in this direction.
     public func hasStagedPolicies(pod: Int, direction: TrafficDirection) -> Bool {
         let slot = (direction == .ingress ? 0 : cluster.pods.count) + pod
