@@ -122,6 +122,34 @@ struct BadInputTests {
         #expect(errors(range).first?.code == .invalidPort)
     }
 
+    @Test("Calico services rules: exclusive fields, a namespace in global policies; slices name their service")
+    func services() throws {
+        let combined = """
+            apiVersion: projectcalico.org/v3
+            kind: NetworkPolicy
+            metadata: {name: p, namespace: x}
+            spec:
+              egress: [{action: Allow, destination: {services: {name: dns}, selector: all()}}]
+            """
+        let error = try #require(errors(combined).first)
+        #expect(error.code == .invalidValue && error.field == "spec.egress[0].destination.services")
+        let global = """
+            apiVersion: projectcalico.org/v3
+            kind: GlobalNetworkPolicy
+            metadata: {name: p}
+            spec:
+              egress: [{action: Allow, destination: {services: {name: dns}}}]
+            """
+        #expect(errors(global).first?.code == .missingField)
+        let slice = """
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata: {name: s, namespace: x}
+            endpoints: [{addresses: [10.0.0.1]}]
+            """
+        #expect(errors(slice).first?.field == "metadata")
+    }
+
     @Test("unknown kinds and fields are warnings, errors with --strict")
     func unknownThings() throws {
         let yaml = """

@@ -47,7 +47,7 @@ public struct PolicyDiff: Sendable {
         }
         self.changedPolicies = changedPolicies.sorted()
 
-        let classes = PortClasses(policySets: [old, new], cluster: cluster).classes
+        let classes = PortClassIndex(policySets: [old, new], cluster: cluster).classes.filter { $0.range.lower > 0 }
         let endpoints = before.matrixEndpoints
         var changes: [Change] = []
         var checked = 0

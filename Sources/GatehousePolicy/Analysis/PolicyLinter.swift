@@ -261,6 +261,8 @@ public struct PolicyLinter: Sendable {
         }
         guard earlier.constrainsPeer else { return true }
         guard later.constrainsPeer else { return false }
+        // Service peers are resolved only in the engine; never claim coverage across them.
+        if (earlier.peers + later.peers).contains(where: { $0.service != nil }) { return false }
         // Peers: every pod the later rule matches must be matched earlier, and any address-based peer of the
         // later rule must lie inside an address-based peer of the earlier one.
         guard index.pods(earlier).isSuperset(of: index.pods(later)) else { return false }
@@ -297,7 +299,8 @@ public struct PolicyLinter: Sendable {
         for policyIndex in staged {
             let policy = engine.policies[policyIndex]
             // Only the staged policy's own port criteria (and declared ports) can change a verdict.
-            let classes = PortClasses(policySets: [PolicySet(policies: [policy])], cluster: engine.cluster).classes
+            let classes = PortClassIndex(policySets: [PolicySet(policies: [policy])], cluster: engine.cluster).classes
+                .filter { $0.range.lower > 0 }
             var examples: [String] = []
             var count = 0
             var checked = 0

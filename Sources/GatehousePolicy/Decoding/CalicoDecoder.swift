@@ -215,7 +215,7 @@ enum CalicoDecoder {
         guard let field else { return .any }
         let object = try field.object(known: entityFields)
         if let services = object["services"] {
-            throw services.error(.invalidValue, "services matches are not supported yet; refusing rather than guessing")
+            return try serviceEntity(services, object: object, context: context)
         }
         let selector = try object["selector"]?.calicoSelector()
         let notSelector = try object["notSelector"]?.calicoSelector()
@@ -262,6 +262,26 @@ enum CalicoDecoder {
         let ports = try (object["ports"]?.list() ?? []).map { item throws(ResourceError) in try port(item) }
         let notPorts = try (object["notPorts"]?.list() ?? []).map { item throws(ResourceError) in try port(item) }
         return EntityMatch(peers: hasPeer ? [peer] : [], ports: ports, notPorts: notPorts)
+    }
+
+    /// `services: {name, namespace}`: exclusive with the selectors, nets, service accounts and ports.
+    private static func serviceEntity(
+        _ field: Field,
+        object: FieldObject,
+        context: RuleContext
+    ) throws(ResourceError) -> EntityMatch {
+        let others = [
+            "nets", "notNets", "selector", "notSelector", "namespaceSelector", "serviceAccounts", "ports", "notPorts",
+        ]
+        if let clash = others.first(where: { object[$0] != nil }) {
+            throw field.error(.invalidValue, "services cannot be combined with \(clash)")
+        }
+        let service = try field.object(known: ["name", "namespace"])
+        let name = try service.required("name").name()
+        guard let namespace = try service["namespace"]?.name() ?? context.namespace else {
+            throw field.error(.missingField, "services in a global policy needs a namespace")
+        }
+        return EntityMatch(peers: [Peer(service: ServiceReference(namespace: namespace, name: name))])
     }
 
     /// A Calico port: a number, a `"min:max"` range, or a named port.

@@ -58,6 +58,81 @@ enum KubernetesDecoder {
         )
     }
 
+    static func service(_ object: FieldObject) throws(ResourceError) -> Service {
+        let metadata = try object.required("metadata").metadata(namespaced: true)
+        let spec = try object["spec"]?.looseObject()
+        var ports: [Service.Port] = []
+        for item in try spec?["ports"]?.list() ?? [] {
+            let port = try item.looseObject()
+            var targetNumber: UInt16?
+            var targetName: String?
+            if let target = port["targetPort"] {
+                if target.isPlainInteger {
+                    targetNumber = try target.portNumber()
+                } else {
+                    targetName = try target.name()
+                }
+            }
+            ports.append(
+                Service.Port(
+                    name: try port["name"]?.string(),
+                    port: try port.required("port").portNumber(),
+                    targetNumber: targetNumber,
+                    targetName: targetName,
+                    protocol: try port["protocol"]?.kubernetesProtocol() ?? .tcp
+                )
+            )
+        }
+        let selector = try spec?["selector"]?.stringMap()
+        return Service(
+            namespace: metadata.namespace ?? "default",
+            name: metadata.name,
+            selector: selector,
+            ports: ports
+        )
+    }
+
+    static func endpointSlice(_ object: FieldObject) throws(ResourceError) -> EndpointSlice {
+        let metadataField = try object.required("metadata")
+        let metadata = try metadataField.metadata(namespaced: true)
+        guard let serviceName = metadata.labels["kubernetes.io/service-name"] else {
+            throw metadataField.error(.missingField, "an EndpointSlice needs the label kubernetes.io/service-name")
+        }
+        var addresses: [IPAddress] = []
+        for item in try object["endpoints"]?.list() ?? [] {
+            let endpoint = try item.looseObject()
+            // Endpoints known not to be ready receive no traffic; an unknown condition counts as ready.
+            if let conditions = try endpoint["conditions"]?.looseObject(), try conditions["ready"]?.bool() == false {
+                continue
+            }
+            for addressField in try endpoint["addresses"]?.list() ?? [] {
+                let text = try addressField.string()
+                guard let address = IPAddress(text) else {
+                    throw addressField.error(.invalidValue, "invalid IP address \"\(text)\"")
+                }
+                addresses.append(address)
+            }
+        }
+        var ports: [EndpointSlice.Port] = []
+        for item in try object["ports"]?.list() ?? [] {
+            let port = try item.looseObject()
+            ports.append(
+                EndpointSlice.Port(
+                    name: try port["name"]?.string(),
+                    port: try port["port"]?.portNumber(),
+                    protocol: try port["protocol"]?.kubernetesProtocol() ?? .tcp
+                )
+            )
+        }
+        return EndpointSlice(
+            namespace: metadata.namespace ?? "default",
+            name: metadata.name,
+            serviceName: serviceName,
+            addresses: addresses,
+            ports: ports
+        )
+    }
+
     static let specFields: Set<String> = ["podSelector", "policyTypes", "ingress", "egress"]
 
     /// A NetworkPolicy, or a Calico StagedKubernetesNetworkPolicy when `staged` (its spec adds `stagedAction`).

@@ -124,6 +124,14 @@ struct BundleBuilder {
             pods.append(pod)
         case ("", "ServiceAccount"):
             bundle.cluster.add(try KubernetesDecoder.serviceAccount(object))
+        case ("", "Service"):
+            let service = try KubernetesDecoder.service(object)
+            try remember("Service", service.namespace, service.name, object)
+            bundle.cluster.add(service)
+        case ("discovery.k8s.io", "EndpointSlice"):
+            let slice = try KubernetesDecoder.endpointSlice(object)
+            try remember("EndpointSlice", slice.namespace, slice.name, object)
+            bundle.cluster.add(slice)
         case ("networking.k8s.io", "NetworkPolicy"):
             _ = try object.field.object(known: knownTop)
             try add(try KubernetesDecoder.networkPolicy(object, staged: false), object)

@@ -21,6 +21,8 @@ struct RuleDetail: Sendable {
     let protocols: ProtocolMatch
     let source: EntityMatch
     let destination: EntityMatch
+    /// For a destination matched by Calico `services`: the addresses and ports the Services send to.
+    let serviceTargets: Set<ServiceTarget>?
 }
 
 /// A peer for addresses outside the cluster: selector criteria reduce to the nets of matching network sets.

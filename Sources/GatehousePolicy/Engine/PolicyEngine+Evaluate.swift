@@ -174,6 +174,7 @@ extension PolicyEngine {
         }
         if rule.slowPorts {
             let detail = details[ruleIndex]
+            if let targets = detail.serviceTargets, !serviceTargetsMatch(targets, flow.flow) { return false }
             return portsMatch(detail.source, flow.flow.source, port: flow.flow.sourcePort, proto: flow.flow.protocol)
                 && portsMatch(
                     detail.destination,
@@ -195,6 +196,19 @@ extension PolicyEngine {
         if pod >= 0 { return podIn(peers, pod) }
         guard case .external(let address) = endpoint else { return false }
         return externalPeers[Int(peers)].contains { $0.matches(address) }
+    }
+
+    /// Whether the flow goes to an address and port a Service sends to (probes are after DNAT).
+    private func serviceTargetsMatch(_ targets: Set<ServiceTarget>, _ flow: Flow) -> Bool {
+        let addresses: [IPAddress]
+        switch flow.destination {
+        case .pod(let index): addresses = cluster.pods[index].addresses
+        case .external(let address): addresses = [address]
+        }
+        return addresses.contains { address in
+            targets.contains(ServiceTarget(address: address, port: flow.port, protocol: flow.protocol))
+                || targets.contains(ServiceTarget(address: address, port: nil, protocol: flow.protocol))
+        }
     }
 
     private func portsMatch(_ entity: EntityMatch, _ endpoint: FlowEndpoint, port: UInt16?, proto: IPProtocol) -> Bool {

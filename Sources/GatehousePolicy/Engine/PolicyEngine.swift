@@ -68,7 +68,10 @@ public struct PolicyEngine: Sendable {
         }
         self.policies = policies
 
-        var builder = TableBuilder(cluster: cluster, classIndex: PortClassIndex(policySet: policySet, cluster: cluster))
+        var builder = TableBuilder(
+            cluster: cluster,
+            classIndex: PortClassIndex(policySets: [policySet], cluster: cluster)
+        )
         var subjects: [BitSet] = []
         for policy in policies { subjects.append(builder.index.members(policy.subject).pods) }
         for direction in [TrafficDirection.ingress, .egress] {

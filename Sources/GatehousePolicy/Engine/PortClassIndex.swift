@@ -1,8 +1,16 @@
 import GatehouseCore
 
-/// Numbers the (protocol, port) space into classes that no rule of the policy set tells apart, so that a
-/// rule's protocol and destination-port criteria become one bit set over classes, tested in one step.
+/// Numbers the (protocol, port) space into classes that no rule of the policy sets tells apart, so that a
+/// rule's protocol and destination-port criteria become one bit set over classes, tested in one step, and
+/// so that checking one port per class (diff, lint) checks them all.
 struct PortClassIndex: Sendable {
+    /// One class: a protocol and a range of destination ports.
+    struct PortClass: Sendable, Hashable {
+        let id: Int
+        let `protocol`: IPProtocol
+        let range: PortRange
+    }
+
     static let protocols: [IPProtocol] = [.tcp, .udp, .sctp]
 
     /// Per protocol, the sorted lower bounds of its classes (the first is 0).
@@ -11,7 +19,7 @@ struct PortClassIndex: Sendable {
     /// The number of classes.
     let count: Int
 
-    init(policySet: PolicySet, cluster: Cluster) {
+    init(policySets: [PolicySet], cluster: Cluster) {
         var cuts: [Set<UInt32>] = Array(repeating: [0, 1], count: Self.protocols.count)
         func cut(_ proto: IPProtocol?, _ range: PortRange) {
             for (position, candidate) in Self.protocols.enumerated() where proto == nil || proto == candidate {
@@ -19,7 +27,7 @@ struct PortClassIndex: Sendable {
                 cuts[position].insert(UInt32(range.upper) + 1)
             }
         }
-        for policy in policySet.policies {
+        for policy in policySets.flatMap(\.policies) {
             for rule in policy.ingress + policy.egress {
                 for match in rule.destination.ports + rule.destination.notPorts {
                     if case .range(let range) = match.ports { cut(match.protocol, range) }
@@ -28,6 +36,12 @@ struct PortClassIndex: Sendable {
         }
         for pod in cluster.pods {
             for port in pod.ports { cut(port.protocol, PortRange(port.port)) }
+        }
+        for slice in cluster.endpointSlices {
+            for port in slice.ports { if let number = port.port { cut(port.protocol, PortRange(number)) } }
+        }
+        for service in cluster.services.values {
+            for port in service.ports { cut(port.protocol, PortRange(port.targetNumber ?? port.port)) }
         }
         var lowerBounds: [[UInt16]] = []
         var offsets: [Int] = []
@@ -61,6 +75,19 @@ struct PortClassIndex: Sendable {
             if bounds[middle] <= port { low = middle } else { high = middle - 1 }
         }
         return offsets[position] + low
+    }
+
+    /// Every class, by protocol and then port.
+    var classes: [PortClass] {
+        var result: [PortClass] = []
+        for (position, proto) in Self.protocols.enumerated() {
+            let bounds = lowerBounds[position]
+            for (index, lower) in bounds.enumerated() {
+                let upper = index + 1 < bounds.count ? bounds[index + 1] - 1 : 65535
+                result.append(PortClass(id: offsets[position] + index, protocol: proto, range: PortRange(lower, upper)))
+            }
+        }
+        return result
     }
 
     /// Adds the classes of `proto` that overlap `range` (classes never straddle a rule's range bounds).

@@ -51,7 +51,9 @@ struct TableBuilder {
                 if case .named = $0.ports { return true }
                 return false
             }
-            let mask = classMask(rule)
+            let services = rule.destination.peers.compactMap(\.service)
+            let serviceTargets = services.isEmpty ? nil : Set(services.flatMap { index.cluster.targets(of: $0) })
+            let mask = serviceTargets.map { targetMask(rule, $0) } ?? classMask(rule)
             union.formUnion(mask)
             let sourcePorts = !rule.source.ports.isEmpty || !rule.source.notPorts.isEmpty
             let sourcePeers = peerID(rule.source.peers)
@@ -67,10 +69,17 @@ struct TableBuilder {
                     classMask: maskID(mask),
                     sourcePeers: sourcePeers,
                     destinationPeers: destinationPeers,
-                    slowPorts: namedDestination || sourcePorts
+                    slowPorts: namedDestination || sourcePorts || serviceTargets != nil
                 )
             )
-            details.append(RuleDetail(protocols: rule.protocols, source: rule.source, destination: rule.destination))
+            details.append(
+                RuleDetail(
+                    protocols: rule.protocols,
+                    source: rule.source,
+                    destination: rule.destination,
+                    serviceTargets: serviceTargets
+                )
+            )
         }
         ruleBounds += [start, Int32(rules.count)]
         policyMasks.append(maskID(union))
@@ -144,6 +153,15 @@ struct TableBuilder {
         return mask
     }
 
+    /// The classes of the ports a Service sends to, within the rule's protocols.
+    private func targetMask(_ rule: PolicyRule, _ targets: Set<ServiceTarget>) -> BitSet {
+        var mask = BitSet(count: classIndex.count)
+        for target in targets where rule.protocols.matches(target.protocol) {
+            classIndex.insertClasses(of: target.protocol, in: target.port.map { PortRange($0) } ?? .all, into: &mask)
+        }
+        return mask
+    }
+
     private func insert(_ match: PortMatch, into mask: inout BitSet) {
         for proto in PortClassIndex.protocols where match.protocol == nil || match.protocol == proto {
             switch match.ports {
@@ -188,6 +206,18 @@ struct TableBuilder {
                 bits.subtract(resolved.pods)
                 notMemberNets = resolved.nets
             }
+            var nets = peer.nets
+            if let service = peer.service {
+                // A Service's endpoints, by address: pods that own one, and addresses outside the cluster.
+                let addresses = Set(index.cluster.targets(of: service).map(\.address))
+                var owners = BitSet(count: index.allPods.count)
+                for (position, pod) in index.cluster.pods.enumerated()
+                where pod.addresses.contains(where: addresses.contains) {
+                    owners.insert(position)
+                }
+                bits.formIntersection(owners)
+                nets = addresses.sorted().map { CIDR(host: $0) }
+            }
             if let nets = peer.nets { bits.formIntersection(index.podsIn(nets)) }
             if !peer.notNets.isEmpty { bits.subtract(index.podsIn(peer.notNets)) }
             pods.formUnion(bits)
@@ -195,7 +225,7 @@ struct TableBuilder {
                 CompiledPeer(
                     memberNets: memberNets,
                     notMemberNets: notMemberNets,
-                    nets: peer.nets,
+                    nets: nets,
                     notNets: peer.notNets
                 )
             )

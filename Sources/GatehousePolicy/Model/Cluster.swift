@@ -9,6 +9,8 @@ public struct Cluster: Sendable {
     public private(set) var external: [IPAddress] = []
     public private(set) var networkSets: [NetworkSet] = []
     public private(set) var serviceAccounts: [String: ServiceAccount] = [:]
+    public private(set) var services: [String: Service] = [:]
+    public private(set) var endpointSlices: [EndpointSlice] = []
     private var podIndex: [String: Int] = [:]
     private var addressIndex: [IPAddress: Int] = [:]
 
@@ -35,6 +37,10 @@ public struct Cluster: Sendable {
     }
 
     public mutating func add(_ networkSet: NetworkSet) { networkSets.append(networkSet) }
+
+    public mutating func add(_ service: Service) { services["\(service.namespace)/\(service.name)"] = service }
+
+    public mutating func add(_ slice: EndpointSlice) { endpointSlices.append(slice) }
 
     public mutating func add(external addresses: [IPAddress]) {
         for address in addresses where !external.contains(address) { external.append(address) }
@@ -74,8 +80,51 @@ extension Cluster {
         for account in other.serviceAccounts.values { merged.add(account) }
         let known = Set(networkSets.map { "\($0.namespace ?? "")/\($0.name)" })
         for set in other.networkSets where !known.contains("\(set.namespace ?? "")/\(set.name)") { merged.add(set) }
+        for service in other.services.values { merged.add(service) }
+        let slices = Set(endpointSlices.map { "\($0.namespace)/\($0.name)" })
+        for slice in other.endpointSlices where !slices.contains("\(slice.namespace)/\(slice.name)") {
+            merged.add(slice)
+        }
         merged.add(external: other.external)
         merged.add(pods: other.pods)
         return merged
+    }
+}
+
+extension Cluster {
+    /// Where a Service sends traffic: its EndpointSlices when any is given, otherwise the pods its selector
+    /// matches with its target ports resolved on each pod, as the EndpointSlice controller would.
+    func targets(of reference: ServiceReference) -> [ServiceTarget] {
+        let slices = endpointSlices.filter { $0.namespace == reference.namespace && $0.serviceName == reference.name }
+        if !slices.isEmpty {
+            return slices.flatMap { slice in
+                slice.addresses.flatMap { address in
+                    (slice.ports.isEmpty ? [EndpointSlice.Port(name: nil, port: nil, protocol: .tcp)] : slice.ports).map
+                    {
+                        ServiceTarget(address: address, port: $0.port, protocol: $0.protocol)
+                    }
+                }
+            }
+        }
+        guard let service = services["\(reference.namespace)/\(reference.name)"], let selector = service.selector,
+            !selector.isEmpty
+        else { return [] }
+        var targets: [ServiceTarget] = []
+        for pod in pods where pod.namespace == reference.namespace {
+            guard selector.allSatisfy({ pod.labels[$0.key] == $0.value }) else { continue }
+            for port in service.ports {
+                let number: UInt16?
+                if let name = port.targetName {
+                    number = pod.resolve(namedPort: name, protocol: port.protocol)
+                } else {
+                    number = port.targetNumber ?? port.port
+                }
+                guard let number else { continue }
+                for address in pod.addresses {
+                    targets.append(ServiceTarget(address: address, port: number, protocol: port.protocol))
+                }
+            }
+        }
+        return targets
     }
 }

@@ -96,12 +96,21 @@ public struct Peer: Sendable, Hashable {
     /// The address must be in none of these (Kubernetes `except`, Calico `notNets`).
     public var notNets: [CIDR]
 
-    public init(members: MemberQuery? = nil, notMembers: MemberQuery? = nil, nets: [CIDR]? = nil, notNets: [CIDR] = [])
-    {
+    /// Calico `services`: the endpoint must be one the Service sends to (and, as a destination, on its ports).
+    public var service: ServiceReference?
+
+    public init(
+        members: MemberQuery? = nil,
+        notMembers: MemberQuery? = nil,
+        nets: [CIDR]? = nil,
+        notNets: [CIDR] = [],
+        service: ServiceReference? = nil
+    ) {
         self.members = members
         self.notMembers = notMembers
         self.nets = nets
         self.notNets = notNets
+        self.service = service
     }
 
     /// A peer that matches nothing (ClusterNetworkPolicy `nodes` and `domainNames` with no such endpoints known).
