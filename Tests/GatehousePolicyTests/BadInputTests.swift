@@ -205,6 +205,28 @@ struct BadInputTests {
         #expect(errors(yaml).first?.code == .tooLarge)
     }
 
+    /// Deeply nested texts, built in the test so that the log shows only their names.
+    static func deepText(_ shape: String) -> String {
+        switch shape {
+        case "flow sequences":
+            return "a: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        case "dash entries on one line":
+            return String(repeating: "- ", count: 50_000) + "x"
+        case "indented mappings":
+            return (0..<2_000).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n")
+        default:
+            return "{\"a\": " + String(repeating: "{\"b\": ", count: 5_000) + "1" + String(repeating: "}", count: 5_001)
+        }
+    }
+
+    @Test(
+        "deep nesting is refused before any recursive parser sees it",
+        arguments: ["flow sequences", "dash entries on one line", "indented mappings", "JSON objects"]
+    )
+    func deepNesting(shape: String) {
+        #expect(errors(Self.deepText(shape)).first?.code == .tooLarge)
+    }
+
     @Test("not UTF-8 and unreadable paths are errors")
     func unreadable() throws {
         do {

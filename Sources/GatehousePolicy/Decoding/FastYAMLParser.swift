@@ -12,6 +12,7 @@ struct FastYAMLParser {
     private var line = 1
     private var lineStart = 0
     private var nodes = 0
+    private var depth = 0
 
     init(_ text: String) { self.bytes = Array(text.utf8) }
 
@@ -54,6 +55,9 @@ struct FastYAMLParser {
 
     /// A node starting at the current position, whose column is `indent`.
     private mutating func nodeHere(indent: Int) throws(Unsupported) -> ResourceValue {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= NestingScan.maximumDepth else { throw Unsupported() }
         if isSequenceDash() { return try blockSequence(indent: indent) }
         if try lineHasKey() { return try blockMapping(indent: indent) }
         let value = try inlineValue(indent: indent - 1)
@@ -175,6 +179,9 @@ struct FastYAMLParser {
 
     private mutating func flowNode() throws(Unsupported) -> ResourceValue {
         try count()
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= NestingScan.maximumDepth else { throw Unsupported() }
         skipFlowSpace()
         guard position < bytes.count else { throw Unsupported() }
         let (startLine, startColumn) = (line, column)

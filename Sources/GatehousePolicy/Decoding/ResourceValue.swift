@@ -28,8 +28,16 @@ struct ResourceValue: Sendable {
         return try yamsDocuments(in: text, file: file)
     }
 
-    /// Parses with Yams (libyaml): all of YAML, and the wording of syntax errors.
+    /// Parses with Yams (libyaml): all of YAML, and the wording of syntax errors. Yams builds its tree
+    /// recursively, so text nested too deeply to be a Kubernetes object is refused before it gets there.
     static func yamsDocuments(in text: String, file: String) throws(ResourceError) -> [ResourceValue] {
+        if let line = NestingScan.firstTooDeepLine(in: text) {
+            throw ResourceError(
+                .tooLarge,
+                "nested more than \(NestingScan.maximumDepth) levels deep",
+                at: SourceLocation(file: file, line: line, column: 1)
+            )
+        }
         // JSON may be indented with tabs, which YAML forbids; a tab outside a JSON string is only space.
         let trimmed = text.drop { $0.isWhitespace }
         let yaml = trimmed.first == "{" || trimmed.first == "[" ? text.replacingOccurrences(of: "\t", with: " ") : text

@@ -25,6 +25,17 @@ public struct Tier: Sendable, Hashable {
 
     public static let builtIn: [Tier] = [.admin, .default, .baseline]
 
+    /// Same name, order and default action; where it was read from does not count (for diffs).
+    public static func == (lhs: Tier, rhs: Tier) -> Bool {
+        lhs.name == rhs.name && lhs.order == rhs.order && lhs.defaultAction == rhs.defaultAction
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(order)
+        hasher.combine(defaultAction)
+    }
+
     /// Tiers sort by order (absent last), then by name.
     static func precedes(_ lhs: Tier, _ rhs: Tier) -> Bool {
         let left = lhs.order ?? .infinity
