@@ -95,23 +95,14 @@ struct FastYAMLParserTests {
     func mutations() {
         var random = SeededGenerator(seed: 0xFA57 &+ FuzzTests.seedOffset)
         let seed = Array(FuzzTests.seedDocument.utf8)
-        let alphabet = Array("{}[]:,-'\"#\n \t0123456789abc/.&*!|>?".utf8)
+        let mutator = ByteMutator(alphabet: "{}[]:,-'\"#\n \t0123456789abc/.&*!|>?", maximumEdits: 4)
         let clock = ContinuousClock()
         let deadline = clock.now + FuzzTests.budget
         var accepted = 0
         var iterations = 0
         while clock.now < deadline {
             iterations += 1
-            var bytes = seed
-            for _ in 0..<Int.random(in: 1...4, using: &random) {
-                let position = Int.random(in: 0..<bytes.count, using: &random)
-                switch Int.random(in: 0..<3, using: &random) {
-                case 0: bytes[position] = alphabet.randomElement(using: &random)!
-                case 1: bytes.insert(alphabet.randomElement(using: &random)!, at: position)
-                default: bytes.remove(at: position)
-                }
-            }
-            let text = String(decoding: bytes, as: UTF8.self)
+            let text = mutator.mutate(seed, using: &random)
             var fast = FastYAMLParser(text)
             if (try? fast.documents()) != nil { accepted += 1 }
             if let difference = Self.difference(text) {

@@ -76,22 +76,13 @@ struct FuzzTests {
     func resources() {
         var random = SeededGenerator(seed: 0xDEC0DE &+ Self.seedOffset)
         let original = Array(Self.seedDocument.utf8)
-        let alphabet = Array("{}[]:,-'\"&*!|>#\n \t0123456789abcxyz/.%@`\\".utf8) + [0, 0xff, 0xc3]
+        let mutator = ByteMutator(alphabet: "{}[]:,-'\"&*!|>#\n \t0123456789abcxyz/.%@`\\\u{0}\u{FF}", maximumEdits: 6)
         let clock = ContinuousClock()
         let deadline = clock.now + Self.budget
         var loaded = 0
         var refused = 0
         while clock.now < deadline && loaded + refused < 20_000 {
-            var bytes = original
-            for _ in 0..<Int.random(in: 1...6, using: &random) {
-                let position = Int.random(in: 0..<bytes.count, using: &random)
-                switch Int.random(in: 0..<3, using: &random) {
-                case 0: bytes[position] = alphabet.randomElement(using: &random)!
-                case 1: bytes.insert(alphabet.randomElement(using: &random)!, at: position)
-                default: bytes.remove(at: position)
-                }
-            }
-            let text = String(decoding: bytes, as: UTF8.self)
+            let text = mutator.mutate(original, using: &random)
             do {
                 let bundle = try ResourceLoader().load(text: text, file: "fuzz.yaml")
                 _ = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)

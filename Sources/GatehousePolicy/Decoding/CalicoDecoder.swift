@@ -98,13 +98,7 @@ enum CalicoDecoder {
         let egress = try rules(spec["egress"], context: context)
         var types: Set<TrafficDirection> = []
         if let typesField = spec["types"] {
-            for item in try typesField.list() {
-                let text = try item.string()
-                guard let direction = TrafficDirection(rawValue: text) else {
-                    throw item.error(.invalidValue, "unknown policy type \"\(text)\" (want Ingress or Egress)")
-                }
-                types.insert(direction)
-            }
+            types = try typesField.trafficDirections()
         } else {
             // Calico: Ingress unless there are egress rules; both when there are both.
             if !ingress.isEmpty || egress.isEmpty { types.insert(.ingress) }

@@ -202,14 +202,8 @@ enum ClusterNetworkPolicyDecoder {
             return PortMatch(protocol: nil, ports: .named(try named.name()))
         }
         if let rangeField = object["portRange"] {
-            let range = try rangeField.object(known: ["protocol", "start", "end"])
-            let proto = try range["protocol"]?.kubernetesProtocol() ?? .tcp
-            let start = try range.required("start").portNumber()
-            let end = try range.required("end").portNumber()
-            guard start <= end else {
-                throw rangeField.error(.invalidPort, "portRange start \(start) is above end \(end)")
-            }
-            return PortMatch(protocol: proto, ports: .range(PortRange(start, end)))
+            let (range, body) = try rangeField.portRange(extra: ["protocol"])
+            return PortMatch(protocol: try body["protocol"]?.kubernetesProtocol() ?? .tcp, ports: .range(range))
         }
         throw field.error(.invalidValue, "a port needs one of portNumber, namedPort or portRange")
     }
@@ -229,13 +223,7 @@ enum ClusterNetworkPolicyDecoder {
                 return PortMatch(protocol: proto, ports: .range(PortRange(try number.portNumber())))
             }
             if let rangeField = port["range"] {
-                let range = try rangeField.object(known: ["start", "end"])
-                let start = try range.required("start").portNumber()
-                let end = try range.required("end").portNumber()
-                guard start <= end else {
-                    throw rangeField.error(.invalidPort, "range start \(start) is above end \(end)")
-                }
-                return PortMatch(protocol: proto, ports: .range(PortRange(start, end)))
+                return PortMatch(protocol: proto, ports: .range(try rangeField.portRange().range))
             }
             throw portField.error(.invalidValue, "destinationPort needs number or range")
         }

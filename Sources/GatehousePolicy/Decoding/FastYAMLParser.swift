@@ -137,8 +137,7 @@ struct FastYAMLParser {
     private mutating func mappingKey() throws(Unsupported) -> String {
         let key: String
         switch bytes[position] {
-        case UInt8(ascii: "\""): key = try doubleQuoted()
-        case UInt8(ascii: "'"): key = try singleQuoted()
+        case UInt8(ascii: "\""), UInt8(ascii: "'"): key = try quoted()
         default: key = try plain(flow: false, key: true)
         }
         skipSpaces()
@@ -156,18 +155,8 @@ struct FastYAMLParser {
         switch bytes[position] {
         case UInt8(ascii: "["), UInt8(ascii: "{"):
             return try flowNode()
-        case UInt8(ascii: "\""):
-            return ResourceValue(
-                content: .scalar(try doubleQuoted(), plain: false),
-                line: startLine,
-                column: startColumn
-            )
-        case UInt8(ascii: "'"):
-            return ResourceValue(
-                content: .scalar(try singleQuoted(), plain: false),
-                line: startLine,
-                column: startColumn
-            )
+        case UInt8(ascii: "\""), UInt8(ascii: "'"):
+            return ResourceValue(content: .scalar(try quoted(), plain: false), line: startLine, column: startColumn)
         default:
             let text = try plain(flow: false, key: false)
             if continues(after: position, deeperThan: indent) { throw Unsupported() }
@@ -212,8 +201,7 @@ struct FastYAMLParser {
             while position < bytes.count && bytes[position] != UInt8(ascii: "}") {
                 let key: String
                 switch bytes[position] {
-                case UInt8(ascii: "\""): key = try doubleQuoted()
-                case UInt8(ascii: "'"): key = try singleQuoted()
+                case UInt8(ascii: "\""), UInt8(ascii: "'"): key = try quoted()
                 default: key = try plain(flow: true, key: true)
                 }
                 guard keys.insert(key).inserted else { throw Unsupported() }
@@ -244,18 +232,8 @@ struct FastYAMLParser {
             guard position < bytes.count else { throw Unsupported() }
             position += 1
             return ResourceValue(content: .mapping(pairs), line: startLine, column: startColumn)
-        case UInt8(ascii: "\""):
-            return ResourceValue(
-                content: .scalar(try doubleQuoted(), plain: false),
-                line: startLine,
-                column: startColumn
-            )
-        case UInt8(ascii: "'"):
-            return ResourceValue(
-                content: .scalar(try singleQuoted(), plain: false),
-                line: startLine,
-                column: startColumn
-            )
+        case UInt8(ascii: "\""), UInt8(ascii: "'"):
+            return ResourceValue(content: .scalar(try quoted(), plain: false), line: startLine, column: startColumn)
         default:
             return scalar(try plain(flow: true, key: false), line: startLine, column: startColumn)
         }
@@ -308,6 +286,11 @@ struct FastYAMLParser {
         }
         guard end > start else { throw Unsupported() }
         return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+
+    /// The single- or double-quoted scalar at the position.
+    private mutating func quoted() throws(Unsupported) -> String {
+        bytes[position] == UInt8(ascii: "'") ? try singleQuoted() : try doubleQuoted()
     }
 
     private mutating func singleQuoted() throws(Unsupported) -> String {

@@ -31,6 +31,28 @@ extension Field {
         return selector
     }
 
+    /// A list of `Ingress` and `Egress` (Kubernetes `policyTypes`, Calico `types`).
+    func trafficDirections() throws(ResourceError) -> Set<TrafficDirection> {
+        var directions: Set<TrafficDirection> = []
+        for item in try list() {
+            let text = try item.string()
+            guard let direction = TrafficDirection(rawValue: text) else {
+                throw item.error(.invalidValue, "unknown policy type \"\(text)\" (want Ingress or Egress)")
+            }
+            directions.insert(direction)
+        }
+        return directions
+    }
+
+    /// `{start, end}` (plus the keys in `extra`) as an inclusive range; start above end is an error.
+    func portRange(extra: Set<String> = []) throws(ResourceError) -> (range: PortRange, object: FieldObject) {
+        let object = try object(known: extra.union(["start", "end"]))
+        let start = try object.required("start").portNumber()
+        let end = try object.required("end").portNumber()
+        guard start <= end else { throw error(.invalidPort, "range start \(start) is above end \(end)") }
+        return (PortRange(start, end), object)
+    }
+
     /// A Calico selector expression; a syntax error points at the column inside the file.
     func calicoSelector() throws(ResourceError) -> Selector {
         let text = try string()

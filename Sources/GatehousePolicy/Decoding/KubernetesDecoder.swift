@@ -145,53 +145,15 @@ enum KubernetesDecoder {
         let podSelector = try spec["podSelector"]?.labelSelector() ?? .everything
         let stagedAction = staged ? try CalicoDecoder.stagedAction(spec["stagedAction"]) : nil
 
-        var ingress: [PolicyRule] = []
-        for (index, item) in (try spec["ingress"]?.list() ?? []).enumerated() {
-            let rule = try item.object(known: ["from", "ports"])
-            let peers = try (rule["from"]?.list() ?? []).map { field throws(ResourceError) in
-                try peer(field, namespace: namespace)
-            }
-            let ports = try (rule["ports"]?.list() ?? []).map { field throws(ResourceError) in try port(field) }
-            ingress.append(
-                PolicyRule(
-                    index: index,
-                    action: .allow,
-                    source: EntityMatch(peers: peers),
-                    destination: EntityMatch(ports: ports),
-                    location: item.location
-                )
-            )
-        }
-        var egress: [PolicyRule] = []
-        for (index, item) in (try spec["egress"]?.list() ?? []).enumerated() {
-            let rule = try item.object(known: ["to", "ports"])
-            let peers = try (rule["to"]?.list() ?? []).map { field throws(ResourceError) in
-                try peer(field, namespace: namespace)
-            }
-            let ports = try (rule["ports"]?.list() ?? []).map { field throws(ResourceError) in try port(field) }
-            egress.append(
-                PolicyRule(
-                    index: index,
-                    action: .allow,
-                    destination: EntityMatch(peers: peers, ports: ports),
-                    location: item.location
-                )
-            )
-        }
+        let ingress = try rules(spec["ingress"], direction: .ingress, namespace: namespace)
+        let egress = try rules(spec["egress"], direction: .egress, namespace: namespace)
 
         // policyTypes: Ingress is always assumed when absent; Egress only when an egress section exists.
-        var types: Set<TrafficDirection> = []
+        var types: Set<TrafficDirection> = [.ingress]
         if let typesField = spec["policyTypes"] {
-            for item in try typesField.list() {
-                let text = try item.string()
-                guard let direction = TrafficDirection(rawValue: text) else {
-                    throw item.error(.invalidValue, "unknown policy type \"\(text)\" (want Ingress or Egress)")
-                }
-                types.insert(direction)
-            }
-        } else {
-            types.insert(.ingress)
-            if spec.has("egress") { types.insert(.egress) }
+            types = try typesField.trafficDirections()
+        } else if spec.has("egress") {
+            types.insert(.egress)
         }
         let subject = MemberQuery(scope: .namespace(namespace), selector: podSelector.selector, dialect: .kubernetes)
         return Policy(
@@ -208,6 +170,41 @@ enum KubernetesDecoder {
             egress: egress,
             location: object.field.location
         )
+    }
+
+    /// The rules of one direction: each allows its peers (`from` or `to`, ORed) on its ports.
+    private static func rules(
+        _ field: Field?,
+        direction: TrafficDirection,
+        namespace: String
+    ) throws(ResourceError) -> [PolicyRule] {
+        let peersKey = direction == .ingress ? "from" : "to"
+        var rules: [PolicyRule] = []
+        for (index, item) in (try field?.list() ?? []).enumerated() {
+            let rule = try item.object(known: [peersKey, "ports"])
+            let peers = try (rule[peersKey]?.list() ?? []).map { field throws(ResourceError) in
+                try peer(field, namespace: namespace)
+            }
+            let ports = try (rule["ports"]?.list() ?? []).map { field throws(ResourceError) in try port(field) }
+            let far = EntityMatch(peers: peers)
+            rules.append(
+                direction == .ingress
+                    ? PolicyRule(
+                        index: index,
+                        action: .allow,
+                        source: far,
+                        destination: EntityMatch(ports: ports),
+                        location: item.location
+                    )
+                    : PolicyRule(
+                        index: index,
+                        action: .allow,
+                        destination: EntityMatch(peers: peers, ports: ports),
+                        location: item.location
+                    )
+            )
+        }
+        return rules
     }
 
     /// One `from`/`to` entry: fields inside it are ANDed.
