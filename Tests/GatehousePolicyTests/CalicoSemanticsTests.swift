@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseCore
 import GatehousePolicy
 import GatehouseTesting
@@ -222,6 +223,30 @@ struct CalicoSemanticsTests {
         #expect(try fixture.verdict("web/ui", "ai/model", port: 8000) == .deny, "admin Deny is final")
         #expect(try fixture.verdict("ai/rag", "ai/model", port: 8000) == .allow, "the NetworkPolicy decides")
         #expect(try fixture.verdict("ai/model", "ai/rag", port: 80) == .deny, "no NetworkPolicy: baseline decides")
+    }
+
+    @Test("early v1alpha1 NamespaceSet peers are read; their relative forms are refused")
+    func earlyNamespaceSet() throws {
+        let policy = """
+            apiVersion: policy.networking.k8s.io/v1alpha1
+            kind: AdminNetworkPolicy
+            metadata: {name: early}
+            spec:
+              priority: 1
+              subject: {namespaces: {matchLabels: {team: ml}}}
+              ingress:
+              - action: Deny
+                from: [{namespaces: {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: web}}}}]
+            """
+        let fixture = try fixture(policy)
+        #expect(fixture.bundle.warnings.isEmpty)
+        #expect(try fixture.verdict("web/ui", "ai/model", port: 8000) == .deny)
+        #expect(try fixture.verdict("ai/rag", "ai/model", port: 8000) == .allow)
+        let relative = policy.replacingOccurrences(
+            of: "{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: web}}}",
+            with: "{sameLabels: [team]}"
+        )
+        #expect(throws: ResourceErrors.self) { try PolicyFixture(Self.cluster + relative) }
     }
 
     @Test("a ClusterNetworkPolicy peer the engine cannot match fails closed")

@@ -83,11 +83,7 @@ enum ClusterNetworkPolicyDecoder {
         let object = try field.object(known: ["namespaces", "pods"])
         switch (object["namespaces"], object["pods"]) {
         case (let namespaces?, nil):
-            return MemberQuery(
-                scope: .namespaces(try namespaces.labelSelector().selector),
-                selector: .all,
-                dialect: .kubernetes
-            )
+            return MemberQuery(scope: .namespaces(try namespaceSet(namespaces)), selector: .all, dialect: .kubernetes)
         case (nil, let pods?):
             return try podsQuery(pods)
         default:
@@ -95,11 +91,30 @@ enum ClusterNetworkPolicyDecoder {
         }
     }
 
+    /// `pods: {namespaceSelector, podSelector}`, or the early v1alpha1 `pods: {namespaces, podSelector}`.
     private static func podsQuery(_ field: Field) throws(ResourceError) -> MemberQuery {
-        let object = try field.object(known: ["namespaceSelector", "podSelector"])
-        let namespaces = try object["namespaceSelector"]?.labelSelector() ?? .everything
+        let object = try field.object(known: ["namespaceSelector", "namespaces", "podSelector"])
+        var namespaces = try object["namespaceSelector"]?.labelSelector().selector ?? .all
+        if let early = object["namespaces"] { namespaces = try namespaceSet(early) }
         let pods = try object["podSelector"]?.labelSelector() ?? .everything
-        return MemberQuery(scope: .namespaces(namespaces.selector), selector: pods.selector, dialect: .kubernetes)
+        return MemberQuery(scope: .namespaces(namespaces), selector: pods.selector, dialect: .kubernetes)
+    }
+
+    /// A namespace LabelSelector, or the early v1alpha1 NamespaceSet `{namespaceSelector: ...}`. Its relative
+    /// forms (`sameLabels`, `notSameLabels`, `notSelf`) were dropped upstream and are refused, not guessed.
+    private static func namespaceSet(_ field: Field) throws(ResourceError) -> Selector {
+        let object = try field.looseObject()
+        if let relative = ["sameLabels", "notSameLabels", "notSelf"].first(where: { object.has($0) }) {
+            throw field.error(
+                .invalidValue,
+                "\(relative) (an early v1alpha1 NamespaceSet) is not supported; select namespaces by labels instead"
+            )
+        }
+        if let selector = object["namespaceSelector"] {
+            _ = try field.object(known: ["namespaceSelector"])
+            return try selector.labelSelector().selector
+        }
+        return try field.labelSelector().selector
     }
 
     private static func rules(
@@ -172,11 +187,7 @@ enum ClusterNetworkPolicyDecoder {
         switch key {
         case "namespaces":
             return Peer(
-                members: MemberQuery(
-                    scope: .namespaces(try value.labelSelector().selector),
-                    selector: .all,
-                    dialect: .kubernetes
-                )
+                members: MemberQuery(scope: .namespaces(try namespaceSet(value)), selector: .all, dialect: .kubernetes)
             )
         case "pods":
             return Peer(members: try podsQuery(value))
