@@ -163,6 +163,26 @@ struct CLITests {
         #expect(same.status == 0 && same.output.contains("0 change(s)"))
     }
 
+    @Test("conformance -o json reports failing probes with their decision")
+    func conformanceJSON() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-corpus-\(UUID()).json")
+        try """
+        {"cases": [{"name": "wrong", "source": "test",
+          "pods": [{"namespace": "x", "name": "a", "ip": "10.0.0.1"}, {"namespace": "x", "name": "b", "ip": "10.0.0.2"}],
+          "policies": [],
+          "probes": [{"from": "x/a", "to": "x/b", "port": 80, "expected": "deny"},
+                     {"from": "x/a", "to": "x/b", "port": 81, "expected": "allow"}]}]}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let run = try Self.gatehouse("policy", "conformance", file.path, "-o", "json")
+        #expect(run.status == 1)
+        let json = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any]
+        #expect(json?["passed"] as? Int == 1 && json?["failed"] as? Int == 1)
+        let probes = json?["probes"] as? [[String: Any]]
+        #expect(probes?.count == 1 && probes?.first?["port"] as? Int == 80)
+        #expect((probes?.first?["decision"] as? [String: Any])?["verdict"] as? String == "allow")
+    }
+
     @Test("conformance closes with the count line and exits by failures")
     func conformance() throws {
         let corpus = Self.root.appendingPathComponent("Tests/Conformance/netpol-doc-examples.json").path

@@ -17,52 +17,97 @@ struct ConformanceCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print passing probes too.")
     var verbose = false
 
+    @OptionGroup var output: OutputOptions
+
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one corpus file") }
     }
 
     func run() throws {
-        var passed = 0
-        var failed = 0
+        var results: [ConformanceRunner.ProbeResult] = []
         for file in files {
-            let corpus: ConformanceCorpus
             do {
                 guard let data = FileManager.default.contents(atPath: file),
                     let text = String(data: data, encoding: .utf8)
                 else { throw ResourceError(.unreadable, "cannot read the file", field: file) }
-                corpus = try ConformanceCorpus(text: text, file: file)
+                results += ConformanceRunner.run(try ConformanceCorpus(text: text, file: file))
             } catch let error as ResourceError {
                 Console.error(error.description)
                 throw ExitCode(2)
             }
-            for result in ConformanceRunner.run(corpus) {
-                if result.passed {
-                    passed += 1
-                    if verbose { print("PASS \(describe(result))") }
-                    continue
-                }
-                failed += 1
-                print("FAIL \(describe(result))")
-                print("  source: \(result.source)")
-                switch result.decision {
-                case .success(let decision):
-                    print("  expected \(result.probe.expected), got \(decision.verdict)")
-                    for line in DecisionText.render(decision).split(separator: "\n", omittingEmptySubsequences: false) {
-                        print("    \(line)")
-                    }
-                case .failure(let errors):
-                    print("  expected \(result.probe.expected), but the case cannot be evaluated:")
-                    for error in errors.errors { print("    \(error)") }
-                }
-            }
         }
-        print("\(passed) passed, \(failed) failed")
+        let failed = results.filter { !$0.passed }.count
+        switch output.output {
+        case .table:
+            for result in results where verbose || !result.passed { print(describe(result)) }
+            print("\(results.count - failed) passed, \(failed) failed")
+        case .json, .yaml:
+            let report = Report(
+                passed: results.count - failed,
+                failed: failed,
+                probes: results.filter { verbose || !$0.passed }.map(Report.Probe.init)
+            )
+            print(try StructuredOutput.render(report, as: output.output), terminator: "")
+        }
         if failed > 0 { throw ExitCode(1) }
     }
 
     private func describe(_ result: ConformanceRunner.ProbeResult) -> String {
         let probe = result.probe
-        return "\(result.caseName): \(probe.from) -> \(probe.to) \(probe.protocol)/\(probe.port) "
-            + "(\(probe.location.file):\(probe.location.line))"
+        var text =
+            "\(result.passed ? "PASS" : "FAIL") \(result.caseName): \(probe.from) -> \(probe.to) "
+            + "\(probe.protocol)/\(probe.port) (\(probe.location.file):\(probe.location.line))"
+        guard !result.passed else { return text }
+        text += "\n  source: \(result.source)"
+        switch result.decision {
+        case .success(let decision):
+            text += "\n  expected \(probe.expected), got \(decision.verdict)"
+            for line in DecisionText.render(decision).split(separator: "\n", omittingEmptySubsequences: false) {
+                text += "\n    \(line)"
+            }
+        case .failure(let errors):
+            text += "\n  expected \(probe.expected), but the case cannot be evaluated:"
+            for error in errors.errors { text += "\n    \(error)" }
+        }
+        return text
+    }
+
+    /// The machine-readable result: counts, and the failing probes (all with --verbose) with their decisions.
+    struct Report: Encodable {
+        struct Probe: Encodable {
+            let caseName: String
+            let source: String
+            let from: String
+            let to: String
+            let `protocol`: String
+            let port: UInt16
+            let expected: Verdict
+            let passed: Bool
+            let decision: Decision?
+            let errors: [String]?
+
+            init(_ result: ConformanceRunner.ProbeResult) {
+                caseName = result.caseName
+                source = result.source
+                from = result.probe.from
+                to = result.probe.to
+                self.protocol = result.probe.protocol.description
+                port = result.probe.port
+                expected = result.probe.expected
+                passed = result.passed
+                switch result.decision {
+                case .success(let decision):
+                    self.decision = result.passed ? nil : decision
+                    errors = nil
+                case .failure(let failure):
+                    decision = nil
+                    errors = failure.errors.map(\.description)
+                }
+            }
+        }
+
+        let passed: Int
+        let failed: Int
+        let probes: [Probe]
     }
 }
