@@ -139,6 +139,21 @@ struct CLITests {
         #expect(run.output.contains("ip:203.0.113.9"))
     }
 
+    @Test("matrix -o json is an object for one port and an array for several")
+    func matrixJSON() throws {
+        let one = try Self.gatehouse("policy", "matrix", "-f", Self.example, "--port", "6333", "-o", "json")
+        let object = try JSONSerialization.jsonObject(with: Data(one.output.utf8)) as? [String: Any]
+        let endpoints = object?["endpoints"] as? [String]
+        let allowed = object?["allowed"] as? [[Bool]]
+        #expect(endpoints?.count == 6 && allowed?.count == 6 && allowed?.allSatisfy { $0.count == 6 } == true)
+        let rag = try #require(endpoints?.firstIndex(of: "ai/rag-api"))
+        let store = try #require(endpoints?.firstIndex(of: "ai/vector-db"))
+        #expect(allowed?[rag][store] == true && allowed?[store][rag] == false)
+        let several = try Self.gatehouse("policy", "matrix", "-f", Self.example, "-o", "json")
+        let list = try JSONSerialization.jsonObject(with: Data(several.output.utf8)) as? [[String: Any]]
+        #expect((list?.count ?? 0) > 1)
+    }
+
     @Test("lint exits 1 with findings; diff exits 1 with changes")
     func lintAndDiff() throws {
         let lint = try Self.gatehouse("policy", "lint", "-f", Self.example)

@@ -65,7 +65,7 @@ struct MatrixCommand: ParsableCommand {
                 if index > 0 { writer.write(",\n") }
                 MatrixText.json(matrix, into: &writer)
             case .yaml:
-                MatrixText.yaml(matrix, into: &writer)
+                MatrixText.yaml(matrix, inList: ports.count > 1, into: &writer)
             }
         }
         if output.output == .json && ports.count > 1 { writer.write("]\n") }

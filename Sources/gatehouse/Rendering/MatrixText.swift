@@ -37,12 +37,16 @@ enum MatrixText {
         writer.write("\n ]}\n")
     }
 
-    static func yaml(_ matrix: ReachabilityMatrix, into writer: inout OutputWriter) {
-        writer.write("- protocol: \(matrix.protocol)\n  port: \(matrix.port)\n  endpoints:\n")
-        for name in matrix.names { writer.write("  - \"\(escape(name))\"\n") }
-        writer.write("  allowed:\n")
+    /// One matrix as a YAML mapping; `inList` makes it an item of a list (several ports), as JSON's array.
+    static func yaml(_ matrix: ReachabilityMatrix, inList: Bool, into writer: inout OutputWriter) {
+        let indent = inList ? "  " : ""
+        writer.write(
+            "\(inList ? "- " : "")protocol: \(matrix.protocol)\n\(indent)port: \(matrix.port)\n\(indent)endpoints:\n"
+        )
+        for name in matrix.names { writer.write("\(indent)- \"\(escape(name))\"\n") }
+        writer.write("\(indent)allowed:\n")
         for row in 0..<matrix.names.count {
-            writer.write("  - [")
+            writer.write("\(indent)- [")
             for column in 0..<matrix.names.count {
                 if column > 0 { writer.write(", ") }
                 writer.write(matrix.allows(row: row, column: column) ? "true" : "false")
