@@ -26,6 +26,8 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     public let addresses: [IPAddress]
     public let ports: [NamedPort]
     public let serviceAccount: String?
+    /// A pod in the node's network namespace: policies do not select it (its traffic is the node's).
+    public let hostNetwork: Bool
 
     public init(
         kind: Kind,
@@ -34,7 +36,8 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         labels: Labels = [:],
         addresses: [IPAddress] = [],
         ports: [NamedPort] = [],
-        serviceAccount: String? = nil
+        serviceAccount: String? = nil,
+        hostNetwork: Bool = false
     ) {
         self.kind = kind
         self.namespace = namespace
@@ -43,6 +46,7 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         self.addresses = addresses
         self.ports = ports
         self.serviceAccount = serviceAccount
+        self.hostNetwork = hostNetwork
     }
 
     /// An address outside the cluster, named `ip:ADDRESS` as on the command line.

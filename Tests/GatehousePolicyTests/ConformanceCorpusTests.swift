@@ -17,7 +17,7 @@ struct ConformanceCorpusTests {
     func present() {
         #expect(
             Set(Self.files).isSuperset(of: [
-                "admin-network-policy.json", "calico-services.json", "calico.json", "k8s-e2e.json",
+                "admin-network-policy.json", "calico-services.json", "calico.json", "edge-cases.json", "k8s-e2e.json",
                 "netpol-doc-examples.json",
             ])
         )

@@ -29,18 +29,18 @@ struct KubernetesSemanticsTests {
         #expect(try fixture.decide("x/a", "y/a", port: 81).ingress.enforced.outcome.reason == .noPolicy)
     }
 
-    @Test("policyTypes absent: Ingress always, Egress only with an egress section")
+    @Test("policyTypes empty: Ingress always, Egress only with at least one egress rule (defaults.go)")
     func policyTypesDefaulting() throws {
         let ingressOnly = try fixture(
             """
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicy
             metadata: {name: p, namespace: x}
-            spec: {podSelector: {}}
+            spec: {podSelector: {}, egress: []}
             """
         )
         #expect(try ingressOnly.verdict("y/a", "x/a", port: 80) == .deny)
-        #expect(try ingressOnly.verdict("x/a", "y/a", port: 81) == .allow, "egress not isolated")
+        #expect(try ingressOnly.verdict("x/a", "y/a", port: 81) == .allow, "an empty egress list adds no Egress")
         let withEgress = try fixture(
             """
             apiVersion: networking.k8s.io/v1
@@ -48,10 +48,12 @@ struct KubernetesSemanticsTests {
             metadata: {name: p, namespace: x}
             spec:
               podSelector: {}
-              egress: []
+              policyTypes: []
+              egress: [{to: [{podSelector: {}}]}]
             """
         )
-        #expect(try withEgress.verdict("x/a", "y/a", port: 81) == .deny, "an egress section, even empty, adds Egress")
+        #expect(try withEgress.verdict("x/a", "y/a", port: 81) == .deny, "one egress rule adds Egress")
+        #expect(try withEgress.verdict("x/a", "x/b", port: 80) == .deny, "ingress stays isolated")
         #expect(try withEgress.verdict("y/a", "x/a", port: 80) == .deny)
     }
 

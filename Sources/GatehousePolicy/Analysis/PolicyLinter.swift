@@ -265,7 +265,9 @@ public struct PolicyLinter: Sendable {
         if (earlier.peers + later.peers).contains(where: { $0.service != nil }) { return false }
         // Peers: every pod the later rule matches must be matched earlier, and any address-based peer of the
         // later rule must lie inside an address-based peer of the earlier one.
-        guard index.pods(earlier).isSuperset(of: index.pods(later)) else { return false }
+        let outer = index.pods(earlier)
+        let inner = index.pods(later)
+        guard outer.v4.isSuperset(of: inner.v4), outer.v6.isSuperset(of: inner.v6) else { return false }
         for peer in later.peers where peer.nets != nil || peer.members?.includesNetworkSets == true {
             let inside = earlier.peers.contains { candidate in
                 guard candidate.members == nil, candidate.notMembers == nil, candidate.notNets.isEmpty,
@@ -419,17 +421,10 @@ struct MemberIndexView {
         return members.pods.isEmpty && members.nets.isEmpty
     }
 
-    /// The pods an entity's peers match.
-    mutating func pods(_ entity: EntityMatch) -> BitSet {
-        var pods = BitSet(count: engine.cluster.pods.count)
-        for peer in entity.peers {
-            var bits = index.allPods
-            if let members = peer.members { bits.formIntersection(index.members(members).pods) }
-            if let notMembers = peer.notMembers { bits.subtract(index.members(notMembers).pods) }
-            if let nets = peer.nets { bits.formIntersection(index.podsIn(nets)) }
-            if !peer.notNets.isEmpty { bits.subtract(index.podsIn(peer.notNets)) }
-            pods.formUnion(bits)
-        }
+    /// The pods an entity's peers match, per connection family.
+    mutating func pods(_ entity: EntityMatch) -> PeerBits {
+        var pods = PeerBits(BitSet(count: engine.cluster.pods.count))
+        for peer in entity.peers { pods.formUnion(index.peerBits(peer)) }
         return pods
     }
 }

@@ -122,7 +122,7 @@ public struct ConformanceCorpus: Sendable {
 
     private static func pod(_ field: Field) throws(ResourceError) -> Endpoint {
         let object = try field.object(known: [
-            "namespace", "name", "labels", "ip", "ips", "serviceAccount", "containerPorts",
+            "namespace", "name", "labels", "ip", "ips", "serviceAccount", "containerPorts", "hostNetwork",
         ])
         var addresses: [IPAddress] = []
         for item in [object["ip"]].compactMap({ $0 }) + (try object["ips"]?.list() ?? []) {
@@ -149,7 +149,8 @@ public struct ConformanceCorpus: Sendable {
             labels: Labels(try object["labels"]?.stringMap() ?? [:]),
             addresses: addresses,
             ports: ports,
-            serviceAccount: try object["serviceAccount"]?.string() ?? "default"
+            serviceAccount: try object["serviceAccount"]?.string() ?? "default",
+            hostNetwork: try object["hostNetwork"]?.bool() ?? false
         )
     }
 }

@@ -65,15 +65,17 @@ enum CalicoDecoder {
         let global = kind == .globalNetworkPolicy || kind == .stagedGlobalNetworkPolicy
         let metadata = try object.required("metadata").metadata(namespaced: !global)
         let known = (global ? globalPolicyFields : policyFields).union(kind.isStaged ? ["stagedAction"] : [])
-        let specField = try object.required("spec")
-        let spec = try specField.object(known: known)
+        // The spec is optional: an empty one applies to every endpoint in scope and denies their ingress.
+        let spec = try object.entry("spec")?.object(known: known) ?? FieldObject(field: object.field, pairs: [])
         let stagedAction = kind.isStaged ? try stagedAction(spec["stagedAction"]) : nil
         let namespace = metadata.namespace
 
-        let selector = try spec["selector"]?.calicoSelector() ?? .all
-        let serviceAccountSelector = try spec["serviceAccountSelector"]?.calicoSelector()
+        let selector = try spec["selector"]?.optionalCalicoSelector() ?? .all
+        let serviceAccountSelector = try spec["serviceAccountSelector"]?.optionalCalicoSelector()
         var scope: MemberQuery.Scope = namespace.map { .namespace($0) } ?? .cluster
-        if global, let namespaceSelector = try spec["namespaceSelector"]?.calicoSelector(), !namespaceSelector.isAll {
+        if global, let namespaceSelector = try spec["namespaceSelector"]?.optionalCalicoSelector(),
+            !namespaceSelector.isAll
+        {
             scope = .namespaces(namespaceSelector)
         }
         for key in ["doNotTrack", "preDNAT"] where try spec[key]?.bool() == true {
@@ -152,6 +154,23 @@ enum CalicoDecoder {
         }
         let source = try entity(object["source"], context: context)
         let destination = try entity(object["destination"], context: context)
+        // Felix renders a rule only for the family of its CIDRs (felix/rules/policy.go FilterRuleToIPVersion);
+        // mixing families in one rule is refused by Calico's validator.
+        let families = Set(
+            (source.peers + destination.peers).flatMap { ($0.nets ?? []) + $0.notNets }.map(\.family)
+        )
+        if families.count > 1 {
+            throw field.error(.invalidCIDR, "a rule may not mix IPv4 and IPv6 CIDRs in its nets and notNets")
+        }
+        if let family = families.first {
+            if let version = ipVersion, version != family {
+                throw field.error(
+                    .invalidCIDR,
+                    "the rule's CIDRs are IPv\(family.rawValue) but ipVersion is \(version.rawValue)"
+                )
+            }
+            ipVersion = family
+        }
         for (entityField, match) in [(object["source"], source), (object["destination"], destination)] {
             let hasPorts = !match.ports.isEmpty || !match.notPorts.isEmpty
             if hasPorts, only != .tcp && only != .udp && only != .sctp {
@@ -211,15 +230,16 @@ enum CalicoDecoder {
         if let services = object["services"] {
             return try serviceEntity(services, object: object, context: context)
         }
-        let selector = try object["selector"]?.calicoSelector()
-        let notSelector = try object["notSelector"]?.calicoSelector()
-        let namespaceSelector = try object["namespaceSelector"]?.calicoSelector()
+        // rules.go uses each selector field only when it is not the empty string.
+        let selector = try object["selector"]?.optionalCalicoSelector()
+        let notSelector = try object["notSelector"]?.optionalCalicoSelector()
+        let namespaceSelector = try object["namespaceSelector"]?.optionalCalicoSelector()
         var serviceAccountNames: [String]?
         var serviceAccountSelector: Selector?
         if let accounts = object["serviceAccounts"] {
             let accountObject = try accounts.object(known: ["names", "selector"])
             serviceAccountNames = try accountObject["names"]?.stringList()
-            serviceAccountSelector = try accountObject["selector"]?.calicoSelector()
+            serviceAccountSelector = try accountObject["selector"]?.optionalCalicoSelector()
         }
         // rules.go GetEntityRuleSelector: (namespace part) && (service accounts) && (selector), where the
         // namespace part is the policy's own namespace in a NetworkPolicy and nothing in a global policy.

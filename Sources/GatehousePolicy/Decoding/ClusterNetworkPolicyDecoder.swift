@@ -129,7 +129,7 @@ enum ClusterNetworkPolicyDecoder {
             let rule = try item.object(known: ["name", "action", peersKey, portsKey])
             let actionField = try rule.required("action")
             let actionText = try actionField.string()
-            guard let action = flavor.actions[actionText] else {
+            guard var action = flavor.actions[actionText] else {
                 let allowed = flavor.actions.keys.sorted().joined(separator: ", ")
                 throw actionField.error(.invalidValue, "unknown action \"\(actionText)\" (want one of \(allowed))")
             }
@@ -138,12 +138,26 @@ enum ClusterNetworkPolicyDecoder {
                 throw rule.field.error(.missingField, "\(peersKey) needs at least one peer")
             }
             var peers: [Peer] = []
+            var failClosed = false
             for peerField in peerFields {
-                peers.append(try peer(peerField, direction: direction, action: action))
+                if let peer = try peer(peerField, direction: direction) {
+                    peers.append(peer)
+                } else {
+                    failClosed = true
+                }
             }
             var ports: [PortMatch] = []
             for portField in try rule[portsKey]?.list() ?? [] {
                 ports.append(try flavor == .cluster ? protocolPort(portField) : adminPort(portField))
+            }
+            // A peer with no field set fails closed (the peer types' comments): in an Accept/Allow rule it
+            // matches nothing; a Deny or Pass rule becomes "Deny all".
+            if failClosed && action != .allow {
+                action = .deny
+                peers = []
+                ports = []
+            } else if failClosed && peers.isEmpty {
+                peers = [.nothing]
             }
             let far = EntityMatch(peers: peers)
             let ruleMatch =
@@ -166,21 +180,15 @@ enum ClusterNetworkPolicyDecoder {
         return result
     }
 
-    /// A peer; one the engine cannot match fails closed: nothing for Accept/Allow, everything for Deny/Pass.
-    private static func peer(
-        _ field: Field,
-        direction: TrafficDirection,
-        action: RuleAction
-    ) throws(ResourceError) -> Peer {
+    /// A peer, or nil for one with no field set (which the caller fails closed).
+    private static func peer(_ field: Field, direction: TrafficDirection) throws(ResourceError) -> Peer? {
         let known: Set<String> =
             direction == .ingress
             ? ["namespaces", "pods"] : ["namespaces", "pods", "nodes", "networks", "domainNames"]
         let object = try field.object(known: known)
         let present = known.filter { object[$0] != nil }
         guard present.count == 1, let key = present.first else {
-            if present.isEmpty {
-                return action == .allow ? .nothing : Peer()
-            }
+            if present.isEmpty { return nil }
             throw field.error(.invalidValue, "a peer needs exactly one of \(known.sorted().joined(separator: ", "))")
         }
         let value = object[key]!

@@ -71,6 +71,12 @@ extension Field {
         }
     }
 
+    /// A Calico selector where the empty string (or only spaces) means the field is unset, as Calico reads it.
+    func optionalCalicoSelector() throws(ResourceError) -> Selector? {
+        if case .scalar(let text, _) = value.content, text.allSatisfy({ $0 == " " || $0 == "\t" }) { return nil }
+        return try calicoSelector()
+    }
+
     func cidr() throws(ResourceError) -> CIDR {
         let text = try string()
         guard let cidr = CIDR(text) else {

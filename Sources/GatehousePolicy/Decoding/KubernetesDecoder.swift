@@ -54,7 +54,8 @@ enum KubernetesDecoder {
             labels: metadata.labels,
             addresses: addresses,
             ports: ports,
-            serviceAccount: serviceAccount
+            serviceAccount: serviceAccount,
+            hostNetwork: try spec?["hostNetwork"]?.bool() ?? false
         )
     }
 
@@ -139,8 +140,10 @@ enum KubernetesDecoder {
     static func networkPolicy(_ object: FieldObject, staged: Bool) throws(ResourceError) -> Policy {
         let metadata = try object.required("metadata").metadata(namespaced: true)
         let namespace = metadata.namespace ?? "default"
-        let specField = try object.required("spec")
-        let spec = try specField.object(known: staged ? specFields.union(["stagedAction"]) : specFields)
+        // The spec is optional: an empty one selects every pod of the namespace and denies their ingress.
+        let spec =
+            try object.entry("spec")?.object(known: staged ? specFields.union(["stagedAction"]) : specFields)
+            ?? FieldObject(field: object.field, pairs: [])
         // `podSelector: null` is defaulted to `{}` by the API server.
         let podSelector = try spec["podSelector"]?.labelSelector() ?? .everything
         let stagedAction = staged ? try CalicoDecoder.stagedAction(spec["stagedAction"]) : nil
@@ -148,12 +151,11 @@ enum KubernetesDecoder {
         let ingress = try rules(spec["ingress"], direction: .ingress, namespace: namespace)
         let egress = try rules(spec["egress"], direction: .egress, namespace: namespace)
 
-        // policyTypes: Ingress is always assumed when absent; Egress only when an egress section exists.
-        var types: Set<TrafficDirection> = [.ingress]
-        if let typesField = spec["policyTypes"] {
-            types = try typesField.trafficDirections()
-        } else if spec.has("egress") {
-            types.insert(.egress)
+        // SetDefaults_NetworkPolicy (pkg/apis/networking/v1/defaults.go): when policyTypes is empty, Ingress,
+        // plus Egress when there is at least one egress rule.
+        var types = try spec["policyTypes"]?.trafficDirections() ?? []
+        if types.isEmpty {
+            types = egress.isEmpty ? [.ingress] : [.ingress, .egress]
         }
         let subject = MemberQuery(scope: .namespace(namespace), selector: podSelector.selector, dialect: .kubernetes)
         return Policy(

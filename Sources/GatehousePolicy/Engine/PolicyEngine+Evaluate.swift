@@ -98,7 +98,7 @@ extension PolicyEngine {
             let slicePeers = usePending ? slice.pendingPeers : slice.enforcedPeers
             if !recorder.records,
                 (flow.classID.map { !maskContains(usePending ? slice.pendingMask : slice.enforcedMask, $0) } ?? false)
-                    || (farPod >= 0 && slicePeers >= 0 && !podIn(slicePeers, farPod))
+                    || (farPod >= 0 && slicePeers >= 0 && !podIn(slicePeers, farPod, family: flow.familyIndex))
             {
                 // No rule of the tier can match this port or peer: straight to the tier's default action.
                 if tierDenies[tier] { return Outcome(reason: .endOfTier, verdict: .deny, tier: tiers[tier].name) }
@@ -111,7 +111,7 @@ extension PolicyEngine {
                 let key = directionIndex &* policies.count &+ policy
                 let peers = policyPeers[key]
                 if (flow.classID.map { !maskContains(policyMasks[key], $0) } ?? false)
-                    || (farPod >= 0 && peers >= 0 && !podIn(peers, farPod))
+                    || (farPod >= 0 && peers >= 0 && !podIn(peers, farPod, family: flow.familyIndex))
                 {
                     recorder.record(policy, ruleIndex: nil, action: nil)
                     continue
@@ -164,11 +164,23 @@ extension PolicyEngine {
             else { return false }
         }
         if rule.ipVersion != 0 && rule.ipVersion != flow.family { return false }
-        if rule.sourcePeers >= 0 && !peerMatches(rule.sourcePeers, pod: flow.sourcePod, endpoint: flow.flow.source) {
+        if rule.sourcePeers >= 0
+            && !peerMatches(
+                rule.sourcePeers,
+                pod: flow.sourcePod,
+                endpoint: flow.flow.source,
+                familyIndex: flow.familyIndex
+            )
+        {
             return false
         }
         if rule.destinationPeers >= 0
-            && !peerMatches(rule.destinationPeers, pod: flow.destinationPod, endpoint: flow.flow.destination)
+            && !peerMatches(
+                rule.destinationPeers,
+                pod: flow.destinationPod,
+                endpoint: flow.flow.destination,
+                familyIndex: flow.familyIndex
+            )
         {
             return false
         }
@@ -186,14 +198,15 @@ extension PolicyEngine {
         return true
     }
 
+    /// Whether `pod` is in peer set `peers` for a connection of the given family (0 IPv4, 1 IPv6).
     @inline(__always)
-    private func podIn(_ peers: Int32, _ pod: Int) -> Bool {
-        peerWords[Int(peers) &* peerStride &+ (pod &>> 6)] & (1 &<< UInt64(pod & 63)) != 0
+    private func podIn(_ peers: Int32, _ pod: Int, family: Int) -> Bool {
+        peerWords[(Int(peers) &* 2 &+ family) &* peerStride &+ (pod &>> 6)] & (1 &<< UInt64(pod & 63)) != 0
     }
 
     @inline(__always)
-    private func peerMatches(_ peers: Int32, pod: Int, endpoint: FlowEndpoint) -> Bool {
-        if pod >= 0 { return podIn(peers, pod) }
+    private func peerMatches(_ peers: Int32, pod: Int, endpoint: FlowEndpoint, familyIndex: Int) -> Bool {
+        if pod >= 0 { return podIn(peers, pod, family: familyIndex) }
         guard case .external(let address) = endpoint else { return false }
         return externalPeers[Int(peers)].contains { $0.matches(address) }
     }
@@ -254,24 +267,26 @@ struct FlowContext {
     let classID: Int?
     /// 4 or 6.
     let family: UInt8
+    /// 0 for IPv4, 1 for IPv6: which half of the peer table applies.
+    let familyIndex: Int
 
     init(_ flow: Flow, engine: PolicyEngine) {
         self.flow = flow
         if case .pod(let index) = flow.source { sourcePod = index } else { sourcePod = -1 }
         if case .pod(let index) = flow.destination { destinationPod = index } else { destinationPod = -1 }
         self.classID = engine.classIndex.classID(flow.protocol, flow.port)
-        // The family of the first address known, the source's first (pods may have no address yet).
+        // The connection's family: an external address's; between pods, IPv4 when both have one, else IPv6
+        // when both have one, else whatever address is known.
         var family: UInt8 = 0
-        switch flow.source {
-        case .external(let address): family = UInt8(address.family.rawValue)
-        case .pod(let index): family = engine.podFamilies[index]
+        switch (flow.source, flow.destination) {
+        case (.external(let address), _), (_, .external(let address)):
+            family = UInt8(address.family.rawValue)
+        case (.pod(let source), .pod(let destination)):
+            let shared = engine.podFamilies[source] & engine.podFamilies[destination]
+            let known = shared != 0 ? shared : engine.podFamilies[source] | engine.podFamilies[destination]
+            family = known & 1 != 0 || known == 0 ? 4 : 6
         }
-        if family == 0 {
-            switch flow.destination {
-            case .external(let address): family = UInt8(address.family.rawValue)
-            case .pod(let index): family = engine.podFamilies[index]
-            }
-        }
-        self.family = family == 0 ? 4 : family
+        self.family = family
+        self.familyIndex = family == 6 ? 1 : 0
     }
 }

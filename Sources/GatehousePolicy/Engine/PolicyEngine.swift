@@ -34,7 +34,7 @@ public struct PolicyEngine: Sendable {
     let classIndex: PortClassIndex
     /// Per tier: whether its default action is Deny.
     let tierDenies: [Bool]
-    /// Per pod: the family of its first address (4 or 6), 0 when it has none.
+    /// Per pod: which address families it has (1 IPv4, 2 IPv6, 3 both, 0 none).
     let podFamilies: [UInt8]
     let rules: [RuleRecord]
     let details: [RuleDetail]
@@ -59,7 +59,9 @@ public struct PolicyEngine: Sendable {
         let tiers = policySet.tiers
         self.tiers = tiers
         self.tierDenies = tiers.map { $0.defaultAction == .deny }
-        self.podFamilies = cluster.pods.map { UInt8($0.addresses.first?.family.rawValue ?? 0) }
+        self.podFamilies = cluster.pods.map { pod in
+            pod.addresses.reduce(UInt8(0)) { $0 | ($1.family == .v4 ? 1 : 2) }
+        }
         let tierPosition = Dictionary(uniqueKeysWithValues: tiers.enumerated().map { ($0.element.name, $0.offset) })
         let policies = policySet.policies.sorted { lhs, rhs in
             let left = tierPosition[lhs.tier] ?? Int.max

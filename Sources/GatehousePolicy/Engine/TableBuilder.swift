@@ -16,9 +16,9 @@ struct TableBuilder {
     /// Per direction and policy: the far-end peers any of its rules can match (-1: any endpoint).
     var policyPeers: [Int32] = []
     private var policyUnions: [BitSet] = []
-    private var policyPeerUnions: [BitSet?] = []
-    private var peerSets: [BitSet] = []
-    private var unionIDs: [BitSet: Int32] = [:]
+    private var policyPeerUnions: [PeerBits?] = []
+    private var peerSets: [PeerBits] = []
+    private var unionIDs: [PeerBits: Int32] = [:]
     private var maskIDs: [BitSet: Int32] = [:]
     /// The port numbers some pod declares under each name and protocol.
     private let namedPorts: [NamedPortKey: [UInt16]]
@@ -45,7 +45,7 @@ struct TableBuilder {
     mutating func add(_ policyRules: [PolicyRule], policy: Int, direction: TrafficDirection) {
         let start = Int32(rules.count)
         var union = BitSet(count: classIndex.count)
-        var peerUnion: BitSet? = BitSet(count: index.allPods.count)
+        var peerUnion: PeerBits? = PeerBits(BitSet(count: index.allPods.count))
         for rule in policyRules {
             let namedDestination = (rule.destination.ports + rule.destination.notPorts).contains {
                 if case .named = $0.ports { return true }
@@ -92,7 +92,7 @@ struct TableBuilder {
     mutating func slicePeers(_ policies: [Int32], direction: Int, policyCount: Int) -> Int32 {
         let key = [Int32(direction)] + policies
         if let cached = slicePeerCache[key] { return cached }
-        var union: BitSet? = BitSet(count: index.allPods.count)
+        var union: PeerBits? = PeerBits(BitSet(count: index.allPods.count))
         for policy in policies {
             guard let bits = policyPeerUnions[direction * policyCount + Int(policy)] else {
                 union = nil
@@ -105,8 +105,8 @@ struct TableBuilder {
         return id
     }
 
-    /// Stores a pod bit set in the peer table (with no external peers: unions are tested for pods only).
-    private mutating func unionID(_ bits: BitSet) -> Int32 {
+    /// Stores pod bit sets in the peer table (with no external peers: unions are tested for pods only).
+    private mutating func unionID(_ bits: PeerBits) -> Int32 {
         if let id = unionIDs[bits] { return id }
         let id = Int32(externalPeers.count)
         peerWords += bits.words
@@ -190,41 +190,16 @@ struct TableBuilder {
     private mutating func peerID(_ peers: [Peer]) -> Int32 {
         guard !peers.isEmpty else { return -1 }
         if let id = peerIDs[peers] { return id }
-        var pods = BitSet(count: index.allPods.count)
+        var pods = PeerBits(BitSet(count: index.allPods.count))
         var external: [CompiledPeer] = []
         for peer in peers {
-            var bits = index.allPods
-            var memberNets: [CIDR]?
-            var notMemberNets: [CIDR] = []
-            if let members = peer.members {
-                let resolved = index.members(members)
-                bits.formIntersection(resolved.pods)
-                memberNets = resolved.nets
-            }
-            if let notMembers = peer.notMembers {
-                let resolved = index.members(notMembers)
-                bits.subtract(resolved.pods)
-                notMemberNets = resolved.nets
-            }
-            var nets = peer.nets
-            if let service = peer.service {
-                // A Service's endpoints, by address: pods that own one, and addresses outside the cluster.
-                let addresses = Set(index.cluster.targets(of: service).map(\.address))
-                var owners = BitSet(count: index.allPods.count)
-                for (position, pod) in index.cluster.pods.enumerated()
-                where pod.addresses.contains(where: addresses.contains) {
-                    owners.insert(position)
-                }
-                bits.formIntersection(owners)
-                nets = addresses.sorted().map { CIDR(host: $0) }
-            }
-            if let nets = peer.nets { bits.formIntersection(index.podsIn(nets)) }
-            if !peer.notNets.isEmpty { bits.subtract(index.podsIn(peer.notNets)) }
+            let bits = index.peerBits(peer)
+            let nets = peer.service.map { index.serviceNets($0) } ?? peer.nets
             pods.formUnion(bits)
             external.append(
                 CompiledPeer(
-                    memberNets: memberNets,
-                    notMemberNets: notMemberNets,
+                    memberNets: peer.members.map { index.members($0).nets },
+                    notMemberNets: peer.notMembers.map { index.members($0).nets } ?? [],
                     nets: nets,
                     notNets: peer.notNets
                 )
