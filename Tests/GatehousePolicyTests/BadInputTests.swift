@@ -141,6 +141,11 @@ struct BadInputTests {
               egress: [{action: Allow, destination: {services: {name: dns}}}]
             """
         #expect(errors(global).first?.code == .missingField)
+        let wrongSide = combined.replacingOccurrences(
+            of: "egress: [{action: Allow, destination: {services: {name: dns}, selector: all()}}]",
+            with: "ingress: [{action: Allow, destination: {services: {name: dns}}}]"
+        )
+        #expect(errors(wrongSide).first?.field == "spec.ingress[0].destination.services")
         let slice = """
             apiVersion: discovery.k8s.io/v1
             kind: EndpointSlice

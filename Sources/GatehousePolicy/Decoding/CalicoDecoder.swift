@@ -95,9 +95,14 @@ enum CalicoDecoder {
             serviceAccountSelector: serviceAccountSelector
         )
 
-        let context = RuleContext(namespace: namespace, diagnostics: diagnostics)
-        let ingress = try rules(spec["ingress"], context: context)
-        let egress = try rules(spec["egress"], context: context)
+        let ingress = try rules(
+            spec["ingress"],
+            context: RuleContext(namespace: namespace, direction: .ingress, diagnostics: diagnostics)
+        )
+        let egress = try rules(
+            spec["egress"],
+            context: RuleContext(namespace: namespace, direction: .egress, diagnostics: diagnostics)
+        )
         var types: Set<TrafficDirection> = []
         if let typesField = spec["types"] {
             types = try typesField.trafficDirections()
@@ -124,6 +129,7 @@ enum CalicoDecoder {
 
     private struct RuleContext {
         let namespace: String?
+        let direction: TrafficDirection
         let diagnostics: DecodeDiagnostics
     }
 
@@ -152,8 +158,8 @@ enum CalicoDecoder {
             }
             ipVersion = family
         }
-        let source = try entity(object["source"], context: context)
-        let destination = try entity(object["destination"], context: context)
+        let source = try entity(object["source"], context: context, far: context.direction == .ingress)
+        let destination = try entity(object["destination"], context: context, far: context.direction == .egress)
         // Felix renders a rule only for the family of its CIDRs (felix/rules/policy.go FilterRuleToIPVersion);
         // mixing families in one rule is refused by Calico's validator.
         let families = Set(
@@ -224,10 +230,18 @@ enum CalicoDecoder {
 
     /// An EntityRule. In a namespaced policy, a selector (or notSelector) without a namespaceSelector is
     /// confined to the policy's namespace; `namespaceSelector: global()` confines it to non-namespaced sets.
-    private static func entity(_ field: Field?, context: RuleContext) throws(ResourceError) -> EntityMatch {
+    /// One side of a rule; `far` is the peer's side (the source of an ingress rule, the destination of egress).
+    private static func entity(_ field: Field?, context: RuleContext, far: Bool) throws(ResourceError) -> EntityMatch {
         guard let field else { return .any }
         let object = try field.object(known: entityFields)
         if let services = object["services"] {
+            // Calico's validator: services only in an ingress rule's source or an egress rule's destination.
+            guard far else {
+                throw services.error(
+                    .invalidValue,
+                    "services may appear only in an ingress source or an egress destination"
+                )
+            }
             return try serviceEntity(services, object: object, context: context)
         }
         // rules.go uses each selector field only when it is not the empty string.
