@@ -76,7 +76,8 @@ enum CalicoDecoder {
         if global, let namespaceSelector = try spec["namespaceSelector"]?.optionalCalicoSelector(),
             !namespaceSelector.isAll
         {
-            scope = .namespaces(namespaceSelector)
+            // global() selects non-namespaced endpoints (host endpoints), never pods.
+            scope = namespaceSelector.mentionsGlobal ? .global : .namespaces(namespaceSelector)
         }
         for key in ["doNotTrack", "preDNAT"] where try spec[key]?.bool() == true {
             // Such policies apply to host endpoints only, which this engine does not model.
