@@ -43,8 +43,6 @@ public struct CIDR: Sendable, Hashable, Comparable, CustomStringConvertible {
         other.family == family && other.prefixLength >= prefixLength && contains(other.address)
     }
 
-    public func overlaps(_ other: CIDR) -> Bool { contains(other) || other.contains(self) }
-
     public static func < (lhs: CIDR, rhs: CIDR) -> Bool {
         (lhs.address, lhs.prefixLength) < (rhs.address, rhs.prefixLength)
     }

@@ -49,11 +49,6 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         self.hostNetwork = hostNetwork
     }
 
-    /// An address outside the cluster, named `ip:ADDRESS` as on the command line.
-    public static func external(_ address: IPAddress) -> Endpoint {
-        Endpoint(kind: .external, namespace: nil, name: "ip:\(address)", addresses: [address])
-    }
-
     /// `namespace/name` for a pod, `ip:ADDRESS` for an external address.
     public var description: String {
         guard let namespace else { return name }

@@ -15,9 +15,6 @@ public struct IPProtocol: Sendable, Hashable, Comparable, CustomStringConvertibl
         ("TCP", .tcp), ("UDP", .udp), ("SCTP", .sctp), ("ICMP", .icmp), ("ICMPv6", .icmpv6), ("UDPLite", .udplite),
     ]
 
-    /// The protocols whose flows carry ports, and so the only ones a port rule can match.
-    public var hasPorts: Bool { self == .tcp || self == .udp || self == .sctp || self == .udplite }
-
     /// Parses a protocol name, matched without regard to case (Calico accepts `tcp` and `TCP`).
     public init?(name: some StringProtocol) {
         guard let match = IPProtocol.names.first(where: { $0.0.lowercased() == name.lowercased() }) else { return nil }

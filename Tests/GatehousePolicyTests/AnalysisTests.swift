@@ -73,6 +73,22 @@ struct AnalysisTests {
         #expect(!findings.contains { $0.code == "shadowed-rule" && $0.field == "spec.ingress[2]" })
     }
 
+    @Test("lint: a peer of every namespace is flagged as broad")
+    func anyNamespace() throws {
+        let fixture = try PolicyFixture(
+            Self.cluster + """
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: wide, namespace: ai}
+                spec:
+                  podSelector: {}
+                  ingress: [{from: [{namespaceSelector: {}}]}, {from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: ui}}}]}]
+                """
+        )
+        let findings = PolicyLinter(bundle: fixture.bundle).findings().filter { $0.code == "allow-any-namespace" }
+        #expect(findings.map(\.field) == ["spec.ingress[0]"])
+    }
+
     @Test("lint: staged policies that would deny what is allowed now")
     func stagedWouldDeny() throws {
         let fixture = try PolicyFixture(

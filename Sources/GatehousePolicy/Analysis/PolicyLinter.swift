@@ -3,7 +3,7 @@ import GatehouseCore
 /// Reviews a policy set against a cluster the way a zero-trust reviewer would.
 ///
 /// Codes: `no-default-deny-ingress`, `no-default-deny-egress`, `allow-all-rule`, `allow-any-address`,
-/// `policy-selects-nothing`, `peer-selects-nothing`, `shadowed-rule`, `except-outside-nets`,
+/// `allow-any-namespace`, `policy-selects-nothing`, `peer-selects-nothing`, `shadowed-rule`, `except-outside-nets`,
 /// `unknown-named-port`, `staged-would-deny`, `egress-blocks-dns`, `priority-overlap`,
 /// `selector-matches-absent-label`, `http-match-ignored`.
 public struct PolicyLinter: Sendable {
@@ -132,6 +132,23 @@ public struct PolicyLinter: Sendable {
                                 field: field,
                                 message: "allows any address (\(nets.map(\.description).joined(separator: ", "))) "
                                     + "with no exceptions",
+                                location: rule.location
+                            )
+                        )
+                    }
+                    if rule.action == .allow, let members = peer.members,
+                        case .namespaces(let namespaces) = members.scope,
+                        namespaces.isAll, members.selector.isAll, members.serviceAccountNames == nil,
+                        members.serviceAccountSelector == nil, peer.notMembers == nil
+                    {
+                        findings.append(
+                            LintFinding(
+                                code: "allow-any-namespace",
+                                severity: .info,
+                                object: object,
+                                field: field,
+                                message:
+                                    "allows every pod of every namespace; name the namespaces or workloads instead",
                                 location: rule.location
                             )
                         )

@@ -54,9 +54,6 @@ public struct Policy: Sendable {
 
     public var isStaged: Bool { kind.isStaged }
 
-    /// The enforced policy a staged one stands for (same enforced kind, namespace and name).
-    var identity: PolicyIdentity { PolicyIdentity(kind: kind.enforcedKind, namespace: namespace, name: name) }
-
     public func rules(_ direction: TrafficDirection) -> [PolicyRule] {
         direction == .ingress ? ingress : egress
     }
@@ -69,13 +66,6 @@ public struct Policy: Sendable {
         if lhs.sortName != rhs.sortName { return lhs.sortName < rhs.sortName }
         return (lhs.namespace ?? "", lhs.kind.rawValue) < (rhs.namespace ?? "", rhs.kind.rawValue)
     }
-}
-
-/// A policy's identity across its staged and enforced forms.
-struct PolicyIdentity: Hashable {
-    let kind: PolicyKind
-    let namespace: String?
-    let name: String
 }
 
 extension Policy: Equatable {
