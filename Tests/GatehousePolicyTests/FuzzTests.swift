@@ -70,6 +70,41 @@ struct FuzzTests {
           priority: 3
           subject: {pods: {namespaceSelector: {}, podSelector: {}}}
           egress: [{action: Pass, to: [{networks: [0.0.0.0/0]}], protocols: [{tcp: {destinationPort: {range: {start: 1, end: 9}}}}]}]
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: a, namespace: x, labels: {a: b, app: x, y: z}}
+        spec: {serviceAccountName: sa, containers: [{name: c, ports: [{name: http, containerPort: 80}]}]}
+        status: {podIP: 10.0.0.5, podIPs: [{ip: 10.0.0.5}, {ip: "fd00::5"}]}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: b, namespace: y, labels: {app: w}}
+        spec: {hostNetwork: false, containers: [{name: c}]}
+        status: {podIP: 10.1.0.6}
+        ---
+        apiVersion: projectcalico.org/v3
+        kind: StagedNetworkPolicy
+        metadata: {name: s, namespace: y}
+        spec:
+          tier: t
+          selector: all()
+          ingress: [{action: Deny, source: {services: {name: svc, namespace: x}}}]
+        ---
+        apiVersion: projectcalico.org/v3
+        kind: Tier
+        metadata: {name: t}
+        spec: {order: 50, defaultAction: Pass}
+        ---
+        apiVersion: projectcalico.org/v3
+        kind: GlobalNetworkSet
+        metadata: {name: n, labels: {a: b}}
+        spec: {nets: [203.0.113.0/24]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: svc, namespace: x}
+        spec: {selector: {app: x}, ports: [{port: 80, targetPort: http}]}
         """
 
     @Test("mutated resource files load or fail with located errors, never crash")
@@ -84,8 +119,18 @@ struct FuzzTests {
         while clock.now < deadline && loaded + refused < 20_000 {
             let text = mutator.mutate(original, using: &random)
             do {
-                let bundle = try ResourceLoader().load(text: text, file: "fuzz.yaml")
-                _ = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
+                var bundle = try ResourceLoader().load(text: text, file: "fuzz.yaml")
+                bundle.cluster.add(external: [IPAddress("203.0.113.9")!])
+                // Everything a user can run on what loaded: decisions, a matrix, lint and a diff.
+                let engine = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
+                for endpoint in engine.matrixEndpoints {
+                    _ = engine.decide(
+                        Flow(source: endpoint, destination: .external(IPAddress("fd00::9")!), protocol: .udp, port: 53)
+                    )
+                }
+                _ = ReachabilityMatrix(engine: engine, port: 80, protocol: .tcp)
+                _ = PolicyLinter(bundle: bundle).findings()
+                _ = PolicyDiff(cluster: bundle.cluster, old: bundle.policySet, new: PolicySet())
                 loaded += 1
             } catch {
                 refused += 1
