@@ -106,6 +106,7 @@ struct CLITests {
                 == 2
         )
         #expect(try Self.gatehouse("policy", "nonsense").status == 2)
+        #expect(try Self.gatehouse("policy", "diff", "-f", Self.example).status == 2, "diff needs --against or --apply")
         let unknownPod = try Self.gatehouse(
             "policy",
             "explain",
@@ -164,10 +165,7 @@ struct CLITests {
             "diff",
             "-f",
             example,
-            "--against",
-            "\(example)/cluster.yaml",
-            "\(example)/calico.yaml",
-            "\(example)/admin.yaml",
+            "--apply",
             "examples/ai-namespace-proposed",
             "-o",
             "json"

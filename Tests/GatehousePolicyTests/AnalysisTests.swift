@@ -128,6 +128,9 @@ struct AnalysisTests {
                 "ai/rag>ai/model TCP/8001-8100 deny->allow", "web/ui>ai/model TCP/8000-8100 deny->allow",
             ]
         )
+        let applied = old.policySet.applying(new.policySet)
+        #expect(applied.policies.count == old.policySet.policies.count)
+        #expect(PolicyDiff(cluster: old.cluster, old: old.policySet, new: applied).changes == diff.changes)
         let unchanged = PolicyDiff(cluster: old.cluster, old: old.policySet, new: old.policySet)
         #expect(unchanged.changes.isEmpty && unchanged.checkedFlows == 0)
     }

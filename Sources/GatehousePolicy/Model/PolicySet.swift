@@ -20,4 +20,16 @@ public struct PolicySet: Sendable {
         for tier in declaredTiers { byName[tier.name] = tier }
         return byName.values.sorted(by: Tier.precedes)
     }
+
+    /// This set with `change` applied as `kubectl apply` would: a policy or tier of the same kind, namespace
+    /// and name is replaced, any other is added.
+    public func applying(_ change: PolicySet) -> PolicySet {
+        func key(_ policy: Policy) -> String { "\(policy.kind.rawValue)/\(policy.namespace ?? "")/\(policy.name)" }
+        let replaced = Set(change.policies.map(key))
+        let replacedTiers = Set(change.declaredTiers.map(\.name))
+        return PolicySet(
+            policies: policies.filter { !replaced.contains(key($0)) } + change.policies,
+            tiers: declaredTiers.filter { !replacedTiers.contains($0.name) } + change.declaredTiers
+        )
+    }
 }

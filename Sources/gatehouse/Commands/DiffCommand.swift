@@ -8,6 +8,8 @@ struct DiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "Show which (source, destination, port) verdicts change between two policy sets.",
         discussion: """
+            --against gives the whole new set; --apply gives changes to apply to the old one, as kubectl apply \
+            would (objects of the same kind, namespace and name are replaced, others added).
             Cluster state (namespaces, pods, network sets) may come from either side; the newer side wins.
             Exit status: 0 when nothing changes, 1 when verdicts change, 2 on bad input.
             """
@@ -22,17 +24,27 @@ struct DiffCommand: ParsableCommand {
     )
     var against: [String] = []
 
+    @Option(
+        name: .customLong("apply"),
+        parsing: .upToNextOption,
+        help: "Changes to apply to the old set (files or folders); repeatable."
+    )
+    var apply: [String] = []
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard !against.isEmpty else { throw ValidationError("give the new policy set with --against") }
+        guard against.isEmpty != apply.isEmpty else {
+            throw ValidationError("give either the new policy set with --against or the changes with --apply")
+        }
     }
 
     func run() throws {
         let old = try input.load()
-        let new = try InputOptions.load(against, strict: input.strict)
+        let new = try InputOptions.load(against + apply, strict: input.strict)
         let cluster = old.cluster.merging(new.cluster)
-        let diff = PolicyDiff(cluster: cluster, old: old.policySet, new: new.policySet)
+        let newPolicies = apply.isEmpty ? new.policySet : old.policySet.applying(new.policySet)
+        let diff = PolicyDiff(cluster: cluster, old: old.policySet, new: newPolicies)
         switch output.output {
         case .table:
             if !diff.changedPolicies.isEmpty {
