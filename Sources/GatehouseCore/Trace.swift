@@ -25,11 +25,14 @@ public struct PolicyHit: Sendable, Hashable, Codable {
     public let policy: PolicyReference
     public let ruleIndex: Int?
     public let action: RuleAction?
+    /// Where the matching rule (or, when none matched, the policy) was read: `file:line`.
+    public let source: String?
 
-    public init(policy: PolicyReference, ruleIndex: Int?, action: RuleAction?) {
+    public init(policy: PolicyReference, ruleIndex: Int?, action: RuleAction?, source: String? = nil) {
         self.policy = policy
         self.ruleIndex = ruleIndex
         self.action = action
+        self.source = source
     }
 }
 

@@ -53,7 +53,11 @@ struct CLITests {
         )
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("verdict: ALLOW"))
-        #expect(run.output.contains("NetworkPolicy ai/vector-db: rule 0 matched: Allow"))
+        #expect(
+            run.output.contains(
+                "NetworkPolicy ai/vector-db: rule 0 matched: Allow  (\(Self.example)/kubernetes.yaml:34)"
+            )
+        )
     }
 
     @Test("explain: denied exits 1; JSON carries the trace")

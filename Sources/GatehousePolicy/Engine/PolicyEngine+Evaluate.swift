@@ -63,12 +63,12 @@ extension PolicyEngine {
             return DirectionTrace(direction: direction, endpoint: label, enforced: evaluation, staged: nil)
         }
         let context = FlowContext(flow, engine: self)
-        var builder = TraceBuilder(engine: self)
+        var builder = TraceBuilder(engine: self, direction: direction)
         let outcome = evaluate(direction, pod: pod, context, staged: false, recorder: &builder)
         let enforced = Evaluation(outcome: outcome, tiers: builder.tiers)
         var staged: Evaluation?
         if hasStagedPolicies(pod: pod, direction: direction) {
-            var stagedBuilder = TraceBuilder(engine: self)
+            var stagedBuilder = TraceBuilder(engine: self, direction: direction)
             let stagedOutcome = evaluate(direction, pod: pod, context, staged: true, recorder: &stagedBuilder)
             staged = Evaluation(outcome: stagedOutcome, tiers: stagedBuilder.tiers)
         }

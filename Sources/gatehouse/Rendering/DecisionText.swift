@@ -33,7 +33,8 @@ enum DecisionText {
                 } else {
                     what = "no rule matched"
                 }
-                text += "\(indent)  \(hit.policy): \(what)\n"
+                let place = hit.source.map { "  (\($0))" } ?? ""
+                text += "\(indent)  \(hit.policy): \(what)\(place)\n"
             }
             if let action = tier.endOfTier { text += "\(indent)  end of tier: \(action)\n" }
         }
