@@ -1,11 +1,6 @@
 /// Anything traffic comes from or goes to: a pod, a network outside the cluster, and later an API
 /// identity or a model. Policies select endpoints by their labels.
 public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Hashable {
-        case pod
-        case external
-    }
-
     /// A port a pod declares (`spec.containers[].ports[]`), which named ports in rules resolve against.
     public struct NamedPort: Sendable, Hashable {
         public let name: String
@@ -19,7 +14,6 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public let kind: Kind
     public let namespace: String?
     public let name: String
     public let labels: Labels
@@ -30,7 +24,6 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     public let hostNetwork: Bool
 
     public init(
-        kind: Kind,
         namespace: String?,
         name: String,
         labels: Labels = [:],
@@ -39,7 +32,6 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         serviceAccount: String? = nil,
         hostNetwork: Bool = false
     ) {
-        self.kind = kind
         self.namespace = namespace
         self.name = name
         self.labels = labels
@@ -49,7 +41,7 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         self.hostNetwork = hostNetwork
     }
 
-    /// `namespace/name` for a pod, `ip:ADDRESS` for an external address.
+    /// `namespace/name`, or the name alone for an endpoint outside any namespace.
     public var description: String {
         guard let namespace else { return name }
         return "\(namespace)/\(name)"

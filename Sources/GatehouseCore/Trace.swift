@@ -1,4 +1,4 @@
-/// A policy as a trace names it: kind, namespace (for namespaced kinds), name, tier, staged or not.
+/// A policy as a trace names it: kind (staged kinds have their own), namespace (for namespaced kinds), name, tier.
 public struct PolicyReference: Sendable, Hashable, Codable, CustomStringConvertible {
     public let kind: String
     public let namespace: String?

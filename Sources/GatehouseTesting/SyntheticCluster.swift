@@ -28,10 +28,6 @@ public struct SyntheticCluster: Sendable {
         ]
     }
 
-    public func podName(namespace: Int, index: Int) -> String {
-        "ns-\(namespace)/\(Self.roles[index % Self.roles.count])-\(index)"
-    }
-
     private func team(_ namespace: Int) -> String { "team-\(namespace % 10)" }
     private func env(_ namespace: Int) -> String { ["prod", "staging", "dev"][namespace % 3] }
 

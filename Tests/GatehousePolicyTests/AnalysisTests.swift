@@ -83,10 +83,13 @@ struct AnalysisTests {
                 spec:
                   podSelector: {}
                   ingress: [{from: [{namespaceSelector: {}}]}, {from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: ui}}}]}]
+                  egress: [{to: [{ipBlock: {cidr: 10.0.0.1/8}}]}]
                 """
         )
-        let findings = PolicyLinter(bundle: fixture.bundle).findings().filter { $0.code == "allow-any-namespace" }
-        #expect(findings.map(\.field) == ["spec.ingress[0]"])
+        let findings = PolicyLinter(bundle: fixture.bundle).findings()
+        #expect(findings.filter { $0.code == "allow-any-namespace" }.map(\.field) == ["spec.ingress[0]"])
+        let hostBits = findings.first { $0.code == "cidr-host-bits" }
+        #expect(hostBits?.field == "spec.egress[0]" && hostBits?.message.hasSuffix("10.0.0.0/8") == true)
     }
 
     @Test("lint: staged policies that would deny what is allowed now")

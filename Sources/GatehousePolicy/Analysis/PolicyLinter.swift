@@ -3,7 +3,7 @@ import GatehouseCore
 /// Reviews a policy set against a cluster the way a zero-trust reviewer would.
 ///
 /// Codes: `no-default-deny-ingress`, `no-default-deny-egress`, `allow-all-rule`, `allow-any-address`,
-/// `allow-any-namespace`, `policy-selects-nothing`, `peer-selects-nothing`, `shadowed-rule`, `except-outside-nets`,
+/// `allow-any-namespace`, `cidr-host-bits`, `policy-selects-nothing`, `peer-selects-nothing`, `shadowed-rule`, `except-outside-nets`,
 /// `unknown-named-port`, `staged-would-deny`, `egress-blocks-dns`, `priority-overlap`,
 /// `selector-matches-absent-label`, `http-match-ignored`.
 public struct PolicyLinter: Sendable {
@@ -106,8 +106,10 @@ public struct PolicyLinter: Sendable {
             for (position, rule) in rules.enumerated() {
                 let field = "spec.\(key)[\(rule.index)]"
                 let far = direction == .ingress ? rule.source : rule.destination
-                if rule.action == .allow && !far.constrainsPeer && far.ports.isEmpty && rule.protocols == .any
-                    && rule.source.ports.isEmpty && rule.destination.ports.isEmpty
+                let near = direction == .ingress ? rule.destination : rule.source
+                if rule.action == .allow && !far.constrainsPeer && !near.constrainsPeer && rule.protocols == .any
+                    && rule.ipVersion == nil && rule.source.ports.isEmpty && rule.destination.ports.isEmpty
+                    && rule.source.notPorts.isEmpty && rule.destination.notPorts.isEmpty
                 {
                     findings.append(
                         LintFinding(
@@ -149,6 +151,18 @@ public struct PolicyLinter: Sendable {
                                 field: field,
                                 message:
                                     "allows every pod of every namespace; name the namespaces or workloads instead",
+                                location: rule.location
+                            )
+                        )
+                    }
+                    for cidr in (peer.nets ?? []) + peer.notNets where !cidr.isCanonical {
+                        findings.append(
+                            LintFinding(
+                                code: "cidr-host-bits",
+                                severity: .info,
+                                object: object,
+                                field: field,
+                                message: "a CIDR was written with host bits set; it means \(cidr)",
                                 location: rule.location
                             )
                         )

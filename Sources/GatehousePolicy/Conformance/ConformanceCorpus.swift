@@ -105,18 +105,12 @@ public struct ConformanceCorpus: Sendable {
             for item in try object["pods"]?.list() ?? [] { pods.append(try pod(item)) }
             builder.bundle.cluster.add(pods: pods)
             var external: [IPAddress] = []
-            for item in try object["external"]?.list() ?? [] {
-                let text = try item.string()
-                guard let address = IPAddress(text) else {
-                    throw item.error(.invalidValue, "invalid address \"\(text)\"")
-                }
-                external.append(address)
-            }
+            for item in try object["external"]?.list() ?? [] { external.append(try item.ipAddress()) }
             builder.bundle.cluster.add(external: external)
+            for item in try object["policies"]?.list() ?? [] { builder.add(item) }
         } catch {
             builder.errors.append(error)
         }
-        for item in (try? object["policies"]?.list()) ?? [] { builder.add(item) }
         return try builder.finish(strict: false)
     }
 
@@ -143,7 +137,6 @@ public struct ConformanceCorpus: Sendable {
             )
         }
         return Endpoint(
-            kind: .pod,
             namespace: try object.required("namespace").name(),
             name: try object.required("name").name(),
             labels: Labels(try object["labels"]?.stringMap() ?? [:]),

@@ -229,9 +229,10 @@ enum CalicoDecoder {
         return proto
     }
 
-    /// An EntityRule. In a namespaced policy, a selector (or notSelector) without a namespaceSelector is
-    /// confined to the policy's namespace; `namespaceSelector: global()` confines it to non-namespaced sets.
-    /// One side of a rule; `far` is the peer's side (the source of an ingress rule, the destination of egress).
+    /// One side of a rule (an EntityRule); `far` is the peer's side (an ingress rule's source, an egress rule's
+    /// destination). In a namespaced policy, using any selector field (notSelector included) confines the
+    /// rule's positive selection to the policy's namespace unless a namespaceSelector says otherwise;
+    /// `namespaceSelector: global()` confines it to non-namespaced sets; notSelector itself is never confined.
     private static func entity(_ field: Field?, context: RuleContext, far: Bool) throws(ResourceError) -> EntityMatch {
         guard let field else { return .any }
         let object = try field.object(known: entityFields)
@@ -324,7 +325,7 @@ enum CalicoDecoder {
         }
         let text = try field.string()
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        if parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {
+        if parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }) {
             guard parts.count <= 2, let low = Int(parts[0]), let high = Int(parts[parts.count - 1]),
                 (1...65535).contains(low), (1...65535).contains(high)
             else { throw field.error(.invalidPort, "invalid port \"\(text)\" (want N or MIN:MAX within 1-65535)") }

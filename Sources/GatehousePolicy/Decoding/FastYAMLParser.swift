@@ -59,7 +59,7 @@ struct FastYAMLParser {
         defer { depth -= 1 }
         guard depth <= NestingScan.maximumDepth else { throw Unsupported() }
         if isSequenceDash() { return try blockSequence(indent: indent) }
-        if try lineHasKey() { return try blockMapping(indent: indent) }
+        if lineHasKey() { return try blockMapping(indent: indent) }
         let value = try inlineValue(indent: indent - 1)
         try finishLine()
         return value
@@ -128,7 +128,7 @@ struct FastYAMLParser {
             if next < indent { break }
             guard next == indent else { throw Unsupported() }
             position = lineStart + next
-            guard try lineHasKey(), !isSequenceDash() else { throw Unsupported() }
+            guard lineHasKey(), !isSequenceDash() else { throw Unsupported() }
         }
         return ResourceValue(content: .mapping(pairs), line: startLine, column: startColumn)
     }
@@ -466,7 +466,7 @@ struct FastYAMLParser {
     private func atDocumentBoundary() -> Bool { atMarker(UInt8(ascii: "-")) || atMarker(UInt8(ascii: ".")) }
 
     /// Whether the current line holds `key:` at the position (a block mapping entry).
-    private func lineHasKey() throws(Unsupported) -> Bool {
+    private func lineHasKey() -> Bool {
         var probe = position
         guard probe < bytes.count else { return false }
         if bytes[probe] == UInt8(ascii: "\"") || bytes[probe] == UInt8(ascii: "'") {

@@ -64,7 +64,8 @@ extension Field {
             let column = value.column + error.column - 1 + (quoted ? 1 : 0)
             throw ResourceError(
                 .invalidSelector,
-                "invalid selector \"\(text)\": \(error.reason) (at column \(error.column) of the selector)",
+                "invalid selector \"\(text.count > 80 ? text.prefix(77) + "..." : text)\": \(error.reason) "
+                    + "(at column \(error.column) of the selector)",
                 at: SourceLocation(file: file, line: value.line, column: column),
                 field: path
             )
@@ -75,6 +76,13 @@ extension Field {
     func optionalCalicoSelector() throws(ResourceError) -> Selector? {
         if case .scalar(let text, _) = value.content, text.allSatisfy({ $0 == " " || $0 == "\t" }) { return nil }
         return try calicoSelector()
+    }
+
+    /// An IPv4 or IPv6 address.
+    func ipAddress() throws(ResourceError) -> IPAddress {
+        let text = try string()
+        guard let address = IPAddress(text) else { throw error(.invalidValue, "invalid IP address \"\(text)\"") }
+        return address
     }
 
     func cidr() throws(ResourceError) -> CIDR {

@@ -1,3 +1,5 @@
+import GatehouseCore
+
 /// Collects what decoding noticed but did not refuse: unknown fields, unknown kinds.
 final class DecodeDiagnostics {
     var warnings: [ResourceError] = []
@@ -114,6 +116,11 @@ struct Field {
 
     func int() throws(ResourceError) -> Int {
         guard case .scalar(let text, let plain) = value.content, plain, let number = Int(text) else {
+            if case .scalar(let text, true) = value.content, text.drop(while: { $0 == "-" }).allSatisfy(\.isASCIIDigit),
+                !text.isEmpty
+            {
+                throw error(.invalidValue, "\(text.prefix(40)) is out of range")
+            }
             throw error(.wrongType, "expected an integer, found \(describe)")
         }
         return number

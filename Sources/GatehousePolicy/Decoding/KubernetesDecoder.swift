@@ -1,6 +1,6 @@
 import GatehouseCore
 
-/// Decodes core Kubernetes objects (Namespace, Pod, ServiceAccount) and `networking.k8s.io/v1`
+/// Decodes core Kubernetes objects (Namespace, Pod, ServiceAccount, Service, EndpointSlice) and `networking.k8s.io/v1`
 /// NetworkPolicy, following the field comments of `kubernetes/api` `networking/v1/types.go`.
 enum KubernetesDecoder {
     static let objectFields: Set<String> = ["apiVersion", "kind", "metadata", "spec", "status"]
@@ -48,7 +48,6 @@ enum KubernetesDecoder {
         var serviceAccount = "default"
         if let field = spec?["serviceAccountName"] ?? spec?["serviceAccount"] { serviceAccount = try field.string() }
         return Endpoint(
-            kind: .pod,
             namespace: metadata.namespace,
             name: metadata.name,
             labels: metadata.labels,
@@ -76,7 +75,6 @@ enum KubernetesDecoder {
             }
             ports.append(
                 Service.Port(
-                    name: try port["name"]?.string(),
                     port: try port.required("port").portNumber(),
                     targetNumber: targetNumber,
                     targetName: targetName,
@@ -119,7 +117,6 @@ enum KubernetesDecoder {
             let port = try item.looseObject()
             ports.append(
                 EndpointSlice.Port(
-                    name: try port["name"]?.string(),
                     port: try port["port"]?.portNumber(),
                     protocol: try port["protocol"]?.kubernetesProtocol() ?? .tcp
                 )

@@ -45,7 +45,7 @@ public struct ResourceError: Error, Sendable, Hashable, CustomStringConvertible 
     }
 }
 
-/// Everything wrong with one load, errors and warnings together, so a user fixes them in one pass.
+/// Everything wrong with one load (warnings too under `--strict`), so a user fixes them in one pass.
 public struct ResourceErrors: Error, Sendable, CustomStringConvertible {
     public let errors: [ResourceError]
 

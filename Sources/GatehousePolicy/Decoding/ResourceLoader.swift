@@ -53,6 +53,8 @@ public struct ResourceLoader: Sendable {
         }
         var files: [String] = []
         while let entry = enumerator.nextObject() as? String {
+            // Hidden files and folders (.git, editor state) are never policy.
+            if entry.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
             let lower = entry.lowercased()
             guard lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") || lower.hasSuffix(".json") else { continue }
             files.append((path as NSString).appendingPathComponent(entry))
@@ -60,11 +62,15 @@ public struct ResourceLoader: Sendable {
         return files.sorted()
     }
 
-    static func read(_ file: String) throws(ResourceError) -> String {
+    /// The text of a file, or of standard input for `-`.
+    public static func read(_ file: String) throws(ResourceError) -> String {
         let data: Data?
         if file == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
         } else {
+            guard FileManager.default.fileExists(atPath: file) else {
+                throw ResourceError(.unreadable, "no such file or directory", field: file)
+            }
             data = FileManager.default.contents(atPath: file)
         }
         guard let data else { throw ResourceError(.unreadable, "cannot read the file", field: file) }
@@ -117,13 +123,17 @@ struct BundleBuilder {
         let knownTop = KubernetesDecoder.objectFields
         switch (group, kind) {
         case ("", "Namespace"):
-            bundle.cluster.add(try KubernetesDecoder.namespace(object))
+            let namespace = try KubernetesDecoder.namespace(object)
+            try remember("Namespace", nil, namespace.name, object)
+            bundle.cluster.add(namespace)
         case ("", "Pod"):
             let pod = try KubernetesDecoder.pod(object)
             try remember("Pod", pod.namespace, pod.name, object)
             pods.append(pod)
         case ("", "ServiceAccount"):
-            bundle.cluster.add(try KubernetesDecoder.serviceAccount(object))
+            let account = try KubernetesDecoder.serviceAccount(object)
+            try remember("ServiceAccount", account.namespace, account.name, object)
+            bundle.cluster.add(account)
         case ("", "Service"):
             let service = try KubernetesDecoder.service(object)
             try remember("Service", service.namespace, service.name, object)

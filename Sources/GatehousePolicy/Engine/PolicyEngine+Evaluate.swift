@@ -213,14 +213,13 @@ extension PolicyEngine {
 
     /// Whether the flow goes to an address and port a Service sends to (probes are after DNAT).
     private func serviceTargetsMatch(_ targets: Set<ServiceTarget>, _ flow: Flow) -> Bool {
-        let addresses: [IPAddress]
-        switch flow.destination {
-        case .pod(let index): addresses = cluster.pods[index].addresses
-        case .external(let address): addresses = [address]
-        }
-        return addresses.contains { address in
+        func sendsTo(_ address: IPAddress) -> Bool {
             targets.contains(ServiceTarget(address: address, port: flow.port, protocol: flow.protocol))
                 || targets.contains(ServiceTarget(address: address, port: nil, protocol: flow.protocol))
+        }
+        switch flow.destination {
+        case .pod(let index): return cluster.pods[index].addresses.contains(where: sendsTo)
+        case .external(let address): return sendsTo(address)
         }
     }
 

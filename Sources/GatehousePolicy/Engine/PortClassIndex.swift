@@ -6,7 +6,6 @@ import GatehouseCore
 struct PortClassIndex: Sendable {
     /// One class: a protocol and a range of destination ports.
     struct PortClass: Sendable, Hashable {
-        let id: Int
         let `protocol`: IPProtocol
         let range: PortRange
     }
@@ -84,7 +83,7 @@ struct PortClassIndex: Sendable {
             let bounds = lowerBounds[position]
             for (index, lower) in bounds.enumerated() {
                 let upper = index + 1 < bounds.count ? bounds[index + 1] - 1 : 65535
-                result.append(PortClass(id: offsets[position] + index, protocol: proto, range: PortRange(lower, upper)))
+                result.append(PortClass(protocol: proto, range: PortRange(lower, upper)))
             }
         }
         return result

@@ -18,7 +18,7 @@ struct SkipTrace: TraceRecorder {
     @inline(__always) mutating func endOfTier(_ action: RuleAction) {}
 }
 
-/// Builds the per-tier trace shown by `explain` and kept in flow records.
+/// Builds the per-tier trace that `explain` shows.
 struct TraceBuilder: TraceRecorder {
     let engine: PolicyEngine
     let direction: TrafficDirection

@@ -99,8 +99,7 @@ extension Cluster {
         if !slices.isEmpty {
             return slices.flatMap { slice in
                 slice.addresses.flatMap { address in
-                    (slice.ports.isEmpty ? [EndpointSlice.Port(name: nil, port: nil, protocol: .tcp)] : slice.ports).map
-                    {
+                    (slice.ports.isEmpty ? [EndpointSlice.Port(port: nil, protocol: .tcp)] : slice.ports).map {
                         ServiceTarget(address: address, port: $0.port, protocol: $0.protocol)
                     }
                 }

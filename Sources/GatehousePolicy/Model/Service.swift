@@ -4,7 +4,6 @@ import GatehouseCore
 /// endpoints when no EndpointSlice is given.
 public struct Service: Sendable, Hashable {
     public struct Port: Sendable, Hashable {
-        public let name: String?
         public let port: UInt16
         /// `targetPort`: a number, a container port name, or nil for the same number as `port`.
         public let targetNumber: UInt16?
@@ -22,7 +21,6 @@ public struct Service: Sendable, Hashable {
 /// A `discovery.k8s.io/v1` EndpointSlice: the addresses and (target) ports behind a Service.
 public struct EndpointSlice: Sendable, Hashable {
     public struct Port: Sendable, Hashable {
-        public let name: String?
         /// nil means every port.
         public let port: UInt16?
         public let `protocol`: IPProtocol

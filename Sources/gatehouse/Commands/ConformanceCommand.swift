@@ -26,12 +26,10 @@ struct ConformanceCommand: ParsableCommand {
     func run() throws {
         var results: [ConformanceRunner.ProbeResult] = []
         for file in files {
-            do {
-                guard let data = FileManager.default.contents(atPath: file),
-                    let text = String(data: data, encoding: .utf8)
-                else { throw ResourceError(.unreadable, "cannot read the file", field: file) }
+            do throws(ResourceError) {
+                let text = try ResourceLoader.read(file)
                 results += ConformanceRunner.run(try ConformanceCorpus(text: text, file: file))
-            } catch let error as ResourceError {
+            } catch {
                 Console.error(error.description)
                 throw ExitCode(2)
             }

@@ -34,6 +34,7 @@ struct ExplainCommand: ParsableCommand {
 
     func validate() throws {
         guard port > 0 else { throw ValidationError("--port must be 1-65535") }
+        if sourcePort == 0 { throw ValidationError("--source-port must be 1-65535") }
     }
 
     func run() throws {

@@ -19,10 +19,16 @@ struct MatrixCommand: ParsableCommand {
     @Option(help: "The destination port (default: every declared container port).")
     var port: UInt16?
 
-    @Option(name: .customLong("protocol"), help: "TCP, UDP or SCTP.")
-    var proto: IPProtocol = .tcp
+    @Option(
+        name: .customLong("protocol"),
+        help: "TCP, UDP or SCTP (default: TCP with --port, every declared protocol without)."
+    )
+    var proto: IPProtocol?
 
-    @Option(name: .customLong("external"), help: "An address outside the cluster to include; repeatable.")
+    @Option(
+        name: .customLong("external"),
+        help: "An address outside the cluster to include (ADDRESS or ip:ADDRESS); repeatable."
+    )
     var external: [String] = []
 
     @Flag(help: "Evaluate with staged policies in force.")
@@ -32,26 +38,32 @@ struct MatrixCommand: ParsableCommand {
 
     func validate() throws {
         if port == 0 { throw ValidationError("--port must be 1-65535") }
-        for address in external where IPAddress(address) == nil {
+        for address in external where MatrixCommand.address(address) == nil {
             throw ValidationError("--external \(address) is not an IP address")
         }
     }
 
+    private static func address(_ text: String) -> IPAddress? {
+        IPAddress(text.hasPrefix("ip:") ? text.dropFirst(3) : Substring(text))
+    }
+
     func run() throws {
         var bundle = try input.load()
-        bundle.cluster.add(external: external.compactMap { IPAddress($0) })
+        bundle.cluster.add(external: external.compactMap(MatrixCommand.address))
         let engine = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
         var ports: [(IPProtocol, UInt16)] = []
         if let port {
-            ports = [(proto, port)]
+            ports = [(proto ?? .tcp, port)]
         } else {
-            let declared = Set(bundle.cluster.pods.flatMap { $0.ports.map { "\($0.protocol.number)/\($0.port)" } })
-            ports = declared.compactMap { text -> (IPProtocol, UInt16)? in
-                let parts = text.split(separator: "/")
-                guard let number = UInt8(parts[0]), let port = UInt16(parts[1]) else { return nil }
-                return (IPProtocol(number: number), port)
-            }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
-            if ports.isEmpty { ports = [(.tcp, 80)] }
+            for pod in bundle.cluster.pods {
+                for declared in pod.ports where proto == nil || declared.protocol == proto {
+                    if !ports.contains(where: { $0 == (declared.protocol, declared.port) }) {
+                        ports.append((declared.protocol, declared.port))
+                    }
+                }
+            }
+            ports.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+            if ports.isEmpty { ports = [(proto ?? .tcp, 80)] }
         }
         var writer = OutputWriter()
         if output.output != .table && ports.count > 1 { writer.write(output.output == .json ? "[\n" : "") }
