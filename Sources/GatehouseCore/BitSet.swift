@@ -8,6 +8,13 @@ public struct BitSet: Sendable, Hashable {
         self.words = Array(repeating: 0, count: (count + 63) / 64)
     }
 
+    /// The set of every integer below `count`.
+    public static func full(count: Int) -> BitSet {
+        var bits = BitSet(count: count)
+        for index in 0..<count { bits.insert(index) }
+        return bits
+    }
+
     @inline(__always)
     public func contains(_ index: Int) -> Bool {
         words[index &>> 6] & (1 &<< UInt64(index & 63)) != 0

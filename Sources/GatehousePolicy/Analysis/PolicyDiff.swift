@@ -42,12 +42,12 @@ public struct PolicyDiff: Sendable {
             }
         }
         if tiersChanged {
-            egressAffected = before.matrixEndpointsAllPods
+            egressAffected = BitSet.full(count: podCount)
             ingressAffected = egressAffected
         }
         self.changedPolicies = changedPolicies.sorted()
 
-        let classes = PortClassIndex(policySets: [old, new], cluster: cluster).classes.filter { $0.range.lower > 0 }
+        let classes = PortClassIndex(policySets: [old, new], cluster: cluster).probeClasses
         let endpoints = before.matrixEndpoints
         var changes: [Change] = []
         var checked = 0
@@ -114,14 +114,5 @@ extension PolicyDiff.Change {
             beforeReason: beforeReason,
             afterReason: afterReason
         )
-    }
-}
-
-extension PolicyEngine {
-    /// Every pod, as a bit set.
-    fileprivate var matrixEndpointsAllPods: BitSet {
-        var bits = BitSet(count: cluster.pods.count)
-        for index in cluster.pods.indices { bits.insert(index) }
-        return bits
     }
 }

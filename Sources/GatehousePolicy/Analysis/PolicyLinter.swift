@@ -40,6 +40,11 @@ public struct PolicyLinter: Sendable {
         }
     }
 
+    /// The first three names and how many more: enough to find the rest.
+    static func sample(_ names: [String]) -> String {
+        names.prefix(3).joined(separator: ", ") + (names.count > 3 ? " and \(names.count - 3) more" : "")
+    }
+
     // MARK: - Namespaces
 
     /// Pods that accept (or send) anything because no enforced policy applies to them.
@@ -52,8 +57,7 @@ public struct PolicyLinter: Sendable {
             for direction in TrafficDirection.allCases {
                 let open = pods.filter { !isIsolated(pod: $0, direction) }
                 guard !open.isEmpty else { continue }
-                let names = open.prefix(3).map { cluster.pods[$0].name }.joined(separator: ", ")
-                let more = open.count > 3 ? " and \(open.count - 3) more" : ""
+                let names = PolicyLinter.sample(open.map { cluster.pods[$0].name })
                 let what = direction == .ingress ? "are not isolated for ingress" : "are not isolated for egress"
                 findings.append(
                     LintFinding(
@@ -62,7 +66,7 @@ public struct PolicyLinter: Sendable {
                         object: "Namespace \(namespace)",
                         message:
                             "\(open.count) of \(pods.count) pods \(what): no policy in a tier that ends in Deny "
-                            + "applies to them (\(names)\(more)); add a default-deny policy"
+                            + "applies to them (\(names)); add a default-deny policy"
                     )
                 )
             }
@@ -332,8 +336,8 @@ public struct PolicyLinter: Sendable {
         for policyIndex in staged {
             let policy = engine.policies[policyIndex]
             // Only the staged policy's own port criteria (and declared ports) can change a verdict.
-            let classes = PortClassIndex(policySets: [PolicySet(policies: [policy])], cluster: engine.cluster).classes
-                .filter { $0.range.lower > 0 }
+            let classes = PortClassIndex(policySets: [PolicySet(policies: [policy])], cluster: engine.cluster)
+                .probeClasses
             var examples: [String] = []
             var count = 0
             var checked = 0
@@ -400,7 +404,7 @@ public struct PolicyLinter: Sendable {
                 severity: .warning,
                 object: "Namespace \(namespace)",
                 message:
-                    "\(pods.count) pod(s) cannot reach the cluster DNS on UDP/53 (\(pods.prefix(3).joined(separator: ", "))); "
+                    "\(pods.count) pod(s) cannot reach the cluster DNS on UDP/53 (\(PolicyLinter.sample(pods))); "
                     + "allow egress to kube-dns"
             )
         }

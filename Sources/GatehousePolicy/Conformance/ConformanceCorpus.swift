@@ -120,21 +120,13 @@ public struct ConformanceCorpus: Sendable {
         ])
         var addresses: [IPAddress] = []
         for item in [object["ip"]].compactMap({ $0 }) + (try object["ips"]?.list() ?? []) {
-            let text = try item.string()
-            guard let address = IPAddress(text) else { throw item.error(.invalidValue, "invalid address \"\(text)\"") }
-            addresses.append(address)
+            addresses.append(try item.ipAddress())
         }
         var ports: [Endpoint.NamedPort] = []
         for item in try object["containerPorts"]?.list() ?? [] {
-            let port = try item.object(known: ["name", "containerPort", "protocol"])
-            guard let name = try port["name"]?.string() else { continue }
-            ports.append(
-                Endpoint.NamedPort(
-                    name: name,
-                    port: try port.required("containerPort").portNumber(),
-                    protocol: try port["protocol"]?.kubernetesProtocol() ?? .tcp
-                )
-            )
+            if let port = try item.namedContainerPort(known: ["name", "containerPort", "protocol"]) {
+                ports.append(port)
+            }
         }
         return Endpoint(
             namespace: try object.required("namespace").name(),

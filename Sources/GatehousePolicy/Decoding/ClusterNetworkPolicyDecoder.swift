@@ -159,22 +159,14 @@ enum ClusterNetworkPolicyDecoder {
             } else if failClosed && peers.isEmpty {
                 peers = [.nothing]
             }
-            let far = EntityMatch(peers: peers)
-            let ruleMatch =
-                direction == .ingress
-                ? PolicyRule(
-                    index: index,
-                    action: action,
-                    source: far,
-                    destination: EntityMatch(ports: ports),
-                    location: item.location
-                )
-                : PolicyRule(
-                    index: index,
-                    action: action,
-                    destination: EntityMatch(peers: peers, ports: ports),
-                    location: item.location
-                )
+            let ruleMatch = PolicyRule(
+                index: index,
+                action: action,
+                direction: direction,
+                peers: peers,
+                ports: ports,
+                location: item.location
+            )
             result.append(ruleMatch)
         }
         return result

@@ -425,25 +425,14 @@ struct FastYAMLParser {
 
     /// Skips empty and comment-only lines, leaving the position at the start of a content line.
     private mutating func skipBlankLines() {
+        // From the position (a line start, or the rest of a line), skip what holds only spaces or a comment.
         while position < bytes.count {
-            if position != lineStart {
-                // Mid-line: only whitespace or a comment may remain before the newline.
-                var probe = position
-                while probe < bytes.count && bytes[probe] == UInt8(ascii: " ") { probe += 1 }
-                if probe < bytes.count && bytes[probe] != UInt8(ascii: "\n") && bytes[probe] != UInt8(ascii: "#") {
-                    return
-                }
-                while probe < bytes.count && bytes[probe] != UInt8(ascii: "\n") { probe += 1 }
-                position = probe
-                if position < bytes.count { newline() }
-                continue
-            }
             var probe = position
             while probe < bytes.count && bytes[probe] == UInt8(ascii: " ") { probe += 1 }
             if probe < bytes.count && bytes[probe] != UInt8(ascii: "\n") && bytes[probe] != UInt8(ascii: "#") { return }
             while probe < bytes.count && bytes[probe] != UInt8(ascii: "\n") { probe += 1 }
             position = probe
-            if position < bytes.count { newline() } else { return }
+            if position < bytes.count { newline() }
         }
     }
 

@@ -78,6 +78,19 @@ extension Field {
         return try calicoSelector()
     }
 
+    /// A container port (`{name, containerPort, protocol}`) as a named port; nil when it has no name, since
+    /// only named ports matter to policies.
+    func namedContainerPort(known: Set<String>? = nil) throws(ResourceError) -> Endpoint.NamedPort? {
+        let port: FieldObject
+        if let known { port = try object(known: known) } else { port = try looseObject() }
+        guard let name = try port["name"]?.string() else { return nil }
+        return Endpoint.NamedPort(
+            name: name,
+            port: try port.required("containerPort").portNumber(),
+            protocol: try port["protocol"]?.kubernetesProtocol() ?? .tcp
+        )
+    }
+
     /// An IPv4 or IPv6 address.
     func ipAddress() throws(ResourceError) -> IPAddress {
         let text = try string()

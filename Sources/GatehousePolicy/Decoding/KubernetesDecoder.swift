@@ -22,11 +22,7 @@ enum KubernetesDecoder {
         for key in ["containers", "initContainers"] {
             for container in try spec?[key]?.list() ?? [] {
                 for portField in try container.looseObject()["ports"]?.list() ?? [] {
-                    let port = try portField.looseObject()
-                    guard let name = try port["name"]?.string() else { continue }
-                    let number = try port.required("containerPort").portNumber()
-                    let proto = try port["protocol"]?.kubernetesProtocol() ?? .tcp
-                    ports.append(Endpoint.NamedPort(name: name, port: number, protocol: proto))
+                    if let port = try portField.namedContainerPort() { ports.append(port) }
                 }
             }
         }
@@ -38,10 +34,7 @@ enum KubernetesDecoder {
                 if let ip = try item.looseObject()["ip"] { texts.append(ip) }
             }
             for field in texts {
-                let text = try field.string()
-                guard let address = IPAddress(text) else {
-                    throw field.error(.invalidValue, "invalid IP address \"\(text)\"")
-                }
+                let address = try field.ipAddress()
                 if !addresses.contains(address) { addresses.append(address) }
             }
         }
@@ -105,11 +98,7 @@ enum KubernetesDecoder {
                 continue
             }
             for addressField in try endpoint["addresses"]?.list() ?? [] {
-                let text = try addressField.string()
-                guard let address = IPAddress(text) else {
-                    throw addressField.error(.invalidValue, "invalid IP address \"\(text)\"")
-                }
-                addresses.append(address)
+                addresses.append(try addressField.ipAddress())
             }
         }
         var ports: [EndpointSlice.Port] = []
@@ -185,22 +174,15 @@ enum KubernetesDecoder {
                 try peer(field, namespace: namespace)
             }
             let ports = try (rule["ports"]?.list() ?? []).map { field throws(ResourceError) in try port(field) }
-            let far = EntityMatch(peers: peers)
             rules.append(
-                direction == .ingress
-                    ? PolicyRule(
-                        index: index,
-                        action: .allow,
-                        source: far,
-                        destination: EntityMatch(ports: ports),
-                        location: item.location
-                    )
-                    : PolicyRule(
-                        index: index,
-                        action: .allow,
-                        destination: EntityMatch(peers: peers, ports: ports),
-                        location: item.location
-                    )
+                PolicyRule(
+                    index: index,
+                    action: .allow,
+                    direction: direction,
+                    peers: peers,
+                    ports: ports,
+                    location: item.location
+                )
             )
         }
         return rules

@@ -120,7 +120,13 @@ struct BundleBuilder {
 
     private mutating func decode(_ object: FieldObject, apiVersion: String, kind: String) throws(ResourceError) {
         let group = apiVersion.split(separator: "/").dropLast().joined(separator: "/")
-        let knownTop = KubernetesDecoder.objectFields
+        if let policy = try policy(object, group: group, kind: kind) {
+            // Policies are checked for unknown top-level fields too (state objects carry many we never read).
+            _ = try object.field.object(known: KubernetesDecoder.objectFields)
+            try remember(policy.kind.rawValue, policy.namespace, policy.name, object)
+            bundle.policySet.add(policy)
+            return
+        }
         switch (group, kind) {
         case ("", "Namespace"):
             let namespace = try KubernetesDecoder.namespace(object)
@@ -142,27 +148,6 @@ struct BundleBuilder {
             let slice = try KubernetesDecoder.endpointSlice(object)
             try remember("EndpointSlice", slice.namespace, slice.name, object)
             bundle.cluster.add(slice)
-        case ("networking.k8s.io", "NetworkPolicy"):
-            _ = try object.field.object(known: knownTop)
-            try add(try KubernetesDecoder.networkPolicy(object, staged: false), object)
-        case ("projectcalico.org", "NetworkPolicy"):
-            _ = try object.field.object(known: knownTop)
-            try add(try CalicoDecoder.policy(object, kind: .calicoNetworkPolicy, diagnostics: diagnostics), object)
-        case ("projectcalico.org", "GlobalNetworkPolicy"):
-            _ = try object.field.object(known: knownTop)
-            try add(try CalicoDecoder.policy(object, kind: .globalNetworkPolicy, diagnostics: diagnostics), object)
-        case ("projectcalico.org", "StagedNetworkPolicy"):
-            _ = try object.field.object(known: knownTop)
-            try add(try CalicoDecoder.policy(object, kind: .stagedNetworkPolicy, diagnostics: diagnostics), object)
-        case ("projectcalico.org", "StagedGlobalNetworkPolicy"):
-            _ = try object.field.object(known: knownTop)
-            try add(
-                try CalicoDecoder.policy(object, kind: .stagedGlobalNetworkPolicy, diagnostics: diagnostics),
-                object
-            )
-        case ("projectcalico.org", "StagedKubernetesNetworkPolicy"):
-            _ = try object.field.object(known: knownTop)
-            try add(try KubernetesDecoder.networkPolicy(object, staged: true), object)
         case ("projectcalico.org", "Tier"):
             let tier = try CalicoDecoder.tier(object)
             try remember("Tier", nil, tier.name, object)
@@ -171,15 +156,6 @@ struct BundleBuilder {
             let set = try CalicoDecoder.networkSet(object, global: kind == "GlobalNetworkSet")
             try remember(kind, set.namespace, set.name, object)
             bundle.cluster.add(set)
-        case ("policy.networking.k8s.io", "AdminNetworkPolicy"):
-            _ = try object.field.object(known: knownTop)
-            try add(try ClusterNetworkPolicyDecoder.policy(object, flavor: .admin), object)
-        case ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"):
-            _ = try object.field.object(known: knownTop)
-            try add(try ClusterNetworkPolicyDecoder.policy(object, flavor: .baseline), object)
-        case ("policy.networking.k8s.io", "ClusterNetworkPolicy"):
-            _ = try object.field.object(known: knownTop)
-            try add(try ClusterNetworkPolicyDecoder.policy(object, flavor: .cluster), object)
         default:
             diagnostics.warnings.append(
                 object.field.error(
@@ -190,9 +166,30 @@ struct BundleBuilder {
         }
     }
 
-    private mutating func add(_ policy: Policy, _ object: FieldObject) throws(ResourceError) {
-        try remember(policy.kind.rawValue, policy.namespace, policy.name, object)
-        bundle.policySet.add(policy)
+    /// The policy an object is, or nil when it is not a policy kind.
+    private func policy(_ object: FieldObject, group: String, kind: String) throws(ResourceError) -> Policy? {
+        switch (group, kind) {
+        case ("networking.k8s.io", "NetworkPolicy"):
+            return try KubernetesDecoder.networkPolicy(object, staged: false)
+        case ("projectcalico.org", "StagedKubernetesNetworkPolicy"):
+            return try KubernetesDecoder.networkPolicy(object, staged: true)
+        case ("projectcalico.org", "NetworkPolicy"):
+            return try CalicoDecoder.policy(object, kind: .calicoNetworkPolicy, diagnostics: diagnostics)
+        case ("projectcalico.org", "GlobalNetworkPolicy"):
+            return try CalicoDecoder.policy(object, kind: .globalNetworkPolicy, diagnostics: diagnostics)
+        case ("projectcalico.org", "StagedNetworkPolicy"):
+            return try CalicoDecoder.policy(object, kind: .stagedNetworkPolicy, diagnostics: diagnostics)
+        case ("projectcalico.org", "StagedGlobalNetworkPolicy"):
+            return try CalicoDecoder.policy(object, kind: .stagedGlobalNetworkPolicy, diagnostics: diagnostics)
+        case ("policy.networking.k8s.io", "AdminNetworkPolicy"):
+            return try ClusterNetworkPolicyDecoder.policy(object, flavor: .admin)
+        case ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"):
+            return try ClusterNetworkPolicyDecoder.policy(object, flavor: .baseline)
+        case ("policy.networking.k8s.io", "ClusterNetworkPolicy"):
+            return try ClusterNetworkPolicyDecoder.policy(object, flavor: .cluster)
+        default:
+            return nil
+        }
     }
 
     /// Refuses a second object of the same kind, namespace and name: which one counts would be a guess.

@@ -89,6 +89,9 @@ struct PortClassIndex: Sendable {
         return result
     }
 
+    /// The classes a connection can use (port 0 is never a destination): one port of each checks them all.
+    var probeClasses: [PortClass] { classes.filter { $0.range.lower > 0 } }
+
     /// Adds the classes of `proto` that overlap `range` (classes never straddle a rule's range bounds).
     func insertClasses(of proto: IPProtocol, in range: PortRange, into mask: inout BitSet) {
         guard let first = classID(proto, range.lower), let last = classID(proto, range.upper) else { return }

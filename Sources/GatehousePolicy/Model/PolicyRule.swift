@@ -37,6 +37,34 @@ public struct PolicyRule: Sendable, Hashable {
         self.location = location
     }
 
+    /// A rule on its far end only, as Kubernetes and ClusterNetworkPolicy write them: the peers are the
+    /// source of an ingress rule or the destination of an egress rule; the ports are destination ports.
+    public init(
+        index: Int,
+        action: RuleAction,
+        direction: TrafficDirection,
+        peers: [Peer],
+        ports: [PortMatch],
+        location: SourceLocation?
+    ) {
+        if direction == .ingress {
+            self.init(
+                index: index,
+                action: action,
+                source: EntityMatch(peers: peers),
+                destination: EntityMatch(ports: ports),
+                location: location
+            )
+        } else {
+            self.init(
+                index: index,
+                action: action,
+                destination: EntityMatch(peers: peers, ports: ports),
+                location: location
+            )
+        }
+    }
+
     public static func == (lhs: PolicyRule, rhs: PolicyRule) -> Bool {
         (lhs.index, lhs.action, lhs.protocols, lhs.ipVersion, lhs.source, lhs.destination)
             == (rhs.index, rhs.action, rhs.protocols, rhs.ipVersion, rhs.source, rhs.destination)
