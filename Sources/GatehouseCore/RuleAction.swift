@@ -11,19 +11,3 @@ public enum RuleAction: String, Sendable, Hashable, Codable, CustomStringConvert
 
     public var description: String { rawValue }
 }
-
-/// The outcome for one flow: allowed or denied.
-public enum Verdict: String, Sendable, Hashable, Codable, CustomStringConvertible {
-    case allow
-    case deny
-
-    public var description: String { rawValue }
-}
-
-/// Which side of a flow a policy rule list guards: a pod's incoming or outgoing connections.
-public enum TrafficDirection: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
-    case ingress = "Ingress"
-    case egress = "Egress"
-
-    public var description: String { rawValue }
-}

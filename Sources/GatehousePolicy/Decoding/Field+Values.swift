@@ -160,16 +160,3 @@ extension Field {
         return ObjectMetadata(name: name, namespace: namespace, labels: labels)
     }
 }
-
-/// The parts of `metadata` the engine uses.
-struct ObjectMetadata {
-    let name: String
-    let namespace: String?
-    let labels: Labels
-
-    static let knownFields: Set<String> = [
-        "name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation", "creationTimestamp",
-        "managedFields", "ownerReferences", "finalizers", "generateName", "selfLink", "deletionTimestamp",
-        "deletionGracePeriodSeconds",
-    ]
-}

@@ -1,37 +1,5 @@
 import GatehouseCore
 
-/// Collects what decoding noticed but did not refuse: unknown fields, unknown kinds.
-final class DecodeDiagnostics {
-    var warnings: [ResourceError] = []
-}
-
-/// A field path such as `spec.ingress[0].from[1]`, built as a chain and spelled out only for an error.
-final class FieldPath: Sendable {
-    enum Component: Sendable {
-        case key(String)
-        case index(Int)
-    }
-
-    let parent: FieldPath?
-    let component: Component?
-
-    init(parent: FieldPath? = nil, component: Component? = nil) {
-        self.parent = parent
-        self.component = component
-    }
-
-    static let root = FieldPath()
-
-    var description: String {
-        guard let component else { return "" }
-        let head = parent?.description ?? ""
-        switch component {
-        case .key(let key): return head.isEmpty ? key : "\(head).\(key)"
-        case .index(let index): return "\(head)[\(index)]"
-        }
-    }
-}
-
 /// A value being decoded, with its field path and location for errors.
 struct Field {
     let value: ResourceValue
@@ -176,39 +144,13 @@ struct Field {
     }
 }
 
-/// The fields of a mapping being decoded. Mappings are small, so lookup is a scan, not a hash table.
-struct FieldObject {
-    let field: Field
-    let pairs: [(key: String, value: ResourceValue)]
-
-    init(field: Field, pairs: [(key: String, value: ResourceValue)]) {
-        self.field = field
-        self.pairs = pairs
-    }
-
-    /// Every entry, null values included.
-    var entries: [(key: String, field: Field)] { pairs.map { ($0.key, field.child($0.value, key: $0.key)) } }
-
-    /// The field, or nil when it is absent or null.
-    subscript(key: String) -> Field? {
-        guard let entry = entry(key), !entry.isNull else { return nil }
-        return entry
-    }
-
-    /// The field even when its value is null.
-    func entry(_ key: String) -> Field? {
-        guard let pair = pairs.first(where: { $0.key == key }) else { return nil }
-        return field.child(pair.value, key: key)
-    }
-
-    /// Whether the key is present at all, even with a null value.
-    func has(_ key: String) -> Bool { pairs.contains { $0.key == key } }
-
-    func required(_ key: String) throws(ResourceError) -> Field {
-        guard let entry = self[key] else {
-            let path = field.path.isEmpty ? key : "\(field.path).\(key)"
-            throw ResourceError(.missingField, "required field is missing", at: field.location, field: path)
+extension Field {
+    /// A mapping read without reporting unknown fields: for large objects (pods) of which only a few fields matter.
+    func looseObject() throws(ResourceError) -> FieldObject {
+        guard case .mapping(let pairs) = value.content else {
+            if isNull { return FieldObject(field: self, pairs: []) }
+            throw error(.wrongType, "expected a mapping")
         }
-        return entry
+        return FieldObject(field: self, pairs: pairs)
     }
 }

@@ -242,14 +242,3 @@ enum KubernetesDecoder {
         return PortMatch(protocol: proto, ports: .named(name))
     }
 }
-
-extension Field {
-    /// A mapping read without reporting unknown fields: for large objects (pods) of which only a few fields matter.
-    func looseObject() throws(ResourceError) -> FieldObject {
-        guard case .mapping(let pairs) = value.content else {
-            if isNull { return FieldObject(field: self, pairs: []) }
-            throw error(.wrongType, "expected a mapping")
-        }
-        return FieldObject(field: self, pairs: pairs)
-    }
-}

@@ -1,11 +1,5 @@
 import GatehouseCore
 
-/// One end of a flow: a pod of the cluster (by index) or an address outside it.
-public enum FlowEndpoint: Sendable, Hashable {
-    case pod(Int)
-    case external(IPAddress)
-}
-
 /// One new connection to judge: from, to, protocol, destination port, and the source port when known
 /// (otherwise an ephemeral one chosen by the client).
 public struct Flow: Sendable, Hashable {

@@ -213,16 +213,3 @@ struct TableBuilder {
         return id
     }
 }
-
-/// A port name with its protocol, as pods declare them.
-struct NamedPortKey: Hashable {
-    let name: String
-    let `protocol`: IPProtocol
-}
-
-/// What a rule's class mask depends on, so rules with the same criteria share one computation.
-struct MaskKey: Hashable {
-    let protocols: ProtocolMatch
-    let ports: [PortMatch]
-    let notPorts: [PortMatch]
-}

@@ -17,34 +17,3 @@ public struct Service: Sendable, Hashable {
     public let selector: [String: String]?
     public let ports: [Port]
 }
-
-/// A `discovery.k8s.io/v1` EndpointSlice: the addresses and (target) ports behind a Service.
-public struct EndpointSlice: Sendable, Hashable {
-    public struct Port: Sendable, Hashable {
-        /// nil means every port.
-        public let port: UInt16?
-        public let `protocol`: IPProtocol
-    }
-
-    public let namespace: String
-    public let name: String
-    public let serviceName: String
-    public let addresses: [IPAddress]
-    public let ports: [Port]
-}
-
-/// A Calico rule's `services: {name, namespace}`.
-public struct ServiceReference: Sendable, Hashable, CustomStringConvertible {
-    public let namespace: String
-    public let name: String
-
-    public var description: String { "\(namespace)/\(name)" }
-}
-
-/// One address and port a Service sends traffic to (after DNAT).
-struct ServiceTarget: Hashable, Sendable {
-    let address: IPAddress
-    /// nil: every port of the protocol.
-    let port: UInt16?
-    let `protocol`: IPProtocol
-}

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import GatehousePolicy
 
 /// `-f PATH...` and `--strict`, shared by the policy commands.
@@ -32,28 +31,5 @@ struct InputOptions: ParsableArguments {
             for problem in error.errors { Console.error(problem.description) }
             throw ExitCode(2)
         }
-    }
-}
-
-/// `-o table|json|yaml`.
-struct OutputOptions: ParsableArguments {
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case table
-        case json
-        case yaml
-    }
-
-    @Option(name: [.customShort("o"), .long], help: "Output format: table, json or yaml.")
-    var output: Format = .table
-}
-
-/// Writing to standard output and standard error.
-enum Console {
-    static func error(_ message: String) {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-    }
-
-    static func warning(_ message: String) {
-        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }
 }

@@ -1,0 +1,26 @@
+/// A field path such as `spec.ingress[0].from[1]`, built as a chain and spelled out only for an error.
+final class FieldPath: Sendable {
+    enum Component: Sendable {
+        case key(String)
+        case index(Int)
+    }
+
+    let parent: FieldPath?
+    let component: Component?
+
+    init(parent: FieldPath? = nil, component: Component? = nil) {
+        self.parent = parent
+        self.component = component
+    }
+
+    static let root = FieldPath()
+
+    var description: String {
+        guard let component else { return "" }
+        let head = parent?.description ?? ""
+        switch component {
+        case .key(let key): return head.isEmpty ? key : "\(head).\(key)"
+        case .index(let index): return "\(head)[\(index)]"
+        }
+    }
+}
