@@ -8,6 +8,7 @@ let package = Package(
     dependencies: [
         .package(name: "gatehouse", path: ".."),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .executableTarget(
@@ -16,6 +17,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "GatehousePolicy", package: "gatehouse"),
                 .product(name: "GatehouseTesting", package: "gatehouse"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Benchmarks/PolicyBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]

@@ -63,12 +63,12 @@ extension PolicyEngine {
             return DirectionTrace(direction: direction, endpoint: label, enforced: evaluation, staged: nil)
         }
         let context = FlowContext(flow, engine: self)
-        var builder = TraceBuilder(engine: self, direction: direction)
+        var builder = TraceBuilder(engine: self)
         let outcome = evaluate(direction, pod: pod, context, staged: false, recorder: &builder)
         let enforced = Evaluation(outcome: outcome, tiers: builder.tiers)
         var staged: Evaluation?
         if hasStagedPolicies(pod: pod, direction: direction) {
-            var stagedBuilder = TraceBuilder(engine: self, direction: direction)
+            var stagedBuilder = TraceBuilder(engine: self)
             let stagedOutcome = evaluate(direction, pod: pod, context, staged: true, recorder: &stagedBuilder)
             staged = Evaluation(outcome: stagedOutcome, tiers: stagedBuilder.tiers)
         }
@@ -113,13 +113,13 @@ extension PolicyEngine {
                 if (flow.classID.map { !maskContains(policyMasks[key], $0) } ?? false)
                     || (farPod >= 0 && peers >= 0 && !podIn(peers, farPod, family: flow.familyIndex))
                 {
-                    recorder.record(policy, ruleIndex: nil, action: nil)
+                    recorder.record(policy, rule: nil)
                     continue
                 }
                 for ruleIndex in Int(ruleBounds[2 &* key])..<Int(ruleBounds[2 &* key &+ 1])
                 where matches(ruleIndex, flow) {
                     let rule = rules[ruleIndex]
-                    recorder.record(policy, ruleIndex: Int(rule.index), action: rule.action)
+                    recorder.record(policy, rule: ruleIndex)
                     switch rule.action {
                     case .log:
                         continue
@@ -127,7 +127,7 @@ extension PolicyEngine {
                         return Outcome(
                             reason: .rule,
                             verdict: rule.action == .allow ? .allow : .deny,
-                            policy: policies[policy].reference,
+                            policy: references[policy],
                             ruleIndex: Int(rule.index),
                             tier: tiers[tier].name
                         )
@@ -136,7 +136,7 @@ extension PolicyEngine {
                         break policies
                     }
                 }
-                recorder.record(policy, ruleIndex: nil, action: nil)
+                recorder.record(policy, rule: nil)
             }
             if passed { continue }
             recorder.endOfTier(tierDenies[tier] ? .deny : .pass)

@@ -30,6 +30,10 @@ public struct PolicyEngine: Sendable {
     public let policies: [Policy]
     /// For each policy, the pods it applies to (by its subject, whatever its types).
     public let subjects: [BitSet]
+    /// For traces, made once: each policy's reference and `file:line`, and each rule record's `file:line`.
+    let references: [PolicyReference]
+    let policySources: [String?]
+    let ruleSources: [String?]
 
     let classIndex: PortClassIndex
     /// Per tier: whether its default action is Deny.
@@ -69,6 +73,15 @@ public struct PolicyEngine: Sendable {
             return left != right ? left < right : Policy.precedes(lhs, rhs)
         }
         self.policies = policies
+        self.references = policies.map(\.reference)
+        self.policySources = policies.map { $0.location.map { "\($0.file):\($0.line)" } }
+        var ruleSources: [String?] = []
+        for direction in [TrafficDirection.ingress, .egress] {
+            for policy in policies {
+                ruleSources += policy.rules(direction).map { $0.location.map { "\($0.file):\($0.line)" } }
+            }
+        }
+        self.ruleSources = ruleSources
 
         var builder = TableBuilder(
             cluster: cluster,

@@ -4,6 +4,6 @@ import GatehouseCore
 struct SkipTrace: TraceRecorder {
     var records: Bool { false }
     @inline(__always) mutating func enterTier(_ tier: Int) {}
-    @inline(__always) mutating func record(_ policy: Int, ruleIndex: Int?, action: RuleAction?) {}
+    @inline(__always) mutating func record(_ policy: Int, rule: Int?) {}
     @inline(__always) mutating func endOfTier(_ action: RuleAction) {}
 }

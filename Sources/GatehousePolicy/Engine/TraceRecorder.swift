@@ -6,6 +6,7 @@ protocol TraceRecorder {
     /// Whether anything is recorded; when not, evaluation may skip work whose only effect is the trace.
     var records: Bool { get }
     mutating func enterTier(_ tier: Int)
-    mutating func record(_ policy: Int, ruleIndex: Int?, action: RuleAction?)
+    /// A policy consulted, with the engine's rule record that matched (nil: none of its rules matched).
+    mutating func record(_ policy: Int, rule: Int?)
     mutating func endOfTier(_ action: RuleAction)
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end timing of `gatehouse policy matrix` on the synthetic cluster (2,000 pods, 100 namespaces,
-# 1,000 policies): release build, one core, N runs; prints each run and the median wall time and peak RSS.
-# Usage: Benchmarks/matrix.sh [RUNS]   (default 5)
+# End-to-end timing of the command line on the synthetic cluster (2,000 pods, 100 namespaces, 1,000
+# policies): release build, pinned to one core when taskset exists, N runs; prints each run and the median
+# wall time and peak RSS. Usage: Benchmarks/cli.sh [RUNS]   (default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -17,7 +17,7 @@ measure() {  # label, then the command; each run pinned to one core with taskset
     local pin=(); command -v taskset >/dev/null && pin=(taskset -c 0)
     local times=() memories=()
     for _ in $(seq "$runs"); do
-        local out; out=$( { /usr/bin/time -f '%e %M' "${pin[@]}" "$@" >/dev/null; } 2>&1 | tail -n 1)
+        local out; out=$( { /usr/bin/time -f '%e %M' "${pin[@]}" "$@" >/dev/null || true; } 2>&1 | tail -n 1)
         times+=("${out% *}"); memories+=("${out#* }")
     done
     local median_time median_memory
@@ -28,5 +28,7 @@ measure() {  # label, then the command; each run pinned to one core with taskset
 
 measure "matrix TCP/8080, JSON (4,000,000 pairs)" .build/release/gatehouse policy matrix -f "$cluster" --port 8080 -o json
 measure "matrix TCP/8080, table" .build/release/gatehouse policy matrix -f "$cluster" --port 8080
+echo "matrix JSON size: $(.build/release/gatehouse policy matrix -f "$cluster" --port 8080 -o json | wc -c) bytes"
 measure "explain one flow (load, compile, decide)" .build/release/gatehouse policy explain -f "$cluster" \
     --from ns-1/api-1 --to ns-1/model-2 --port 8080
+measure "lint (staged-would-deny over 100 staged policies included)" .build/release/gatehouse policy lint -f "$cluster"
