@@ -201,7 +201,7 @@ extension PolicyEngine {
     /// Whether `pod` is in peer set `peers` for a connection of the given family (0 IPv4, 1 IPv6).
     @inline(__always)
     private func podIn(_ peers: Int32, _ pod: Int, family: Int) -> Bool {
-        peerWords[(Int(peers) &* 2 &+ family) &* peerStride &+ (pod &>> 6)] & (1 &<< UInt64(pod & 63)) != 0
+        peerWords[Int(peerOffsets[Int(peers) &* 2 &+ family]) &+ (pod &>> 6)] & (1 &<< UInt64(pod & 63)) != 0
     }
 
     @inline(__always)

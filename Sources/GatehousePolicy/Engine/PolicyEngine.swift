@@ -51,7 +51,8 @@ public struct PolicyEngine: Sendable {
     let masks: [UInt64]
     let maskStride: Int
     let peerWords: [UInt64]
-    let peerStride: Int
+    /// Per peer set and family (`2 id + family`): the offset of its pod bits in `peerWords`.
+    let peerOffsets: [Int32]
     let externalPeers: [[CompiledPeer]]
     /// For direction d and pod i: slices `[sliceBounds[dN+i], sliceBounds[dN+i+1])`.
     let sliceBounds: [Int32]
@@ -170,7 +171,7 @@ public struct PolicyEngine: Sendable {
         self.masks = builder.masks
         self.maskStride = builder.maskStride
         self.peerWords = builder.peerWords
-        self.peerStride = builder.peerStride
+        self.peerOffsets = builder.peerOffsets
         self.externalPeers = builder.externalPeers
         self.sliceBounds = sliceBounds
         self.sliceRecords = sliceRecords

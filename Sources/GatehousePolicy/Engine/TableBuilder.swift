@@ -11,7 +11,9 @@ struct TableBuilder {
     var masks: [UInt64] = []
     let maskStride: Int
     var peerWords: [UInt64] = []
-    let peerStride: Int
+    /// For peer set id and family f: where its words start in `peerWords` (at `2 id + f`).
+    var peerOffsets: [Int32] = []
+    private var wordOffsets: [BitSet: Int32] = [:]
     var externalPeers: [[CompiledPeer]] = []
     /// Per direction and policy: the far-end peers any of its rules can match (-1: any endpoint).
     var policyPeers: [Int32] = []
@@ -38,7 +40,6 @@ struct TableBuilder {
         }
         self.namedPorts = namedPorts.mapValues { $0.sorted() }
         self.maskStride = (classIndex.count + 63) / 64
-        self.peerStride = (cluster.pods.count + 63) / 64
     }
 
     /// Adds one policy's rules for one direction (directions are added in order: ingress, then egress).
@@ -109,8 +110,7 @@ struct TableBuilder {
     private mutating func unionID(_ bits: PeerBits) -> Int32 {
         if let id = unionIDs[bits] { return id }
         let id = Int32(externalPeers.count)
-        peerWords += bits.words
-        peerSets.append(bits)
+        store(bits)
         externalPeers.append([])
         unionIDs[bits] = id
         return id
@@ -206,10 +206,26 @@ struct TableBuilder {
             )
         }
         let id = Int32(externalPeers.count)
-        peerWords += pods.words
-        peerSets.append(pods)
+        store(pods)
         externalPeers.append(external)
         peerIDs[peers] = id
         return id
+    }
+
+    /// Appends a peer's two bit sets to the table. Equal bit sets share their words (a peer with no address
+    /// criterion has the same pods for both families), which keeps the table small enough for the cache.
+    private mutating func store(_ bits: PeerBits) {
+        peerSets.append(bits)
+        for family in [IPAddress.Family.v4, .v6] {
+            let set = bits[family]
+            if let offset = wordOffsets[set] {
+                peerOffsets.append(offset)
+            } else {
+                let offset = Int32(peerWords.count)
+                peerWords += set.words
+                wordOffsets[set] = offset
+                peerOffsets.append(offset)
+            }
+        }
     }
 }
