@@ -41,7 +41,9 @@ extension PolicyEngine {
     /// Whether any staged policy applies to this pod in this direction.
     public func hasStagedPolicies(pod: Int, direction: TrafficDirection) -> Bool {
         let slot = (direction == .ingress ? 0 : cluster.pods.count) + pod
-        return sliceRecords[Int(sliceBounds[slot])..<Int(sliceBounds[slot + 1])].contains { $0.pendingStart >= 0 }
+        return sliceRecords[Int(sliceRanges[2 * slot])..<Int(sliceRanges[2 * slot + 1])].contains {
+            $0.pendingStart >= 0
+        }
     }
 
     /// `namespace/name` for a pod, `ip:ADDRESS` otherwise.
@@ -86,7 +88,7 @@ extension PolicyEngine {
         let directionIndex = direction == .ingress ? 0 : 1
         let slot = directionIndex * cluster.pods.count + pod
         var applied = false
-        for sliceIndex in Int(sliceBounds[slot])..<Int(sliceBounds[slot + 1]) {
+        for sliceIndex in Int(sliceRanges[2 &* slot])..<Int(sliceRanges[2 &* slot &+ 1]) {
             let slice = sliceRecords[sliceIndex]
             let usePending = staged && slice.pendingStart >= 0
             let start = Int(usePending ? slice.pendingStart : slice.enforcedStart)

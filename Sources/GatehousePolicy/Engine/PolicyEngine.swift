@@ -54,8 +54,9 @@ public struct PolicyEngine: Sendable {
     /// Per peer set and family (`2 id + family`): the offset of its pod bits in `peerWords`.
     let peerOffsets: [Int32]
     let externalPeers: [[CompiledPeer]]
-    /// For direction d and pod i: slices `[sliceBounds[dN+i], sliceBounds[dN+i+1])`.
-    let sliceBounds: [Int32]
+    /// For direction d and pod i (slot dN+i): slices `[sliceRanges[2 slot], sliceRanges[2 slot + 1])`. Pods to
+    /// which the same policies apply (replicas, mostly) share their slices.
+    let sliceRanges: [Int32]
     let sliceRecords: [SliceRecord]
     let policyLists: [Int32]
 
@@ -96,7 +97,7 @@ public struct PolicyEngine: Sendable {
             }
         }
         self.subjects = subjects
-        var sliceBounds: [Int32] = [0]
+        var sliceRanges: [Int32] = []
         var sliceRecords: [SliceRecord] = []
         var policyLists: [Int32] = []
         for (directionIndex, direction) in [TrafficDirection.ingress, .egress].enumerated() {
@@ -116,7 +117,22 @@ public struct PolicyEngine: Sendable {
                     }
                 }
             }
+            var shared: [[Int32]: (Int32, Int32)] = [:]
             for podSlices in perPod {
+                // The pod's slices as one flat key: tier, enforced policies, a separator, staged policies.
+                var key: [Int32] = []
+                for slice in podSlices {
+                    key.append(Int32(slice.tier))
+                    key += slice.enforced
+                    key.append(-1)
+                    key += slice.staged
+                    key.append(-2)
+                }
+                if let (start, end) = shared[key] {
+                    sliceRanges += [start, end]
+                    continue
+                }
+                let start = Int32(sliceRecords.count)
                 for slice in podSlices {
                     let enforcedStart = Int32(policyLists.count)
                     policyLists += slice.enforced
@@ -159,7 +175,8 @@ public struct PolicyEngine: Sendable {
                         )
                     )
                 }
-                sliceBounds.append(Int32(sliceRecords.count))
+                sliceRanges += [start, Int32(sliceRecords.count)]
+                shared[key] = (start, Int32(sliceRecords.count))
             }
         }
         self.classIndex = builder.classIndex
@@ -173,7 +190,7 @@ public struct PolicyEngine: Sendable {
         self.peerWords = builder.peerWords
         self.peerOffsets = builder.peerOffsets
         self.externalPeers = builder.externalPeers
-        self.sliceBounds = sliceBounds
+        self.sliceRanges = sliceRanges
         self.sliceRecords = sliceRecords
         self.policyLists = policyLists
     }
