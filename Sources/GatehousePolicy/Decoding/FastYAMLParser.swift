@@ -181,17 +181,9 @@ struct FastYAMLParser {
             skipFlowSpace()
             while position < bytes.count && bytes[position] != UInt8(ascii: "]") {
                 items.append(try flowNode())
-                skipFlowSpace()
-                guard position < bytes.count else { throw Unsupported() }
-                if bytes[position] == UInt8(ascii: ",") {
-                    position += 1
-                    skipFlowSpace()
-                } else if bytes[position] != UInt8(ascii: "]") {
-                    throw Unsupported()
-                }
+                try flowSeparator(closing: UInt8(ascii: "]"))
             }
-            guard position < bytes.count else { throw Unsupported() }
-            position += 1
+            try flowClose()
             return ResourceValue(content: .sequence(items), line: startLine, column: startColumn)
         case UInt8(ascii: "{"):
             position += 1
@@ -220,23 +212,33 @@ struct FastYAMLParser {
                     value = try flowNode()
                 }
                 pairs.append((key, value))
-                skipFlowSpace()
-                guard position < bytes.count else { throw Unsupported() }
-                if bytes[position] == UInt8(ascii: ",") {
-                    position += 1
-                    skipFlowSpace()
-                } else if bytes[position] != UInt8(ascii: "}") {
-                    throw Unsupported()
-                }
+                try flowSeparator(closing: UInt8(ascii: "}"))
             }
-            guard position < bytes.count else { throw Unsupported() }
-            position += 1
+            try flowClose()
             return ResourceValue(content: .mapping(pairs), line: startLine, column: startColumn)
         case UInt8(ascii: "\""), UInt8(ascii: "'"):
             return ResourceValue(content: .scalar(try quoted(), plain: false), line: startLine, column: startColumn)
         default:
             return scalar(try plain(flow: true, key: false), line: startLine, column: startColumn)
         }
+    }
+
+    /// After a flow item: a comma (then spaces), or the closing bracket, which is left for `flowClose`.
+    private mutating func flowSeparator(closing: UInt8) throws(Unsupported) {
+        skipFlowSpace()
+        guard position < bytes.count else { throw Unsupported() }
+        if bytes[position] == UInt8(ascii: ",") {
+            position += 1
+            skipFlowSpace()
+        } else if bytes[position] != closing {
+            throw Unsupported()
+        }
+    }
+
+    /// Consumes the closing bracket of a flow collection; the end of the text instead is unsupported.
+    private mutating func flowClose() throws(Unsupported) {
+        guard position < bytes.count else { throw Unsupported() }
+        position += 1
     }
 
     // MARK: - Scalars
