@@ -78,13 +78,7 @@ struct FastYAMLParser {
             } else {
                 items.append(try nodeHere(indent: column - 1))
             }
-            skipBlankLines()
-            guard position < bytes.count, !atDocumentBoundary() else { break }
-            let next = indentOfLine()
-            if next < indent { break }
-            guard next == indent else { throw Unsupported() }
-            position = lineStart + next
-            guard isSequenceDash() else { break }
+            guard try nextLine(atIndent: indent), isSequenceDash() else { break }
         }
         return ResourceValue(content: .sequence(items), line: startLine, column: startColumn)
     }
@@ -122,12 +116,7 @@ struct FastYAMLParser {
                 try finishLine()
             }
             pairs.append((key, value))
-            skipBlankLines()
-            guard position < bytes.count, !atDocumentBoundary() else { break }
-            let next = indentOfLine()
-            if next < indent { break }
-            guard next == indent else { throw Unsupported() }
-            position = lineStart + next
+            guard try nextLine(atIndent: indent) else { break }
             guard lineHasKey(), !isSequenceDash() else { throw Unsupported() }
         }
         return ResourceValue(content: .mapping(pairs), line: startLine, column: startColumn)
@@ -162,6 +151,18 @@ struct FastYAMLParser {
             if continues(after: position, deeperThan: indent) { throw Unsupported() }
             return scalar(text, line: startLine, column: startColumn)
         }
+    }
+
+    /// Moves to the next content line when it continues a block at `indent`: false when the block ends there
+    /// (end of text, a document marker, or a shallower line); a deeper line is unsupported.
+    private mutating func nextLine(atIndent indent: Int) throws(Unsupported) -> Bool {
+        skipBlankLines()
+        guard position < bytes.count, !atDocumentBoundary() else { return false }
+        let next = indentOfLine()
+        if next < indent { return false }
+        guard next == indent else { throw Unsupported() }
+        position = lineStart + next
+        return true
     }
 
     // MARK: - Flow collections
