@@ -9,6 +9,8 @@ public struct Outcome: Sendable, Hashable, Codable, CustomStringConvertible {
         case noPolicy
         /// Policies passed the flow through every tier that applied and none denied it.
         case passedThrough
+        /// No policy allowed a gateway request; the gateway fails closed.
+        case noAllow
         /// The endpoint is outside the cluster: no policy is enforced there.
         case unenforced
         /// A pod talking to itself; policies cannot block it.
@@ -43,6 +45,7 @@ public struct Outcome: Sendable, Hashable, Codable, CustomStringConvertible {
         case .endOfTier: return "\(verdict) at the end of tier \(tier ?? "?") (no rule matched)"
         case .noPolicy: return "\(verdict): no policy applies (not isolated)"
         case .passedThrough: return "\(verdict): every applicable tier passed the flow on"
+        case .noAllow: return "\(verdict): no policy allows it"
         case .unenforced: return "\(verdict): outside the cluster, no policy enforced"
         case .loopback: return "\(verdict): a pod's traffic to itself is never blocked"
         }

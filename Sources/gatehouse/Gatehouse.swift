@@ -5,18 +5,22 @@ import Foundation
 ///
 /// Exit codes: 0 ok, 1 findings or failures, 2 bad input or usage.
 @main
-struct Gatehouse: ParsableCommand {
+struct Gatehouse: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gatehouse",
         abstract: "A zero-trust layer for AI workloads on Kubernetes.",
         version: "0.1.0",
-        subcommands: [PolicyCommand.self]
+        subcommands: [ServeCommand.self, KeysCommand.self, PolicyCommand.self, FixtureModelCommand.self]
     )
 
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
         } catch {

@@ -1,4 +1,6 @@
 /// Collects what decoding noticed but did not refuse: unknown fields, unknown kinds.
-final class DecodeDiagnostics {
-    var warnings: [ResourceError] = []
+package final class DecodeDiagnostics {
+    package var warnings: [ResourceError] = []
+
+    package init() {}
 }

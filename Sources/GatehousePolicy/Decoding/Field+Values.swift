@@ -3,7 +3,7 @@ import GatehouseCore
 /// Decoders for the values several kinds share: selectors, CIDRs, protocols, ports, metadata.
 extension Field {
     /// A Kubernetes `metav1.LabelSelector`.
-    func labelSelector() throws(ResourceError) -> LabelSelector {
+    package func labelSelector() throws(ResourceError) -> LabelSelector {
         let object = try object(known: ["matchLabels", "matchExpressions"])
         var selector = LabelSelector(matchLabels: try object["matchLabels"]?.stringMap() ?? [:])
         for item in try object["matchExpressions"]?.list() ?? [] {
@@ -32,7 +32,7 @@ extension Field {
     }
 
     /// A list of `Ingress` and `Egress` (Kubernetes `policyTypes`, Calico `types`).
-    func trafficDirections() throws(ResourceError) -> Set<TrafficDirection> {
+    package func trafficDirections() throws(ResourceError) -> Set<TrafficDirection> {
         var directions: Set<TrafficDirection> = []
         for item in try list() {
             let text = try item.string()
@@ -45,7 +45,7 @@ extension Field {
     }
 
     /// `{start, end}` (plus the keys in `extra`) as an inclusive range; start above end is an error.
-    func portRange(extra: Set<String> = []) throws(ResourceError) -> (range: PortRange, object: FieldObject) {
+    package func portRange(extra: Set<String> = []) throws(ResourceError) -> (range: PortRange, object: FieldObject) {
         let object = try object(known: extra.union(["start", "end"]))
         let start = try object.required("start").portNumber()
         let end = try object.required("end").portNumber()
@@ -54,7 +54,7 @@ extension Field {
     }
 
     /// A Calico selector expression; a syntax error points at the column inside the file.
-    func calicoSelector() throws(ResourceError) -> Selector {
+    package func calicoSelector() throws(ResourceError) -> Selector {
         let text = try string()
         do {
             return try Selector(parsing: text)
@@ -73,14 +73,14 @@ extension Field {
     }
 
     /// A Calico selector where the empty string (or only spaces) means the field is unset, as Calico reads it.
-    func optionalCalicoSelector() throws(ResourceError) -> Selector? {
+    package func optionalCalicoSelector() throws(ResourceError) -> Selector? {
         if case .scalar(let text, _) = value.content, text.allSatisfy({ $0 == " " || $0 == "\t" }) { return nil }
         return try calicoSelector()
     }
 
     /// A container port (`{name, containerPort, protocol}`) as a named port; nil when it has no name, since
     /// only named ports matter to policies.
-    func namedContainerPort(known: Set<String>? = nil) throws(ResourceError) -> Endpoint.NamedPort? {
+    package func namedContainerPort(known: Set<String>? = nil) throws(ResourceError) -> Endpoint.NamedPort? {
         let port: FieldObject
         if let known { port = try object(known: known) } else { port = try looseObject() }
         guard let name = try port["name"]?.string() else { return nil }
@@ -92,13 +92,13 @@ extension Field {
     }
 
     /// An IPv4 or IPv6 address.
-    func ipAddress() throws(ResourceError) -> IPAddress {
+    package func ipAddress() throws(ResourceError) -> IPAddress {
         let text = try string()
         guard let address = IPAddress(text) else { throw error(.invalidValue, "invalid IP address \"\(text)\"") }
         return address
     }
 
-    func cidr() throws(ResourceError) -> CIDR {
+    package func cidr() throws(ResourceError) -> CIDR {
         let text = try string()
         guard let cidr = CIDR(text) else {
             throw error(.invalidCIDR, "invalid CIDR \"\(text)\" (want ADDRESS/LENGTH, such as 10.0.0.0/8)")
@@ -107,7 +107,7 @@ extension Field {
     }
 
     /// A Calico net: a CIDR, or a bare address meaning a single host.
-    func calicoNet() throws(ResourceError) -> CIDR {
+    package func calicoNet() throws(ResourceError) -> CIDR {
         let text = try string()
         if let cidr = CIDR(text) { return cidr }
         if let address = IPAddress(text) { return CIDR(host: address) }
@@ -115,7 +115,7 @@ extension Field {
     }
 
     /// A Kubernetes protocol: exactly `TCP`, `UDP` or `SCTP`.
-    func kubernetesProtocol() throws(ResourceError) -> IPProtocol {
+    package func kubernetesProtocol() throws(ResourceError) -> IPProtocol {
         let text = try string()
         switch text {
         case "TCP": return .tcp
@@ -126,14 +126,14 @@ extension Field {
     }
 
     /// A port number 1-65535.
-    func portNumber() throws(ResourceError) -> UInt16 {
+    package func portNumber() throws(ResourceError) -> UInt16 {
         let number = try int()
         guard (1...65535).contains(number) else { throw error(.invalidPort, "port \(number) is outside 1-65535") }
         return UInt16(number)
     }
 
     /// A Kubernetes named port (IANA_SVC_NAME): 1-15 lowercase letters, digits and single dashes, with a letter.
-    func kubernetesPortName() throws(ResourceError) -> String {
+    package func kubernetesPortName() throws(ResourceError) -> String {
         let name = try string()
         let bytes = Array(name.utf8)
         let valid =

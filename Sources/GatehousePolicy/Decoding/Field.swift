@@ -1,13 +1,13 @@
 import GatehouseCore
 
 /// A value being decoded, with its field path and location for errors.
-struct Field {
-    let value: ResourceValue
-    let fieldPath: FieldPath
-    let file: String
-    let diagnostics: DecodeDiagnostics
+package struct Field {
+    package let value: ResourceValue
+    package let fieldPath: FieldPath
+    package let file: String
+    package let diagnostics: DecodeDiagnostics
 
-    init(value: ResourceValue, path: FieldPath = .root, file: String, diagnostics: DecodeDiagnostics) {
+    package init(value: ResourceValue, path: FieldPath = .root, file: String, diagnostics: DecodeDiagnostics) {
         self.value = value
         self.fieldPath = path
         self.file = file
@@ -15,20 +15,20 @@ struct Field {
     }
 
     /// `spec.ingress[0].from`: computed only when an error or warning needs it.
-    var path: String { fieldPath.description }
+    package var path: String { fieldPath.description }
 
-    var location: SourceLocation { SourceLocation(file: file, line: value.line, column: value.column) }
+    package var location: SourceLocation { SourceLocation(file: file, line: value.line, column: value.column) }
 
-    func error(_ code: ResourceError.Code, _ reason: String) -> ResourceError {
+    package func error(_ code: ResourceError.Code, _ reason: String) -> ResourceError {
         ResourceError(code, reason, at: location, field: path)
     }
 
-    var isNull: Bool {
+    package var isNull: Bool {
         if case .null = value.content { return true }
         return false
     }
 
-    func child(_ value: ResourceValue, key: String) -> Field {
+    package func child(_ value: ResourceValue, key: String) -> Field {
         Field(
             value: value,
             path: FieldPath(parent: fieldPath, component: .key(key)),
@@ -38,7 +38,7 @@ struct Field {
     }
 
     /// A mapping; keys outside `known` are reported as unknown-field warnings.
-    func object(known: Set<String>) throws(ResourceError) -> FieldObject {
+    package func object(known: Set<String>) throws(ResourceError) -> FieldObject {
         guard case .mapping(let pairs) = value.content else {
             if isNull { return FieldObject(field: self, pairs: []) }
             throw error(.wrongType, "expected a mapping, found \(kindName)")
@@ -50,7 +50,7 @@ struct Field {
     }
 
     /// The items of a sequence; null is the empty list, as in the Kubernetes API.
-    func list() throws(ResourceError) -> [Field] {
+    package func list() throws(ResourceError) -> [Field] {
         switch value.content {
         case .null:
             return []
@@ -68,7 +68,7 @@ struct Field {
         }
     }
 
-    func string() throws(ResourceError) -> String {
+    package func string() throws(ResourceError) -> String {
         guard case .scalar(let text, _) = value.content else {
             throw error(.wrongType, "expected a string, found \(kindName)")
         }
@@ -76,13 +76,13 @@ struct Field {
     }
 
     /// A string that must not be empty.
-    func name() throws(ResourceError) -> String {
+    package func name() throws(ResourceError) -> String {
         let text = try string()
         guard !text.isEmpty else { throw error(.invalidValue, "must not be empty") }
         return text
     }
 
-    func int() throws(ResourceError) -> Int {
+    package func int() throws(ResourceError) -> Int {
         guard case .scalar(let text, let plain) = value.content, plain, let number = Int(text) else {
             if case .scalar(let text, true) = value.content, text.drop(while: { $0 == "-" }).allSatisfy(\.isASCIIDigit),
                 !text.isEmpty
@@ -94,13 +94,13 @@ struct Field {
         return number
     }
 
-    func number() throws(ResourceError) -> Double {
+    package func number() throws(ResourceError) -> Double {
         guard case .scalar(let text, let plain) = value.content, plain, let number = Double(text), number.isFinite
         else { throw error(.wrongType, "expected a number, found \(describe)") }
         return number
     }
 
-    func bool() throws(ResourceError) -> Bool {
+    package func bool() throws(ResourceError) -> Bool {
         guard case .scalar(let text, true) = value.content, text == "true" || text == "false" else {
             throw error(.wrongType, "expected true or false, found \(describe)")
         }
@@ -108,12 +108,12 @@ struct Field {
     }
 
     /// Whether this scalar was written as a number (`80`) rather than a string (`"80"`, `http`).
-    var isPlainInteger: Bool {
+    package var isPlainInteger: Bool {
         guard case .scalar(let text, true) = value.content else { return false }
         return Int(text) != nil
     }
 
-    func stringMap() throws(ResourceError) -> [String: String] {
+    package func stringMap() throws(ResourceError) -> [String: String] {
         guard case .mapping(let pairs) = value.content else {
             if isNull { return [:] }
             throw error(.wrongType, "expected a mapping of strings, found \(kindName)")
@@ -123,7 +123,7 @@ struct Field {
         return result
     }
 
-    func stringList() throws(ResourceError) -> [String] {
+    package func stringList() throws(ResourceError) -> [String] {
         var result: [String] = []
         for item in try list() { result.append(try item.string()) }
         return result
@@ -146,7 +146,7 @@ struct Field {
 
 extension Field {
     /// A mapping read without reporting unknown fields: for large objects (pods) of which only a few fields matter.
-    func looseObject() throws(ResourceError) -> FieldObject {
+    package func looseObject() throws(ResourceError) -> FieldObject {
         guard case .mapping(let pairs) = value.content else {
             if isNull { return FieldObject(field: self, pairs: []) }
             throw error(.wrongType, "expected a mapping")

@@ -1,21 +1,21 @@
 /// A field path such as `spec.ingress[0].from[1]`, built as a chain and spelled out only for an error.
-final class FieldPath: Sendable {
-    enum Component: Sendable {
+package final class FieldPath: Sendable {
+    package enum Component: Sendable {
         case key(String)
         case index(Int)
     }
 
-    let parent: FieldPath?
-    let component: Component?
+    package let parent: FieldPath?
+    package let component: Component?
 
-    init(parent: FieldPath? = nil, component: Component? = nil) {
+    package init(parent: FieldPath? = nil, component: Component? = nil) {
         self.parent = parent
         self.component = component
     }
 
-    static let root = FieldPath()
+    package static let root = FieldPath()
 
-    var description: String {
+    package var description: String {
         guard let component else { return "" }
         let head = parent?.description ?? ""
         switch component {

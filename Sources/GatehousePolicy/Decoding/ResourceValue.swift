@@ -5,8 +5,8 @@ import Yams
 ///
 /// Yams' node tree is converted once into this small tree so that decoders never resolve YAML tags
 /// (slow, and YAML 1.1's `yes`/`no` surprises) and always know where a field came from.
-struct ResourceValue: Sendable {
-    enum Content: Sendable {
+package struct ResourceValue: Sendable {
+    package enum Content: Sendable {
         case mapping([(key: String, value: ResourceValue)])
         case sequence([ResourceValue])
         /// A scalar with its text; `plain` is false for quoted scalars (`"80"` is a string, `80` a number).
@@ -14,15 +14,15 @@ struct ResourceValue: Sendable {
         case null
     }
 
-    let content: Content
-    let line: Int
-    let column: Int
+    package let content: Content
+    package let line: Int
+    package let column: Int
 
     /// The most nodes one file may expand to, aliases included: a bound against "billion laughs" input.
     static let maximumNodes = 2_000_000
 
     /// Parses every document of a YAML (or JSON) text; empty documents are skipped.
-    static func documents(in text: String, file: String) throws(ResourceError) -> [ResourceValue] {
+    package static func documents(in text: String, file: String) throws(ResourceError) -> [ResourceValue] {
         var fast = FastYAMLParser(text)
         if let documents = try? fast.documents() { return documents }
         return try yamsDocuments(in: text, file: file)

@@ -6,6 +6,11 @@ enum Console {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     }
 
+    /// A line on standard output, written at once (not buffered), for a process another one is watching.
+    static func line(_ message: String) {
+        FileHandle.standardOutput.write(Data((message + "\n").utf8))
+    }
+
     static func warning(_ message: String) {
         FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }

@@ -1,0 +1,80 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// A fixture model server for tours, tests and load tests — not a model. It speaks enough of the
+/// OpenAI HTTP API (models, chat, completions, embeddings; streaming or not; usage or not) to stand
+/// in for a model server behind the gateway, and answers every prompt with the same sentence.
+public final class FixtureModel: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// The model names served.
+        public var models: [String]
+        /// The length of each embedding vector.
+        public var embeddingDimensions: Int
+        /// The pause between streamed events (zero: all at once).
+        public var eventInterval: Duration
+        /// When set, every model request is answered with this status (for failover tests).
+        public var failureStatus: Int?
+
+        public init(
+            models: [String] = ["fixture-small", "fixture-large", "fixture-embedding"],
+            embeddingDimensions: Int = 8,
+            eventInterval: Duration = .zero,
+            failureStatus: Int? = nil
+        ) {
+            self.models = models
+            self.embeddingDimensions = embeddingDimensions
+            self.eventInterval = eventInterval
+            self.failureStatus = failureStatus
+        }
+    }
+
+    /// The address the fixture listens on.
+    public let address: SocketAddress
+    private let channel: any Channel
+
+    private init(channel: any Channel) {
+        self.channel = channel
+        self.address = channel.localAddress!
+    }
+
+    /// The port the fixture listens on.
+    public var port: Int { address.port ?? 0 }
+
+    /// `http://host:port`, the base URL to point an upstream at.
+    public var baseURL: String { "http://\(address.ipAddress ?? "127.0.0.1"):\(port)" }
+
+    /// Binds the fixture on `host:port` (port 0: any free port) and starts answering.
+    public static func start(
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        configuration: Configuration = Configuration(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> FixtureModel {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(FixtureHandler(configuration: configuration))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        return FixtureModel(channel: channel)
+    }
+
+    /// Serves until graceful shutdown, then stops listening.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try await stop()
+    }
+
+    /// Stops listening; open connections finish their current answer.
+    public func stop() async throws {
+        try await channel.close().get()
+    }
+}

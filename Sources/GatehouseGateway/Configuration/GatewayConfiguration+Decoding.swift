@@ -1,0 +1,318 @@
+import Foundation
+import GatehouseCore
+import GatehousePolicy
+
+extension GatewayConfiguration {
+    /// Reads and validates a `gatehouse.yaml`. Unknown fields are errors: a typo in a gateway's
+    /// configuration must not silently widen access. Every problem found is reported at once.
+    ///
+    /// - Parameter environment: where `credentialEnv` names are looked up.
+    public static func load(
+        file: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ResourceErrors) -> GatewayConfiguration {
+        let text: String
+        do {
+            text = try ResourceLoader.read(file)
+        } catch {
+            throw ResourceErrors([error])
+        }
+        return try decode(text: text, file: file, environment: environment)
+    }
+
+    /// Decodes configuration text; `file` names it in errors.
+    public static func decode(
+        text: String,
+        file: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ResourceErrors) -> GatewayConfiguration {
+        let diagnostics = DecodeDiagnostics()
+        var configuration = GatewayConfiguration()
+        configuration.file = file
+        do {
+            let documents = try ResourceValue.documents(in: text, file: file)
+            guard documents.count <= 1 else {
+                throw ResourceError(
+                    .invalidValue,
+                    "expected one YAML document",
+                    at: SourceLocation(file: file, line: documents[1].line, column: 1)
+                )
+            }
+            if let document = documents.first {
+                let root = Field(value: document, file: file, diagnostics: diagnostics)
+                try configuration.read(root, environment: environment)
+            }
+        } catch let error as ResourceError {
+            throw ResourceErrors([error] + diagnostics.warnings)
+        } catch {
+            throw ResourceErrors([ResourceError(.unreadable, "\(error)", field: file)])
+        }
+        guard diagnostics.warnings.isEmpty else { throw ResourceErrors(diagnostics.warnings) }
+        return configuration
+    }
+
+    private mutating func read(_ root: Field, environment: [String: String]) throws(ResourceError) {
+        let object = try root.object(known: ["listen", "admin", "tls", "authentication", "models", "access", "limits"])
+        if let field = object["listen"] { listen = try field.listenAddress() }
+        if let admin = try object["admin"]?.object(known: ["listen"]), let field = admin["listen"] {
+            adminListen = try field.listenAddress()
+        }
+        if let field = object["tls"] { tls = try field.tlsSettings() }
+        if let field = object["authentication"] { try readAuthentication(field) }
+        var seen: [String: Field] = [:]
+        for item in try object["models"]?.list() ?? [] {
+            let route = try item.modelRoute(environment: environment)
+            for name in [route.name] + route.aliases {
+                if let earlier = seen[name] {
+                    throw item.error(.duplicate, "the model name \"\(name)\" is also used at \(earlier.location)")
+                }
+                seen[name] = item
+            }
+            models.append(route)
+        }
+        if let field = object["access"] { access = try field.accessPolicySet() }
+        if let field = object["limits"] { limits = try field.requestLimits() }
+        if tls.clientCertificates != .none && !tls.enabled {
+            throw root.error(.invalidValue, "client certificates need TLS: set tls.enabled to true")
+        }
+    }
+
+    private mutating func readAuthentication(_ field: Field) throws(ResourceError) {
+        let object = try field.object(known: ["apiKeys", "jwt", "clientCertificates"])
+        apiKeys = try object["apiKeys"]?.bool() ?? true
+        for item in try object["jwt"]?.list() ?? [] { jwtIssuers.append(try item.jwtIssuer()) }
+        for item in try object["clientCertificates"]?.list() ?? [] {
+            let rule = try item.object(known: ["san", "name", "labels"])
+            certificateIdentities.append(
+                CertificateIdentityRule(
+                    san: try rule.required("san").name(),
+                    name: try rule["name"]?.name(),
+                    labels: Labels(try rule["labels"]?.validLabels() ?? [:])
+                )
+            )
+        }
+        if !certificateIdentities.isEmpty && tls.clientCertificates == .none {
+            throw field.error(
+                .invalidValue,
+                "clientCertificates rules need tls.clientCertificates: optional or required"
+            )
+        }
+    }
+}
+
+extension Field {
+    fileprivate func listenAddress() throws(ResourceError) -> ListenAddress {
+        let text = try string()
+        guard let address = ListenAddress(parsing: text) else {
+            throw error(.invalidValue, "expected host:port, found \"\(text)\"")
+        }
+        return address
+    }
+
+    /// `10s`, `500ms`, `2m`, `1h`.
+    fileprivate func duration() throws(ResourceError) -> Duration {
+        let text = try string()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (unit, scale) in units where text.hasSuffix(unit) {
+            if let value = Double(text.dropLast(unit.count)), value >= 0, value.isFinite {
+                return .milliseconds(Int64((value * scale * 1000).rounded()))
+            }
+        }
+        throw error(.invalidValue, "expected a duration such as 500ms, 10s or 2m, found \"\(text)\"")
+    }
+
+    /// A byte count: `1048576`, `512KiB`, `4MiB`.
+    fileprivate func byteCount() throws(ResourceError) -> Int {
+        if isPlainInteger {
+            let value = try int()
+            guard value > 0 else { throw error(.invalidValue, "must be positive") }
+            return value
+        }
+        let text = try string()
+        for (unit, scale) in [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30)] where text.hasSuffix(unit) {
+            if let value = Int(text.dropLast(unit.count)), value > 0, value <= Int(Int32.max) { return value * scale }
+        }
+        throw error(.invalidValue, "expected a size such as 65536, 512KiB or 4MiB, found \"\(text)\"")
+    }
+
+    fileprivate func validLabels() throws(ResourceError) -> [String: String] {
+        let labels = try stringMap()
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
+            if let problem = Labels.problem(key: key, value: value) { throw error(.invalidValue, problem) }
+        }
+        return labels
+    }
+
+    fileprivate func tlsSettings() throws(ResourceError) -> TLSSettings {
+        let object = try object(known: ["enabled", "certificate", "key", "clientCA", "clientCertificates"])
+        var tls = TLSSettings()
+        tls.enabled = try object["enabled"]?.bool() ?? true
+        tls.certificateFile = try object["certificate"]?.name()
+        tls.keyFile = try object["key"]?.name()
+        tls.clientCAFile = try object["clientCA"]?.name()
+        if (tls.certificateFile == nil) != (tls.keyFile == nil) {
+            throw error(.invalidValue, "certificate and key go together: give both or neither")
+        }
+        if let field = object["clientCertificates"] {
+            let text = try field.string()
+            guard let mode = TLSSettings.ClientCertificates(rawValue: text) else {
+                throw field.error(.invalidValue, "expected none, optional or required, found \"\(text)\"")
+            }
+            tls.clientCertificates = mode
+        }
+        if tls.clientCertificates != .none && tls.clientCAFile == nil {
+            throw error(.missingField, "client certificates need clientCA, the bundle that verifies them")
+        }
+        return tls
+    }
+
+    fileprivate func jwtIssuer() throws(ResourceError) -> JWTIssuerSettings {
+        let object = try object(known: [
+            "issuer", "audiences", "jwksFile", "jwksURL", "jwksMinimumRefresh", "algorithms", "leeway",
+            "subjectClaim", "claimLabels", "labels",
+        ])
+        let algorithmsField = try object.required("algorithms")
+        let algorithms = try algorithmsField.stringList()
+        let supported: Set<String> = [
+            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+        ]
+        guard !algorithms.isEmpty, algorithms.allSatisfy(supported.contains) else {
+            throw algorithmsField.error(
+                .invalidValue,
+                "algorithms must list asymmetric algorithms from \(supported.sorted().joined(separator: ", "))"
+            )
+        }
+        let audiencesField = try object.required("audiences")
+        let audiences = try audiencesField.stringList()
+        guard !audiences.isEmpty else { throw audiencesField.error(.invalidValue, "at least one audience is required") }
+        var issuer = JWTIssuerSettings(
+            issuer: try object.required("issuer").name(),
+            audiences: audiences,
+            algorithms: algorithms
+        )
+        issuer.jwksFile = try object["jwksFile"]?.name()
+        issuer.jwksURL = try object["jwksURL"]?.name()
+        guard (issuer.jwksFile == nil) != (issuer.jwksURL == nil) else {
+            throw error(.invalidValue, "give exactly one of jwksFile and jwksURL")
+        }
+        if let url = issuer.jwksURL, UpstreamSettings(url: url) == nil, let field = object["jwksURL"] {
+            throw field.error(.invalidValue, "expected an http or https URL")
+        }
+        if let field = object["jwksMinimumRefresh"] { issuer.jwksMinimumRefresh = try field.duration() }
+        if let field = object["leeway"] { issuer.leeway = try field.duration() }
+        if let field = object["subjectClaim"] { issuer.subjectClaim = try field.name() }
+        issuer.claimLabels = try object["claimLabels"]?.stringMap() ?? [:]
+        issuer.labels = try object["labels"]?.validLabels() ?? [:]
+        return issuer
+    }
+
+    fileprivate func modelRoute(environment: [String: String]) throws(ResourceError) -> ModelRoute {
+        let object = try object(known: ["name", "aliases", "labels", "upstreams", "healthCheck"])
+        let upstreamsField = try object.required("upstreams")
+        var upstreams: [UpstreamSettings] = []
+        for item in try upstreamsField.list() { upstreams.append(try item.upstream(environment: environment)) }
+        guard !upstreams.isEmpty else {
+            throw upstreamsField.error(.invalidValue, "a model needs at least one upstream")
+        }
+        var route = ModelRoute(
+            name: try object.required("name").name(),
+            aliases: try object["aliases"]?.stringList() ?? [],
+            labels: Labels(try object["labels"]?.validLabels() ?? [:]),
+            upstreams: upstreams
+        )
+        if let health = try object["healthCheck"]?.object(known: ["path", "interval"]) {
+            if let field = health["path"] {
+                let path = try field.string()
+                guard path.hasPrefix("/") else { throw field.error(.invalidValue, "a path starts with /") }
+                route.healthCheckPath = path
+            }
+            if let field = health["interval"] { route.healthCheckInterval = try field.duration() }
+        }
+        return route
+    }
+
+    fileprivate func upstream(environment: [String: String]) throws(ResourceError) -> UpstreamSettings {
+        let object = try object(known: [
+            "url", "model", "credentialEnv", "credentialFile", "connectTimeout", "responseTimeout", "idleTimeout",
+        ])
+        let urlField = try object.required("url")
+        guard var upstream = UpstreamSettings(url: try urlField.string()) else {
+            throw urlField.error(
+                .invalidValue,
+                "expected an http:// or https:// URL without query, fragment or user info"
+            )
+        }
+        upstream.model = try object["model"]?.name()
+        if let field = object["credentialEnv"] {
+            let name = try field.name()
+            guard let value = environment[name], !value.isEmpty else {
+                throw field.error(.invalidValue, "the environment variable \(name) is not set")
+            }
+            upstream.credential = Secret(value)
+        }
+        if let field = object["credentialFile"] {
+            guard upstream.credential == nil else {
+                throw field.error(.invalidValue, "give credentialEnv or credentialFile, not both")
+            }
+            let path = try field.name()
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw field.error(.unreadable, "cannot read the credential file \(path)")
+            }
+            let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !value.isEmpty, !value.contains(where: { $0.isNewline || $0 == "\0" }) else {
+                throw field.error(.invalidValue, "the credential file \(path) must hold one line")
+            }
+            upstream.credential = Secret(value)
+        }
+        if let field = object["connectTimeout"] { upstream.connectTimeout = try field.duration() }
+        if let field = object["responseTimeout"] { upstream.responseTimeout = try field.duration() }
+        if let field = object["idleTimeout"] { upstream.idleTimeout = try field.duration() }
+        return upstream
+    }
+
+    fileprivate func accessPolicySet() throws(ResourceError) -> AccessPolicySet {
+        let object = try object(known: ["tiers", "policies"])
+        var tiers: [Tier] = []
+        for item in try object["tiers"]?.list() ?? [] {
+            let tier = try item.accessTier()
+            guard !tiers.contains(where: { $0.name == tier.name }) else {
+                throw item.error(.duplicate, "tier \"\(tier.name)\" is declared twice")
+            }
+            tiers.append(tier)
+        }
+        var policies: [AccessPolicy] = []
+        for item in try object["policies"]?.list() ?? [] {
+            let policy = try item.accessPolicy()
+            guard policy.tier == Tier.default.name || tiers.contains(where: { $0.name == policy.tier }) else {
+                throw item.error(.unknownReference, "tier \"\(policy.tier)\" is not declared under access.tiers")
+            }
+            guard !policies.contains(where: { $0.name == policy.name }) else {
+                throw item.error(.duplicate, "policy \"\(policy.name)\" is declared twice")
+            }
+            policies.append(policy)
+        }
+        return AccessPolicySet(tiers: tiers, policies: policies)
+    }
+
+    fileprivate func requestLimits() throws(ResourceError) -> RequestLimits {
+        let object = try object(known: [
+            "maxBodyBytes", "maxHeaderCount", "maxHeaderBytes", "headerTimeout", "idleTimeout",
+            "minBodyBytesPerSecond", "bodyRateWindow", "drainTimeout",
+        ])
+        var limits = RequestLimits()
+        if let field = object["maxBodyBytes"] { limits.maxBodyBytes = try field.byteCount() }
+        if let field = object["maxHeaderBytes"] { limits.maxHeaderBytes = try field.byteCount() }
+        if let field = object["maxHeaderCount"] {
+            limits.maxHeaderCount = try field.int()
+            guard (1...1000).contains(limits.maxHeaderCount) else {
+                throw field.error(.invalidValue, "must be 1 to 1000")
+            }
+        }
+        if let field = object["headerTimeout"] { limits.headerTimeout = try field.duration() }
+        if let field = object["idleTimeout"] { limits.idleTimeout = try field.duration() }
+        if let field = object["minBodyBytesPerSecond"] { limits.minBodyBytesPerSecond = try field.byteCount() }
+        if let field = object["bodyRateWindow"] { limits.bodyRateWindow = try field.duration() }
+        if let field = object["drainTimeout"] { limits.drainTimeout = try field.duration() }
+        return limits
+    }
+}

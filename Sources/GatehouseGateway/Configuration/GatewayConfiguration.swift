@@ -1,0 +1,41 @@
+import GatehouseCore
+import GatehousePolicy
+
+/// Everything `gatehouse serve` runs with, validated as a whole; swapped atomically on reload.
+public struct GatewayConfiguration: Sendable {
+    public var listen = ListenAddress(host: "127.0.0.1", port: 8443)
+    public var adminListen = ListenAddress(host: "127.0.0.1", port: 8444)
+    public var tls = TLSSettings()
+    public var apiKeys = true
+    public var jwtIssuers: [JWTIssuerSettings] = []
+    public var certificateIdentities: [CertificateIdentityRule] = []
+    public var models: [ModelRoute] = []
+    public var access = AccessPolicySet(policies: [])
+    public var limits = RequestLimits()
+    /// The file it was read from; nil for the embedded defaults.
+    public var file: String?
+
+    public init() {}
+
+    /// The embedded defaults: TLS with a self-signed certificate, API keys, and one policy that lets
+    /// every authenticated caller use every model (write a `gatehouse.yaml` to narrow it).
+    public static func embeddedDefaults(models: [ModelRoute]) -> GatewayConfiguration {
+        var configuration = GatewayConfiguration()
+        configuration.models = models
+        configuration.access = AccessPolicySet(policies: [
+            AccessPolicy(
+                name: "authenticated-callers-use-any-model",
+                order: nil,
+                selector: .all,
+                rules: [AccessRule(action: .allow, modelNames: nil, modelSelector: nil, source: "embedded defaults")],
+                source: "embedded defaults"
+            )
+        ])
+        return configuration
+    }
+
+    /// The route for a name or alias.
+    public func route(named name: String) -> ModelRoute? {
+        models.first { $0.name == name || $0.aliases.contains(name) }
+    }
+}

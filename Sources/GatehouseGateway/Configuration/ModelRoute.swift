@@ -1,0 +1,19 @@
+import GatehouseCore
+
+/// A model callers may name, and the upstreams that serve it, tried in order.
+public struct ModelRoute: Sendable, Hashable {
+    public var name: String
+    public var aliases: [String]
+    public var labels: Labels
+    public var upstreams: [UpstreamSettings]
+    /// The path a health check requests on each upstream (GET, 2xx healthy).
+    public var healthCheckPath: String = "/v1/models"
+    public var healthCheckInterval: Duration = .seconds(10)
+
+    public init(name: String, aliases: [String] = [], labels: Labels = [:], upstreams: [UpstreamSettings]) {
+        self.name = name
+        self.aliases = aliases
+        self.labels = labels
+        self.upstreams = upstreams
+    }
+}

@@ -1,0 +1,20 @@
+/// Bounds on what one client may send, against slow, large and malformed requests.
+public struct RequestLimits: Sendable, Hashable {
+    /// The largest request body; larger ones get 413.
+    public var maxBodyBytes: Int = 4 << 20
+    /// The most header fields in one request.
+    public var maxHeaderCount: Int = 100
+    /// The most bytes in all header names and values together (and in one field).
+    public var maxHeaderBytes: Int = 32 << 10
+    /// From a request's first byte to the end of its headers.
+    public var headerTimeout: Duration = .seconds(10)
+    /// How long a connection may sit with no request in progress.
+    public var idleTimeout: Duration = .seconds(60)
+    /// The slowest acceptable upload, in bytes per second, measured over `bodyRateWindow`.
+    public var minBodyBytesPerSecond: Int = 1024
+    public var bodyRateWindow: Duration = .seconds(5)
+    /// How long shutdown waits for requests and streams in flight.
+    public var drainTimeout: Duration = .seconds(30)
+
+    public init() {}
+}

@@ -1,0 +1,109 @@
+import Foundation
+import GatehouseStore
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+
+/// `gatehouse serve` assembled: the store, keys, TLS material, configuration in force, the listeners
+/// and the background services, ready to run under one `ServiceGroup`.
+public final class Gateway: Sendable {
+    public let server: GatewayServer
+    /// Every long-lived part, the server last so it drains after the others stop polling.
+    public let services: [any Service]
+    /// The fingerprint of the data plane's certificate, when TLS is on.
+    public let tlsFingerprint: String?
+    /// Whether this start made the self-signed certificate.
+    public let generatedCertificate: Bool
+    /// The admin key made on first start (shown once), or nil.
+    public let newAdminKey: String?
+    let state: GatewayState
+    let reloader: ConfigurationReloader?
+
+    private init(
+        server: GatewayServer,
+        services: [any Service],
+        tlsFingerprint: String?,
+        generatedCertificate: Bool,
+        newAdminKey: String?,
+        state: GatewayState,
+        reloader: ConfigurationReloader?
+    ) {
+        self.server = server
+        self.services = services
+        self.tlsFingerprint = tlsFingerprint
+        self.generatedCertificate = generatedCertificate
+        self.newAdminKey = newAdminKey
+        self.state = state
+        self.reloader = reloader
+    }
+
+    /// Opens the data directory and binds the listeners.
+    ///
+    /// - Parameters:
+    ///   - overrides: applied to the configuration on every reload too (command-line flags win over the file).
+    public static func start(
+        configuration: GatewayConfiguration,
+        dataDirectory: URL,
+        overrides: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in },
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) async throws -> Gateway {
+        let store = try Store(directory: dataDirectory)
+        let keys = KeyDirectory()
+        try keys.reload(from: store)
+        var newAdminKey: String?
+        if !keys.hasAdminKey {
+            newAdminKey = try store.createKey(kind: .admin, name: "admin", labels: [:], expiresAt: nil).secret.text
+            try keys.reload(from: store)
+        }
+        var tlsFingerprint: String?
+        var generated = false
+        var dataTLS: NIOSSLContext?
+        var adminTLS: NIOSSLContext?
+        if configuration.tls.enabled {
+            let material = try TLSMaterial.prepare(settings: configuration.tls, dataDirectory: dataDirectory)
+            tlsFingerprint = material.fingerprint
+            generated = material.generated
+            dataTLS = try material.serverContext(settings: configuration.tls)
+            adminTLS = try material.serverContext(settings: TLSSettings())
+        }
+        let state = GatewayState(configuration: configuration, registry: UpstreamRegistry(group: group))
+        let server = try await GatewayServer.start(
+            state: state,
+            keys: keys,
+            store: store,
+            tls: dataTLS,
+            adminTLS: adminTLS,
+            group: group,
+            logger: logger
+        )
+        var services: [any Service] = [
+            KeyDirectoryRefresher(directory: keys, store: store, logger: logger),
+            HealthChecker(state: state, logger: logger),
+        ]
+        var reloader: ConfigurationReloader?
+        if let file = configuration.file {
+            let made = ConfigurationReloader(file: file, state: state, overrides: overrides, logger: logger)
+            services.append(made)
+            reloader = made
+        }
+        services.append(server)
+        return Gateway(
+            server: server,
+            services: services,
+            tlsFingerprint: tlsFingerprint,
+            generatedCertificate: generated,
+            newAdminKey: newAdminKey,
+            state: state,
+            reloader: reloader
+        )
+    }
+
+    /// Re-reads the configuration file now, as SIGHUP does; false when it was refused.
+    @discardableResult
+    public func reloadConfiguration() -> Bool {
+        reloader?.reload(reason: "requested") ?? false
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import GatehouseCore
+import GatehouseStore
+import NIOHTTP1
+
+/// Turns a request's credentials into an identity. Exactly one bearer credential or a verified client
+/// certificate; anything else, or anything odd, is "not authenticated", with no fallback path.
+struct Authenticator: Sendable {
+    enum Result: Sendable {
+        case identified(Identity)
+        /// A bearer token whose signature is checked asynchronously, before the request goes anywhere.
+        case token(String, JWTVerifier.Header, JWTVerifier)
+        case rejected
+    }
+
+    let keys: KeyDirectory
+
+    func authenticate(
+        headers: HTTPHeaders,
+        certificateNames: [String],
+        runtime: GatewayRuntime,
+        kind: StoredKey.Kind,
+        now: Date
+    ) -> Result {
+        let authorizations = headers["authorization"]
+        guard authorizations.count <= 1 else { return .rejected }
+        if let authorization = authorizations.first {
+            guard let token = Self.bearerToken(Substring(authorization)) else { return .rejected }
+            if kind == .admin || token.hasPrefix(KeySecret.apiPrefix) || token.hasPrefix(KeySecret.adminPrefix) {
+                guard kind == .admin || runtime.configuration.apiKeys,
+                    let identity = keys.identify(token, kind: kind, now: now)
+                else { return .rejected }
+                return .identified(identity)
+            }
+            guard kind == .api, let header = JWTVerifier.header(of: token),
+                let verifier = Self.verifier(for: token, runtime: runtime), verifier.accepts(header)
+            else { return .rejected }
+            return .token(String(token), header, verifier)
+        }
+        guard kind == .api else { return .rejected }
+        for name in certificateNames {
+            if let rule = runtime.configuration.certificateIdentities.first(where: { $0.matches(name) }) {
+                return .identified(Identity(name: rule.name ?? name, method: .clientCertificate, labels: rule.labels))
+            }
+        }
+        return .rejected
+    }
+
+    /// The token of `Bearer <token>`: visible ASCII only, no quotes or spaces, bounded in length.
+    static func bearerToken(_ value: Substring) -> Substring? {
+        guard value.utf8.count > 7, value.utf8.count <= JWTVerifier.maximumTokenLength + 7 else { return nil }
+        let scheme = value.prefix(7)
+        guard scheme.lowercased() == "bearer " else { return nil }
+        let token = value.dropFirst(7)
+        guard !token.isEmpty,
+            token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'") })
+        else { return nil }
+        return token
+    }
+
+    /// The verifier of the issuer the token's (still unverified) `iss` names.
+    private static func verifier(for token: Substring, runtime: GatewayRuntime) -> JWTVerifier? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let data = Data(base64URLEncoded: parts[1]),
+            let payload = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let issuer = payload["iss"] as? String
+        else { return nil }
+        return runtime.verifiers.first { $0.settings.issuer == issuer }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import NIOCore
+
+/// Reads an OpenAI request body before it goes anywhere: it must be a JSON object with a `model`
+/// string, and no field at any depth may try to choose where the request goes (`api_base`,
+/// `base_url` and kin) or carry a credential: the gateway, not the caller, picks the upstream.
+enum RequestInspector {
+    struct Inspected: @unchecked Sendable {
+        /// The parsed body (JSONSerialization's types; read-only after inspection).
+        let object: [String: Any]
+        let model: String
+        let stream: Bool
+    }
+
+    /// Keys refused anywhere in a body, compared lowercased with `_` and `-` removed.
+    static let routingKeys: Set<String> = [
+        "apibase", "baseurl", "apiurl", "apiendpoint", "endpointurl", "azureendpoint", "openaiapibase",
+        "apihost", "serverurl", "upstreamurl", "proxyurl", "httpproxy", "httpsproxy", "customllmprovider",
+        "apikey", "apiversion", "awsregionname", "vertexlocation", "vertexproject",
+    ]
+
+    /// The most nesting looked into; deeper bodies are refused rather than left uninspected.
+    static let maximumDepth = 64
+
+    static func inspect(_ body: ByteBuffer) -> Result<Inspected, GatewayError> {
+        guard body.readableBytes > 0 else {
+            return .failure(.badRequest("invalid_json", "the request body is empty; send a JSON object"))
+        }
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+        } catch {
+            return .failure(.badRequest("invalid_json", "the request body is not valid JSON"))
+        }
+        guard let object = parsed as? [String: Any] else {
+            return .failure(.badRequest("invalid_json", "the request body must be a JSON object"))
+        }
+        if let path = routingField(in: object, path: "", depth: 0) {
+            return .failure(
+                .badRequest("routing_field_refused", "the field \(path) is refused: the gateway chooses the upstream")
+            )
+        }
+        guard let model = object["model"] as? String, !model.isEmpty, model.utf8.count <= 256 else {
+            return .failure(.badRequest("missing_model", "the body needs a \"model\" string"))
+        }
+        if let stream = object["stream"], !(stream is Bool) {
+            return .failure(.badRequest("invalid_stream", "\"stream\" must be true or false"))
+        }
+        return .success(Inspected(object: object, model: model, stream: object["stream"] as? Bool ?? false))
+    }
+
+    /// The path of the first refused key, or nil.
+    private static func routingField(in value: Any, path: String, depth: Int) -> String? {
+        if depth > maximumDepth { return path.isEmpty ? "(root)" : path }
+        if let object = value as? [String: Any] {
+            for (key, item) in object {
+                let normalized = key.lowercased().filter { $0 != "_" && $0 != "-" }
+                let itemPath = path.isEmpty ? key : "\(path).\(key)"
+                if routingKeys.contains(normalized) { return itemPath }
+                if let found = routingField(in: item, path: itemPath, depth: depth + 1) { return found }
+            }
+        } else if let array = value as? [Any] {
+            for (index, item) in array.enumerated() {
+                if let found = routingField(in: item, path: "\(path)[\(index)]", depth: depth + 1) { return found }
+            }
+        }
+        return nil
+    }
+}

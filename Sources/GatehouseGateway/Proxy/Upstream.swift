@@ -1,0 +1,19 @@
+import AsyncHTTPClient
+import Synchronization
+
+/// One upstream server as the running gateway knows it: its settings, the HTTP client with its
+/// timeouts, and its health (from checks and from failed requests).
+public final class Upstream: Sendable {
+    public let settings: UpstreamSettings
+    let client: HTTPClient
+    private let healthy = Atomic<Bool>(true)
+
+    init(settings: UpstreamSettings, client: HTTPClient) {
+        self.settings = settings
+        self.client = client
+    }
+
+    public var isHealthy: Bool { healthy.load(ordering: .relaxed) }
+
+    func markHealthy(_ value: Bool) { healthy.store(value, ordering: .relaxed) }
+}

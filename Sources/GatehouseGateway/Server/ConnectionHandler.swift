@@ -1,0 +1,258 @@
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import SwiftASN1
+import X509
+
+/// One client connection: enforces the deadlines and limits against slow and oversized requests,
+/// refuses bad heads, collects the body, hands the request to its responder, and keeps the
+/// connection alive or closes it.
+final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        /// Between requests.
+        case idle
+        /// The head was admitted; the body is arriving.
+        case reading(R.Admitted, HTTPRequestHead, String, ByteBuffer)
+        /// The request is with the responder.
+        case responding
+        /// Refused; whatever else arrives is dropped until the connection closes.
+        case discarding
+    }
+
+    private let responder: R
+    private let watcher: ByteArrivalWatcher
+    private let tracker: ConnectionTracker
+    private var state = State.idle
+    private var limits: RequestLimits
+    private var timer: Scheduled<Void>?
+    private var bytesThisWindow = 0
+    private var task: Task<Void, Never>?
+    private var certificateNames: [String]?
+
+    init(responder: R, watcher: ByteArrivalWatcher, tracker: ConnectionTracker) {
+        self.responder = responder
+        self.watcher = watcher
+        self.tracker = tracker
+        self.limits = responder.limits
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        tracker.opened(context.channel)
+        awaitRequest(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        watcher.onBytes = nil
+        task?.cancel()
+        task = nil
+        tracker.closed(context.channel)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            received(head, context: context)
+        case .body(let chunk):
+            guard case .reading(let admitted, let head, let requestID, var body) = state else { return }
+            bytesThisWindow += chunk.readableBytes
+            guard body.readableBytes + chunk.readableBytes <= limits.maxBodyBytes else {
+                refuse(.bodyTooLarge(limit: limits.maxBodyBytes), head: head, requestID: requestID, context: context)
+                return
+            }
+            state = .responding
+            var chunk = chunk
+            body.writeBuffer(&chunk)
+            state = .reading(admitted, head, requestID, body)
+        case .end:
+            guard case .reading(let admitted, let head, let requestID, let body) = state else { return }
+            timer?.cancel()
+            timer = nil
+            state = .responding
+            dispatch(admitted, head: head, requestID: requestID, body: body, context: context)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // The HTTP error handler before this one has answered 400 for parse errors; anything else closes.
+        context.close(promise: nil)
+    }
+
+    // MARK: Phases
+
+    private func awaitRequest(context: ChannelHandlerContext) {
+        state = .idle
+        limits = responder.limits
+        tracker.setBusy(context.channel, false)
+        schedule(after: limits.idleTimeout, context: context) { handler, context in
+            context.close(promise: nil)
+        }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        watcher.onBytes = {
+            let (handler, context) = loopBound.value
+            guard case .idle = handler.state else { return }
+            handler.tracker.setBusy(context.channel, true)
+            handler.schedule(after: handler.limits.headerTimeout, context: context) { handler, context in
+                handler.refuse(
+                    .timeout("the request headers did not arrive in time"),
+                    head: nil,
+                    requestID: RequestID.make(),
+                    context: context
+                )
+            }
+        }
+    }
+
+    private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard case .idle = state else { return }
+        watcher.onBytes = nil
+        timer?.cancel()
+        timer = nil
+        tracker.setBusy(context.channel, true)
+        let requestID = RequestID.take(from: head.headers.first(name: RequestID.headerName))
+        if let problem = HeadValidator.problem(in: head, limits: limits) {
+            refuse(problem, head: head, requestID: requestID, context: context)
+            return
+        }
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limits.maxBodyBytes {
+            refuse(.bodyTooLarge(limit: limits.maxBodyBytes), head: head, requestID: requestID, context: context)
+            return
+        }
+        if certificateNames == nil { certificateNames = Self.certificateNames(context: context) }
+        switch responder.admit(head: head, requestID: requestID, certificateNames: certificateNames ?? []) {
+        case .failure(let error):
+            refuse(error, head: head, requestID: requestID, context: context)
+        case .success(let admitted):
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                context.writeAndFlush(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                    promise: nil
+                )
+            }
+            state = .reading(admitted, head, requestID, context.channel.allocator.buffer(capacity: 0))
+            bytesThisWindow = 0
+            watchBodyRate(context: context)
+        }
+    }
+
+    /// Checks, once per window, that the body arrives at least at the minimum rate.
+    private func watchBodyRate(context: ChannelHandlerContext) {
+        schedule(after: limits.bodyRateWindow, context: context) { handler, context in
+            guard case .reading(_, let head, let requestID, _) = handler.state else { return }
+            let seconds = Double(handler.limits.bodyRateWindow.components.seconds)
+            if Double(handler.bytesThisWindow) < Double(handler.limits.minBodyBytesPerSecond) * max(seconds, 1) {
+                handler.refuse(
+                    .timeout("the request body arrived too slowly"),
+                    head: head,
+                    requestID: requestID,
+                    context: context
+                )
+                return
+            }
+            handler.bytesThisWindow = 0
+            handler.watchBodyRate(context: context)
+        }
+    }
+
+    private func dispatch(
+        _ admitted: R.Admitted,
+        head: HTTPRequestHead,
+        requestID: String,
+        body: ByteBuffer,
+        context: ChannelHandlerContext
+    ) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let writer = ResponseWriter(
+            channel: context.channel,
+            requestID: requestID,
+            keepAlive: head.isKeepAlive && !tracker.isDraining,
+            version: head.version,
+            finished: { keepAlive in
+                eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.task = nil
+                    guard context.channel.isActive else { return }
+                    if keepAlive && !handler.tracker.isDraining {
+                        handler.awaitRequest(context: context)
+                    } else {
+                        handler.state = .discarding
+                        context.close(promise: nil)
+                    }
+                }
+            }
+        )
+        let responder = self.responder
+        task = Task {
+            await responder.respond(to: admitted, body: body, writer: writer)
+        }
+    }
+
+    /// Answers with an error and closes when the error says so (framing in doubt, body unread).
+    private func refuse(
+        _ error: GatewayError,
+        head: HTTPRequestHead?,
+        requestID: String,
+        context: ChannelHandlerContext
+    ) {
+        timer?.cancel()
+        timer = nil
+        watcher.onBytes = nil
+        let closes =
+            error.closesConnection || head == nil || !(head?.isKeepAlive ?? false)
+            || { if case .reading = state { return true } else { return false } }()
+        state = closes ? .discarding : .responding
+        var headers = HTTPHeaders(error.headers)
+        let body = error.body(requestID: requestID)
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(body.utf8.count))
+        headers.add(name: RequestID.headerName, value: requestID)
+        if closes { headers.add(name: "connection", value: "close") }
+        let responseHead = HTTPResponseHead(version: head?.version ?? .http1_1, status: error.status, headers: headers)
+        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if closes {
+            let channel = context.channel
+            written.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            awaitRequest(context: context)
+        }
+    }
+
+    private func schedule(
+        after duration: Duration,
+        context: ChannelHandlerContext,
+        _ body: @escaping (ConnectionHandler, ChannelHandlerContext) -> Void
+    ) {
+        timer?.cancel()
+        let loopBound = NIOLoopBound((self, context, body), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: TimeAmount(duration)) {
+            let (handler, context, body) = loopBound.value
+            handler.timer = nil
+            body(handler, context)
+        }
+    }
+
+    /// The SAN URIs and DNS names of a verified client certificate (empty without TLS or a certificate).
+    private static func certificateNames(context: ChannelHandlerContext) -> [String] {
+        guard let peer = try? context.pipeline.syncOperations.nioSSL_peerCertificate(),
+            let der = try? peer.toDERBytes(),
+            let certificate = try? Certificate(derEncoded: der),
+            let names = try? certificate.extensions.subjectAlternativeNames
+        else { return [] }
+        return names.compactMap { name in
+            switch name {
+            case .uniformResourceIdentifier(let uri): return uri
+            case .dnsName(let dns): return dns
+            default: return nil
+            }
+        }
+    }
+}

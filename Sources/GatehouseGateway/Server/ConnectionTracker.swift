@@ -1,0 +1,55 @@
+import NIOCore
+import Synchronization
+
+/// Knows every open connection and whether it is busy, so shutdown can close idle connections at
+/// once, let busy ones finish (answering `Connection: close`), and say when all are done.
+final class ConnectionTracker: Sendable {
+    private struct State {
+        var channels: [ObjectIdentifier: (channel: any Channel, busy: Bool)] = [:]
+        var draining = false
+    }
+
+    private let state = Mutex(State())
+
+    var isDraining: Bool { state.withLock { $0.draining } }
+
+    var busyCount: Int { state.withLock { $0.channels.values.filter(\.busy).count } }
+
+    var openCount: Int { state.withLock { $0.channels.count } }
+
+    func opened(_ channel: any Channel) {
+        let draining = state.withLock { state in
+            state.channels[ObjectIdentifier(channel)] = (channel, false)
+            return state.draining
+        }
+        if draining { channel.close(promise: nil) }
+    }
+
+    func closed(_ channel: any Channel) {
+        _ = state.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Marks the connection busy or idle; an idle connection during a drain is closed.
+    func setBusy(_ channel: any Channel, _ busy: Bool) {
+        let closeNow = state.withLock { state -> Bool in
+            state.channels[ObjectIdentifier(channel)]?.busy = busy
+            return state.draining && !busy
+        }
+        if closeNow { channel.close(promise: nil) }
+    }
+
+    /// Starts draining: idle connections close now, busy ones after their response.
+    func drain() {
+        let idle = state.withLock { state -> [any Channel] in
+            state.draining = true
+            return state.channels.values.filter { !$0.busy }.map(\.channel)
+        }
+        for channel in idle { channel.close(promise: nil) }
+    }
+
+    /// Closes everything still open (after the drain timeout).
+    func closeAll() {
+        let all = state.withLock { $0.channels.values.map(\.channel) }
+        for channel in all { channel.close(promise: nil) }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import GatehouseCore
+import GatehousePolicy
+import GatehouseStore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The data plane: the OpenAI routes, and nothing else. Authenticates at the head (before the body is
+/// read), decides model access with the policy engine, and forwards to the model's upstreams.
+struct DataPlane: Responder {
+    enum Route: String, Sendable {
+        case chatCompletions = "/v1/chat/completions"
+        case completions = "/v1/completions"
+        case embeddings = "/v1/embeddings"
+        case models = "/v1/models"
+
+        var method: HTTPMethod { self == .models ? .GET : .POST }
+    }
+
+    struct Admitted: Sendable {
+        let route: Route
+        let head: HTTPRequestHead
+        let requestID: String
+        let authentication: Authenticator.Result
+        let runtime: GatewayRuntime
+        let started: ContinuousClock.Instant
+    }
+
+    let state: GatewayState
+    let authenticator: Authenticator
+    let logger: Logger
+
+    var limits: RequestLimits { state.runtime.configuration.limits }
+
+    func admit(head: HTTPRequestHead, requestID: String, certificateNames: [String]) -> Result<Admitted, GatewayError> {
+        // Routing uses the raw path only: never a URL rebuilt from Host.
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        guard let route = Route(rawValue: String(path)) else {
+            log(head: head, requestID: requestID, status: 404, extra: ["gatehouse.reason": "no route"])
+            return .failure(.notFound)
+        }
+        guard head.method == route.method else { return .failure(.methodNotAllowed(route.method.rawValue)) }
+        let runtime = state.runtime
+        let result = authenticator.authenticate(
+            headers: head.headers,
+            certificateNames: certificateNames,
+            runtime: runtime,
+            kind: .api,
+            now: Date()
+        )
+        if case .rejected = result {
+            log(head: head, requestID: requestID, status: 401, extra: ["gatehouse.reason": "not authenticated"])
+            return .failure(.unauthenticated)
+        }
+        return .success(
+            Admitted(
+                route: route,
+                head: head,
+                requestID: requestID,
+                authentication: result,
+                runtime: runtime,
+                started: .now
+            )
+        )
+    }
+
+    func respond(to request: Admitted, body: ByteBuffer, writer: ResponseWriter) async {
+        let identity: Identity
+        switch request.authentication {
+        case .identified(let known):
+            identity = known
+        case .token(let token, let header, let verifier):
+            guard let verified = await verifier.identify(token: token, header: header, now: Date()) else {
+                log(request, status: 401, extra: ["gatehouse.reason": "token not valid"])
+                await writer.writeError(.unauthenticated)
+                return
+            }
+            identity = verified
+        case .rejected:
+            await writer.writeError(.unauthenticated)
+            return
+        }
+        if request.route == .models {
+            await listModels(request, identity: identity, writer: writer)
+            return
+        }
+        let inspected: RequestInspector.Inspected
+        switch RequestInspector.inspect(body) {
+        case .failure(let error):
+            log(
+                request,
+                identity: identity,
+                status: Int(error.status.code),
+                extra: ["gatehouse.reason": "\(error.code)"]
+            )
+            await writer.writeError(error)
+            return
+        case .success(let result):
+            inspected = result
+        }
+        guard let model = request.runtime.model(named: inspected.model) else {
+            log(request, identity: identity, status: 404, extra: ["gatehouse.reason": "unknown model"])
+            await writer.writeError(
+                GatewayError(
+                    .notFound,
+                    type: "invalid_request_error",
+                    code: "model_not_found",
+                    message: "the model \(GatewayError.quoted(String(inspected.model.prefix(64)))) does not exist"
+                )
+            )
+            return
+        }
+        let decision = request.runtime.access.evaluate(caller: identity.subject, model: model.subject)
+        guard decision.verdict == .allow else {
+            log(
+                request,
+                identity: identity,
+                status: 403,
+                extra: ["gatehouse.model": "\(model.route.name)", "gatehouse.decision": "\(decision.outcome)"]
+            )
+            await writer.writeError(.forbidden("\(identity.name) may not use the model \(model.route.name)"))
+            return
+        }
+        let outcome = await Forwarder.forward(
+            model: model,
+            path: request.route.rawValue,
+            body: body,
+            inspected: inspected,
+            accept: request.head.headers.first(name: "accept"),
+            writer: writer
+        )
+        var extra: Logger.Metadata = [
+            "gatehouse.model": "\(model.route.name)",
+            "gatehouse.decision": "\(decision.outcome)",
+            "gatehouse.stream": "\(inspected.stream)",
+            "gatehouse.attempts": "\(outcome.attempts)",
+            "gatehouse.bytes": "\(outcome.bytes)",
+        ]
+        if let upstream = outcome.upstream { extra["gatehouse.upstream"] = "\(upstream)" }
+        if let failure = outcome.failure { extra["gatehouse.reason"] = "\(failure)" }
+        log(request, identity: identity, status: outcome.status, extra: extra)
+    }
+
+    /// The models the caller may use, in OpenAI's list shape.
+    private func listModels(_ request: Admitted, identity: Identity, writer: ResponseWriter) async {
+        var items: [String] = []
+        for model in request.runtime.models {
+            guard request.runtime.access.evaluate(caller: identity.subject, model: model.subject).verdict == .allow
+            else {
+                continue
+            }
+            for name in [model.route.name] + model.route.aliases {
+                items.append(
+                    "{\"id\":\(GatewayError.quoted(name)),\"object\":\"model\",\"created\":0,\"owned_by\":\"gatehouse\"}"
+                )
+            }
+        }
+        log(request, identity: identity, status: 200, extra: ["gatehouse.models": "\(items.count)"])
+        await writer.writeJSON(status: .ok, "{\"object\":\"list\",\"data\":[\(items.joined(separator: ","))]}")
+    }
+
+    // MARK: Logging (one line per request; never a credential or a body)
+
+    private func log(_ request: Admitted, identity: Identity? = nil, status: Int, extra: Logger.Metadata) {
+        var metadata = extra
+        metadata["gatehouse.request.id"] = "\(request.requestID)"
+        metadata["gatehouse.route"] = "\(request.route.rawValue)"
+        metadata["gatehouse.status"] = "\(status)"
+        metadata["gatehouse.duration_ms"] = "\(Self.milliseconds(since: request.started))"
+        if let identity {
+            metadata["gatehouse.identity"] = "\(identity.name)"
+            metadata["gatehouse.auth"] = "\(identity.method.rawValue)"
+        }
+        logger.info("request", metadata: metadata)
+    }
+
+    private func log(head: HTTPRequestHead, requestID: String, status: Int, extra: Logger.Metadata) {
+        var metadata = extra
+        metadata["gatehouse.request.id"] = "\(requestID)"
+        metadata["gatehouse.method"] = "\(head.method.rawValue)"
+        metadata["gatehouse.status"] = "\(status)"
+        logger.info("request", metadata: metadata)
+    }
+
+    private static func milliseconds(since start: ContinuousClock.Instant) -> String {
+        let elapsed = (ContinuousClock.now - start).components
+        let value = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+        return String(format: "%.2f", value)
+    }
+}

@@ -1,0 +1,135 @@
+import NIOCore
+import NIOHTTP1
+
+/// An answer that ends a request early: an HTTP status and an OpenAI-style JSON error body that names
+/// the reason and the request id, never internals.
+public struct GatewayError: Error, Sendable, Hashable {
+    public let status: HTTPResponseStatus
+    /// OpenAI's `error.type`: `invalid_request_error`, `authentication_error`, `permission_error` ...
+    public let type: String
+    /// A stable machine code: `invalid_api_key`, `model_not_found`, `body_too_large` ...
+    public let code: String
+    public let message: String
+    /// Extra response headers (`allow` on 405).
+    public let headers: [(String, String)]
+    /// Whether the connection must close after the answer (framing is in doubt, or the body was not read).
+    public let closesConnection: Bool
+
+    public init(
+        _ status: HTTPResponseStatus,
+        type: String,
+        code: String,
+        message: String,
+        headers: [(String, String)] = [],
+        closesConnection: Bool = false
+    ) {
+        self.status = status
+        self.type = type
+        self.code = code
+        self.message = message
+        self.headers = headers
+        self.closesConnection = closesConnection
+    }
+
+    public static func == (lhs: GatewayError, rhs: GatewayError) -> Bool {
+        lhs.status == rhs.status && lhs.code == rhs.code && lhs.message == rhs.message
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(status.code)
+        hasher.combine(code)
+    }
+
+    /// `{"error": {"message", "type", "code", "request_id"}}`.
+    public func body(requestID: String) -> String {
+        "{\"error\":{\"message\":\(Self.quoted(message)),\"type\":\(Self.quoted(type)),\"code\":\(Self.quoted(code)),"
+            + "\"request_id\":\(Self.quoted(requestID))}}"
+    }
+
+    /// A JSON string literal.
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20:
+                result +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+
+    // MARK: The answers the gateway gives
+
+    static func badRequest(_ code: String, _ message: String, closes: Bool = false) -> GatewayError {
+        GatewayError(.badRequest, type: "invalid_request_error", code: code, message: message, closesConnection: closes)
+    }
+
+    static let unauthenticated = GatewayError(
+        .unauthorized,
+        type: "authentication_error",
+        code: "invalid_api_key",
+        message: "a valid API key, token or client certificate is required",
+        headers: [("www-authenticate", "Bearer realm=\"gatehouse\"")]
+    )
+
+    static func forbidden(_ message: String) -> GatewayError {
+        GatewayError(.forbidden, type: "permission_error", code: "model_access_denied", message: message)
+    }
+
+    static let notFound = GatewayError(
+        .notFound,
+        type: "invalid_request_error",
+        code: "not_found",
+        message: "no such route"
+    )
+
+    static func methodNotAllowed(_ allowed: String) -> GatewayError {
+        GatewayError(
+            .methodNotAllowed,
+            type: "invalid_request_error",
+            code: "method_not_allowed",
+            message: "use \(allowed) on this route",
+            headers: [("allow", allowed)]
+        )
+    }
+
+    static func bodyTooLarge(limit: Int) -> GatewayError {
+        GatewayError(
+            .payloadTooLarge,
+            type: "invalid_request_error",
+            code: "body_too_large",
+            message: "the request body is larger than \(limit) bytes",
+            closesConnection: true
+        )
+    }
+
+    static func timeout(_ message: String) -> GatewayError {
+        GatewayError(
+            .requestTimeout,
+            type: "invalid_request_error",
+            code: "request_timeout",
+            message: message,
+            closesConnection: true
+        )
+    }
+
+    static func upstreamUnavailable(_ message: String) -> GatewayError {
+        GatewayError(.badGateway, type: "api_error", code: "upstream_unavailable", message: message)
+    }
+
+    static let shuttingDown = GatewayError(
+        .serviceUnavailable,
+        type: "api_error",
+        code: "shutting_down",
+        message: "the gateway is shutting down; retry",
+        closesConnection: true
+    )
+}

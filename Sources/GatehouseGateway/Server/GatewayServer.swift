@@ -1,0 +1,148 @@
+import Foundation
+import GatehouseStore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+
+/// The listening part of `gatehouse serve`: the data plane and the admin listener. `start` binds
+/// both (so callers learn the ports); `run` serves until graceful shutdown, then stops accepting,
+/// lets requests and streams in flight finish (up to the drain timeout) and closes.
+public final class GatewayServer: Service, Sendable {
+    public let dataAddress: SocketAddress
+    public let adminAddress: SocketAddress
+    private let dataChannel: any Channel
+    private let adminChannel: any Channel
+    private let tracker: ConnectionTracker
+    private let state: GatewayState
+    private let logger: Logger
+
+    private init(
+        dataChannel: any Channel,
+        adminChannel: any Channel,
+        tracker: ConnectionTracker,
+        state: GatewayState,
+        logger: Logger
+    ) {
+        self.dataChannel = dataChannel
+        self.adminChannel = adminChannel
+        self.dataAddress = dataChannel.localAddress!
+        self.adminAddress = adminChannel.localAddress!
+        self.tracker = tracker
+        self.state = state
+        self.logger = logger
+    }
+
+    /// Binds the data plane (with TLS when `tls` is given) and the admin listener.
+    static func start(
+        state: GatewayState,
+        keys: KeyDirectory,
+        store: Store,
+        tls: NIOSSLContext?,
+        adminTLS: NIOSSLContext?,
+        group: any EventLoopGroup,
+        logger: Logger
+    ) async throws -> GatewayServer {
+        let configuration = state.runtime.configuration
+        let tracker = ConnectionTracker()
+        let authenticator = Authenticator(keys: keys)
+        let dataPlane = DataPlane(state: state, authenticator: authenticator, logger: logger)
+        let adminPlane = AdminPlane(
+            state: state,
+            authenticator: authenticator,
+            store: store,
+            keys: keys,
+            logger: logger
+        )
+        let dataChannel = try await bind(
+            configuration.listen,
+            responder: dataPlane,
+            tls: tls,
+            tracker: tracker,
+            group: group
+        )
+        let adminChannel: any Channel
+        do {
+            adminChannel = try await bind(
+                configuration.adminListen,
+                responder: adminPlane,
+                tls: adminTLS,
+                tracker: tracker,
+                group: group
+            )
+        } catch {
+            try? await dataChannel.close()
+            throw error
+        }
+        return GatewayServer(
+            dataChannel: dataChannel,
+            adminChannel: adminChannel,
+            tracker: tracker,
+            state: state,
+            logger: logger
+        )
+    }
+
+    private static func bind<R: Responder>(
+        _ address: ListenAddress,
+        responder: R,
+        tls: NIOSSLContext?,
+        tracker: ConnectionTracker,
+        group: any EventLoopGroup
+    ) async throws -> any Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: false)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                    let watcher = ByteArrivalWatcher()
+                    try pipeline.addHandler(watcher)
+                    let limits = responder.limits
+                    var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+                    decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
+                    decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
+                    decoderLimits.maxHeaderFieldCount = 1000
+                    try pipeline.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true,
+                        withServerUpgrade: nil,
+                        withErrorHandling: true,
+                        withOutboundHeaderValidation: true,
+                        withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: decoderLimits
+                    )
+                    try pipeline.addHandler(ConnectionHandler(responder: responder, watcher: watcher, tracker: tracker))
+                }
+            }
+            .bind(host: address.host, port: address.port)
+            .get()
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Stops accepting, drains, closes.
+    public func shutdown() async {
+        try? await dataChannel.close()
+        try? await adminChannel.close()
+        tracker.drain()
+        let drainTimeout = state.runtime.configuration.limits.drainTimeout
+        let deadline = ContinuousClock.now + drainTimeout
+        if tracker.busyCount > 0 {
+            logger.info("draining", metadata: ["gatehouse.in_flight": "\(tracker.busyCount)"])
+        }
+        while tracker.busyCount > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        tracker.closeAll()
+        await state.registry.shutdown()
+        logger.info("stopped")
+    }
+}

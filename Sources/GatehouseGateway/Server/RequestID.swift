@@ -1,0 +1,33 @@
+/// The `x-request-id` of a request: the caller's when it is a sane token, otherwise a new random one.
+enum RequestID {
+    static let headerName = "x-request-id"
+
+    static func take(from supplied: String?) -> String {
+        if let supplied, (1...128).contains(supplied.utf8.count), supplied.utf8.allSatisfy(isTokenByte) {
+            return supplied
+        }
+        return make()
+    }
+
+    static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        return "gh-" + hex(high) + hex(low)
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - text.count) + text
+    }
+
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+            return true
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import GRDB
+import GatehouseCore
+
+/// The one façade over Gatehouse's database: a SQLite file (WAL) in the data directory.
+///
+/// Keys are kept as SHA-256 digests only. A `generation` counter, bumped by triggers on every key
+/// change, lets a running gateway notice changes made by another process (`gatehouse keys ...`)
+/// with one cheap read.
+public final class Store: Sendable {
+    /// The database file's name inside the data directory.
+    public static let fileName = "gatehouse.sqlite"
+
+    private let pool: DatabasePool
+
+    /// Opens (creating when needed) the store in `directory`, which is made private to the user.
+    public init(directory: URL) throws(StoreError) {
+        let manager = FileManager.default
+        do {
+            try manager.createDirectory(
+                at: directory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(5)
+            configuration.label = "gatehouse"
+            pool = try DatabasePool(path: directory.appending(path: Self.fileName).path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.unavailable, "cannot open the data directory \(directory.path): \(Self.describe(error))")
+        }
+    }
+
+    // MARK: Keys
+
+    /// Creates a key and returns its record and its text, which is never stored and cannot be shown again.
+    public func createKey(
+        kind: StoredKey.Kind,
+        name: String,
+        labels: [String: String],
+        expiresAt: Date?,
+        now: Date = Date()
+    ) throws(StoreError) -> (key: StoredKey, secret: KeySecret) {
+        try Self.validate(name: name, labels: labels)
+        if let expiresAt, expiresAt <= now {
+            throw StoreError(.invalid, "the expiry \(expiresAt.ISO8601Format()) is not in the future")
+        }
+        let secret = KeySecret.generate(kind: kind)
+        let key = StoredKey(
+            id: secret.id,
+            kind: kind,
+            name: name,
+            labels: labels,
+            createdAt: now,
+            expiresAt: expiresAt,
+            revokedAt: nil,
+            secretDigest: secret.digest
+        )
+        try write { db in
+            if try Self.active(named: name, kind: kind, in: db) != nil {
+                throw StoreError(.conflict, "an active \(kind.rawValue) key named \"\(name)\" exists; revoke it first")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO key (id, kind, name, labels, created_at, expires_at, revoked_at, secret_digest)
+                    VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
+                    """,
+                arguments: [
+                    key.id, kind.rawValue, name, try Self.encode(labels), now.timeIntervalSince1970,
+                    expiresAt?.timeIntervalSince1970, Data(key.secretDigest),
+                ]
+            )
+        }
+        return (key, secret)
+    }
+
+    /// Every key of `kind`, revoked and expired ones included, oldest first.
+    public func keys(kind: StoredKey.Kind) throws(StoreError) -> [StoredKey] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM key WHERE kind = ? ORDER BY created_at, id",
+                arguments: [kind.rawValue]
+            )
+            .map(Self.key(from:))
+        }
+    }
+
+    /// Revokes the active key named `nameOrID` (a name, or the id shown in listings).
+    @discardableResult
+    public func revokeKey(kind: StoredKey.Kind, _ nameOrID: String, now: Date = Date()) throws(StoreError) -> StoredKey
+    {
+        try write { db in
+            let row =
+                try Self.active(named: nameOrID, kind: kind, in: db)
+                ?? Row.fetchOne(
+                    db,
+                    sql: "SELECT * FROM key WHERE kind = ? AND id = ? AND revoked_at IS NULL",
+                    arguments: [kind.rawValue, nameOrID]
+                )
+            guard let row else {
+                throw StoreError(.notFound, "no active \(kind.rawValue) key with the name or id \"\(nameOrID)\"")
+            }
+            let id: String = row["id"]
+            try db.execute(
+                sql: "UPDATE key SET revoked_at = ? WHERE id = ?",
+                arguments: [now.timeIntervalSince1970, id]
+            )
+            return try Self.key(from: Row.fetchOne(db, sql: "SELECT * FROM key WHERE id = ?", arguments: [id])!)
+        }
+    }
+
+    /// How many times keys have changed; compare two readings to know whether to reload.
+    public func generation() throws(StoreError) -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT value FROM generation WHERE id = 1") ?? 0 }
+    }
+
+    // MARK: Plumbing
+
+    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.unavailable, "the database could not be read: \(Self.describe(error))")
+        }
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.unavailable, "the database could not be written: \(Self.describe(error))")
+        }
+    }
+
+    private static func active(named name: String, kind: StoredKey.Kind, in db: Database) throws -> Row? {
+        try Row.fetchOne(
+            db,
+            sql: "SELECT * FROM key WHERE kind = ? AND name = ? AND revoked_at IS NULL",
+            arguments: [kind.rawValue, name]
+        )
+    }
+
+    private static func key(from row: Row) throws -> StoredKey {
+        let labelsText: String = row["labels"]
+        let labels = try JSONDecoder().decode([String: String].self, from: Data(labelsText.utf8))
+        let expires: Double? = row["expires_at"]
+        let revoked: Double? = row["revoked_at"]
+        let digest: Data = row["secret_digest"]
+        let kindText: String = row["kind"]
+        return StoredKey(
+            id: row["id"],
+            kind: StoredKey.Kind(rawValue: kindText) ?? .api,
+            name: row["name"],
+            labels: labels,
+            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            expiresAt: expires.map(Date.init(timeIntervalSince1970:)),
+            revokedAt: revoked.map(Date.init(timeIntervalSince1970:)),
+            secretDigest: Array(digest)
+        )
+    }
+
+    private static func encode(_ labels: [String: String]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(labels), as: UTF8.self)
+    }
+
+    private static func validate(name: String, labels: [String: String]) throws(StoreError) {
+        guard Labels.problem(key: name, value: "") == nil, !name.contains("/") else {
+            throw StoreError(
+                .invalid,
+                "the key name \"\(name)\" must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric"
+            )
+        }
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
+            if let problem = Labels.problem(key: key, value: value) { throw StoreError(.invalid, problem) }
+        }
+    }
+
+    /// Database errors as a user may see them: SQLite's message without the statement or its arguments.
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? error.resultCode.description }
+        return String(describing: error)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-keys") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE key (
+                        id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 8),
+                        kind TEXT NOT NULL CHECK (kind IN ('api', 'admin')),
+                        name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 63),
+                        labels TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels)),
+                        created_at REAL NOT NULL,
+                        expires_at REAL,
+                        revoked_at REAL,
+                        secret_digest BLOB NOT NULL UNIQUE CHECK (length(secret_digest) = 32)
+                    );
+                    CREATE UNIQUE INDEX key_active_name ON key (kind, name) WHERE revoked_at IS NULL;
+                    CREATE TABLE generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+                    INSERT INTO generation (id, value) VALUES (1, 0);
+                    CREATE TRIGGER key_inserted AFTER INSERT ON key BEGIN
+                        UPDATE generation SET value = value + 1 WHERE id = 1;
+                    END;
+                    CREATE TRIGGER key_updated AFTER UPDATE ON key BEGIN
+                        UPDATE generation SET value = value + 1 WHERE id = 1;
+                    END;
+                    CREATE TRIGGER key_deleted AFTER DELETE ON key BEGIN
+                        UPDATE generation SET value = value + 1 WHERE id = 1;
+                    END;
+                    """
+            )
+        }
+        return migrator
+    }
+}
