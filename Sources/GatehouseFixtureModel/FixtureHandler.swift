@@ -8,11 +8,13 @@ final class FixtureHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private static let maximumBody = 1 << 20
     private let configuration: FixtureModel.Configuration
+    private let counters: FixtureCounters
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
 
-    init(configuration: FixtureModel.Configuration) {
+    init(configuration: FixtureModel.Configuration, counters: FixtureCounters) {
         self.configuration = configuration
+        self.counters = counters
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -27,6 +29,7 @@ final class FixtureHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            counters.record(head: head)
             let reply: FixtureReply
             if let status = configuration.failureStatus, head.method == .POST {
                 reply = FixtureReply.error(status, "fixture_failure", "the fixture was told to fail")
@@ -85,6 +88,7 @@ final class FixtureHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Sends one event per interval, as a model producing tokens would.
     private func stream(_ events: ArraySlice<[UInt8]>, keepAlive: Bool, context: ChannelHandlerContext) {
         guard let event = events.first else {
+            counters.streamFinished()
             finish(keepAlive: keepAlive, context: context)
             return
         }
@@ -93,7 +97,10 @@ final class FixtureHandler: ChannelInboundHandler, RemovableChannelHandler {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
             let (handler, context) = loopBound.value
-            guard context.channel.isActive else { return }
+            guard context.channel.isActive else {
+                handler.counters.streamAbandoned()
+                return
+            }
             context.writeAndFlush(
                 handler.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: event)))),
                 promise: nil

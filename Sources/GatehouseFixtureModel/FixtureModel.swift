@@ -32,10 +32,13 @@ public final class FixtureModel: Service, Sendable {
 
     /// The address the fixture listens on.
     public let address: SocketAddress
+    /// What the fixture has seen, for tests.
+    public let counters: FixtureCounters
     private let channel: any Channel
 
-    private init(channel: any Channel) {
+    private init(channel: any Channel, counters: FixtureCounters) {
         self.channel = channel
+        self.counters = counters
         self.address = channel.localAddress!
     }
 
@@ -52,6 +55,7 @@ public final class FixtureModel: Service, Sendable {
         configuration: Configuration = Configuration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> FixtureModel {
+        let counters = FixtureCounters()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -59,12 +63,14 @@ public final class FixtureModel: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(FixtureHandler(configuration: configuration))
+                    try channel.pipeline.syncOperations.addHandler(
+                        FixtureHandler(configuration: configuration, counters: counters)
+                    )
                 }
             }
             .bind(host: host, port: port)
             .get()
-        return FixtureModel(channel: channel)
+        return FixtureModel(channel: channel, counters: counters)
     }
 
     /// Serves until graceful shutdown, then stops listening.

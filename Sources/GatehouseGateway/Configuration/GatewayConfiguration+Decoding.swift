@@ -43,7 +43,8 @@ extension GatewayConfiguration {
                 try configuration.read(root, environment: environment)
             }
         } catch let error as ResourceError {
-            throw ResourceErrors([error] + diagnostics.warnings)
+            // An unknown field is usually the typo behind a missing one, so it goes first.
+            throw ResourceErrors(diagnostics.warnings + [error])
         } catch {
             throw ResourceErrors([ResourceError(.unreadable, "\(error)", field: file)])
         }

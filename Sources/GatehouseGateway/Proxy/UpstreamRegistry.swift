@@ -44,6 +44,9 @@ public final class UpstreamRegistry: Sendable {
                 idleTimeout: .seconds(60),
                 concurrentHTTP1ConnectionsPerHostSoftLimit: 4096
             )
+            // A refused connection fails the attempt at once, so the next upstream is tried; the pool
+            // would otherwise keep retrying until the request's deadline.
+            configuration.connectionPool.retryConnectionEstablishment = false
             let client = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: configuration)
             table[key] = client
             return client

@@ -31,6 +31,8 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
     private var bytesThisWindow = 0
     private var task: Task<Void, Never>?
     private var certificateNames: [String]?
+    /// Counts requests, so a late "response finished" for an earlier request is recognised.
+    private var sequence = 0
 
     init(responder: R, watcher: ByteArrivalWatcher, tracker: ConnectionTracker) {
         self.responder = responder
@@ -98,19 +100,28 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
             let (handler, context) = loopBound.value
             guard case .idle = handler.state else { return }
             handler.tracker.setBusy(context.channel, true)
-            handler.schedule(after: handler.limits.headerTimeout, context: context) { handler, context in
-                handler.refuse(
-                    .timeout("the request headers did not arrive in time"),
-                    head: nil,
-                    requestID: RequestID.make(),
-                    context: context
+            handler.schedule(after: handler.limits.headerTimeout, context: context) { handler, _ in
+                // No head was decoded, so the HTTP handlers have no request to answer: answer below them.
+                handler.state = .discarding
+                let requestID = RequestID.make()
+                let error = GatewayError.timeout("the request headers did not arrive in time")
+                handler.watcher.answerAndClose(
+                    status: "408 Request Timeout",
+                    body: error.body(requestID: requestID),
+                    requestID: requestID
                 )
             }
         }
     }
 
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        guard case .idle = state else { return }
+        // The pipelining handler delivers a pipelined head as soon as the previous response has ended,
+        // which may be before that response's "finished" hop has run.
+        switch state {
+        case .idle, .responding: break
+        case .reading, .discarding: return
+        }
+        sequence += 1
         watcher.onBytes = nil
         timer?.cancel()
         timer = nil
@@ -169,6 +180,7 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
     ) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
+        let current = sequence
         let writer = ResponseWriter(
             channel: context.channel,
             requestID: requestID,
@@ -177,8 +189,11 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
             finished: { keepAlive in
                 eventLoop.execute {
                     let (handler, context) = loopBound.value
+                    guard handler.sequence == current, context.channel.isActive else {
+                        if !keepAlive { context.close(promise: nil) }
+                        return
+                    }
                     handler.task = nil
-                    guard context.channel.isActive else { return }
                     if keepAlive && !handler.tracker.isDraining {
                         handler.awaitRequest(context: context)
                     } else {
@@ -197,16 +212,18 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
     /// Answers with an error and closes when the error says so (framing in doubt, body unread).
     private func refuse(
         _ error: GatewayError,
-        head: HTTPRequestHead?,
+        head: HTTPRequestHead,
         requestID: String,
         context: ChannelHandlerContext
     ) {
         timer?.cancel()
         timer = nil
         watcher.onBytes = nil
-        let closes =
-            error.closesConnection || head == nil || !(head?.isKeepAlive ?? false)
-            || { if case .reading = state { return true } else { return false } }()
+        // A body not read yet would have to be skipped; closing is simpler and denies a slow client more.
+        let hasBody =
+            head.headers.contains(name: "transfer-encoding")
+            || (head.headers.first(name: "content-length").flatMap(Int.init) ?? 0) > 0
+        let closes = error.closesConnection || !head.isKeepAlive || hasBody
         state = closes ? .discarding : .responding
         var headers = HTTPHeaders(error.headers)
         let body = error.body(requestID: requestID)
@@ -214,7 +231,7 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
         headers.add(name: "content-length", value: String(body.utf8.count))
         headers.add(name: RequestID.headerName, value: requestID)
         if closes { headers.add(name: "connection", value: "close") }
-        let responseHead = HTTPResponseHead(version: head?.version ?? .http1_1, status: error.status, headers: headers)
+        let responseHead = HTTPResponseHead(version: head.version, status: error.status, headers: headers)
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))

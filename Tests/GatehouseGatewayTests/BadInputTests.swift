@@ -1,0 +1,169 @@
+import AsyncHTTPClient
+import Foundation
+import GatehouseCore
+import GatehouseFixtureModel
+import GatehouseGateway
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// What a client or attacker can send that a well-behaved client never would.
+@Suite struct BadInputTests {
+    static func request(_ head: String, body: String = "") -> String { head + "\r\n\r\n" + body }
+
+    @Test(arguments: [
+        ("duplicate Host", request("GET /v1/models HTTP/1.1\r\nHost: a\r\nHost: b"), "400"),
+        ("missing Host", request("GET /v1/models HTTP/1.1\r\nX-A: 1"), "400"),
+        ("Host with path", request("GET /v1/models HTTP/1.1\r\nHost: localhost/#@evil.example"), "400"),
+        ("absolute-form", request("GET http://evil.example/v1/models HTTP/1.1\r\nHost: evil.example"), "400"),
+        ("asterisk", request("OPTIONS * HTTP/1.1\r\nHost: a"), "400"),
+        (
+            "CONNECT",
+            request("CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\nContent-Length: 5", body: "hello"),
+            "400"
+        ),
+        (
+            "TE on HTTP/1.0",
+            request("POST /v1/chat/completions HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked", body: "0\r\n\r\n"),
+            "400"
+        ),
+        (
+            "CL and TE",
+            request(
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked",
+                body: "0\r\n\r\n"
+            ), "400"
+        ),
+        ("underscore header", request("GET /v1/models HTTP/1.1\r\nHost: a\r\nX_Forwarded_For: 1"), "400"),
+        (
+            "too many headers",
+            request(
+                "GET /v1/models HTTP/1.1\r\nHost: a\r\n" + (0..<150).map { "X-H\($0): v" }.joined(separator: "\r\n")
+            ), "431"
+        ),
+        (
+            "huge header",
+            request("GET /v1/models HTTP/1.1\r\nHost: a\r\nX-Big: " + String(repeating: "a", count: 40_000)), "400"
+        ),
+        (
+            "bad Expect",
+            request("POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\nContent-Length: 2", body: "{}"),
+            "417"
+        ),
+        ("obs-fold", request("GET /v1/models HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  folded"), "400"),
+    ])
+    func framingAndHeadTricksAreRefusedAndTheConnectionCloses(name: String, bytes: String, status: String) async throws
+    {
+        try await GatewayHarness.with { harness in
+            let exchange = try await RawClient.exchange(port: harness.dataPort, [bytes])
+            #expect(
+                exchange.response.hasPrefix("HTTP/1.1 \(status)") || exchange.response.hasPrefix("HTTP/1.0 \(status)"),
+                "\(name)"
+            )
+            #expect(exchange.closed, "\(name): the connection stays open")
+            #expect(harness.fixture.counters.requests == 0)
+        }
+    }
+
+    @Test func routesUseTheRawPathAndManagementPathsAreNeverForwarded() async throws {
+        try await GatewayHarness.with { harness in
+            let key = try await harness.key()
+            for path in [
+                "/api/pull", "/api/push", "/api/create", "/api/delete", "/api/blobs/sha256:00", "/v1/keys", "/healthz",
+                "/v1/chat/completions/../../api/pull", "/V1/models",
+            ] {
+                let answer = try await harness.call(.POST, path, key: key, json: "{}")
+                #expect(answer.status == 404, "\(path)")
+                #expect(answer.body.contains("\"request_id\""))
+            }
+            let wrongMethod = try await harness.call(.GET, "/v1/chat/completions", key: key)
+            #expect(wrongMethod.status == 405)
+            #expect(wrongMethod.headers.first(name: "allow") == "POST")
+            #expect(harness.fixture.counters.requests == 0)
+        }
+    }
+
+    @Test(arguments: [
+        ("not json", "{\"model\":", "invalid_json"),
+        ("array", "[1,2]", "invalid_json"),
+        ("no model", "{\"messages\":[]}", "missing_model"),
+        ("api_base", "{\"model\":\"fixture-small\",\"api_base\":\"http://169.254.169.254\"}", "routing_field_refused"),
+        (
+            "nested base_url", "{\"model\":\"fixture-small\",\"extra\":{\"user_config\":{\"base_url\":\"http://x\"}}}",
+            "routing_field_refused"
+        ),
+        ("in a list", "{\"model\":\"fixture-small\",\"tools\":[{\"API-Base\":\"http://x\"}]}", "routing_field_refused"),
+        ("credential", "{\"model\":\"fixture-small\",\"api_key\":\"sk-x\"}", "routing_field_refused"),
+        ("stream not bool", "{\"model\":\"fixture-small\",\"stream\":\"yes\"}", "invalid_stream"),
+    ])
+    func badBodiesGet400BeforeAnythingIsForwarded(name: String, body: String, code: String) async throws {
+        try await GatewayHarness.with { harness in
+            let key = try await harness.key()
+            let answer = try await harness.call("/v1/chat/completions", key: key, json: body)
+            #expect(answer.status == 400, "\(name)")
+            #expect(answer.body.contains("\"code\":\"\(code)\""), "\(name): \(answer.body)")
+            #expect(harness.fixture.counters.requests == 0)
+        }
+    }
+
+    @Test func bodiesOverTheLimitGet413() async throws {
+        try await GatewayHarness.with(configure: { configuration, _ in configuration.limits.maxBodyBytes = 1024 }) {
+            harness in
+            let key = try await harness.key()
+            let big = GatewayHarness.chat(extra: ",\"pad\":\"" + String(repeating: "x", count: 2000) + "\"")
+            let answer = try await harness.call("/v1/chat/completions", key: key, json: big)
+            #expect(answer.status == 413)
+            let chunked =
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "800\r\n" + String(repeating: "x", count: 2048) + "\r\n0\r\n\r\n"
+            let exchange = try await RawClient.exchange(port: harness.dataPort, [chunked])
+            #expect(exchange.response.hasPrefix("HTTP/1.1 413"))
+            #expect(harness.fixture.counters.requests == 0)
+        }
+    }
+
+    @Test func slowHeadersSlowBodiesAndIdleConnectionsAreCut() async throws {
+        try await GatewayHarness.with(configure: { configuration, _ in
+            configuration.limits.headerTimeout = .milliseconds(400)
+            configuration.limits.idleTimeout = .milliseconds(700)
+            configuration.limits.bodyRateWindow = .milliseconds(300)
+            configuration.limits.minBodyBytesPerSecond = 1000
+        }) { harness in
+            let key = try await harness.key()
+            // Slowloris: one header line every 150 ms never finishes the head.
+            let trickle = ["GET /v1/models HTTP/1.1\r\n"] + (0..<20).map { "X-T\($0): v\r\n" }
+            let slow = try await RawClient.exchange(port: harness.dataPort, trickle, pause: .milliseconds(150))
+            #expect(slow.response.hasPrefix("HTTP/1.1 408"))
+            #expect(slow.closed && slow.elapsed < .seconds(1.5))
+            // An idle connection is closed without an answer.
+            let idle = try await RawClient.exchange(port: harness.dataPort, [])
+            #expect(idle.closed && idle.response.isEmpty)
+            #expect(idle.elapsed >= .milliseconds(600) && idle.elapsed < .seconds(2))
+            // A body that trickles in below the floor.
+            let head =
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\nContent-Length: 500\r\n\r\n"
+            let slowBody = try await RawClient.exchange(
+                port: harness.dataPort,
+                [head] + Array(repeating: "x", count: 30),
+                pause: .milliseconds(100)
+            )
+            #expect(slowBody.response.hasPrefix("HTTP/1.1 408"))
+            #expect(harness.fixture.counters.requests == 0)
+        }
+    }
+
+    @Test func keepAliveAndPipelinedRequestsAreAnsweredInOrder() async throws {
+        try await GatewayHarness.with { harness in
+            let key = try await harness.key()
+            let one =
+                "GET /v1/models HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\nX-Request-Id: first\r\n\r\n"
+            let two =
+                "GET /v1/models HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\nX-Request-Id: second\r\nConnection: close\r\n\r\n"
+            let exchange = try await RawClient.exchange(port: harness.dataPort, [one + two])
+            let first = try #require(exchange.response.range(of: "x-request-id: first"))
+            let second = try #require(exchange.response.range(of: "x-request-id: second"))
+            #expect(first.lowerBound < second.lowerBound)
+            #expect(exchange.closed)
+        }
+    }
+}

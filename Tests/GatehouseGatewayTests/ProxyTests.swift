@@ -1,0 +1,202 @@
+import AsyncHTTPClient
+import Foundation
+import GatehouseCore
+import GatehouseFixtureModel
+import GatehouseGateway
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The OpenAI routes end to end on loopback: a key, the gateway, the fixture model.
+@Suite struct ProxyTests {
+    @Test func chatCompletionsEmbeddingsAndModelsPassThrough() async throws {
+        try await GatewayHarness.with { harness in
+            let key = try await harness.key()
+            let chat = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
+            #expect(chat.status == 200)
+            #expect(chat.body.contains("\"object\":\"chat.completion\""))
+            #expect(chat.body.contains("Gatehouse fixture model"))
+            let completion = try await harness.call(
+                "/v1/completions",
+                key: key,
+                json: #"{"model":"fixture-large","prompt":"one two","max_tokens":3}"#
+            )
+            #expect(completion.status == 200)
+            #expect(completion.body.contains("\"text\":\"This is the\""))
+            let embedding = try await harness.call(
+                "/v1/embeddings",
+                key: key,
+                json: #"{"model":"fixture-embedding","input":["a","b"]}"#
+            )
+            #expect(embedding.status == 200)
+            #expect(embedding.body.contains("\"index\":1"))
+            let models = try await harness.call(.GET, "/v1/models", key: key)
+            #expect(models.status == 200)
+            #expect(models.body.contains("\"id\":\"fixture-small\""))
+        }
+    }
+
+    @Test func requestIDIsTakenOrMadeAndPassedUpstream() async throws {
+        try await GatewayHarness.with { harness in
+            let key = try await harness.key()
+            let supplied = try await harness.call(
+                "/v1/chat/completions",
+                key: key,
+                json: GatewayHarness.chat(),
+                headers: [("x-request-id", "trace-42")]
+            )
+            #expect(supplied.headers.first(name: "x-request-id") == "trace-42")
+            #expect(harness.fixture.counters.lastHeader("x-request-id") == ["trace-42"])
+            let hostile = try await harness.call(
+                "/v1/chat/completions",
+                key: key,
+                json: GatewayHarness.chat(),
+                headers: [("x-request-id", "<script>")]
+            )
+            let made = try #require(hostile.headers.first(name: "x-request-id"))
+            #expect(made.hasPrefix("gh-") && made.count == 35)
+        }
+    }
+
+    @Test func callersAuthorizationNeverReachesTheUpstreamButItsOwnCredentialDoes() async throws {
+        try await GatewayHarness.with(configure: { configuration, fixture in
+            configuration.models[0].upstreams[0].credential = Secret("sk-upstream-canary-6d1f")
+        }) { harness in
+            let key = try await harness.key()
+            let answer = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
+            #expect(answer.status == 200)
+            #expect(harness.fixture.counters.lastHeader("authorization") == ["Bearer sk-upstream-canary-6d1f"])
+            #expect(!harness.logs.text.contains("sk-upstream-canary"))
+            #expect(!harness.logs.text.contains(key))
+            #expect(!answer.body.contains("canary"))
+        }
+    }
+
+    @Test func streamingPassesEventsAsTheyArrive() async throws {
+        let fixture = FixtureModel.Configuration(eventInterval: .milliseconds(60))
+        try await GatewayHarness.with(fixture: fixture) { harness in
+            let key = try await harness.key()
+            var request = HTTPClientRequestFactory.post(
+                harness.base + "/v1/chat/completions",
+                key: key,
+                json: GatewayHarness.chat(stream: true, extra: #","stream_options":{"include_usage":true}"#)
+            )
+            request.headers.add(name: "accept", value: "text/event-stream")
+            let started = ContinuousClock.now
+            let response = try await harness.client.execute(request, timeout: .seconds(10))
+            #expect(response.status.code == 200)
+            #expect(response.headers.first(name: "content-type") == "text/event-stream")
+            var arrivals: [Duration] = []
+            var text = ""
+            for try await chunk in response.body {
+                arrivals.append(ContinuousClock.now - started)
+                text += String(buffer: chunk)
+            }
+            #expect(text.hasSuffix("data: [DONE]\n\n"))
+            #expect(text.contains("\"usage\""))
+            // 16 events 60 ms apart: the first must arrive long before the last is produced.
+            let first = try #require(arrivals.first)
+            let last = try #require(arrivals.last)
+            #expect(arrivals.count >= 10)
+            #expect(last - first > .milliseconds(600))
+        }
+    }
+
+    @Test func clientDisconnectCancelsTheUpstreamStream() async throws {
+        let fixture = FixtureModel.Configuration(eventInterval: .milliseconds(100))
+        try await GatewayHarness.with(fixture: fixture) { harness in
+            let key = try await harness.key()
+            let body = GatewayHarness.chat(stream: true)
+            let request =
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(key)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            let exchange = try await RawClient.exchange(port: harness.dataPort, [request], timeout: .milliseconds(350))
+            #expect(exchange.response.hasPrefix("HTTP/1.1 200 OK"))
+            #expect(!exchange.closed)
+            // The client is gone; the fixture notices at its next event.
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(harness.fixture.counters.streamsAbandoned == 1)
+            #expect(harness.fixture.counters.streamsFinished == 0)
+        }
+    }
+
+    @Test func aliasesResolveAndTheUpstreamSeesItsOwnModelName() async throws {
+        try await GatewayHarness.with(configure: { configuration, fixture in
+            configuration.models = [
+                ModelRoute(
+                    name: "house-chat",
+                    aliases: ["chat"],
+                    upstreams: [
+                        {
+                            var upstream = UpstreamSettings(url: fixture.baseURL)!
+                            upstream.model = "fixture-large"
+                            return upstream
+                        }()
+                    ]
+                )
+            ]
+        }) { harness in
+            let key = try await harness.key()
+            let answer = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat("chat"))
+            #expect(answer.status == 200)
+            #expect(answer.body.contains("\"model\":\"fixture-large\""))
+            let models = try await harness.call(.GET, "/v1/models", key: key)
+            #expect(models.body.contains("\"id\":\"house-chat\"") && models.body.contains("\"id\":\"chat\""))
+        }
+    }
+
+    @Test func failoverOnFiveHundredsAndConnectErrors() async throws {
+        let broken = try await FixtureModel.start(configuration: .init(failureStatus: 503))
+        let closedPort = try await FixtureModel.start()
+        let deadURL = closedPort.baseURL
+        try await closedPort.stop()
+        try await GatewayHarness.with(configure: { configuration, fixture in
+            configuration.models = [
+                ModelRoute(
+                    name: "fixture-small",
+                    upstreams: [
+                        UpstreamSettings(url: deadURL)!, UpstreamSettings(url: broken.baseURL)!,
+                        UpstreamSettings(url: fixture.baseURL)!,
+                    ]
+                )
+            ]
+        }) { harness in
+            let key = try await harness.key()
+            let answer = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
+            #expect(answer.status == 200)
+            // The dead upstream is tried last once a health check has found it down; the 503 one is tried first.
+            #expect(broken.counters.requests == 1)
+            #expect(await harness.logged("gatehouse.status=200"))
+            #expect(
+                harness.logs.text.contains("gatehouse.attempts=2") || harness.logs.text.contains("gatehouse.attempts=3")
+            )
+        }
+        try await broken.stop()
+    }
+
+    @Test func lastUpstreamsErrorIsPassedOnAndNoAnswerIsA502() async throws {
+        let broken = try await FixtureModel.start(configuration: .init(failureStatus: 500))
+        let closed = try await FixtureModel.start()
+        let deadURL = closed.baseURL
+        try await closed.stop()
+        try await GatewayHarness.with(configure: { configuration, _ in
+            configuration.models = [
+                ModelRoute(name: "fixture-small", upstreams: [UpstreamSettings(url: broken.baseURL)!]),
+                ModelRoute(name: "fixture-large", upstreams: [UpstreamSettings(url: deadURL)!]),
+            ]
+        }) { harness in
+            let key = try await harness.key()
+            let failing = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
+            #expect(failing.status == 500)
+            let unreachable = try await harness.call(
+                "/v1/chat/completions",
+                key: key,
+                json: GatewayHarness.chat("fixture-large")
+            )
+            #expect(unreachable.status == 502)
+            #expect(unreachable.body.contains("\"code\":\"upstream_unavailable\""))
+            #expect(!unreachable.body.contains("127.0.0.1"))
+        }
+        try await broken.stop()
+    }
+}

@@ -1,0 +1,136 @@
+import AsyncHTTPClient
+import Foundation
+import GatehouseCore
+import GatehouseFixtureModel
+import GatehouseGateway
+import GatehousePolicy
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Testing
+
+/// Configuration: decoding errors with file, line and field; reloads that apply or are refused whole;
+/// graceful shutdown that lets streams finish.
+@Suite struct ReloadTests {
+    static let allowSmall = """
+        models:
+          - name: fixture-small
+            labels: {size: small}
+            upstreams: [{url: FIXTURE}]
+        access:
+          policies:
+            - name: small
+              selector: all()
+              rules: [{action: Allow, models: {selector: size == 'small'}}]
+        """
+
+    @Test func aValidFileIsAppliedAndAnInvalidOneLeavesTheLastGoodInForce() async throws {
+        try await GatewayHarness.with(yaml: Self.allowSmall) { harness in
+            let key = try await harness.key()
+            let file = harness.dataDirectory.appending(path: "gatehouse.yaml").path
+            #expect(try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat()).status == 200)
+            let fixtureURL = harness.fixture.baseURL
+            let denying = Self.allowSmall.replacingOccurrences(of: "FIXTURE", with: fixtureURL)
+                .replacingOccurrences(of: "action: Allow", with: "action: Deny")
+            try denying.write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(harness.gateway.reloadConfiguration())
+            #expect(try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat()).status == 403)
+            try "models:\n  - name: x\n    upstreams: [{url: ftp://nope}]\n".write(
+                toFile: file,
+                atomically: true,
+                encoding: .utf8
+            )
+            #expect(!harness.gateway.reloadConfiguration())
+            #expect(await harness.logged("configuration refused"))
+            #expect(await harness.logged("gatehouse.yaml:3"))
+            #expect(try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat()).status == 403)
+        }
+    }
+
+    @Test(arguments: [
+        ("listen: nowhere\n", "1:9", "listen"),
+        ("models:\n  - name: a\n    upstreams: []\n", "3:16", "models[0].upstreams"),
+        ("models:\n  - name: a\n    upstream: [{url: http://x}]\n", "3:5", "models[0].upstream"),
+        ("access:\n  policies:\n    - name: p\n      tier: missing\n", "3:7", "access.policies[0]"),
+        ("access:\n  policies:\n    - name: p\n      selector: team ==\n", "4:17", "access.policies[0].selector"),
+        (
+            "authentication:\n  jwt:\n    - issuer: i\n      audiences: [a]\n      algorithms: [HS256]\n      jwksFile: k\n",
+            "5:19", "authentication.jwt[0].algorithms"
+        ),
+        ("limits:\n  maxBodyBytes: lots\n", "2:17", "limits.maxBodyBytes"),
+        ("tls:\n  clientCertificates: required\n", "2:3", "tls"),
+    ])
+    func invalidFilesNameTheLineAndField(text: String, position: String, field: String) throws {
+        do {
+            _ = try GatewayConfiguration.decode(text: text, file: "gatehouse.yaml", environment: [:])
+            Issue.record("accepted: \(text)")
+        } catch {
+            let first = try #require(error.errors.first)
+            #expect(first.description.contains("gatehouse.yaml:\(position.split(separator: ":")[0])"), "\(first)")
+            #expect(first.field == field, "\(first)")
+        }
+    }
+
+    @Test func credentialsComeFromTheEnvironmentOrAFileAndAreNeverPrinted() throws {
+        let text =
+            "models:\n  - name: a\n    upstreams: [{url: https://api.example/v1base, credentialEnv: UPSTREAM_KEY}]\n"
+        let configuration = try GatewayConfiguration.decode(
+            text: text,
+            file: "g.yaml",
+            environment: ["UPSTREAM_KEY": "sk-canary-91"]
+        )
+        let upstream = try #require(configuration.models.first?.upstreams.first)
+        #expect(upstream.credential?.revealed == "sk-canary-91")
+        #expect(!"\(upstream)".contains("canary") && !"\(configuration)".contains("canary"))
+        #expect(upstream.origin == "https://api.example:443/v1base")
+        #expect(throws: ResourceErrors.self) {
+            try GatewayConfiguration.decode(text: text, file: "g.yaml", environment: [:])
+        }
+    }
+
+    @Test func shutdownLetsStreamsInFlightFinish() async throws {
+        let fixture = try await FixtureModel.start(configuration: .init(eventInterval: .milliseconds(50)))
+        let directory = FileManager.default.temporaryDirectory.appending(path: "gatehouse-drain-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = GatewayConfiguration.embeddedDefaults(models: GatewayHarness.fixtureRoutes(fixture))
+        configuration.listen = ListenAddress(host: "127.0.0.1", port: 0)
+        configuration.adminListen = ListenAddress(host: "127.0.0.1", port: 0)
+        configuration.tls.enabled = false
+        let logs = LogCapture()
+        let gateway = try await Gateway.start(
+            configuration: configuration,
+            dataDirectory: directory,
+            logger: logs.logger
+        )
+        let key = try GatehouseStoreAccess.key(in: directory)
+        let group = ServiceGroup(services: gateway.services, gracefulShutdownSignals: [], logger: logs.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await Task.sleep(for: .milliseconds(400))
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let port = gateway.server.dataAddress.port ?? 0
+            let response = try await client.execute(
+                HTTPClientRequestFactory.post(
+                    "http://127.0.0.1:\(port)/v1/chat/completions",
+                    key: key,
+                    json: GatewayHarness.chat(stream: true)
+                ),
+                timeout: .seconds(10)
+            )
+            await group.triggerGracefulShutdown()
+            var text = ""
+            for try await chunk in response.body { text += String(buffer: chunk) }
+            #expect(text.hasSuffix("data: [DONE]\n\n"))
+            try await tasks.next()
+            // Nothing listens any more.
+            await #expect(throws: (any Error).self) {
+                _ = try await client.execute(
+                    HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/models"),
+                    timeout: .seconds(2)
+                )
+            }
+            try await client.shutdown()
+        }
+        try await fixture.stop()
+    }
+}

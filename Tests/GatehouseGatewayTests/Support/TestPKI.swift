@@ -1,0 +1,56 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+
+/// A throw-away CA and the client certificates it signs, as PEM, for mTLS tests.
+struct TestPKI {
+    let caKey = P256.Signing.PrivateKey()
+    let caName: DistinguishedName
+    let caCertificate: Certificate
+
+    init() throws {
+        let name = try DistinguishedName { CommonName("gatehouse test CA") }
+        caName = name
+        caCertificate = try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: Certificate.PublicKey(caKey.publicKey),
+            notValidBefore: Date().addingTimeInterval(-3600),
+            notValidAfter: Date().addingTimeInterval(86_400),
+            issuer: name,
+            subject: name,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                KeyUsage(keyCertSign: true)
+            },
+            issuerPrivateKey: Certificate.PrivateKey(caKey)
+        )
+    }
+
+    var caPEM: String { (try? caCertificate.serializeAsPEM().pemString) ?? "" }
+
+    /// A client certificate for `uri` (a SPIFFE ID, say) and its key, as PEM.
+    func client(uri: String) throws -> (certificate: String, key: String) {
+        let key = P256.Signing.PrivateKey()
+        let certificate = try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: Certificate.PublicKey(key.publicKey),
+            notValidBefore: Date().addingTimeInterval(-3600),
+            notValidAfter: Date().addingTimeInterval(86_400),
+            issuer: caName,
+            subject: try DistinguishedName { CommonName("client") },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                KeyUsage(digitalSignature: true)
+                try ExtendedKeyUsage([.clientAuth])
+                SubjectAlternativeNames([.uniformResourceIdentifier(uri)])
+            },
+            issuerPrivateKey: Certificate.PrivateKey(caKey)
+        )
+        return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
+    }
+}
