@@ -59,17 +59,20 @@ import Testing
     }
 
     @Test func callersAuthorizationNeverReachesTheUpstreamButItsOwnCredentialDoes() async throws {
-        try await GatewayHarness.with(configure: { configuration, fixture in
-            configuration.models[0].upstreams[0].credential = Secret("sk-upstream-canary-6d1f")
-        }) { harness in
-            let key = try await harness.key()
-            let answer = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
-            #expect(answer.status == 200)
-            #expect(harness.fixture.counters.lastHeader("authorization") == ["Bearer sk-upstream-canary-6d1f"])
-            #expect(!harness.logs.text.contains("sk-upstream-canary"))
-            #expect(!harness.logs.text.contains(key))
-            #expect(!answer.body.contains("canary"))
-        }
+        try await GatewayHarness.with(
+            configure: { configuration, fixture in
+                configuration.models[0].upstreams[0].credential = Secret("sk-upstream-canary-6d1f")
+            },
+            { harness in
+                let key = try await harness.key()
+                let answer = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
+                #expect(answer.status == 200)
+                #expect(harness.fixture.counters.lastHeader("authorization") == ["Bearer sk-upstream-canary-6d1f"])
+                #expect(!harness.logs.text.contains("sk-upstream-canary"))
+                #expect(!harness.logs.text.contains(key))
+                #expect(!answer.body.contains("canary"))
+            }
+        )
     }
 
     @Test func streamingPassesEventsAsTheyArrive() async throws {
@@ -121,28 +124,31 @@ import Testing
     }
 
     @Test func aliasesResolveAndTheUpstreamSeesItsOwnModelName() async throws {
-        try await GatewayHarness.with(configure: { configuration, fixture in
-            configuration.models = [
-                ModelRoute(
-                    name: "house-chat",
-                    aliases: ["chat"],
-                    upstreams: [
-                        {
-                            var upstream = UpstreamSettings(url: fixture.baseURL)!
-                            upstream.model = "fixture-large"
-                            return upstream
-                        }()
-                    ]
-                )
-            ]
-        }) { harness in
-            let key = try await harness.key()
-            let answer = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat("chat"))
-            #expect(answer.status == 200)
-            #expect(answer.body.contains("\"model\":\"fixture-large\""))
-            let models = try await harness.call(.GET, "/v1/models", key: key)
-            #expect(models.body.contains("\"id\":\"house-chat\"") && models.body.contains("\"id\":\"chat\""))
-        }
+        try await GatewayHarness.with(
+            configure: { configuration, fixture in
+                configuration.models = [
+                    ModelRoute(
+                        name: "house-chat",
+                        aliases: ["chat"],
+                        upstreams: [
+                            {
+                                var upstream = UpstreamSettings(url: fixture.baseURL)!
+                                upstream.model = "fixture-large"
+                                return upstream
+                            }()
+                        ]
+                    )
+                ]
+            },
+            { harness in
+                let key = try await harness.key()
+                let answer = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat("chat"))
+                #expect(answer.status == 200)
+                #expect(answer.body.contains("\"model\":\"fixture-large\""))
+                let models = try await harness.call(.GET, "/v1/models", key: key)
+                #expect(models.body.contains("\"id\":\"house-chat\"") && models.body.contains("\"id\":\"chat\""))
+            }
+        )
     }
 
     @Test func failoverOnFiveHundredsAndConnectErrors() async throws {
@@ -150,27 +156,31 @@ import Testing
         let closedPort = try await FixtureModel.start()
         let deadURL = closedPort.baseURL
         try await closedPort.stop()
-        try await GatewayHarness.with(configure: { configuration, fixture in
-            configuration.models = [
-                ModelRoute(
-                    name: "fixture-small",
-                    upstreams: [
-                        UpstreamSettings(url: deadURL)!, UpstreamSettings(url: broken.baseURL)!,
-                        UpstreamSettings(url: fixture.baseURL)!,
-                    ]
+        try await GatewayHarness.with(
+            configure: { configuration, fixture in
+                configuration.models = [
+                    ModelRoute(
+                        name: "fixture-small",
+                        upstreams: [
+                            UpstreamSettings(url: deadURL)!, UpstreamSettings(url: broken.baseURL)!,
+                            UpstreamSettings(url: fixture.baseURL)!,
+                        ]
+                    )
+                ]
+            },
+            { harness in
+                let key = try await harness.key()
+                let answer = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
+                #expect(answer.status == 200)
+                // The dead upstream is tried last once a health check has found it down; the 503 one is tried first.
+                #expect(broken.counters.requests == 1)
+                #expect(await harness.logged("gatehouse.status=200"))
+                #expect(
+                    harness.logs.text.contains("gatehouse.attempts=2")
+                        || harness.logs.text.contains("gatehouse.attempts=3")
                 )
-            ]
-        }) { harness in
-            let key = try await harness.key()
-            let answer = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
-            #expect(answer.status == 200)
-            // The dead upstream is tried last once a health check has found it down; the 503 one is tried first.
-            #expect(broken.counters.requests == 1)
-            #expect(await harness.logged("gatehouse.status=200"))
-            #expect(
-                harness.logs.text.contains("gatehouse.attempts=2") || harness.logs.text.contains("gatehouse.attempts=3")
-            )
-        }
+            }
+        )
         try await broken.stop()
     }
 
@@ -179,24 +189,27 @@ import Testing
         let closed = try await FixtureModel.start()
         let deadURL = closed.baseURL
         try await closed.stop()
-        try await GatewayHarness.with(configure: { configuration, _ in
-            configuration.models = [
-                ModelRoute(name: "fixture-small", upstreams: [UpstreamSettings(url: broken.baseURL)!]),
-                ModelRoute(name: "fixture-large", upstreams: [UpstreamSettings(url: deadURL)!]),
-            ]
-        }) { harness in
-            let key = try await harness.key()
-            let failing = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
-            #expect(failing.status == 500)
-            let unreachable = try await harness.call(
-                "/v1/chat/completions",
-                key: key,
-                json: GatewayHarness.chat("fixture-large")
-            )
-            #expect(unreachable.status == 502)
-            #expect(unreachable.body.contains("\"code\":\"upstream_unavailable\""))
-            #expect(!unreachable.body.contains("127.0.0.1"))
-        }
+        try await GatewayHarness.with(
+            configure: { configuration, _ in
+                configuration.models = [
+                    ModelRoute(name: "fixture-small", upstreams: [UpstreamSettings(url: broken.baseURL)!]),
+                    ModelRoute(name: "fixture-large", upstreams: [UpstreamSettings(url: deadURL)!]),
+                ]
+            },
+            { harness in
+                let key = try await harness.key()
+                let failing = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
+                #expect(failing.status == 500)
+                let unreachable = try await harness.call(
+                    "/v1/chat/completions",
+                    key: key,
+                    json: GatewayHarness.chat("fixture-large")
+                )
+                #expect(unreachable.status == 502)
+                #expect(unreachable.body.contains("\"code\":\"upstream_unavailable\""))
+                #expect(!unreachable.body.contains("127.0.0.1"))
+            }
+        )
         try await broken.stop()
     }
 }
