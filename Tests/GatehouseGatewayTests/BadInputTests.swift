@@ -107,19 +107,21 @@ import Testing
     }
 
     @Test func bodiesOverTheLimitGet413() async throws {
-        try await GatewayHarness.with(configure: { configuration, _ in configuration.limits.maxBodyBytes = 1024 }) {
-            harness in
-            let key = try await harness.key()
-            let big = GatewayHarness.chat(extra: ",\"pad\":\"" + String(repeating: "x", count: 2000) + "\"")
-            let answer = try await harness.call("/v1/chat/completions", key: key, json: big)
-            #expect(answer.status == 413)
-            let chunked =
-                "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\nTransfer-Encoding: chunked\r\n\r\n"
-                + "800\r\n" + String(repeating: "x", count: 2048) + "\r\n0\r\n\r\n"
-            let exchange = try await RawClient.exchange(port: harness.dataPort, [chunked])
-            #expect(exchange.response.hasPrefix("HTTP/1.1 413"))
-            #expect(harness.fixture.counters.requests == 0)
-        }
+        try await GatewayHarness.with(
+            configure: { configuration, _ in configuration.limits.maxBodyBytes = 1024 },
+            { harness in
+                let key = try await harness.key()
+                let big = GatewayHarness.chat(extra: ",\"pad\":\"" + String(repeating: "x", count: 2000) + "\"")
+                let answer = try await harness.call("/v1/chat/completions", key: key, json: big)
+                #expect(answer.status == 413)
+                let chunked =
+                    "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "800\r\n" + String(repeating: "x", count: 2048) + "\r\n0\r\n\r\n"
+                let exchange = try await RawClient.exchange(port: harness.dataPort, [chunked])
+                #expect(exchange.response.hasPrefix("HTTP/1.1 413"))
+                #expect(harness.fixture.counters.requests == 0)
+            }
+        )
     }
 
     @Test func slowHeadersSlowBodiesAndIdleConnectionsAreCut() async throws {
