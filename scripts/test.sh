@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: format lint, the build with warnings as errors, the conformance corpus through the
-# real command line, and the Swift Testing suites (unit, in-process, command-line and bounded fuzzing).
-# Needs only the Swift toolchain; run from anywhere.
+# real command line, the Swift Testing suites (unit, in-process, loopback, command-line and bounded fuzzing),
+# and the integration test of `gatehouse serve` with the openai package and curl. Needs the Swift toolchain,
+# python3 (the integration test installs the openai package from PyPI into .build) and openssl, curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,3 +17,6 @@ echo "== conformance corpus (gatehouse policy conformance)"
 
 echo "== swift test"
 swift test --disable-xctest
+
+echo "== integration: gatehouse serve with the openai package, curl, TLS and mTLS"
+scripts/integration.sh
