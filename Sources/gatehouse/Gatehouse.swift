@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NIOCore
+import NIOPosix
 
 /// The `gatehouse` command: kubectl-style nouns and verbs over the Gatehouse libraries.
 ///
@@ -16,6 +18,11 @@ struct Gatehouse: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
+            if command is ServeCommand || command is FixtureModelCommand {
+                // Servers run their tasks on NIO's event loops: no hop between Swift's global pool and
+                // the loop that owns a connection.
+                NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+            }
             if var asynchronous = command as? any AsyncParsableCommand {
                 try await asynchronous.run()
             } else {

@@ -94,6 +94,8 @@ import Testing
         ),
         ("in a list", "{\"model\":\"fixture-small\",\"tools\":[{\"API-Base\":\"http://x\"}]}", "routing_field_refused"),
         ("credential", "{\"model\":\"fixture-small\",\"api_key\":\"sk-x\"}", "routing_field_refused"),
+        ("split by separators", "{\"model\":\"fixture-small\",\"a_p_i-b_a_s_e\":\"http://x\"}", "routing_field_refused"),
+        ("spelled with escapes", "{\"model\":\"fixture-small\",\"\\u0061pi_base\":\"http://x\"}", "routing_field_refused"),
         ("stream not bool", "{\"model\":\"fixture-small\",\"stream\":\"yes\"}", "invalid_stream"),
     ])
     func badBodiesGet400BeforeAnythingIsForwarded(name: String, body: String, code: String) async throws {

@@ -65,7 +65,7 @@ struct AdminPlane: Responder {
                 ]
             )
         }
-        await writer.writeJSON(status: status, json)
+        writer.writeJSON(status: status, json)
     }
 
     private func answer(_ request: Admitted, body: ByteBuffer) -> (HTTPResponseStatus, String) {

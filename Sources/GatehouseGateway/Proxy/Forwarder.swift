@@ -74,7 +74,7 @@ enum Forwarder {
                 _ = try? await response.body.collect(upTo: 1 << 20)
                 outcome.failure = "upstream refused the gateway's credential"
                 outcome.status = 502
-                await writer.writeError(
+                writer.writeError(
                     .upstreamUnavailable("the model server refused the gateway's credentials; tell the operator")
                 )
                 return outcome
@@ -85,7 +85,7 @@ enum Forwarder {
             await relay(response, writer: writer, outcome: &outcome)
             return outcome
         }
-        await writer.writeError(.upstreamUnavailable("no upstream for \(model.route.name) answered; retry later"))
+        writer.writeError(.upstreamUnavailable("no upstream for \(model.route.name) answered; retry later"))
         outcome.status = 502
         return outcome
     }
@@ -122,19 +122,12 @@ enum Forwarder {
     }
 
     /// Runs the request, giving up when the response head takes longer than the upstream's timeout.
-    /// (AsyncHTTPClient's own deadline would also cut a long stream short.)
-    private static func execute(_ request: HTTPClientRequest, on upstream: Upstream) async throws -> HTTPClientResponse
-    {
-        let timeout = upstream.settings.responseTimeout
-        return try await withThrowingTaskGroup(of: HTTPClientResponse?.self) { group in
-            group.addTask { try await upstream.client.execute(request, deadline: .distantFuture) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw ResponseHeadTimeout()
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let response = first else { throw ResponseHeadTimeout() }
-            return response
+    /// (AsyncHTTPClient's deadline ends when the head arrives; the body then streams for as long as it lasts.)
+    private static func execute(_ request: HTTPClientRequest, on upstream: Upstream) async throws -> HTTPClientResponse {
+        do {
+            return try await upstream.client.execute(request, deadline: .now() + TimeAmount(upstream.settings.responseTimeout))
+        } catch let error as HTTPClientError where error == .deadlineExceeded {
+            throw ResponseHeadTimeout()
         }
     }
 
@@ -144,12 +137,12 @@ enum Forwarder {
             headers.append((field.name, field.value))
         }
         do {
-            try await writer.writeHead(status: response.status, headers: headers)
+            writer.writeHead(status: response.status, headers: headers)
             for try await chunk in response.body {
                 outcome.bytes += chunk.readableBytes
                 try await writer.writeBody(chunk)
             }
-            await writer.writeEnd()
+            writer.writeEnd()
         } catch {
             // The client left or the upstream broke mid-answer: the status is sent, so the connection closes.
             outcome.failure = Task.isCancelled ? "client went away" : "stream interrupted"

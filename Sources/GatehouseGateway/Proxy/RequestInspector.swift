@@ -35,7 +35,7 @@ enum RequestInspector {
         guard let object = parsed as? [String: Any] else {
             return .failure(.badRequest("invalid_json", "the request body must be a JSON object"))
         }
-        if let path = routingField(in: object, path: "", depth: 0) {
+        if mayHoldRoutingField(body), let path = routingField(in: object, path: "", depth: 0) {
             return .failure(
                 .badRequest("routing_field_refused", "the field \(path) is refused: the gateway chooses the upstream")
             )
@@ -48,6 +48,31 @@ enum RequestInspector {
         }
         return .success(Inspected(object: object, model: model, stream: object["stream"] as? Bool ?? false))
     }
+
+    /// Whether the raw body contains, in any case and ignoring `_` and `-` as the key comparison does, a
+    /// word every refused key contains; a body with a `\u` escape (which could spell a key) always
+    /// counts. Most bodies hold none of them and skip the walk; any that might are walked in full.
+    static func mayHoldRoutingField(_ body: ByteBuffer) -> Bool {
+        var folded: [UInt8] = []
+        folded.reserveCapacity(body.readableBytes)
+        var previous: UInt8 = 0
+        for byte in body.readableBytesView {
+            if previous == UInt8(ascii: "\\") && byte == UInt8(ascii: "u") { return true }
+            previous = byte
+            if byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") { continue }
+            folded.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte)
+        }
+        return screeningWords.contains { word in
+            folded.count >= word.count
+                && (0...(folded.count - word.count)).contains { start in
+                    folded[start] == word[0] && folded[start..<(start + word.count)].elementsEqual(word)
+                }
+        }
+    }
+
+    private static let screeningWords: [[UInt8]] = [
+        "api", "url", "base", "endpoint", "proxy", "provider", "region", "location", "project",
+    ].map { Array($0.utf8) }
 
     /// The path of the first refused key, or nil.
     private static func routingField(in value: Any, path: String, depth: Int) -> String? {

@@ -73,12 +73,12 @@ struct DataPlane: Responder {
         case .token(let token, let header, let verifier):
             guard let verified = await verifier.identify(token: token, header: header, now: Date()) else {
                 log(request, status: 401, extra: ["gatehouse.reason": "token not valid"])
-                await writer.writeError(.unauthenticated)
+                writer.writeError(.unauthenticated)
                 return
             }
             identity = verified
         case .rejected:
-            await writer.writeError(.unauthenticated)
+            writer.writeError(.unauthenticated)
             return
         }
         if request.route == .models {
@@ -94,14 +94,14 @@ struct DataPlane: Responder {
                 status: Int(error.status.code),
                 extra: ["gatehouse.reason": "\(error.code)"]
             )
-            await writer.writeError(error)
+            writer.writeError(error)
             return
         case .success(let result):
             inspected = result
         }
         guard let model = request.runtime.model(named: inspected.model) else {
             log(request, identity: identity, status: 404, extra: ["gatehouse.reason": "unknown model"])
-            await writer.writeError(
+            writer.writeError(
                 GatewayError(
                     .notFound,
                     type: "invalid_request_error",
@@ -119,7 +119,7 @@ struct DataPlane: Responder {
                 status: 403,
                 extra: ["gatehouse.model": "\(model.route.name)", "gatehouse.decision": "\(decision.outcome)"]
             )
-            await writer.writeError(.forbidden("\(identity.name) may not use the model \(model.route.name)"))
+            writer.writeError(.forbidden("\(identity.name) may not use the model \(model.route.name)"))
             return
         }
         let outcome = await Forwarder.forward(
@@ -157,7 +157,7 @@ struct DataPlane: Responder {
             }
         }
         log(request, identity: identity, status: 200, extra: ["gatehouse.models": "\(items.count)"])
-        await writer.writeJSON(status: .ok, "{\"object\":\"list\",\"data\":[\(items.joined(separator: ","))]}")
+        writer.writeJSON(status: .ok, "{\"object\":\"list\",\"data\":[\(items.joined(separator: ","))]}")
     }
 
     // MARK: Logging (one line per request; never a credential or a body)
@@ -185,7 +185,8 @@ struct DataPlane: Responder {
 
     private static func milliseconds(since start: ContinuousClock.Instant) -> String {
         let elapsed = (ContinuousClock.now - start).components
-        let value = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
-        return String(format: "%.2f", value)
+        let hundredths = elapsed.seconds * 100_000 + elapsed.attoseconds / 10_000_000_000_000
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }

