@@ -1,7 +1,9 @@
 """Runs wrk against several targets, interleaved for several rounds, and prints a Markdown table of
 median requests/s, p50 and p99 latency and the latency each adds over the first (direct) target.
 
-Usage: wrk_rounds.py ROUNDS SECONDS CONNECTIONS NAME=URL [NAME=URL ...]
+Usage: wrk_rounds.py ROUNDS SECONDS CONNECTIONS NAME=URL[@PID,PID...] [NAME=URL[@PIDS] ...]
+With PIDs, the CPU time those processes used during each run is divided by the requests served:
+CPU microseconds per request, a figure less sensitive than throughput to what else the machine does.
 Environment: GATEHOUSE_KEY (sent by post.lua where the target needs it; targets whose name starts with
 "gatehouse" get it, others not).
 """
@@ -16,7 +18,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run(url, seconds, connections, key):
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def run(url, seconds, connections, key, pids):
+    cpu_before = cpu_seconds(pids)
     environment = dict(os.environ, GATEHOUSE_KEY=key)
     output = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", os.path.join(HERE, "post.lua"), url],
@@ -30,25 +42,32 @@ def run(url, seconds, connections, key):
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors:
         raise SystemExit(f"{url}: {errors.group(1)} non-2xx answers\n{output}")
-    return rps, latency["50"], latency["99"]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    cpu = (cpu_seconds(pids) - cpu_before) / requests * 1e6 if pids else float("nan")
+    return rps, latency["50"], latency["99"], cpu
 
 
 def main():
     rounds, seconds, connections = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-    targets = [argument.split("=", 1) for argument in sys.argv[4:]]
+    targets = []
+    for argument in sys.argv[4:]:
+        name, rest = argument.split("=", 1)
+        url, _, pids = rest.partition("@")
+        targets.append((name, url, [int(pid) for pid in pids.split(",") if pid]))
     key = os.environ.get("GATEHOUSE_KEY", "")
-    results = {name: [] for name, _ in targets}
+    results = {name: [] for name, _, _ in targets}
     for round_index in range(rounds):
-        for name, url in targets:
-            results[name].append(run(url, seconds, connections, key if name.startswith("gatehouse") else ""))
+        for name, url, pids in targets:
+            results[name].append(run(url, seconds, connections, key if name.startswith("gatehouse") else "", pids))
         print(f"round {round_index + 1} of {rounds} done", file=sys.stderr)
-    medians = {name: tuple(statistics.median(sample[i] for sample in results[name]) for i in range(3)) for name in results}
+    medians = {name: tuple(statistics.median(sample[i] for sample in results[name]) for i in range(4)) for name in results}
     direct = medians[targets[0][0]]
-    print(f"| target (c={connections}, {rounds}x{seconds}s, medians) | requests/s | p50 ms | p99 ms | added p50 ms | added p99 ms |")
-    print("|---|---|---|---|---|---|")
-    for name, _ in targets:
-        rps, p50, p99 = medians[name]
-        print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {p50 - direct[1]:+.2f} | {p99 - direct[2]:+.2f} |")
+    print(f"| target (c={connections}, {rounds}x{seconds}s, medians) | requests/s | p50 ms | p99 ms | added p50 ms | added p99 ms | proxy CPU µs/request |")
+    print("|---|---|---|---|---|---|---|")
+    for name, _, _ in targets:
+        rps, p50, p99, cpu = medians[name]
+        cpu_text = "" if cpu != cpu else f"{cpu:.0f}"
+        print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {p50 - direct[1]:+.2f} | {p99 - direct[2]:+.2f} | {cpu_text} |")
 
 
 if __name__ == "__main__":

@@ -86,6 +86,12 @@ import Testing
     @Test(arguments: [
         ("not json", "{\"model\":", "invalid_json"),
         ("array", "[1,2]", "invalid_json"),
+        ("duplicate model", "{\"model\":\"fixture-small\",\"model\":\"fixture-large\"}", "duplicate_field"),
+        (
+            "too deep",
+            "{\"model\":\"fixture-small\",\"x\":" + String(repeating: "[", count: 100)
+                + String(repeating: "]", count: 100) + "}", "invalid_json"
+        ),
         ("no model", "{\"messages\":[]}", "missing_model"),
         ("api_base", "{\"model\":\"fixture-small\",\"api_base\":\"http://169.254.169.254\"}", "routing_field_refused"),
         (
@@ -94,8 +100,14 @@ import Testing
         ),
         ("in a list", "{\"model\":\"fixture-small\",\"tools\":[{\"API-Base\":\"http://x\"}]}", "routing_field_refused"),
         ("credential", "{\"model\":\"fixture-small\",\"api_key\":\"sk-x\"}", "routing_field_refused"),
-        ("split by separators", "{\"model\":\"fixture-small\",\"a_p_i-b_a_s_e\":\"http://x\"}", "routing_field_refused"),
-        ("spelled with escapes", "{\"model\":\"fixture-small\",\"\\u0061pi_base\":\"http://x\"}", "routing_field_refused"),
+        (
+            "split by separators", "{\"model\":\"fixture-small\",\"a_p_i-b_a_s_e\":\"http://x\"}",
+            "routing_field_refused"
+        ),
+        (
+            "spelled with escapes", "{\"model\":\"fixture-small\",\"\\u0061pi_base\":\"http://x\"}",
+            "routing_field_refused"
+        ),
         ("stream not bool", "{\"model\":\"fixture-small\",\"stream\":\"yes\"}", "invalid_stream"),
     ])
     func badBodiesGet400BeforeAnythingIsForwarded(name: String, body: String, code: String) async throws {

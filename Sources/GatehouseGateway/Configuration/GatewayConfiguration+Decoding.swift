@@ -249,6 +249,12 @@ extension Field {
             guard let value = environment[name], !value.isEmpty else {
                 throw field.error(.invalidValue, "the environment variable \(name) is not set")
             }
+            guard Self.isHeaderSafe(value) else {
+                throw field.error(
+                    .invalidValue,
+                    "the environment variable \(name) holds characters a header cannot carry"
+                )
+            }
             upstream.credential = Secret(value)
         }
         if let field = object["credentialFile"] {
@@ -260,7 +266,7 @@ extension Field {
                 throw field.error(.unreadable, "cannot read the credential file \(path)")
             }
             let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !value.isEmpty, !value.contains(where: { $0.isNewline || $0 == "\0" }) else {
+            guard !value.isEmpty, Self.isHeaderSafe(value) else {
                 throw field.error(.invalidValue, "the credential file \(path) must hold one line")
             }
             upstream.credential = Secret(value)
@@ -269,6 +275,11 @@ extension Field {
         if let field = object["responseTimeout"] { upstream.responseTimeout = try field.duration() }
         if let field = object["idleTimeout"] { upstream.idleTimeout = try field.duration() }
         return upstream
+    }
+
+    /// Visible ASCII and spaces only: what an `Authorization` header value may carry.
+    fileprivate static func isHeaderSafe(_ value: String) -> Bool {
+        value.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     }
 
     fileprivate func accessPolicySet() throws(ResourceError) -> AccessPolicySet {

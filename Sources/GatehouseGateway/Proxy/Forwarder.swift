@@ -1,9 +1,8 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// Sends an admitted request to a model's upstreams and streams the answer back piece by piece.
+/// Sends an admitted request to a model's upstreams and relays the answer piece by piece.
 ///
 /// Upstreams are tried healthy-first, in order; a connect error, a timeout before the response head
 /// or a 5xx before the first byte moves on to the next one (the last one's answer is passed through).
@@ -23,8 +22,6 @@ enum Forwarder {
         "proxy-authorization", "set-cookie", "server", "www-authenticate", "x-request-id", "alt-svc",
     ]
 
-    struct ResponseHeadTimeout: Error {}
-
     static func forward(
         model: ModelRuntime,
         path: String,
@@ -39,22 +36,33 @@ enum Forwarder {
             let isLast = index == candidates.count - 1
             outcome.attempts += 1
             outcome.upstream = upstream.settings.origin
-            let request = upstreamRequest(
+            let payload = upstreamBody(upstream: upstream, model: model, body: body, inspected: inspected)
+            let head = upstreamHead(
                 upstream: upstream,
-                model: model,
                 path: path,
-                body: body,
-                inspected: inspected,
                 accept: accept,
+                length: payload.readableBytes,
                 requestID: writer.requestID
             )
-            let response: HTTPClientResponse
+            let decide: @Sendable (HTTPResponseHead) -> [(String, String)]? = { head in
+                // A 5xx before the first byte moves on to the next upstream; the upstream refusing our
+                // credential is the operator's problem, not the caller's.
+                if head.status.code >= 500 && !isLast { return nil }
+                if head.status == .unauthorized || head.status == .forbidden { return nil }
+                var headers: [(String, String)] = []
+                for (name, value) in head.headers where !droppedResponseHeaders.contains(name.lowercased()) {
+                    headers.append((name, value))
+                }
+                return headers
+            }
+            let answer: UpstreamConnections.Answer
             do {
-                response = try await execute(request, on: upstream)
-            } catch is CancellationError {
-                outcome.failure = "client went away"
-                outcome.status = 499
-                return outcome
+                answer = try await upstream.connections.forward(
+                    head: head,
+                    body: payload,
+                    writer: writer,
+                    decide: decide
+                )
             } catch {
                 if Task.isCancelled {
                     outcome.failure = "client went away"
@@ -62,91 +70,71 @@ enum Forwarder {
                     return outcome
                 }
                 upstream.markHealthy(false)
-                outcome.failure = error is ResponseHeadTimeout ? "upstream response timeout" : "upstream connect error"
+                outcome.failure =
+                    error is UpstreamLoopPool.UpstreamTimeout ? "upstream response timeout" : "upstream connect error"
                 continue
             }
-            if response.status.code >= 500 && !isLast {
-                outcome.failure = "upstream status \(response.status.code)"
-                _ = try? await response.body.collect(upTo: 1 << 20)
-                continue
-            }
-            if response.status == .unauthorized || response.status == .forbidden {
-                _ = try? await response.body.collect(upTo: 1 << 20)
+            switch answer {
+            case .declined(let status) where status == .unauthorized || status == .forbidden:
                 outcome.failure = "upstream refused the gateway's credential"
                 outcome.status = 502
                 writer.writeError(
                     .upstreamUnavailable("the model server refused the gateway's credentials; tell the operator")
                 )
                 return outcome
+            case .declined(let status):
+                outcome.failure = Task.isCancelled ? "client went away" : "upstream status \(status.code)"
+                if Task.isCancelled { return outcome }
+                continue
+            case .relayed(let status, let relayed):
+                upstream.markHealthy(true)
+                outcome.status = Int(status.code)
+                outcome.bytes = relayed.bytes
+                outcome.failure =
+                    relayed.complete ? nil : (Task.isCancelled ? "client went away" : "stream interrupted")
+                return outcome
             }
-            upstream.markHealthy(true)
-            outcome.failure = nil
-            outcome.status = Int(response.status.code)
-            await relay(response, writer: writer, outcome: &outcome)
-            return outcome
         }
         writer.writeError(.upstreamUnavailable("no upstream for \(model.route.name) answered; retry later"))
         outcome.status = 502
         return outcome
     }
 
-    private static func upstreamRequest(
+    private static func upstreamHead(
+        upstream: Upstream,
+        path: String,
+        accept: String?,
+        length: Int,
+        requestID: String
+    ) -> HTTPRequestHead {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(8)
+        headers.add(name: "host", value: upstream.connections.hostHeader)
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(length))
+        headers.add(name: "accept", value: accept ?? "*/*")
+        headers.add(name: RequestID.headerName, value: requestID)
+        headers.add(name: "user-agent", value: "gatehouse")
+        if let credential = upstream.settings.credential {
+            headers.add(name: "authorization", value: "Bearer \(credential.revealed)")
+        }
+        return HTTPRequestHead(
+            version: .http1_1,
+            method: .POST,
+            uri: upstream.settings.basePath + path,
+            headers: headers
+        )
+    }
+
+    /// The body as sent: unchanged, unless the upstream knows the model by another name.
+    private static func upstreamBody(
         upstream: Upstream,
         model: ModelRuntime,
-        path: String,
         body: ByteBuffer,
-        inspected: RequestInspector.Inspected,
-        accept: String?,
-        requestID: String
-    ) -> HTTPClientRequest {
-        let settings = upstream.settings
-        var request = HTTPClientRequest(url: settings.origin + path)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "accept", value: accept ?? "*/*")
-        request.headers.add(name: RequestID.headerName, value: requestID)
-        request.headers.add(name: "user-agent", value: "gatehouse")
-        if let credential = settings.credential {
-            request.headers.add(name: "authorization", value: "Bearer \(credential.revealed)")
-        }
-        let upstreamModel = settings.model ?? model.route.name
-        if inspected.model == upstreamModel {
-            request.body = .bytes(body)
-        } else {
-            var object = inspected.object
-            object["model"] = upstreamModel
-            let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data(body.readableBytesView)
-            request.body = .bytes(ByteBuffer(bytes: data))
-        }
-        return request
-    }
-
-    /// Runs the request, giving up when the response head takes longer than the upstream's timeout.
-    /// (AsyncHTTPClient's deadline ends when the head arrives; the body then streams for as long as it lasts.)
-    private static func execute(_ request: HTTPClientRequest, on upstream: Upstream) async throws -> HTTPClientResponse {
-        do {
-            return try await upstream.client.execute(request, deadline: .now() + TimeAmount(upstream.settings.responseTimeout))
-        } catch let error as HTTPClientError where error == .deadlineExceeded {
-            throw ResponseHeadTimeout()
-        }
-    }
-
-    private static func relay(_ response: HTTPClientResponse, writer: ResponseWriter, outcome: inout Outcome) async {
-        var headers: [(String, String)] = []
-        for field in response.headers where !droppedResponseHeaders.contains(field.name.lowercased()) {
-            headers.append((field.name, field.value))
-        }
-        do {
-            writer.writeHead(status: response.status, headers: headers)
-            for try await chunk in response.body {
-                outcome.bytes += chunk.readableBytes
-                try await writer.writeBody(chunk)
-            }
-            writer.writeEnd()
-        } catch {
-            // The client left or the upstream broke mid-answer: the status is sent, so the connection closes.
-            outcome.failure = Task.isCancelled ? "client went away" : "stream interrupted"
-            writer.finished(false)
-        }
+        inspected: RequestInspector.Inspected
+    ) -> ByteBuffer {
+        let upstreamModel = upstream.settings.model ?? model.route.name
+        guard inspected.model != upstreamModel else { return body }
+        return RequestInspector.renaming(body, model: upstreamModel) ?? body
     }
 }

@@ -5,9 +5,7 @@ import NIOCore
 /// string, and no field at any depth may try to choose where the request goes (`api_base`,
 /// `base_url` and kin) or carry a credential: the gateway, not the caller, picks the upstream.
 enum RequestInspector {
-    struct Inspected: @unchecked Sendable {
-        /// The parsed body (JSONSerialization's types; read-only after inspection).
-        let object: [String: Any]
+    struct Inspected: Sendable {
         let model: String
         let stream: Bool
     }
@@ -26,27 +24,65 @@ enum RequestInspector {
         guard body.readableBytes > 0 else {
             return .failure(.badRequest("invalid_json", "the request body is empty; send a JSON object"))
         }
-        let parsed: Any
+        let fields: JSONBodyScanner.Fields
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+            fields = try body.withUnsafeReadableBytes { bytes throws(JSONBodyScanner.Failure) in
+                try JSONBodyScanner.scan(bytes)
+            }
         } catch {
-            return .failure(.badRequest("invalid_json", "the request body is not valid JSON"))
+            switch error {
+            case .notAnObject:
+                return .failure(.badRequest("invalid_json", "the request body must be a JSON object"))
+            case .duplicateKey(let key):
+                return .failure(
+                    .badRequest(
+                        "duplicate_field",
+                        "the field \(GatewayError.quoted(String(key.prefix(64)))) appears twice"
+                    )
+                )
+            case .wrongType(let field):
+                return .failure(
+                    .badRequest(
+                        field == "stream" ? "invalid_stream" : "missing_model",
+                        field == "stream" ? "\"stream\" must be true or false" : "\"model\" must be a string"
+                    )
+                )
+            case .tooDeep:
+                return .failure(
+                    .badRequest(
+                        "invalid_json",
+                        "the request body nests deeper than \(JSONBodyScanner.maximumDepth) levels"
+                    )
+                )
+            case .invalid:
+                return .failure(.badRequest("invalid_json", "the request body is not valid JSON"))
+            }
         }
-        guard let object = parsed as? [String: Any] else {
-            return .failure(.badRequest("invalid_json", "the request body must be a JSON object"))
+        if mayHoldRoutingField(body) {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) else {
+                return .failure(.badRequest("invalid_json", "the request body is not valid JSON"))
+            }
+            if let path = routingField(in: object, path: "", depth: 0) {
+                return .failure(
+                    .badRequest(
+                        "routing_field_refused",
+                        "the field \(path) is refused: the gateway chooses the upstream"
+                    )
+                )
+            }
         }
-        if mayHoldRoutingField(body), let path = routingField(in: object, path: "", depth: 0) {
-            return .failure(
-                .badRequest("routing_field_refused", "the field \(path) is refused: the gateway chooses the upstream")
-            )
-        }
-        guard let model = object["model"] as? String, !model.isEmpty, model.utf8.count <= 256 else {
+        guard let model = fields.model, !model.isEmpty, model.utf8.count <= 256 else {
             return .failure(.badRequest("missing_model", "the body needs a \"model\" string"))
         }
-        if let stream = object["stream"], !(stream is Bool) {
-            return .failure(.badRequest("invalid_stream", "\"stream\" must be true or false"))
-        }
-        return .success(Inspected(object: object, model: model, stream: object["stream"] as? Bool ?? false))
+        return .success(Inspected(model: model, stream: fields.stream ?? false))
+    }
+
+    /// The body with `model` replaced, for an upstream that knows the model by another name.
+    static func renaming(_ body: ByteBuffer, model: String) -> ByteBuffer? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any],
+            let data = try? JSONSerialization.data(withJSONObject: object.merging(["model": model]) { _, new in new })
+        else { return nil }
+        return ByteBuffer(bytes: data)
     }
 
     /// Whether the raw body contains, in any case and ignoring `_` and `-` as the key comparison does, a

@@ -5,12 +5,16 @@ import Synchronization
 /// timeouts, and its health (from checks and from failed requests).
 public final class Upstream: Sendable {
     public let settings: UpstreamSettings
+    /// Requests go over these pooled connections.
+    let connections: UpstreamConnections
+    /// Health checks go through this client.
     let client: HTTPClient
     private let healthy = Atomic<Bool>(true)
 
     init(settings: UpstreamSettings, client: HTTPClient) {
         self.settings = settings
         self.client = client
+        self.connections = UpstreamConnections(settings: settings)
     }
 
     public var isHealthy: Bool { healthy.load(ordering: .relaxed) }

@@ -9,8 +9,9 @@ final class ByteArrivalWatcher: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundOut = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// Called once on the next bytes, then cleared.
-    var onBytes: (() -> Void)?
+    /// Told of the next bytes while `armed`; then disarmed.
+    weak var observer: (any ByteArrivalObserver)?
+    var armed = false
     private var context: ChannelHandlerContext?
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -34,10 +35,15 @@ final class ByteArrivalWatcher: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let onBytes {
-            self.onBytes = nil
-            onBytes()
+        if armed {
+            armed = false
+            observer?.bytesArrived()
         }
         context.fireChannelRead(data)
     }
+}
+
+/// Whoever wants to know when a connection's next bytes arrive.
+protocol ByteArrivalObserver: AnyObject {
+    func bytesArrived()
 }

@@ -7,7 +7,7 @@ import X509
 /// One client connection: enforces the deadlines and limits against slow and oversized requests,
 /// refuses bad heads, collects the body, hands the request to its responder, and keeps the
 /// connection alive or closes it.
-final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
+final class ConnectionHandler<R: Responder>: ChannelInboundHandler, ByteArrivalObserver {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -27,18 +27,25 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
     private let tracker: ConnectionTracker
     private var state = State.idle
     private var limits: RequestLimits
-    private var timer: Scheduled<Void>?
+    /// The header deadline or the body-rate check, whichever phase the request is in.
+    private var phaseTimer: Scheduled<Void>?
+    /// One idle timer per connection, re-armed lazily: it checks `idleSince` when it fires.
+    private var idleTimer: Scheduled<Void>?
+    private var idleSince: NIODeadline?
+    private var headerStarted: NIODeadline?
     private var bytesThisWindow = 0
     private var task: Task<Void, Never>?
     private var certificateNames: [String]?
     /// Counts requests, so a late "response finished" for an earlier request is recognised.
     private var sequence = 0
+    private let writability = WritabilitySignal()
 
     init(responder: R, watcher: ByteArrivalWatcher, tracker: ConnectionTracker) {
         self.responder = responder
         self.watcher = watcher
         self.tracker = tracker
         self.limits = responder.limits
+        watcher.observer = self
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -48,9 +55,11 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-        watcher.onBytes = nil
+        phaseTimer?.cancel()
+        phaseTimer = nil
+        idleTimer?.cancel()
+        idleTimer = nil
+        watcher.armed = false
         task?.cancel()
         task = nil
         tracker.closed(context.channel)
@@ -74,11 +83,40 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
             state = .reading(admitted, head, requestID, body)
         case .end:
             guard case .reading(let admitted, let head, let requestID, let body) = state else { return }
-            timer?.cancel()
-            timer = nil
+            phaseTimer?.cancel()
+            phaseTimer = nil
             state = .responding
             dispatch(admitted, head: head, requestID: requestID, body: body, context: context)
         }
+    }
+
+    /// Deadlines start only when a read burst ends with the phase unfinished: a request that arrives in
+    /// one burst, as nearly all do, schedules no timer.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if phaseTimer == nil {
+            switch state {
+            case .idle:
+                if let started = headerStarted {
+                    armHeaderDeadline(at: started + TimeAmount(limits.headerTimeout), context: context)
+                }
+            case .reading:
+                watchBodyRate(context: context)
+            default:
+                break
+            }
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func bytesArrived() {
+        guard case .idle = state, headerStarted == nil else { return }
+        headerStarted = .now()
+        idleSince = nil
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { writability.becameWritable() }
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -92,25 +130,42 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
         state = .idle
         limits = responder.limits
         tracker.setBusy(context.channel, false)
-        schedule(after: limits.idleTimeout, context: context) { handler, context in
-            context.close(promise: nil)
-        }
+        idleSince = .now()
+        headerStarted = nil
+        watcher.armed = true
+        if idleTimer == nil { armIdleTimer(after: TimeAmount(limits.idleTimeout), context: context) }
+    }
+
+    private func armIdleTimer(after delay: TimeAmount, context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        watcher.onBytes = {
+        idleTimer = context.eventLoop.scheduleTask(in: delay) {
             let (handler, context) = loopBound.value
-            guard case .idle = handler.state else { return }
-            handler.tracker.setBusy(context.channel, true)
-            handler.schedule(after: handler.limits.headerTimeout, context: context) { handler, _ in
-                // No head was decoded, so the HTTP handlers have no request to answer: answer below them.
-                handler.state = .discarding
-                let requestID = RequestID.make()
-                let error = GatewayError.timeout("the request headers did not arrive in time")
-                handler.watcher.answerAndClose(
-                    status: "408 Request Timeout",
-                    body: error.body(requestID: requestID),
-                    requestID: requestID
-                )
+            handler.idleTimer = nil
+            // Busy since: the next awaitRequest arms a new timer.
+            guard case .idle = handler.state, handler.headerStarted == nil, let since = handler.idleSince else {
+                return
             }
+            let remaining = since + TimeAmount(handler.limits.idleTimeout) - .now()
+            if remaining <= .zero {
+                context.close(promise: nil)
+            } else {
+                handler.armIdleTimer(after: remaining, context: context)
+            }
+        }
+    }
+
+    private func armHeaderDeadline(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        tracker.setBusy(context.channel, true)
+        schedule(after: deadline - .now(), context: context) { handler, _ in
+            // No head was decoded, so the HTTP handlers have no request to answer: answer below them.
+            handler.state = .discarding
+            let requestID = RequestID.make()
+            let error = GatewayError.timeout("the request headers did not arrive in time")
+            handler.watcher.answerAndClose(
+                status: "408 Request Timeout",
+                body: error.body(requestID: requestID),
+                requestID: requestID
+            )
         }
     }
 
@@ -122,9 +177,11 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
         case .reading, .discarding: return
         }
         sequence += 1
-        watcher.onBytes = nil
-        timer?.cancel()
-        timer = nil
+        watcher.armed = false
+        phaseTimer?.cancel()
+        phaseTimer = nil
+        headerStarted = nil
+        idleSince = nil
         tracker.setBusy(context.channel, true)
         let requestID = RequestID.take(from: head.headers.first(name: RequestID.headerName))
         if let problem = HeadValidator.problem(in: head, limits: limits) {
@@ -148,13 +205,12 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
             }
             state = .reading(admitted, head, requestID, context.channel.allocator.buffer(capacity: 0))
             bytesThisWindow = 0
-            watchBodyRate(context: context)
         }
     }
 
     /// Checks, once per window, that the body arrives at least at the minimum rate.
     private func watchBodyRate(context: ChannelHandlerContext) {
-        schedule(after: limits.bodyRateWindow, context: context) { handler, context in
+        schedule(after: TimeAmount(limits.bodyRateWindow), context: context) { handler, context in
             guard case .reading(_, let head, let requestID, _) = handler.state else { return }
             let seconds = Double(handler.limits.bodyRateWindow.components.seconds)
             if Double(handler.bytesThisWindow) < Double(handler.limits.minBodyBytesPerSecond) * max(seconds, 1) {
@@ -186,6 +242,7 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
             requestID: requestID,
             keepAlive: head.isKeepAlive && !tracker.isDraining,
             version: head.version,
+            writability: writability,
             finished: { keepAlive in
                 eventLoop.execute {
                     let (handler, context) = loopBound.value
@@ -216,9 +273,9 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
         requestID: String,
         context: ChannelHandlerContext
     ) {
-        timer?.cancel()
-        timer = nil
-        watcher.onBytes = nil
+        phaseTimer?.cancel()
+        phaseTimer = nil
+        watcher.armed = false
         // A body not read yet would have to be skipped; closing is simpler and denies a slow client more.
         let hasBody =
             head.headers.contains(name: "transfer-encoding")
@@ -244,15 +301,15 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler {
     }
 
     private func schedule(
-        after duration: Duration,
+        after delay: TimeAmount,
         context: ChannelHandlerContext,
         _ body: @escaping (ConnectionHandler, ChannelHandlerContext) -> Void
     ) {
-        timer?.cancel()
+        phaseTimer?.cancel()
         let loopBound = NIOLoopBound((self, context, body), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: TimeAmount(duration)) {
+        phaseTimer = context.eventLoop.scheduleTask(in: delay) {
             let (handler, context, body) = loopBound.value
-            handler.timer = nil
+            handler.phaseTimer = nil
             body(handler, context)
         }
     }

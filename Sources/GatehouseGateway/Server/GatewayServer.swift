@@ -112,7 +112,8 @@ public final class GatewayServer: Service, Sendable {
                         withPipeliningAssistance: true,
                         withServerUpgrade: nil,
                         withErrorHandling: true,
-                        withOutboundHeaderValidation: true,
+                        // Response headers are the upstream's (checked by the client-side parser) and our own.
+                        withOutboundHeaderValidation: false,
                         withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: decoderLimits
                     )

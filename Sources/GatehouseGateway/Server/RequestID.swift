@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The `x-request-id` of a request: the caller's when it is a sane token, otherwise a new random one.
 enum RequestID {
     static let headerName = "x-request-id"
@@ -9,12 +11,18 @@ enum RequestID {
         return make()
     }
 
+    /// `gh-` + 16 hex digits fixed per process (random) + 16 hex digits of a counter: unique without a
+    /// system call per request. Request ids name requests; they are not secrets.
     static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return "gh-" + hex(high) + hex(low)
+        "gh-" + processPrefix + hex(counter.wrappingAdd(1, ordering: .relaxed).newValue)
     }
+
+    private static let processPrefix: String = {
+        var generator = SystemRandomNumberGenerator()
+        return hex(generator.next())
+    }()
+
+    private static let counter = Atomic<UInt64>(0)
 
     private static func hex(_ value: UInt64) -> String {
         let text = String(value, radix: 16)

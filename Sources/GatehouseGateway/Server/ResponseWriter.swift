@@ -9,6 +9,8 @@ struct ResponseWriter: Sendable {
     let requestID: String
     let keepAlive: Bool
     let version: HTTPVersion
+    /// Fires when the client connection, once full, can take more bytes.
+    let writability: WritabilitySignal
     /// Tells the connection the response is complete (hops to its event loop).
     let finished: @Sendable (_ keepAlive: Bool) -> Void
 
@@ -48,6 +50,11 @@ struct ResponseWriter: Sendable {
     }
 
     func writeError(_ error: GatewayError) {
-        writeJSON(status: error.status, error.body(requestID: requestID), headers: error.headers, closes: error.closesConnection)
+        writeJSON(
+            status: error.status,
+            error.body(requestID: requestID),
+            headers: error.headers,
+            closes: error.closesConnection
+        )
     }
 }

@@ -105,6 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
+        defer { LogLineHandler.flush() }
         try await group.run()
     }
 

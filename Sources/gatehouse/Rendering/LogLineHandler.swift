@@ -3,9 +3,21 @@ import Logging
 import Synchronization
 
 /// One line per event on standard error, `2026-11-26T23:05:44Z info gatehouse: message key=value ...`
-/// with keys sorted, written with one `write` call. Leaner than swift-log's `StreamLogHandler`, whose
-/// per-line local-time formatting showed in the gateway's request path.
+/// with keys sorted. Lines are collected and written by a background thread every 100 ms (warnings
+/// and worse at once, after what came before), so the request path makes no system call to log.
+/// Leaner than swift-log's `StreamLogHandler`, whose per-line formatting and write showed in profiles.
 struct LogLineHandler: LogHandler {
+    /// Lines not yet written.
+    private static let pending = Mutex<[UInt8]>([])
+    private static let flusher: Void = {
+        Thread.detachNewThread {
+            while true {
+                Thread.sleep(forTimeInterval: 0.1)
+                LogLineHandler.flush()
+            }
+        }
+    }()
+
     /// The UTC timestamp text, remade once a second.
     private static let clock = Mutex<(second: Int, text: String)>((-1, ""))
 
@@ -26,19 +38,36 @@ struct LogLineHandler: LogHandler {
     func log(event: LogEvent) {
         var line = Self.timestamp()
         line += " \(event.level) \(label): \(event.message)"
-        let fields = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
-        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
-            line += " \(key)=\(value)"
+        let fields: Logger.Metadata
+        if let extra = event.metadata {
+            fields = metadata.isEmpty ? extra : metadata.merging(extra) { _, new in new }
+        } else {
+            fields = metadata
+        }
+        for key in fields.keys.sorted() {
+            line += " "
+            line += key
+            line += "="
+            if case .string(let text) = fields[key] { line += text } else { line += fields[key]?.description ?? "" }
         }
         line += "\n"
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { break }
-                offset += written
+        _ = Self.flusher
+        Self.pending.withLock { $0.append(contentsOf: line.utf8) }
+        if event.level >= .warning { Self.flush() }
+    }
+
+    /// Writes every pending line; call before the process exits.
+    static func flush() {
+        pending.withLock { bytes in
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written <= 0 { break }
+                    offset += written
+                }
             }
+            bytes.removeAll(keepingCapacity: bytes.count < 1 << 20)
         }
     }
 

@@ -1,0 +1,295 @@
+/// One pass over a request body that checks it is a single valid JSON object (RFC 8259, UTF-8,
+/// nesting bounded) and reads its top-level `model` and `stream` without building a tree.
+///
+/// A top-level key given twice is refused: parsers disagree on which copy wins, and a gateway that
+/// checks one `model` while the upstream serves the other would be bypassed.
+struct JSONBodyScanner {
+    enum Failure: Error, Equatable {
+        case invalid
+        case notAnObject
+        case duplicateKey(String)
+        case wrongType(String)
+        case tooDeep
+    }
+
+    struct Fields: Equatable {
+        var model: String?
+        var stream: Bool?
+    }
+
+    static let maximumDepth = 64
+
+    private let bytes: UnsafeRawBufferPointer
+    private var index = 0
+
+    private init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    static func scan(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> Fields {
+        guard String(validating: bytes, as: UTF8.self) != nil else { throw .invalid }
+        var scanner = JSONBodyScanner(bytes)
+        scanner.skipWhitespace()
+        guard scanner.peek == UInt8(ascii: "{") else {
+            guard scanner.index < bytes.count else { throw .invalid }
+            try scanner.value(depth: 0)
+            scanner.skipWhitespace()
+            throw scanner.index == bytes.count ? .notAnObject : .invalid
+        }
+        let fields = try scanner.topLevelObject()
+        scanner.skipWhitespace()
+        guard scanner.index == bytes.count else { throw .invalid }
+        return fields
+    }
+
+    // MARK: Top level
+
+    private mutating func topLevelObject() throws(Failure) -> Fields {
+        index += 1
+        var fields = Fields()
+        var seen: Set<String> = []
+        skipWhitespace()
+        if peek == UInt8(ascii: "}") {
+            index += 1
+            return fields
+        }
+        while true {
+            skipWhitespace()
+            let key = try decodedString()
+            guard seen.insert(key).inserted else { throw .duplicateKey(key) }
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"))
+            skipWhitespace()
+            switch key {
+            case "model":
+                guard peek == UInt8(ascii: "\"") else {
+                    try value(depth: 1)
+                    throw .wrongType("model")
+                }
+                fields.model = try decodedString()
+            case "stream":
+                if literal("true") {
+                    fields.stream = true
+                } else if literal("false") {
+                    fields.stream = false
+                } else {
+                    try value(depth: 1)
+                    throw .wrongType("stream")
+                }
+            default:
+                try value(depth: 1)
+            }
+            skipWhitespace()
+            if peek == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            try expect(UInt8(ascii: "}"))
+            return fields
+        }
+    }
+
+    // MARK: Values
+
+    private mutating func value(depth: Int) throws(Failure) {
+        guard depth < Self.maximumDepth else { throw .tooDeep }
+        switch peek {
+        case UInt8(ascii: "{"):
+            index += 1
+            skipWhitespace()
+            if peek == UInt8(ascii: "}") {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                try skipString()
+                skipWhitespace()
+                try expect(UInt8(ascii: ":"))
+                skipWhitespace()
+                try value(depth: depth + 1)
+                skipWhitespace()
+                if peek == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                try expect(UInt8(ascii: "}"))
+                return
+            }
+        case UInt8(ascii: "["):
+            index += 1
+            skipWhitespace()
+            if peek == UInt8(ascii: "]") {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                try value(depth: depth + 1)
+                skipWhitespace()
+                if peek == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                try expect(UInt8(ascii: "]"))
+                return
+            }
+        case UInt8(ascii: "\""):
+            try skipString()
+        case UInt8(ascii: "t"):
+            guard literal("true") else { throw .invalid }
+        case UInt8(ascii: "f"):
+            guard literal("false") else { throw .invalid }
+        case UInt8(ascii: "n"):
+            guard literal("null") else { throw .invalid }
+        default:
+            try number()
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    private mutating func number() throws(Failure) {
+        if peek == UInt8(ascii: "-") { index += 1 }
+        if peek == UInt8(ascii: "0") {
+            index += 1
+        } else {
+            guard digits() > 0 else { throw .invalid }
+        }
+        if peek == UInt8(ascii: ".") {
+            index += 1
+            guard digits() > 0 else { throw .invalid }
+        }
+        if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+            index += 1
+            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { throw .invalid }
+        }
+    }
+
+    private mutating func digits() -> Int {
+        let start = index
+        while let byte = peek, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { index += 1 }
+        return index - start
+    }
+
+    // MARK: Strings
+
+    /// Skips a string, checking its escapes and that it holds no control characters.
+    private mutating func skipString() throws(Failure) {
+        try expect(UInt8(ascii: "\""))
+        while let byte = peek {
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                return
+            case UInt8(ascii: "\\"):
+                _ = try escape()
+            case 0..<0x20:
+                throw .invalid
+            default:
+                continue
+            }
+        }
+        throw .invalid
+    }
+
+    /// Reads a string with its escapes resolved.
+    private mutating func decodedString() throws(Failure) -> String {
+        try expect(UInt8(ascii: "\""))
+        var scalars = String.UnicodeScalarView()
+        var plainStart = index
+        while let byte = peek {
+            switch byte {
+            case UInt8(ascii: "\""):
+                scalars.append(contentsOf: plain(from: plainStart))
+                index += 1
+                return String(scalars)
+            case UInt8(ascii: "\\"):
+                scalars.append(contentsOf: plain(from: plainStart))
+                index += 1
+                scalars.append(try escape())
+                plainStart = index
+            case 0..<0x20:
+                throw .invalid
+            default:
+                index += 1
+            }
+        }
+        throw .invalid
+    }
+
+    private func plain(from start: Int) -> String.UnicodeScalarView {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self).unicodeScalars
+    }
+
+    /// The character after a backslash (already consumed).
+    private mutating func escape() throws(Failure) -> Unicode.Scalar {
+        guard let byte = peek else { throw .invalid }
+        index += 1
+        switch byte {
+        case UInt8(ascii: "\""): return "\""
+        case UInt8(ascii: "\\"): return "\\"
+        case UInt8(ascii: "/"): return "/"
+        case UInt8(ascii: "b"): return "\u{8}"
+        case UInt8(ascii: "f"): return "\u{c}"
+        case UInt8(ascii: "n"): return "\n"
+        case UInt8(ascii: "r"): return "\r"
+        case UInt8(ascii: "t"): return "\t"
+        case UInt8(ascii: "u"):
+            let unit = try hex4()
+            if (0xD800..<0xDC00).contains(unit), peek == UInt8(ascii: "\\"),
+                index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u")
+            {
+                index += 2
+                let low = try hex4()
+                guard (0xDC00..<0xE000).contains(low) else { throw .invalid }
+                return Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)) ?? "\u{FFFD}"
+            }
+            return Unicode.Scalar(unit) ?? "\u{FFFD}"
+        default:
+            throw .invalid
+        }
+    }
+
+    private mutating func hex4() throws(Failure) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw .invalid }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            index += 1
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw .invalid
+            }
+            value = value << 4 | UInt32(digit)
+        }
+        return value
+    }
+
+    // MARK: Bytes
+
+    private var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private mutating func skipWhitespace() {
+        while let byte = peek,
+            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+                || byte == UInt8(ascii: "\t")
+        {
+            index += 1
+        }
+    }
+
+    private mutating func expect(_ byte: UInt8) throws(Failure) {
+        guard peek == byte else { throw .invalid }
+        index += 1
+    }
+
+    private mutating func literal(_ word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { return false }
+        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { return false }
+        index += count
+        return true
+    }
+}

@@ -1,0 +1,119 @@
+import NIOCore
+import NIOHTTP1
+
+/// One connection to an upstream: sends one request at a time and hands the response to the
+/// exchange that asked for it: the head to a promise, then the body parts to a sink (buffered until
+/// one attaches).
+final class UpstreamConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    /// Where body parts go once the caller has decided to relay the response.
+    protocol Sink: AnyObject {
+        func body(_ buffer: ByteBuffer)
+        /// All of it has arrived; `reusable` says whether the connection may serve another request.
+        func end(reusable: Bool)
+        func failed()
+        /// The end of one read burst: the moment to flush.
+        func readComplete()
+    }
+
+    private enum State {
+        case idle
+        case awaitingHead(EventLoopPromise<HTTPResponseHead>)
+        case receiving(buffered: [ByteBuffer], ended: Bool)
+        case relaying(any Sink)
+        case closed
+    }
+
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    private var responseKeepAlive = true
+    /// Called when the connection closes, so its pool forgets it.
+    var onClose: (() -> Void)?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    /// Sends a request; the promise gets the response head.
+    func send(head: HTTPRequestHead, body: ByteBuffer, headPromise: EventLoopPromise<HTTPResponseHead>) {
+        guard let context, case .idle = state else {
+            headPromise.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        state = .awaitingHead(headPromise)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// Starts relaying: buffered parts go to the sink at once.
+    func attach(_ sink: any Sink) {
+        guard case .receiving(let buffered, let ended) = state else {
+            sink.failed()
+            return
+        }
+        state = .relaying(sink)
+        for buffer in buffered { sink.body(buffer) }
+        if !buffered.isEmpty { sink.readComplete() }
+        if ended { finish(sink) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), .awaitingHead(let promise)):
+            responseKeepAlive = head.isKeepAlive
+            state = .receiving(buffered: [], ended: false)
+            promise.succeed(head)
+        case (.body(let buffer), .receiving(var buffered, let ended)):
+            state = .closed
+            buffered.append(buffer)
+            state = .receiving(buffered: buffered, ended: ended)
+        case (.body(let buffer), .relaying(let sink)):
+            sink.body(buffer)
+        case (.end, .receiving(let buffered, _)):
+            state = .receiving(buffered: buffered, ended: true)
+        case (.end, .relaying(let sink)):
+            finish(sink)
+        default:
+            // An answer nobody asked for: the connection is out of step; drop it.
+            context.close(promise: nil)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .relaying(let sink) = state { sink.readComplete() }
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let previous = state
+        state = .closed
+        switch previous {
+        case .awaitingHead(let promise): promise.fail(ChannelError.eof)
+        case .relaying(let sink): sink.failed()
+        default: break
+        }
+        onClose?()
+        onClose = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    /// Whether the connection carries no request and may be pooled.
+    var isIdle: Bool {
+        if case .idle = state { return true }
+        return false
+    }
+
+    private func finish(_ sink: any Sink) {
+        let reusable = responseKeepAlive && context?.channel.isActive == true
+        state = reusable ? .idle : .closed
+        sink.end(reusable: reusable)
+        if !reusable { context?.close(promise: nil) }
+    }
+}

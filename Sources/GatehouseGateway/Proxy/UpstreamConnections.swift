@@ -1,0 +1,116 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// HTTP/1.1 connections to one upstream, pooled per event loop: a request uses a connection on the
+/// event loop of the client connection it serves, so the relay between the two never changes thread.
+final class UpstreamConnections: Sendable {
+    /// Idle connections kept per event loop.
+    static let maximumIdlePerLoop = 1024
+
+    let settings: UpstreamSettings
+    let hostHeader: String
+    private let tls: NIOSSLContext?
+    private let pools = Mutex<[ObjectIdentifier: UpstreamLoopPool]>([:])
+
+    init(settings: UpstreamSettings) {
+        self.settings = settings
+        let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
+        let defaultPort = settings.scheme == .https ? 443 : 80
+        self.hostHeader = settings.port == defaultPort ? host : "\(host):\(settings.port)"
+        if settings.scheme == .https {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.applicationProtocols = ["http/1.1"]
+            self.tls = try? NIOSSLContext(configuration: configuration)
+        } else {
+            self.tls = nil
+        }
+    }
+
+    /// What became of a request.
+    enum Answer: Sendable {
+        /// The answer was relayed to the client (completely or not).
+        case relayed(HTTPResponseStatus, UpstreamExchange.Relayed)
+        /// `decide` turned the answer down; nothing was sent to the client.
+        case declined(HTTPResponseStatus)
+    }
+
+    /// Sends the request on the client connection's event loop; when the response head arrives,
+    /// `decide` (called on that loop) returns the headers to relay it with, or nil to turn it down.
+    /// A pooled connection that fails before any answer is replaced by a fresh one once: the upstream
+    /// may have closed it while it sat idle. Cancellation (the client went away) closes the connection.
+    func forward(
+        head: HTTPRequestHead,
+        body: ByteBuffer,
+        writer: ResponseWriter,
+        decide: @escaping @Sendable (HTTPResponseHead) -> [(String, String)]?
+    ) async throws -> Answer {
+        let eventLoop = writer.channel.eventLoop
+        let pool = pool(for: eventLoop)
+        let idleTimeout = settings.idleTimeout
+        let current = NIOLockedValueBox<(channel: (any Channel)?, cancelled: Bool)>((nil, false))
+        let answer = eventLoop.flatSubmit {
+            pool.start(head: head, body: body).flatMap { exchange -> EventLoopFuture<Answer> in
+                let cancelled = current.withLockedValue { state in
+                    state.channel = exchange.connection
+                    return state.cancelled
+                }
+                guard !cancelled, let headers = decide(exchange.head) else {
+                    exchange.discard()
+                    return eventLoop.makeSucceededFuture(.declined(exchange.head.status))
+                }
+                return exchange.startRelay(headers: headers, to: writer, idleTimeout: idleTimeout).map {
+                    .relayed(exchange.head.status, $0)
+                }
+            }
+        }
+        return try await withTaskCancellationHandler {
+            try await answer.get()
+        } onCancel: {
+            let channel = current.withLockedValue { state in
+                state.cancelled = true
+                return state.channel
+            }
+            channel?.close(promise: nil)
+        }
+    }
+
+    private func pool(for eventLoop: any EventLoop) -> UpstreamLoopPool {
+        let key = ObjectIdentifier(eventLoop)
+        return pools.withLock { table in
+            if let pool = table[key] { return pool }
+            let pool = UpstreamLoopPool(eventLoop: eventLoop, connections: self)
+            table[key] = pool
+            return pool
+        }
+    }
+
+    /// Opens a connection on `eventLoop`: TLS when the upstream is https, HTTP/1.1 framing, one handler.
+    func connect(on eventLoop: any EventLoop) -> EventLoopFuture<(any Channel, UpstreamConnectionHandler)> {
+        let tls = self.tls
+        let serverName = settings.host.first?.isLetter == true ? settings.host : nil
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(TimeAmount(settings.connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls {
+                        try pipeline.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                    }
+                    // The request heads are built here from checked values; no second validation pass.
+                    try pipeline.addHandler(HTTPRequestEncoder())
+                    try pipeline.addHandler(
+                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes))
+                    )
+                    try pipeline.addHandler(UpstreamConnectionHandler())
+                }
+            }
+        return bootstrap.connect(host: settings.host, port: settings.port).flatMapThrowing { channel in
+            (channel, try channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self))
+        }
+    }
+}

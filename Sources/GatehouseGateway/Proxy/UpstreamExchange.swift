@@ -1,0 +1,125 @@
+import NIOCore
+import NIOHTTP1
+
+/// An upstream's answer whose head has arrived: the caller relays it to the client or discards it
+/// (to try another upstream).
+struct UpstreamExchange: Sendable {
+    struct Relayed: Sendable {
+        let bytes: Int
+        /// False when either side broke off before the end.
+        let complete: Bool
+    }
+
+    let head: HTTPResponseHead
+    private let channel: any Channel
+    private let handler: NIOLoopBound<UpstreamConnectionHandler>
+    private let pool: UpstreamLoopPool
+
+    init(head: HTTPResponseHead, channel: any Channel, handler: UpstreamConnectionHandler, pool: UpstreamLoopPool) {
+        self.head = head
+        self.channel = channel
+        self.handler = NIOLoopBound(handler, eventLoop: pool.eventLoop)
+        self.pool = pool
+    }
+
+    /// Drops the answer and its connection.
+    func discard() {
+        channel.close(promise: nil)
+    }
+
+    /// Sends the answer to the client, head with `headers`, then every body part as it arrives;
+    /// call on the pool's event loop. Reading from the upstream pauses while the client's connection
+    /// is full. The future completes when the answer has been relayed or broken off.
+    func startRelay(
+        headers: [(String, String)],
+        to writer: ResponseWriter,
+        idleTimeout: Duration
+    ) -> EventLoopFuture<Relayed> {
+        let promise = pool.eventLoop.makePromise(of: Relayed.self)
+        writer.writeHead(status: head.status, headers: headers)
+        let upstream = channel
+        let sink = RelaySink(
+            writer: writer,
+            upstream: upstream,
+            release: { [pool, handler] in pool.release(upstream, handler.value) },
+            idleTimeout: TimeAmount(idleTimeout),
+            done: promise
+        )
+        handler.value.attach(sink)
+        return promise.futureResult
+    }
+
+    /// The connection, for closing it when the client goes away.
+    var connection: any Channel { channel }
+}
+
+/// Moves body parts from an upstream connection to a client connection on the same event loop.
+private final class RelaySink: UpstreamConnectionHandler.Sink {
+    private let writer: ResponseWriter
+    private let upstream: any Channel
+    private let release: () -> Void
+    private let idleTimeout: TimeAmount
+    private let done: EventLoopPromise<UpstreamExchange.Relayed>
+    private var bytes = 0
+    private var idleTimer: Scheduled<Void>?
+    private var finished = false
+
+    init(
+        writer: ResponseWriter,
+        upstream: any Channel,
+        release: @escaping () -> Void,
+        idleTimeout: TimeAmount,
+        done: EventLoopPromise<UpstreamExchange.Relayed>
+    ) {
+        self.writer = writer
+        self.upstream = upstream
+        self.release = release
+        self.idleTimeout = idleTimeout
+        self.done = done
+        armIdleTimer()
+    }
+
+    func body(_ buffer: ByteBuffer) {
+        bytes += buffer.readableBytes
+        writer.channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+        armIdleTimer()
+    }
+
+    func readComplete() {
+        let client = writer.channel
+        client.flush()
+        guard !client.isWritable, client.isActive else { return }
+        // The client reads slower than the upstream writes: stop reading until it catches up.
+        let upstream = self.upstream
+        let writability = NIOLoopBound(writer.writability, eventLoop: upstream.eventLoop)
+        upstream.setOption(.autoRead, value: false).whenSuccess {
+            writability.value.whenWritable {
+                upstream.setOption(.autoRead, value: true).whenSuccess { upstream.read() }
+            }
+        }
+    }
+
+    func end(reusable: Bool) {
+        guard !finished else { return }
+        finished = true
+        idleTimer?.cancel()
+        if reusable { release() }
+        writer.writeEnd()
+        done.succeed(.init(bytes: bytes, complete: true))
+    }
+
+    func failed() {
+        guard !finished else { return }
+        finished = true
+        idleTimer?.cancel()
+        // The status is sent; the only way to tell the client the answer is cut short is to close.
+        writer.finished(false)
+        done.succeed(.init(bytes: bytes, complete: false))
+    }
+
+    private func armIdleTimer() {
+        idleTimer?.cancel()
+        let upstream = self.upstream
+        idleTimer = upstream.eventLoop.scheduleTask(in: idleTimeout) { upstream.close(promise: nil) }
+    }
+}

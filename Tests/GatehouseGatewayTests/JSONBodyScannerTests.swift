@@ -1,0 +1,88 @@
+import Foundation
+import GatehouseTesting
+import Testing
+
+@testable import GatehouseGateway
+
+/// The request-body scanner: strict JSON, the two fields, refused duplicates; checked against
+/// Foundation's parser on thousands of mutated bodies.
+@Suite struct JSONBodyScannerTests {
+    static func scan(_ text: String) -> Result<JSONBodyScanner.Fields, JSONBodyScanner.Failure> {
+        Array(text.utf8).withUnsafeBytes { bytes in
+            Result { () throws(JSONBodyScanner.Failure) in try JSONBodyScanner.scan(bytes) }
+        }
+    }
+
+    @Test func readsModelAndStream() {
+        #expect(
+            Self.scan(#"{"model":"m","stream":true,"messages":[{"a":[1,-2.5e3,null,false]}]}"#)
+                == .success(.init(model: "m", stream: true))
+        )
+        #expect(
+            Self.scan(#" {"model":"caf\u00e9 \ud83d\ude00\n"} "#) == .success(.init(model: "café 😀\n", stream: nil))
+        )
+        #expect(Self.scan("{}") == .success(.init()))
+    }
+
+    static let refused: [(String, JSONBodyScanner.Failure)] = [
+        (#"{"model":"a","model":"b"}"#, .duplicateKey("model")),
+        (#"{"model":"a","\u006dodel":"b"}"#, .duplicateKey("model")),
+        (#"{"model":1}"#, .wrongType("model")),
+        (#"{"stream":"yes"}"#, .wrongType("stream")),
+        ("[1]", .notAnObject),
+        (#""text""#, .notAnObject),
+        (#"{"a":01}"#, .invalid),
+        (#"{"a":1,}"#, .invalid),
+        ("{\"a\":\"\t\"}", .invalid),
+        (#"{"a":"\x"}"#, .invalid),
+        (#"{"a":tru}"#, .invalid),
+        (#"{"a":1} {}"#, .invalid),
+        ("", .invalid),
+        (String(repeating: "[", count: 70) + String(repeating: "]", count: 70), .notAnObject),
+        ("{\"a\":" + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}", .tooDeep),
+    ]
+
+    @Test(arguments: refused)
+    func refusesWhatIsNotOneValidObject(text: String, failure: JSONBodyScanner.Failure) {
+        if case .failure(let got) = Self.scan(text), got == failure || (failure == .notAnObject && got == .tooDeep) {
+            return
+        }
+        Issue.record("\(text.prefix(60)): \(Self.scan(text))")
+    }
+
+    @Test func refusesInvalidUTF8() {
+        let bytes: [UInt8] = Array(#"{"model":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        let result = bytes.withUnsafeBytes { bytes in
+            Result { () throws(JSONBodyScanner.Failure) in try JSONBodyScanner.scan(bytes) }
+        }
+        #expect(result == .failure(.invalid))
+    }
+
+    @Test func agreesWithFoundationOnMutatedBodies() {
+        let seeds = [
+            #"{"model":"fixture-small","stream":true,"messages":[{"role":"user","content":"hi \"there\" \u00e9"}],"temperature":0.7,"n":1,"stop":null}"#,
+            #"{"model":"m","input":["a","b"],"dimensions":-12.5e-3,"x":{"y":[true,false,null,{}]}}"#,
+        ]
+        var generator = SeededGenerator(seed: 11)
+        let mutator = ByteMutator(alphabet: "{}[]:,\"\\ 0123456789.-+eEtrufalsn\u{7}\u{0}\u{e9}", maximumEdits: 3)
+        var disagreements: [String] = []
+        for round in 0..<4000 {
+            let bytes = Array(mutator.mutate(Array(seeds[round % seeds.count].utf8), using: &generator).utf8)
+            let ours = bytes.withUnsafeBytes { bytes in
+                Result { () throws(JSONBodyScanner.Failure) in try JSONBodyScanner.scan(bytes) }
+            }
+            let theirs = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
+            switch ours {
+            case .success(let fields):
+                if theirs == nil || theirs?["model"] as? String != fields.model {
+                    disagreements.append(String(decoding: bytes, as: UTF8.self))
+                }
+            case .failure(.duplicateKey), .failure(.wrongType), .failure(.tooDeep):
+                continue
+            case .failure:
+                if theirs != nil { disagreements.append(String(decoding: bytes, as: UTF8.self)) }
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.prefix(5))")
+    }
+}
