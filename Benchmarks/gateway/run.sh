@@ -20,16 +20,7 @@ swift build -c release --product gatehouse > /dev/null
 BIN=.build/release/gatehouse
 ulimit -n 65536 || true
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
-    wait 2> /dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0; sleep 0.1; done; return 1; }
+source scripts/processes.sh
 
 FIXTURE=$(free_port)
 "$BIN" fixture-model --listen "127.0.0.1:$FIXTURE" > /dev/null &

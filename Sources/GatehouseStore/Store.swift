@@ -121,22 +121,21 @@ public final class Store: Sendable {
     // MARK: Plumbing
 
     private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
-        do {
-            return try pool.read(body)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.unavailable, "the database could not be read: \(Self.describe(error))")
-        }
+        try access("read") { pool in try pool.read(body) }
     }
 
     private func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        try access("written") { pool in try pool.write(body) }
+    }
+
+    /// Runs a database operation; store errors pass through, anything else becomes `unavailable`.
+    private func access<T>(_ verb: String, _ operation: (DatabasePool) throws -> T) throws(StoreError) -> T {
         do {
-            return try pool.write(body)
+            return try operation(pool)
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(.unavailable, "the database could not be written: \(Self.describe(error))")
+            throw StoreError(.unavailable, "the database could not be \(verb): \(Self.describe(error))")
         }
     }
 

@@ -79,6 +79,8 @@ import Testing
                     "gatehouse.decision=deny by ModelAccessPolicy banned-callers rule 0 in tier security"
                 )
             )
+            #expect(await harness.logged("gatehouse.trace=security: banned-callers#0 Deny"))
+            #expect(await harness.logged("gatehouse.trace=default: everyone-small end Deny"))
         }
     }
 

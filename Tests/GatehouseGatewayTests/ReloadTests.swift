@@ -71,6 +71,20 @@ import Testing
         }
     }
 
+    @Test func theDocumentedExampleIsValid() throws {
+        let root = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let file = root.appending(path: "examples/gateway/gatehouse.yaml").path
+        let configuration = try GatewayConfiguration.load(file: file, environment: ["OPENAI_API_KEY": "sk-example"])
+        #expect(configuration.models.map(\.name) == ["llama-3.1-8b", "gpt-4o"])
+        #expect(configuration.access.policies.count == 3)
+        let contractor = AccessSubject(name: "c", labels: ["employment": "contractor", "team": "research"])
+        let gpt = AccessSubject(name: "gpt-4o", labels: configuration.models[1].labels)
+        #expect(configuration.access.evaluate(caller: contractor, model: gpt).verdict == .deny)
+        let researcher = AccessSubject(name: "r", labels: ["team": "research"])
+        #expect(configuration.access.evaluate(caller: researcher, model: gpt).verdict == .allow)
+    }
+
     @Test func credentialsComeFromTheEnvironmentOrAFileAndAreNeverPrinted() throws {
         let text =
             "models:\n  - name: a\n    upstreams: [{url: https://api.example/v1base, credentialEnv: UPSTREAM_KEY}]\n"

@@ -43,48 +43,61 @@ struct JSONBodyScanner {
     // MARK: Top level
 
     private mutating func topLevelObject() throws(Failure) -> Fields {
-        index += 1
         var fields = Fields()
         var seen: Set<String> = []
-        skipWhitespace()
-        if peek == UInt8(ascii: "}") {
-            index += 1
-            return fields
-        }
-        while true {
-            skipWhitespace()
-            let key = try decodedString()
+        try elements(closedBy: UInt8(ascii: "}")) { scanner throws(Failure) in
+            let key = try scanner.decodedString()
             guard seen.insert(key).inserted else { throw .duplicateKey(key) }
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"))
-            skipWhitespace()
+            try scanner.colon()
             switch key {
             case "model":
-                guard peek == UInt8(ascii: "\"") else {
-                    try value(depth: 1)
+                guard scanner.peek == UInt8(ascii: "\"") else {
+                    try scanner.value(depth: 1)
                     throw .wrongType("model")
                 }
-                fields.model = try decodedString()
+                fields.model = try scanner.decodedString()
             case "stream":
-                if literal("true") {
+                if scanner.literal("true") {
                     fields.stream = true
-                } else if literal("false") {
+                } else if scanner.literal("false") {
                     fields.stream = false
                 } else {
-                    try value(depth: 1)
+                    try scanner.value(depth: 1)
                     throw .wrongType("stream")
                 }
             default:
-                try value(depth: 1)
+                try scanner.value(depth: 1)
             }
-            skipWhitespace()
-            if peek == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            try expect(UInt8(ascii: "}"))
-            return fields
         }
+        return fields
+    }
+
+    /// `open element (, element)* close` or `open close`, whitespace allowed between tokens; the
+    /// opening bracket is at the current index.
+    private mutating func elements(
+        closedBy close: UInt8,
+        _ element: (inout JSONBodyScanner) throws(Failure) -> Void
+    ) throws(Failure) {
+        index += 1
+        skipWhitespace()
+        if peek == close {
+            index += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            try element(&self)
+            skipWhitespace()
+            guard peek == UInt8(ascii: ",") else { break }
+            index += 1
+        }
+        try expect(close)
+    }
+
+    private mutating func colon() throws(Failure) {
+        skipWhitespace()
+        try expect(UInt8(ascii: ":"))
+        skipWhitespace()
     }
 
     // MARK: Values
@@ -93,45 +106,13 @@ struct JSONBodyScanner {
         guard depth < Self.maximumDepth else { throw .tooDeep }
         switch peek {
         case UInt8(ascii: "{"):
-            index += 1
-            skipWhitespace()
-            if peek == UInt8(ascii: "}") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                try skipString()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
-                try value(depth: depth + 1)
-                skipWhitespace()
-                if peek == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "}"))
-                return
+            try elements(closedBy: UInt8(ascii: "}")) { scanner throws(Failure) in
+                try scanner.skipString()
+                try scanner.colon()
+                try scanner.value(depth: depth + 1)
             }
         case UInt8(ascii: "["):
-            index += 1
-            skipWhitespace()
-            if peek == UInt8(ascii: "]") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                try value(depth: depth + 1)
-                skipWhitespace()
-                if peek == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "]"))
-                return
-            }
+            try elements(closedBy: UInt8(ascii: "]")) { scanner throws(Failure) in try scanner.value(depth: depth + 1) }
         case UInt8(ascii: "\""):
             try skipString()
         case UInt8(ascii: "t"):

@@ -117,7 +117,10 @@ struct DataPlane: Responder {
                 request,
                 identity: identity,
                 status: 403,
-                extra: ["gatehouse.model": "\(model.route.name)", "gatehouse.decision": "\(decision.outcome)"]
+                extra: [
+                    "gatehouse.model": "\(model.route.name)", "gatehouse.decision": "\(decision.outcome)",
+                    "gatehouse.trace": "\(decision.compactTrace)",
+                ]
             )
             writer.writeError(.forbidden("\(identity.name) may not use the model \(model.route.name)"))
             return

@@ -122,7 +122,11 @@ struct GatewayHarness: Sendable {
     /// A new API key's text, once the running gateway has loaded it (the refresher polls every 250 ms).
     func key(_ name: String = "caller", labels: [String: String] = [:], expiresAt: Date? = nil) async throws -> String {
         let created = try store.createKey(kind: .api, name: name, labels: labels, expiresAt: expiresAt)
-        try await Task.sleep(for: .milliseconds(400))
+        // The models route answers 200 for any known key, whatever the policies; 401 until it is loaded.
+        for _ in 0..<100 {
+            try await Task.sleep(for: .milliseconds(50))
+            if try await call(.GET, "/v1/models", key: created.secret.text).status == 200 { break }
+        }
         return created.secret.text
     }
 

@@ -1,0 +1,14 @@
+# Sourced by the scripts that start servers: a work folder, background processes that are stopped
+# (SIGTERM) and a folder that is removed on exit, and loopback port helpers.
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
+    wait 2> /dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+# A free port on 127.0.0.1 (free when asked; the caller binds it soon after).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Waits up to 10 s for something to listen on 127.0.0.1:$1.
+wait_port() { for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0; sleep 0.1; done; return 1; }
