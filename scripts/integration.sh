@@ -127,8 +127,8 @@ check "the last good configuration stays in force" 403 \
     "$(status "https://$DATA/v1/chat/completions" -H "Authorization: Bearer $KEY" -d "$CHAT_SMALL")"
 
 echo "== secrets never in the log"
-check "no API key, admin key or client key text in the log" 0 \
-    "$(grep -c -e "$KEY" -e "$ADMIN_KEY" -e "$(sed -n 2p "$WORK/client.key")" "$WORK/log" || true)"
+check "no API key, admin key, client or server private key text in the log" 0 \
+    "$(grep -c -e "$KEY" -e "$ADMIN_KEY" -e "$(sed -n 2p "$WORK/client.key")" -e "$(sed -n 2p "$WORK/data/tls/server.key")" "$WORK/log" || true)"
 
 echo "== SIGTERM"
 kill -TERM "$SERVER"

@@ -117,6 +117,45 @@ import Testing
         }
     }
 
+    @Test func aJWKSURLIsRefetchedForAnUnknownKidAtMostOncePerInterval() async throws {
+        let first = ES256PrivateKey()
+        let rotated = ES256PrivateKey()
+        func jwk(_ key: ES256PrivateKey, kid: String) throws -> String {
+            let parameters = try #require(key.parameters)
+            return
+                #"{"kty":"EC","crv":"P-256","x":"\#(parameters.x)","y":"\#(parameters.y)","kid":"\#(kid)","alg":"ES256"}"#
+        }
+        let server = try await JWKSServer.start()
+        server.serve("{\"keys\":[\(try jwk(first, kid: "k1"))]}")
+        let yaml = Self.yaml(jwks: "unused").replacingOccurrences(
+            of: "jwksFile: unused",
+            with: "jwksURL: \(server.url)\n      jwksMinimumRefresh: 1500ms"
+        )
+        let signer = JWTKeyCollection()
+        await signer.add(ecdsa: first, kid: "k1")
+        await signer.add(ecdsa: rotated, kid: "k2")
+        let chat = GatewayHarness.chat()
+        try await GatewayHarness.with(yaml: yaml) { harness in
+            let old = try await signer.sign(Claims(), kid: JWKIdentifier(string: "k1"))
+            let new = try await signer.sign(Claims(), kid: JWKIdentifier(string: "k2"))
+            #expect(try await harness.call("/v1/chat/completions", key: old, json: chat).status == 200)
+            let fetchesAfterFirst = server.requests
+            // The issuer rotates to k2. A burst of unknown-kid tokens refetches once at most.
+            server.serve("{\"keys\":[\(try jwk(first, kid: "k1")),\(try jwk(rotated, kid: "k2"))]}")
+            try await Task.sleep(for: .milliseconds(1600))
+            #expect(try await harness.call("/v1/chat/completions", key: new, json: chat).status == 200)
+            #expect(server.requests == fetchesAfterFirst + 1)
+            let stranger = JWTKeyCollection()
+            await stranger.add(ecdsa: ES256PrivateKey(), kid: "k9")
+            let bogus = try await stranger.sign(Claims(), kid: JWKIdentifier(string: "k9"))
+            for _ in 0..<5 {
+                #expect(try await harness.call("/v1/chat/completions", key: bogus, json: chat).status == 401)
+            }
+            #expect(server.requests <= fetchesAfterFirst + 2)
+        }
+        try await server.stop()
+    }
+
     @Test func clientCertificatesBecomeIdentitiesFromTheirSAN() async throws {
         let pki = try TestPKI()
         let directory = FileManager.default.temporaryDirectory.appending(path: "pki-\(UUID().uuidString)")
