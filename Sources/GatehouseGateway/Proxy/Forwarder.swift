@@ -17,7 +17,7 @@ enum Forwarder {
     }
 
     /// Response headers not passed on: hop-by-hop, the upstream's identity and challenges, our own id.
-    static let droppedResponseHeaders: Set<String> = [
+    static let droppedResponseHeaders: [String] = [
         "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authenticate",
         "proxy-authorization", "set-cookie", "server", "www-authenticate", "x-request-id", "alt-svc",
     ]
@@ -44,15 +44,13 @@ enum Forwarder {
                 length: payload.readableBytes,
                 requestID: writer.requestID
             )
-            let decide: @Sendable (HTTPResponseHead) -> [(String, String)]? = { head in
+            let decide: @Sendable (HTTPResponseHead) -> HTTPHeaders? = { head in
                 // A 5xx before the first byte moves on to the next upstream; the upstream refusing our
                 // credential is the operator's problem, not the caller's.
                 if head.status.code >= 500 && !isLast { return nil }
                 if head.status == .unauthorized || head.status == .forbidden { return nil }
-                var headers: [(String, String)] = []
-                for (name, value) in head.headers where !droppedResponseHeaders.contains(name.lowercased()) {
-                    headers.append((name, value))
-                }
+                var headers = head.headers
+                for name in droppedResponseHeaders { headers.remove(name: name) }
                 return headers
             }
             let answer: UpstreamConnections.Answer

@@ -46,7 +46,7 @@ final class UpstreamConnections: Sendable {
         head: HTTPRequestHead,
         body: ByteBuffer,
         writer: ResponseWriter,
-        decide: @escaping @Sendable (HTTPResponseHead) -> [(String, String)]?
+        decide: @escaping @Sendable (HTTPResponseHead) -> HTTPHeaders?
     ) async throws -> Answer {
         let eventLoop = writer.channel.eventLoop
         let pool = pool(for: eventLoop)

@@ -31,7 +31,7 @@ struct UpstreamExchange: Sendable {
     /// call on the pool's event loop. Reading from the upstream pauses while the client's connection
     /// is full. The future completes when the answer has been relayed or broken off.
     func startRelay(
-        headers: [(String, String)],
+        headers: HTTPHeaders,
         to writer: ResponseWriter,
         idleTimeout: Duration
     ) -> EventLoopFuture<Relayed> {

@@ -14,9 +14,9 @@ struct ResponseWriter: Sendable {
     /// Tells the connection the response is complete (hops to its event loop).
     let finished: @Sendable (_ keepAlive: Bool) -> Void
 
-    func writeHead(status: HTTPResponseStatus, headers: [(String, String)], closes: Bool = false) {
-        var fields = HTTPHeaders(headers)
-        fields.replaceOrAdd(name: RequestID.headerName, value: requestID)
+    func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, closes: Bool = false) {
+        var fields = headers
+        fields.add(name: RequestID.headerName, value: requestID)
         if closes || !keepAlive { fields.replaceOrAdd(name: "connection", value: "close") }
         let head = HTTPResponseHead(version: version, status: status, headers: fields)
         channel.write(HTTPServerResponsePart.head(head), promise: nil)
@@ -42,7 +42,9 @@ struct ResponseWriter: Sendable {
         buffer.writeString(json)
         writeHead(
             status: status,
-            headers: [("content-type", "application/json"), ("content-length", String(buffer.readableBytes))] + headers,
+            headers: HTTPHeaders(
+                [("content-type", "application/json"), ("content-length", String(buffer.readableBytes))] + headers
+            ),
             closes: closes
         )
         channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
