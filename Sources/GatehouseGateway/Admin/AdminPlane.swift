@@ -12,13 +12,6 @@ import NIOHTTP1
 /// - `DELETE /v1/keys/{name or id}` revokes one;
 /// - `GET /healthz` answers without authentication, for probes.
 struct AdminPlane: Responder {
-    struct Admitted: Sendable {
-        let head: HTTPRequestHead
-        let path: String
-        let requestID: String
-        let identity: Identity?
-    }
-
     let state: GatewayState
     let authenticator: Authenticator
     let store: Store
@@ -31,11 +24,15 @@ struct AdminPlane: Responder {
         return limits
     }
 
-    func admit(head: HTTPRequestHead, requestID: String, certificateNames: [String]) -> Result<Admitted, GatewayError> {
+    func admit(
+        head: HTTPRequestHead,
+        requestID: String,
+        certificateNames: [String]
+    ) -> Result<AdmittedRequest, GatewayError> {
         let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         if path == "/healthz" {
             return head.method == .GET
-                ? .success(Admitted(head: head, path: path, requestID: requestID, identity: nil))
+                ? .success(admitted(head, path: path, requestID: requestID, authentication: .rejected))
                 : .failure(.methodNotAllowed("GET"))
         }
         guard path == "/v1/keys" || path.hasPrefix("/v1/keys/") else { return .failure(.notFound) }
@@ -50,10 +47,10 @@ struct AdminPlane: Responder {
             logger.info("admin request", metadata: ["gatehouse.request.id": "\(requestID)", "gatehouse.status": "401"])
             return .failure(.unauthenticated)
         }
-        return .success(Admitted(head: head, path: path, requestID: requestID, identity: identity))
+        return .success(admitted(head, path: path, requestID: requestID, authentication: .identified(identity)))
     }
 
-    func respond(to request: Admitted, body: ByteBuffer, writer: ResponseWriter) async {
+    func respond(to request: AdmittedRequest, body: ByteBuffer, writer: ResponseWriter) async {
         let (status, json) = answer(request, body: body)
         if let identity = request.identity {
             logger.info(
@@ -68,7 +65,23 @@ struct AdminPlane: Responder {
         writer.writeJSON(status: status, json)
     }
 
-    private func answer(_ request: Admitted, body: ByteBuffer) -> (HTTPResponseStatus, String) {
+    private func admitted(
+        _ head: HTTPRequestHead,
+        path: String,
+        requestID: String,
+        authentication: Authenticator.Result
+    ) -> AdmittedRequest {
+        AdmittedRequest(
+            head: head,
+            path: path,
+            requestID: requestID,
+            authentication: authentication,
+            runtime: state.runtime,
+            started: .now
+        )
+    }
+
+    private func answer(_ request: AdmittedRequest, body: ByteBuffer) -> (HTTPResponseStatus, String) {
         switch (request.head.method, request.path) {
         case (.GET, "/healthz"):
             return (.ok, "{\"status\":\"ok\"}")
@@ -101,7 +114,7 @@ struct AdminPlane: Responder {
     }
 
     private func run(
-        _ request: Admitted,
+        _ request: AdmittedRequest,
         created: Bool = false,
         _ body: () throws -> String
     ) -> (HTTPResponseStatus, String) {

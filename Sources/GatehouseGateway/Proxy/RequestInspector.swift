@@ -98,11 +98,15 @@ enum RequestInspector {
             if byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") { continue }
             folded.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte)
         }
-        return screeningWords.contains { word in
-            folded.count >= word.count
-                && (0...(folded.count - word.count)).contains { start in
-                    folded[start] == word[0] && folded[start..<(start + word.count)].elementsEqual(word)
+        return folded.withUnsafeBufferPointer { text in
+            for start in text.indices {
+                for word in screeningWords where word[0] == text[start] && start + word.count <= text.count {
+                    var offset = 1
+                    while offset < word.count && text[start + offset] == word[offset] { offset += 1 }
+                    if offset == word.count { return true }
                 }
+            }
+            return false
         }
     }
 

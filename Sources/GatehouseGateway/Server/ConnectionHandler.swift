@@ -7,7 +7,7 @@ import X509
 /// One client connection: enforces the deadlines and limits against slow and oversized requests,
 /// refuses bad heads, collects the body, hands the request to its responder, and keeps the
 /// connection alive or closes it.
-final class ConnectionHandler<R: Responder>: ChannelInboundHandler, ByteArrivalObserver {
+final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -15,14 +15,14 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler, ByteArrivalO
         /// Between requests.
         case idle
         /// The head was admitted; the body is arriving.
-        case reading(R.Admitted, HTTPRequestHead, String, ByteBuffer)
+        case reading(AdmittedRequest, HTTPRequestHead, String, ByteBuffer)
         /// The request is with the responder.
         case responding
         /// Refused; whatever else arrives is dropped until the connection closes.
         case discarding
     }
 
-    private let responder: R
+    private let responder: any Responder
     private let watcher: ByteArrivalWatcher
     private let tracker: ConnectionTracker
     private var state = State.idle
@@ -40,7 +40,7 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler, ByteArrivalO
     private var sequence = 0
     private let writability = WritabilitySignal()
 
-    init(responder: R, watcher: ByteArrivalWatcher, tracker: ConnectionTracker) {
+    init(responder: any Responder, watcher: ByteArrivalWatcher, tracker: ConnectionTracker) {
         self.responder = responder
         self.watcher = watcher
         self.tracker = tracker
@@ -228,7 +228,7 @@ final class ConnectionHandler<R: Responder>: ChannelInboundHandler, ByteArrivalO
     }
 
     private func dispatch(
-        _ admitted: R.Admitted,
+        _ admitted: AdmittedRequest,
         head: HTTPRequestHead,
         requestID: String,
         body: ByteBuffer,

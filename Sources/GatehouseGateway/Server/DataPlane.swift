@@ -18,22 +18,17 @@ struct DataPlane: Responder {
         var method: HTTPMethod { self == .models ? .GET : .POST }
     }
 
-    struct Admitted: Sendable {
-        let route: Route
-        let head: HTTPRequestHead
-        let requestID: String
-        let authentication: Authenticator.Result
-        let runtime: GatewayRuntime
-        let started: ContinuousClock.Instant
-    }
-
     let state: GatewayState
     let authenticator: Authenticator
     let logger: Logger
 
     var limits: RequestLimits { state.runtime.configuration.limits }
 
-    func admit(head: HTTPRequestHead, requestID: String, certificateNames: [String]) -> Result<Admitted, GatewayError> {
+    func admit(
+        head: HTTPRequestHead,
+        requestID: String,
+        certificateNames: [String]
+    ) -> Result<AdmittedRequest, GatewayError> {
         // Routing uses the raw path only: never a URL rebuilt from Host.
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         guard let route = Route(rawValue: String(path)) else {
@@ -54,9 +49,9 @@ struct DataPlane: Responder {
             return .failure(.unauthenticated)
         }
         return .success(
-            Admitted(
-                route: route,
+            AdmittedRequest(
                 head: head,
+                path: route.rawValue,
                 requestID: requestID,
                 authentication: result,
                 runtime: runtime,
@@ -65,7 +60,8 @@ struct DataPlane: Responder {
         )
     }
 
-    func respond(to request: Admitted, body: ByteBuffer, writer: ResponseWriter) async {
+    func respond(to request: AdmittedRequest, body: ByteBuffer, writer: ResponseWriter) async {
+        let route = Route(rawValue: request.path) ?? .models
         let identity: Identity
         switch request.authentication {
         case .identified(let known):
@@ -81,7 +77,7 @@ struct DataPlane: Responder {
             writer.writeError(.unauthenticated)
             return
         }
-        if request.route == .models {
+        if route == .models {
             await listModels(request, identity: identity, writer: writer)
             return
         }
@@ -127,7 +123,7 @@ struct DataPlane: Responder {
         }
         let outcome = await Forwarder.forward(
             model: model,
-            path: request.route.rawValue,
+            path: request.path,
             body: body,
             inspected: inspected,
             accept: request.head.headers.first(name: "accept"),
@@ -146,7 +142,7 @@ struct DataPlane: Responder {
     }
 
     /// The models the caller may use, in OpenAI's list shape.
-    private func listModels(_ request: Admitted, identity: Identity, writer: ResponseWriter) async {
+    private func listModels(_ request: AdmittedRequest, identity: Identity, writer: ResponseWriter) async {
         var items: [String] = []
         for model in request.runtime.models {
             guard request.runtime.access.evaluate(caller: identity.subject, model: model.subject).verdict == .allow
@@ -165,10 +161,10 @@ struct DataPlane: Responder {
 
     // MARK: Logging (one line per request; never a credential or a body)
 
-    private func log(_ request: Admitted, identity: Identity? = nil, status: Int, extra: Logger.Metadata) {
+    private func log(_ request: AdmittedRequest, identity: Identity? = nil, status: Int, extra: Logger.Metadata) {
         var metadata = extra
         metadata["gatehouse.request.id"] = "\(request.requestID)"
-        metadata["gatehouse.route"] = "\(request.route.rawValue)"
+        metadata["gatehouse.route"] = "\(request.path)"
         metadata["gatehouse.status"] = "\(status)"
         metadata["gatehouse.duration_ms"] = "\(Self.milliseconds(since: request.started))"
         if let identity {

@@ -85,9 +85,9 @@ public final class GatewayServer: Service, Sendable {
         )
     }
 
-    private static func bind<R: Responder>(
+    private static func bind(
         _ address: ListenAddress,
-        responder: R,
+        responder: any Responder,
         tls: NIOSSLContext?,
         tracker: ConnectionTracker,
         group: any EventLoopGroup

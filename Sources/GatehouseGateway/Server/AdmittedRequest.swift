@@ -1,0 +1,19 @@
+import NIOHTTP1
+
+/// A request whose head a responder accepted: what it needs again once the body is in.
+struct AdmittedRequest: Sendable {
+    let head: HTTPRequestHead
+    /// The raw path, without the query.
+    let path: String
+    let requestID: String
+    let authentication: Authenticator.Result
+    /// The configuration in force when the head arrived, used for the whole request.
+    let runtime: GatewayRuntime
+    let started: ContinuousClock.Instant
+
+    /// The caller, when authentication needed no further (asynchronous) step.
+    var identity: Identity? {
+        if case .identified(let identity) = authentication { return identity }
+        return nil
+    }
+}
