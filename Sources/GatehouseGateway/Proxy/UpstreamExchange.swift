@@ -62,6 +62,7 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
     private let done: EventLoopPromise<UpstreamExchange.Relayed>
     private var bytes = 0
     private var idleTimer: Scheduled<Void>?
+    private var lastActivity = NIODeadline.now()
     private var finished = false
 
     init(
@@ -76,18 +77,19 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
         self.release = release
         self.idleTimeout = idleTimeout
         self.done = done
-        armIdleTimer()
     }
 
     func body(_ buffer: ByteBuffer) {
         bytes += buffer.readableBytes
+        lastActivity = .now()
         writer.channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
-        armIdleTimer()
     }
 
+    /// A read burst ended with the answer unfinished: flush, watch for a stall, mind the client's pace.
     func readComplete() {
         let client = writer.channel
         client.flush()
+        if idleTimer == nil { armIdleTimer(after: idleTimeout) }
         guard !client.isWritable, client.isActive else { return }
         // The client reads slower than the upstream writes: stop reading until it catches up.
         let upstream = self.upstream
@@ -117,9 +119,20 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
         done.succeed(.init(bytes: bytes, complete: false))
     }
 
-    private func armIdleTimer() {
-        idleTimer?.cancel()
-        let upstream = self.upstream
-        idleTimer = upstream.eventLoop.scheduleTask(in: idleTimeout) { upstream.close(promise: nil) }
+    /// One timer for the whole answer: when it fires it checks the time of the last piece and either
+    /// closes the stalled upstream or waits for the rest of the idle time.
+    private func armIdleTimer(after delay: TimeAmount) {
+        let sink = NIOLoopBound(self, eventLoop: upstream.eventLoop)
+        idleTimer = upstream.eventLoop.scheduleTask(in: delay) {
+            let sink = sink.value
+            sink.idleTimer = nil
+            guard !sink.finished else { return }
+            let remaining = sink.lastActivity + sink.idleTimeout - .now()
+            if remaining <= .zero {
+                sink.upstream.close(promise: nil)
+            } else {
+                sink.armIdleTimer(after: remaining)
+            }
+        }
     }
 }

@@ -163,6 +163,7 @@ struct DataPlane: Responder {
 
     private func log(_ request: AdmittedRequest, identity: Identity? = nil, status: Int, extra: Logger.Metadata) {
         var metadata = extra
+        metadata.reserveCapacity(16)
         metadata["gatehouse.request.id"] = "\(request.requestID)"
         metadata["gatehouse.route"] = "\(request.path)"
         metadata["gatehouse.status"] = "\(status)"

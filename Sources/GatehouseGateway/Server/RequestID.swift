@@ -1,6 +1,6 @@
 import Synchronization
 
-/// The `x-request-id` of a request: the caller's when it is a sane token, otherwise a new random one.
+/// The `x-request-id` of a request: the caller's when it is a sane token, otherwise a new one.
 enum RequestID {
     static let headerName = "x-request-id"
 
@@ -15,29 +15,39 @@ enum RequestID {
     /// 64 bits fixed per process at random and 58 bits of a counter, so unique without a system call per
     /// request. Request ids name requests; they are not secrets.
     static func make() -> String {
-        let count = hex(counter.wrappingAdd(1, ordering: .relaxed).newValue)
+        let count = counter.wrappingAdd(1, ordering: .relaxed).newValue
         let prefix = processPrefix
-        return "\(prefix.prefix(8))-\(prefix.dropFirst(8).prefix(4))-4\(prefix.dropFirst(12).prefix(3))-"
-            + "\(variant(count.dropFirst(1).first!))\(count.dropFirst(2).prefix(2))\(prefix.suffix(1))-\(count.suffix(12))"
+        var digits: [UInt8] = []
+        digits.reserveCapacity(36)
+        func put(_ value: UInt64, _ length: Int) {
+            for shift in stride(from: (length - 1) * 4, through: 0, by: -4) {
+                digits.append(hexDigits[Int((value >> UInt64(shift)) & 0xF)])
+            }
+        }
+        // 8-4-4-4-12: prefix, prefix, "4" + prefix, variant (8...b) + count + prefix, count.
+        put(prefix >> 32, 8)
+        digits.append(UInt8(ascii: "-"))
+        put(prefix >> 16, 4)
+        digits.append(UInt8(ascii: "-"))
+        digits.append(UInt8(ascii: "4"))
+        put(prefix >> 4, 3)
+        digits.append(UInt8(ascii: "-"))
+        put(0x8 | ((count >> 56) & 0x3), 1)
+        put(count >> 48, 2)
+        put(prefix, 1)
+        digits.append(UInt8(ascii: "-"))
+        put(count, 12)
+        return String(decoding: digits, as: UTF8.self)
     }
 
-    /// `8`, `9`, `a` or `b`: the RFC 9562 variant, keeping two bits of the digit it replaces.
-    private static func variant(_ digit: Character) -> Character {
-        let value = (digit.hexDigitValue ?? 0) & 0b11
-        return Array("89ab")[value]
-    }
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    private static let processPrefix: String = {
+    private static let processPrefix: UInt64 = {
         var generator = SystemRandomNumberGenerator()
-        return hex(generator.next())
+        return generator.next()
     }()
 
     private static let counter = Atomic<UInt64>(0)
-
-    private static func hex(_ value: UInt64) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - text.count) + text
-    }
 
     private static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
