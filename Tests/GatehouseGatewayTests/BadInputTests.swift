@@ -174,14 +174,25 @@ import Testing
     @Test func keepAliveAndPipelinedRequestsAreAnsweredInOrder() async throws {
         try await GatewayHarness.with { harness in
             let key = try await harness.key()
-            let one =
-                "GET /v1/models HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\nX-Request-Id: first\r\n\r\n"
-            let two =
-                "GET /v1/models HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\nX-Request-Id: second\r\nConnection: close\r\n\r\n"
-            let exchange = try await RawClient.exchange(port: harness.dataPort, [one + two])
-            let first = try #require(exchange.response.range(of: "x-request-id: first"))
-            let second = try #require(exchange.response.range(of: "x-request-id: second"))
-            #expect(first.lowerBound < second.lowerBound)
+            let chat = GatewayHarness.chat()
+            func post(_ id: String, close: Bool = false) -> String {
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\nX-Request-Id: \(id)\r\n"
+                    + "Content-Length: \(chat.utf8.count)\r\n\(close ? "Connection: close\r\n" : "")\r\n\(chat)"
+            }
+            let get =
+                "GET /v1/models HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\nX-Request-Id: second\r\n\r\n"
+            // Three requests in one write, then a fourth that must never be read (the third closes).
+            let exchange = try await RawClient.exchange(
+                port: harness.dataPort,
+                [post("first") + get + post("third", close: true) + post("fourth")]
+            )
+            let ids = ["first", "second", "third"].map {
+                exchange.response.range(of: "x-request-id: \($0)")?.lowerBound
+            }
+            #expect(ids.allSatisfy { $0 != nil }, "\(exchange.response.prefix(600))")
+            #expect(ids.compactMap { $0 }.sorted() == ids.compactMap { $0 })
+            #expect(exchange.response.components(separatedBy: "HTTP/1.1 200 OK").count == 4)
+            #expect(!exchange.response.contains("fourth"))
             #expect(exchange.closed)
         }
     }

@@ -39,6 +39,15 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
     /// Counts requests, so a late "response finished" for an earlier request is recognised.
     private var sequence = 0
     private let writability = WritabilitySignal()
+    /// What arrived while a response was being written: parts of pipelined requests, or the point
+    /// where the bytes stopped parsing.
+    private enum Pipelined {
+        case part(HTTPServerRequestPart)
+        case malformed
+    }
+
+    private var pipelined: [Pipelined] = []
+    private var replaying = false
 
     init(responder: any Responder, watcher: ByteArrivalWatcher, tracker: ConnectionTracker) {
         self.responder = responder
@@ -67,7 +76,22 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        handle(.part(unwrapInboundIn(data)), context: context)
+    }
+
+    /// One part of a request. A client may pipeline: parts that arrive while a response is still being
+    /// written wait in order (and reading pauses) until it is done.
+    private func handle(_ item: Pipelined, context: ChannelHandlerContext) {
+        if case .responding = state {
+            if pipelined.isEmpty { try? context.channel.syncOptions?.setOption(.autoRead, value: false) }
+            pipelined.append(item)
+            return
+        }
+        guard case .part(let part) = item else {
+            answerMalformed(context: context)
+            return
+        }
+        switch part {
         case .head(let head):
             received(head, context: context)
         case .body(let chunk):
@@ -119,9 +143,40 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         context.fireChannelWritabilityChanged()
     }
 
+    /// The HTTP decoder gave up on the bytes (framing, syntax, sizes): answer 400 and close, after any
+    /// response still being written, so answers stay in order. Anything else closes at once.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // The HTTP error handler before this one has answered 400 for parse errors; anything else closes.
-        context.close(promise: nil)
+        guard error is HTTPParserError else {
+            context.close(promise: nil)
+            return
+        }
+        handle(.malformed, context: context)
+    }
+
+    private func answerMalformed(context: ChannelHandlerContext) {
+        guard context.channel.isActive else { return }
+        if case .discarding = state { return }
+        phaseTimer?.cancel()
+        phaseTimer = nil
+        watcher.armed = false
+        state = .discarding
+        pipelined.removeAll()
+        let requestID = RequestID.make()
+        let body = GatewayError.badRequest("malformed_request", "the request is not valid HTTP/1.1").body(
+            requestID: requestID
+        )
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(body.utf8.count))
+        headers.add(name: RequestID.headerName, value: requestID)
+        headers.add(name: "connection", value: "close")
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))),
+            promise: nil
+        )
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     // MARK: Phases
@@ -134,6 +189,21 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         headerStarted = nil
         watcher.armed = true
         if idleTimer == nil { armIdleTimer(after: TimeAmount(limits.idleTimeout), context: context) }
+        replayPipelined(context: context)
+    }
+
+    /// Handles the parts that waited for the previous response, in order; reading resumes once none wait.
+    private func replayPipelined(context: ChannelHandlerContext) {
+        guard !replaying, !pipelined.isEmpty else { return }
+        replaying = true
+        defer { replaying = false }
+        while !pipelined.isEmpty {
+            if case .responding = state { return }
+            let item = pipelined.removeFirst()
+            handle(item, context: context)
+        }
+        try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+        context.read()
     }
 
     private func armIdleTimer(after delay: TimeAmount, context: ChannelHandlerContext) {
@@ -170,11 +240,9 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
     }
 
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        // The pipelining handler delivers a pipelined head as soon as the previous response has ended,
-        // which may be before that response's "finished" hop has run.
         switch state {
-        case .idle, .responding: break
-        case .reading, .discarding: return
+        case .idle: break
+        case .reading, .responding, .discarding: return
         }
         sequence += 1
         watcher.armed = false

@@ -109,9 +109,12 @@ public final class GatewayServer: Service, Sendable {
                     decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
                     decoderLimits.maxHeaderFieldCount = 1000
                     try pipeline.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true,
+                        // The connection handler queues pipelined requests itself; NIO's assistance
+                        // switches read interest off and on for every request (two epoll_ctl calls).
+                        withPipeliningAssistance: false,
                         withServerUpgrade: nil,
-                        withErrorHandling: true,
+                        // Parse errors are answered by the connection handler, after responses in flight.
+                        withErrorHandling: false,
                         // Response headers are the upstream's (checked by the client-side parser) and our own.
                         withOutboundHeaderValidation: false,
                         withEncoderConfiguration: .init(),
