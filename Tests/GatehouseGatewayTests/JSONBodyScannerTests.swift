@@ -25,6 +25,9 @@ import Testing
     }
 
     static let refused: [(String, JSONBodyScanner.Failure)] = [
+        (#"{"x":[{"API-Base":"http://evil"}]}"#, .refusedKey("API-Base")),
+        (#"{"x":{"\u0061pi_key":"k"}}"#, .refusedKey("api_key")),
+        (#"{"base_url":"http://evil"}"#, .refusedKey("base_url")),
         (#"{"model":"a","model":"b"}"#, .duplicateKey("model")),
         (#"{"model":"a","\u006dodel":"b"}"#, .duplicateKey("model")),
         (#"{"model":1}"#, .wrongType("model")),
@@ -77,7 +80,7 @@ import Testing
                 if theirs == nil || theirs?["model"] as? String != fields.model {
                     disagreements.append(String(decoding: bytes, as: UTF8.self))
                 }
-            case .failure(.duplicateKey), .failure(.wrongType), .failure(.tooDeep):
+            case .failure(.duplicateKey), .failure(.refusedKey), .failure(.wrongType), .failure(.tooDeep):
                 continue
             case .failure:
                 if theirs != nil { disagreements.append(String(decoding: bytes, as: UTF8.self)) }

@@ -1,5 +1,6 @@
 /// One pass over a request body that checks it is a single valid JSON object (RFC 8259, UTF-8,
-/// nesting bounded) and reads its top-level `model` and `stream` without building a tree.
+/// nesting bounded), reads its top-level `model` and `stream`, and looks at every key at every depth
+/// for a refused one, without building a tree.
 ///
 /// A top-level key given twice is refused: parsers disagree on which copy wins, and a gateway that
 /// checks one `model` while the upstream serves the other would be bypassed.
@@ -8,6 +9,8 @@ struct JSONBodyScanner {
         case invalid
         case notAnObject
         case duplicateKey(String)
+        /// A key that would choose the upstream or carry a credential (`api_base`, `base_url` ...).
+        case refusedKey(String)
         case wrongType(String)
         case tooDeep
     }
@@ -18,6 +21,15 @@ struct JSONBodyScanner {
     }
 
     static let maximumDepth = 64
+
+    /// Keys refused anywhere, compared lowercased with `_` and `-` removed (and escapes resolved):
+    /// fields that some servers and SDK proxies read as where to send the request, or with what key.
+    static let refusedKeys: [String] = [
+        "apibase", "baseurl", "apiurl", "apiendpoint", "endpointurl", "azureendpoint", "openaiapibase",
+        "apihost", "serverurl", "upstreamurl", "proxyurl", "httpproxy", "httpsproxy", "customllmprovider",
+        "apikey", "apiversion", "awsregionname", "vertexlocation", "vertexproject",
+    ]
+    private static let refusedKeyBytes = refusedKeys.map { Array($0.utf8) }
 
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
@@ -47,6 +59,7 @@ struct JSONBodyScanner {
         var seen: Set<String> = []
         try elements(closedBy: UInt8(ascii: "}")) { scanner throws(Failure) in
             let key = try scanner.decodedString()
+            if Self.isRefused(key.utf8) { throw .refusedKey(key) }
             guard seen.insert(key).inserted else { throw .duplicateKey(key) }
             try scanner.colon()
             switch key {
@@ -107,7 +120,7 @@ struct JSONBodyScanner {
         switch peek {
         case UInt8(ascii: "{"):
             try elements(closedBy: UInt8(ascii: "}")) { scanner throws(Failure) in
-                try scanner.skipString()
+                try scanner.checkedKey()
                 try scanner.colon()
                 try scanner.value(depth: depth + 1)
             }
@@ -153,15 +166,51 @@ struct JSONBodyScanner {
 
     // MARK: Strings
 
-    /// Skips a string, checking its escapes and that it holds no control characters.
-    private mutating func skipString() throws(Failure) {
+    /// Reads an object key and refuses it when it is one of `refusedKeys`.
+    private mutating func checkedKey() throws(Failure) {
+        let start = index
+        if try skipString() {
+            index = start
+            let key = try decodedString()
+            if Self.isRefused(key.utf8) { throw .refusedKey(key) }
+        } else {
+            let raw = UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<(index - 1)])
+            if Self.isRefused(raw) { throw .refusedKey(String(decoding: raw, as: UTF8.self)) }
+        }
+    }
+
+    /// Whether `key`, lowercased and without `_` and `-`, is a refused key. No allocation.
+    private static func isRefused(_ key: some Collection<UInt8>) -> Bool {
+        guard key.count <= 64 else { return false }
+        for refused in refusedKeyBytes {
+            var position = refused.startIndex
+            var matches = true
+            for byte in key where byte != UInt8(ascii: "_") && byte != UInt8(ascii: "-") {
+                let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                guard position < refused.endIndex, refused[position] == lower else {
+                    matches = false
+                    break
+                }
+                position += 1
+            }
+            if matches && position == refused.endIndex { return true }
+        }
+        return false
+    }
+
+    /// Skips a string, checking its escapes and that it holds no control characters; returns whether
+    /// it had escapes.
+    @discardableResult
+    private mutating func skipString() throws(Failure) -> Bool {
+        var escaped = false
         try expect(UInt8(ascii: "\""))
         while let byte = peek {
             index += 1
             switch byte {
             case UInt8(ascii: "\""):
-                return
+                return escaped
             case UInt8(ascii: "\\"):
+                escaped = true
                 _ = try escape()
             case 0..<0x20:
                 throw .invalid
