@@ -50,7 +50,17 @@ struct AdminPlane: Responder {
         return .success(admitted(head, path: path, requestID: requestID, authentication: .identified(identity)))
     }
 
-    func respond(to request: AdmittedRequest, body: ByteBuffer, writer: ResponseWriter) async {
+    func respond(
+        to request: AdmittedRequest,
+        body: ByteBuffer,
+        writer: ResponseWriter,
+        cancellation: RequestCancellation
+    ) {
+        // The store is SQLite: its calls block, so they run in a task, off the event loop.
+        cancellation.hold(Task { respondInTask(to: request, body: body, writer: writer) })
+    }
+
+    private func respondInTask(to request: AdmittedRequest, body: ByteBuffer, writer: ResponseWriter) {
         let (status, json) = answer(request, body: body)
         if let identity = request.identity {
             logger.info(

@@ -22,56 +22,96 @@ enum Forwarder {
         "proxy-authorization", "set-cookie", "server", "www-authenticate", "x-request-id", "alt-svc",
     ]
 
+    /// Tries the model's upstreams in turn, on the client connection's event loop (call it there).
     static func forward(
         model: ModelRuntime,
         path: String,
         body: ByteBuffer,
         inspected: RequestInspector.Inspected,
         accept: String?,
-        writer: ResponseWriter
-    ) async -> Outcome {
-        let candidates = model.candidates
-        var outcome = Outcome(status: 502, upstream: nil, attempts: 0, bytes: 0, failure: nil)
-        for (index, upstream) in candidates.enumerated() {
-            let isLast = index == candidates.count - 1
-            outcome.attempts += 1
-            outcome.upstream = upstream.settings.origin
-            let payload = upstreamBody(upstream: upstream, model: model, body: body, inspected: inspected)
-            let head = upstreamHead(
-                upstream: upstream,
-                path: path,
-                accept: accept,
-                length: payload.readableBytes,
-                requestID: writer.requestID
+        writer: ResponseWriter,
+        cancellation: RequestCancellation
+    ) -> EventLoopFuture<Outcome> {
+        attempt(
+            0,
+            of: model.candidates,
+            model: model,
+            request: Request(path: path, body: body, inspected: inspected, accept: accept),
+            writer: writer,
+            cancellation: cancellation,
+            outcome: Outcome(status: 502, upstream: nil, attempts: 0, bytes: 0, failure: nil)
+        )
+    }
+
+    private struct Request: Sendable {
+        let path: String
+        let body: ByteBuffer
+        let inspected: RequestInspector.Inspected
+        let accept: String?
+    }
+
+    private static func attempt(
+        _ index: Int,
+        of candidates: [Upstream],
+        model: ModelRuntime,
+        request: Request,
+        writer: ResponseWriter,
+        cancellation: RequestCancellation,
+        outcome: Outcome
+    ) -> EventLoopFuture<Outcome> {
+        let eventLoop = writer.channel.eventLoop
+        var outcome = outcome
+        if cancellation.isCancelled {
+            outcome.failure = "client went away"
+            outcome.status = 499
+            return eventLoop.makeSucceededFuture(outcome)
+        }
+        guard index < candidates.count else {
+            writer.writeError(.upstreamUnavailable("no upstream for \(model.route.name) answered; retry later"))
+            outcome.status = 502
+            return eventLoop.makeSucceededFuture(outcome)
+        }
+        let upstream = candidates[index]
+        let isLast = index == candidates.count - 1
+        outcome.attempts += 1
+        outcome.upstream = upstream.origin
+        let payload = upstreamBody(upstream: upstream, model: model, body: request.body, inspected: request.inspected)
+        let head = upstreamHead(
+            upstream: upstream,
+            path: request.path,
+            accept: request.accept,
+            length: payload.readableBytes,
+            requestID: writer.requestID
+        )
+        let decide: @Sendable (HTTPResponseHead) -> HTTPHeaders? = { head in
+            // A 5xx before the first byte moves on to the next upstream; the upstream refusing our
+            // credential is the operator's problem, not the caller's.
+            if head.status.code >= 500 && !isLast { return nil }
+            if head.status == .unauthorized || head.status == .forbidden { return nil }
+            var headers = head.headers
+            for name in droppedResponseHeaders { headers.remove(name: name) }
+            return headers
+        }
+        let tried = outcome
+        let next = { @Sendable (outcome: Outcome) -> EventLoopFuture<Outcome> in
+            attempt(
+                index + 1,
+                of: candidates,
+                model: model,
+                request: request,
+                writer: writer,
+                cancellation: cancellation,
+                outcome: outcome
             )
-            let decide: @Sendable (HTTPResponseHead) -> HTTPHeaders? = { head in
-                // A 5xx before the first byte moves on to the next upstream; the upstream refusing our
-                // credential is the operator's problem, not the caller's.
-                if head.status.code >= 500 && !isLast { return nil }
-                if head.status == .unauthorized || head.status == .forbidden { return nil }
-                var headers = head.headers
-                for name in droppedResponseHeaders { headers.remove(name: name) }
-                return headers
-            }
-            let answer: UpstreamConnections.Answer
-            do {
-                answer = try await upstream.connections.forward(
-                    head: head,
-                    body: payload,
-                    writer: writer,
-                    decide: decide
-                )
-            } catch {
-                if Task.isCancelled {
-                    outcome.failure = "client went away"
-                    outcome.status = 499
-                    return outcome
-                }
-                upstream.markHealthy(false)
-                outcome.failure =
-                    error is UpstreamLoopPool.UpstreamTimeout ? "upstream response timeout" : "upstream connect error"
-                continue
-            }
+        }
+        return upstream.connections.forward(
+            head: head,
+            body: payload,
+            writer: writer,
+            cancellation: cancellation,
+            decide: decide
+        ).flatMap { answer -> EventLoopFuture<Outcome> in
+            var outcome = tried
             switch answer {
             case .declined(let status) where status == .unauthorized || status == .forbidden:
                 outcome.failure = "upstream refused the gateway's credential"
@@ -79,23 +119,30 @@ enum Forwarder {
                 writer.writeError(
                     .upstreamUnavailable("the model server refused the gateway's credentials; tell the operator")
                 )
-                return outcome
+                return eventLoop.makeSucceededFuture(outcome)
             case .declined(let status):
-                outcome.failure = Task.isCancelled ? "client went away" : "upstream status \(status.code)"
-                if Task.isCancelled { return outcome }
-                continue
+                outcome.failure = "upstream status \(status.code)"
+                return next(outcome)
             case .relayed(let status, let relayed):
                 upstream.markHealthy(true)
                 outcome.status = Int(status.code)
                 outcome.bytes = relayed.bytes
                 outcome.failure =
-                    relayed.complete ? nil : (Task.isCancelled ? "client went away" : "stream interrupted")
-                return outcome
+                    relayed.complete ? nil : (cancellation.isCancelled ? "client went away" : "stream interrupted")
+                return eventLoop.makeSucceededFuture(outcome)
             }
+        }.flatMapError { error -> EventLoopFuture<Outcome> in
+            var outcome = tried
+            guard !cancellation.isCancelled else {
+                outcome.failure = "client went away"
+                outcome.status = 499
+                return eventLoop.makeSucceededFuture(outcome)
+            }
+            upstream.markHealthy(false)
+            outcome.failure =
+                error is UpstreamLoopPool.UpstreamTimeout ? "upstream response timeout" : "upstream connect error"
+            return next(outcome)
         }
-        writer.writeError(.upstreamUnavailable("no upstream for \(model.route.name) answered; retry later"))
-        outcome.status = 502
-        return outcome
     }
 
     private static func upstreamHead(

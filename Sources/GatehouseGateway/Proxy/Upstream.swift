@@ -5,6 +5,8 @@ import Synchronization
 /// timeouts, and its health (from checks and from failed requests).
 public final class Upstream: Sendable {
     public let settings: UpstreamSettings
+    /// `scheme://host:port/base`, made once, for logs.
+    let origin: String
     /// Requests go over these pooled connections.
     let connections: UpstreamConnections
     /// Health checks go through this client.
@@ -13,6 +15,7 @@ public final class Upstream: Sendable {
 
     init(settings: UpstreamSettings, client: HTTPClient) {
         self.settings = settings
+        self.origin = settings.origin
         self.client = client
         self.connections = UpstreamConnections(settings: settings)
     }

@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -38,43 +37,27 @@ final class UpstreamConnections: Sendable {
         case declined(HTTPResponseStatus)
     }
 
-    /// Sends the request on the client connection's event loop; when the response head arrives,
-    /// `decide` (called on that loop) returns the headers to relay it with, or nil to turn it down.
-    /// A pooled connection that fails before any answer is replaced by a fresh one once: the upstream
-    /// may have closed it while it sat idle. Cancellation (the client went away) closes the connection.
+    /// Sends the request on the client connection's event loop (call it there); when the response head
+    /// arrives, `decide` returns the headers to relay it with, or nil to turn it down. A pooled connection
+    /// that fails before any answer is replaced by a fresh one once: the upstream may have closed it while
+    /// it sat idle. Cancellation (the client went away) closes the connection.
     func forward(
         head: HTTPRequestHead,
         body: ByteBuffer,
         writer: ResponseWriter,
+        cancellation: RequestCancellation,
         decide: @escaping @Sendable (HTTPResponseHead) -> HTTPHeaders?
-    ) async throws -> Answer {
+    ) -> EventLoopFuture<Answer> {
         let eventLoop = writer.channel.eventLoop
-        let pool = pool(for: eventLoop)
         let idleTimeout = settings.idleTimeout
-        let current = NIOLockedValueBox<(channel: (any Channel)?, cancelled: Bool)>((nil, false))
-        let answer = eventLoop.flatSubmit {
-            pool.start(head: head, body: body).flatMap { exchange -> EventLoopFuture<Answer> in
-                let cancelled = current.withLockedValue { state in
-                    state.channel = exchange.connection
-                    return state.cancelled
-                }
-                guard !cancelled, let headers = decide(exchange.head) else {
-                    exchange.discard()
-                    return eventLoop.makeSucceededFuture(.declined(exchange.head.status))
-                }
-                return exchange.startRelay(headers: headers, to: writer, idleTimeout: idleTimeout).map {
-                    .relayed(exchange.head.status, $0)
-                }
+        return pool(for: eventLoop).start(head: head, body: body).flatMap { exchange -> EventLoopFuture<Answer> in
+            guard cancellation.hold(exchange.connection), let headers = decide(exchange.head) else {
+                exchange.discard()
+                return eventLoop.makeSucceededFuture(.declined(exchange.head.status))
             }
-        }
-        return try await withTaskCancellationHandler {
-            try await answer.get()
-        } onCancel: {
-            let channel = current.withLockedValue { state in
-                state.cancelled = true
-                return state.channel
+            return exchange.startRelay(headers: headers, to: writer, idleTimeout: idleTimeout).map {
+                .relayed(exchange.head.status, $0)
             }
-            channel?.close(promise: nil)
         }
     }
 

@@ -34,7 +34,8 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
     private var idleSince: NIODeadline?
     private var headerStarted: NIODeadline?
     private var bytesThisWindow = 0
-    private var task: Task<Void, Never>?
+    /// The request being answered, to abandon when the client goes away.
+    private var cancellation: RequestCancellation?
     private var certificateNames: [String]?
     /// Counts requests, so a late "response finished" for an earlier request is recognised.
     private var sequence = 0
@@ -69,8 +70,8 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         idleTimer?.cancel()
         idleTimer = nil
         watcher.armed = false
-        task?.cancel()
-        task = nil
+        cancellation?.cancel()
+        cancellation = nil
         tracker.closed(context.channel)
         context.fireChannelInactive()
     }
@@ -318,7 +319,7 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
                         if !keepAlive { context.close(promise: nil) }
                         return
                     }
-                    handler.task = nil
+                    handler.cancellation = nil
                     if keepAlive && !handler.tracker.isDraining {
                         handler.awaitRequest(context: context)
                     } else {
@@ -328,10 +329,9 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
                 }
             }
         )
-        let responder = self.responder
-        task = Task {
-            await responder.respond(to: admitted, body: body, writer: writer)
-        }
+        let cancellation = RequestCancellation()
+        self.cancellation = cancellation
+        responder.respond(to: admitted, body: body, writer: writer, cancellation: cancellation)
     }
 
     /// Answers with an error and closes when the error says so (framing in doubt, body unread).

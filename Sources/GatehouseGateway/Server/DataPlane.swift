@@ -60,25 +60,47 @@ struct DataPlane: Responder {
         )
     }
 
-    func respond(to request: AdmittedRequest, body: ByteBuffer, writer: ResponseWriter) async {
-        let route = Route(rawValue: request.path) ?? .models
-        let identity: Identity
+    /// Called on the connection's event loop. A caller known from the head (key, certificate) is
+    /// answered without a Swift task: the whole request runs as futures on that loop. A bearer token is
+    /// verified in a task first (jwt-kit is asynchronous), then the request continues on the loop.
+    func respond(
+        to request: AdmittedRequest,
+        body: ByteBuffer,
+        writer: ResponseWriter,
+        cancellation: RequestCancellation
+    ) {
         switch request.authentication {
-        case .identified(let known):
-            identity = known
+        case .identified(let identity):
+            proceed(request, identity: identity, body: body, writer: writer, cancellation: cancellation)
         case .token(let token, let header, let verifier):
-            guard let verified = await verifier.identify(token: token, header: header, now: Date()) else {
-                log(request, status: 401, extra: ["gatehouse.reason": "token not valid"])
-                writer.writeError(.unauthenticated)
-                return
-            }
-            identity = verified
+            let eventLoop = writer.channel.eventLoop
+            cancellation.hold(
+                Task {
+                    guard let identity = await verifier.identify(token: token, header: header, now: Date()) else {
+                        log(request, status: 401, extra: ["gatehouse.reason": "token not valid"])
+                        writer.writeError(.unauthenticated)
+                        return
+                    }
+                    guard !Task.isCancelled else { return }
+                    eventLoop.execute {
+                        proceed(request, identity: identity, body: body, writer: writer, cancellation: cancellation)
+                    }
+                }
+            )
         case .rejected:
             writer.writeError(.unauthenticated)
-            return
         }
-        if route == .models {
-            await listModels(request, identity: identity, writer: writer)
+    }
+
+    private func proceed(
+        _ request: AdmittedRequest,
+        identity: Identity,
+        body: ByteBuffer,
+        writer: ResponseWriter,
+        cancellation: RequestCancellation
+    ) {
+        if request.path == Route.models.rawValue {
+            listModels(request, identity: identity, writer: writer)
             return
         }
         let inspected: RequestInspector.Inspected
@@ -121,28 +143,30 @@ struct DataPlane: Responder {
             writer.writeError(.forbidden("\(identity.name) may not use the model \(model.route.name)"))
             return
         }
-        let outcome = await Forwarder.forward(
+        Forwarder.forward(
             model: model,
             path: request.path,
             body: body,
             inspected: inspected,
             accept: request.head.headers.first(name: "accept"),
-            writer: writer
-        )
-        var extra: Logger.Metadata = [
-            "gatehouse.model": "\(model.route.name)",
-            "gatehouse.decision": "\(decision.outcome)",
-            "gatehouse.stream": "\(inspected.stream)",
-            "gatehouse.attempts": "\(outcome.attempts)",
-            "gatehouse.bytes": "\(outcome.bytes)",
-        ]
-        if let upstream = outcome.upstream { extra["gatehouse.upstream"] = "\(upstream)" }
-        if let failure = outcome.failure { extra["gatehouse.reason"] = "\(failure)" }
-        log(request, identity: identity, status: outcome.status, extra: extra)
+            writer: writer,
+            cancellation: cancellation
+        ).whenSuccess { outcome in
+            var extra: Logger.Metadata = [
+                "gatehouse.model": "\(model.route.name)",
+                "gatehouse.decision": "\(decision.outcome)",
+                "gatehouse.stream": "\(inspected.stream)",
+                "gatehouse.attempts": "\(outcome.attempts)",
+                "gatehouse.bytes": "\(outcome.bytes)",
+            ]
+            if let upstream = outcome.upstream { extra["gatehouse.upstream"] = "\(upstream)" }
+            if let failure = outcome.failure { extra["gatehouse.reason"] = "\(failure)" }
+            log(request, identity: identity, status: outcome.status, extra: extra)
+        }
     }
 
     /// The models the caller may use, in OpenAI's list shape.
-    private func listModels(_ request: AdmittedRequest, identity: Identity, writer: ResponseWriter) async {
+    private func listModels(_ request: AdmittedRequest, identity: Identity, writer: ResponseWriter) {
         var items: [String] = []
         for model in request.runtime.models {
             guard request.runtime.access.evaluate(caller: identity.subject, model: model.subject).verdict == .allow

@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 
 /// What a listener does with requests: admits or refuses a head synchronously (on the event loop,
-/// before any body is read), then answers an admitted request asynchronously.
+/// before any body is read), then answers an admitted request.
 protocol Responder: Sendable {
     /// The limits for the next request (they follow configuration reloads).
     var limits: RequestLimits { get }
@@ -13,5 +13,12 @@ protocol Responder: Sendable {
         certificateNames: [String]
     ) -> Result<AdmittedRequest, GatewayError>
 
-    func respond(to request: AdmittedRequest, body: ByteBuffer, writer: ResponseWriter) async
+    /// Answers an admitted request; called on the connection's event loop. Work that outlives the call
+    /// registers with `cancellation`, which the connection triggers when the client goes away.
+    func respond(
+        to request: AdmittedRequest,
+        body: ByteBuffer,
+        writer: ResponseWriter,
+        cancellation: RequestCancellation
+    )
 }
