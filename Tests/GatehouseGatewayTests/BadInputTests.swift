@@ -152,11 +152,11 @@ import Testing
                 let trickle = ["GET /v1/models HTTP/1.1\r\n"] + (0..<20).map { "X-T\($0): v\r\n" }
                 let slow = try await RawClient.exchange(port: harness.dataPort, trickle, pause: .milliseconds(150))
                 #expect(slow.response.hasPrefix("HTTP/1.1 408"))
-                #expect(slow.closed && slow.elapsed < .seconds(1.5))
+                #expect(slow.closed && slow.elapsed < .seconds(3))
                 // An idle connection is closed without an answer.
                 let idle = try await RawClient.exchange(port: harness.dataPort, [])
                 #expect(idle.closed && idle.response.isEmpty)
-                #expect(idle.elapsed >= .milliseconds(600) && idle.elapsed < .seconds(2))
+                #expect(idle.elapsed >= .milliseconds(600) && idle.elapsed < .seconds(3))
                 // A body that trickles in below the floor.
                 let head =
                     "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\nContent-Length: 500\r\n\r\n"

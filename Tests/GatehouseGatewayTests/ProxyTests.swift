@@ -115,12 +115,16 @@ import Testing
             let request =
                 "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(key)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-            let exchange = try await RawClient.exchange(port: harness.dataPort, [request], timeout: .milliseconds(350))
+            let exchange = try await RawClient.exchange(port: harness.dataPort, [request], timeout: .milliseconds(700))
             #expect(exchange.response.hasPrefix("HTTP/1.1 200 OK"))
             #expect(!exchange.closed)
             // The client is gone; the fixture notices at its next event.
-            try await Task.sleep(for: .milliseconds(400))
-            #expect(harness.fixture.counters.streamsAbandoned == 1)
+            var abandoned = 0
+            for _ in 0..<20 where abandoned == 0 {
+                try await Task.sleep(for: .milliseconds(100))
+                abandoned = harness.fixture.counters.streamsAbandoned
+            }
+            #expect(abandoned == 1)
             #expect(harness.fixture.counters.streamsFinished == 0)
         }
     }

@@ -117,16 +117,16 @@ import Testing
         configuration.adminListen = ListenAddress(host: "127.0.0.1", port: 0)
         configuration.tls.enabled = false
         let logs = LogCapture()
+        // Made before the start, so the gateway loads it at once.
+        let key = try GatehouseStoreAccess.key(in: directory)
         let gateway = try await Gateway.start(
             configuration: configuration,
             dataDirectory: directory,
             logger: logs.logger
         )
-        let key = try GatehouseStoreAccess.key(in: directory)
         let group = ServiceGroup(services: gateway.services, gracefulShutdownSignals: [], logger: logs.logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            try await Task.sleep(for: .milliseconds(400))
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             let port = gateway.server.dataAddress.port ?? 0
             let response = try await client.execute(
