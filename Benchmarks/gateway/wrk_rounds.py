@@ -1,4 +1,5 @@
-"""Runs wrk against several targets, interleaved for several rounds, and prints a Markdown table of
+"""Runs wrk against several targets, interleaved for several rounds (the order rotating from round to
+round), and prints a Markdown table of
 median requests/s, p50 and p99 latency and the latency each adds over the first (direct) target.
 
 Usage: wrk_rounds.py ROUNDS SECONDS CONNECTIONS NAME=URL[@PID,PID...] [NAME=URL[@PIDS] ...]
@@ -57,7 +58,9 @@ def main():
     key = os.environ.get("GATEHOUSE_KEY", "")
     results = {name: [] for name, _, _ in targets}
     for round_index in range(rounds):
-        for name, url, pids in targets:
+        # Each round starts one target later, so no target always runs in the same place in a round.
+        shift = round_index % len(targets)
+        for name, url, pids in targets[shift:] + targets[:shift]:
             results[name].append(run(url, seconds, connections, key if name.startswith("gatehouse") else "", pids))
         print(f"round {round_index + 1} of {rounds} done", file=sys.stderr)
     medians = {name: tuple(statistics.median(sample[i] for sample in results[name]) for i in range(4)) for name in results}
