@@ -56,20 +56,21 @@ struct JSONBodyScanner {
 
     private mutating func topLevelObject() throws(Failure) -> Fields {
         var fields = Fields()
-        var seen: Set<String> = []
+        var seen: [TopLevelKey] = []
         try elements(closedBy: UInt8(ascii: "}")) { scanner throws(Failure) in
-            let key = try scanner.decodedString()
-            if Self.isRefused(key.utf8) { throw .refusedKey(key) }
-            guard seen.insert(key).inserted else { throw .duplicateKey(key) }
+            let key = try scanner.topLevelKey()
+            if scanner.withBytes(of: key, Self.isRefused) { throw .refusedKey(scanner.text(of: key)) }
+            for earlier in seen where scanner.same(earlier, key) { throw .duplicateKey(scanner.text(of: key)) }
+            seen.append(key)
             try scanner.colon()
-            switch key {
-            case "model":
+            switch scanner.name(of: key) {
+            case .model:
                 guard scanner.peek == UInt8(ascii: "\"") else {
                     try scanner.value(depth: 1)
                     throw .wrongType("model")
                 }
                 fields.model = try scanner.decodedString()
-            case "stream":
+            case .stream:
                 if scanner.literal("true") {
                     fields.stream = true
                 } else if scanner.literal("false") {
@@ -78,11 +79,54 @@ struct JSONBodyScanner {
                     try scanner.value(depth: 1)
                     throw .wrongType("stream")
                 }
-            default:
+            case .other:
                 try scanner.value(depth: 1)
             }
         }
         return fields
+    }
+
+    /// A top-level key: where its text stands when it has no escapes (no copy), or its decoded bytes.
+    private enum TopLevelKey {
+        case raw(Range<Int>)
+        case decoded([UInt8])
+    }
+
+    private mutating func topLevelKey() throws(Failure) -> TopLevelKey {
+        let start = index
+        guard try skipString() else { return .raw((start + 1)..<(index - 1)) }
+        index = start
+        return .decoded(Array(try decodedString().utf8))
+    }
+
+    private func withBytes<T>(of key: TopLevelKey, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        switch key {
+        case .raw(let range): return body(UnsafeRawBufferPointer(rebasing: bytes[range]))
+        case .decoded(let text): return text.withUnsafeBytes(body)
+        }
+    }
+
+    private func same(_ lhs: TopLevelKey, _ rhs: TopLevelKey) -> Bool {
+        withBytes(of: lhs) { left in withBytes(of: rhs) { right in left.elementsEqual(right) } }
+    }
+
+    private func text(of key: TopLevelKey) -> String {
+        withBytes(of: key) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private enum KeyName {
+        case model
+        case stream
+        case other
+    }
+
+    /// Which of the two keys the gateway reads this is, without making a string of every key.
+    private func name(of key: TopLevelKey) -> KeyName {
+        withBytes(of: key) { text in
+            if text.elementsEqual("model".utf8) { return .model }
+            if text.elementsEqual("stream".utf8) { return .stream }
+            return .other
+        }
     }
 
     /// `open element (, element)* close` or `open close`, whitespace allowed between tokens; the

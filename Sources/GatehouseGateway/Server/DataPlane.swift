@@ -153,14 +153,14 @@ struct DataPlane: Responder {
             cancellation: cancellation
         ).whenSuccess { outcome in
             var extra: Logger.Metadata = [
-                "gatehouse.model": "\(model.route.name)",
-                "gatehouse.decision": "\(decision.outcome)",
-                "gatehouse.stream": "\(inspected.stream)",
-                "gatehouse.attempts": "\(outcome.attempts)",
-                "gatehouse.bytes": "\(outcome.bytes)",
+                "gatehouse.model": .string(model.route.name),
+                "gatehouse.decision": .stringConvertible(decision.outcome),
+                "gatehouse.stream": .stringConvertible(inspected.stream),
+                "gatehouse.attempts": .stringConvertible(outcome.attempts),
+                "gatehouse.bytes": .stringConvertible(outcome.bytes),
             ]
-            if let upstream = outcome.upstream { extra["gatehouse.upstream"] = "\(upstream)" }
-            if let failure = outcome.failure { extra["gatehouse.reason"] = "\(failure)" }
+            if let upstream = outcome.upstream { extra["gatehouse.upstream"] = .string(upstream) }
+            if let failure = outcome.failure { extra["gatehouse.reason"] = .string(failure) }
             log(request, identity: identity, status: outcome.status, extra: extra)
         }
     }
@@ -188,22 +188,22 @@ struct DataPlane: Responder {
     private func log(_ request: AdmittedRequest, identity: Identity? = nil, status: Int, extra: Logger.Metadata) {
         var metadata = extra
         metadata.reserveCapacity(16)
-        metadata["gatehouse.request.id"] = "\(request.requestID)"
-        metadata["gatehouse.route"] = "\(request.path)"
-        metadata["gatehouse.status"] = "\(status)"
-        metadata["gatehouse.duration_ms"] = "\(Self.milliseconds(since: request.started))"
+        metadata["gatehouse.request.id"] = .string(request.requestID)
+        metadata["gatehouse.route"] = .string(request.path)
+        metadata["gatehouse.status"] = .stringConvertible(status)
+        metadata["gatehouse.duration_ms"] = .string(Self.milliseconds(since: request.started))
         if let identity {
-            metadata["gatehouse.identity"] = "\(identity.name)"
-            metadata["gatehouse.auth"] = "\(identity.method.rawValue)"
+            metadata["gatehouse.identity"] = .string(identity.name)
+            metadata["gatehouse.auth"] = .string(identity.method.rawValue)
         }
         logger.info("request", metadata: metadata)
     }
 
     private func log(head: HTTPRequestHead, requestID: String, status: Int, extra: Logger.Metadata) {
         var metadata = extra
-        metadata["gatehouse.request.id"] = "\(requestID)"
-        metadata["gatehouse.method"] = "\(head.method.rawValue)"
-        metadata["gatehouse.status"] = "\(status)"
+        metadata["gatehouse.request.id"] = .string(requestID)
+        metadata["gatehouse.method"] = .string(head.method.rawValue)
+        metadata["gatehouse.status"] = .stringConvertible(status)
         logger.info("request", metadata: metadata)
     }
 
