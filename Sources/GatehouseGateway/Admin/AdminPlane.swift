@@ -56,7 +56,7 @@ struct AdminPlane: Responder {
         writer: ResponseWriter,
         cancellation: RequestCancellation
     ) {
-        // The store is SQLite: its calls block, so they run in a task, off the event loop.
+        // The store's calls are synchronous SQLite reads and writes; a task lets the handler return at once.
         cancellation.hold(Task { respondInTask(to: request, body: body, writer: writer) })
     }
 

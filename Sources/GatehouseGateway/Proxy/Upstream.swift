@@ -1,15 +1,15 @@
 import AsyncHTTPClient
 import Synchronization
 
-/// One upstream server as the running gateway knows it: its settings, the HTTP client with its
-/// timeouts, and its health (from checks and from failed requests).
+/// One upstream server as the running gateway knows it: its settings, its pooled connections, and its
+/// health (from checks and from failed requests).
 public final class Upstream: Sendable {
     public let settings: UpstreamSettings
     /// `scheme://host:port/base`, made once, for logs.
     let origin: String
     /// Requests go over these pooled connections.
     let connections: UpstreamConnections
-    /// Health checks go through this client.
+    /// Health checks go through this (shared) client.
     let client: HTTPClient
     private let healthy = Atomic<Bool>(true)
 

@@ -162,22 +162,13 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         watcher.armed = false
         state = .discarding
         pipelined.removeAll()
-        let requestID = RequestID.make()
-        let body = GatewayError.badRequest("malformed_request", "the request is not valid HTTP/1.1").body(
-            requestID: requestID
+        write(
+            .badRequest("malformed_request", "the request is not valid HTTP/1.1"),
+            version: .http1_1,
+            requestID: RequestID.make(),
+            closes: true,
+            context: context
         )
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(body.utf8.count))
-        headers.add(name: RequestID.headerName, value: requestID)
-        headers.add(name: "connection", value: "close")
-        context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))),
-            promise: nil
-        )
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     // MARK: Phases
@@ -350,21 +341,31 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
             || (head.headers.first(name: "content-length").flatMap(Int.init) ?? 0) > 0
         let closes = error.closesConnection || !head.isKeepAlive || hasBody
         state = closes ? .discarding : .responding
+        write(error, version: head.version, requestID: requestID, closes: closes, context: context)
+        if !closes { awaitRequest(context: context) }
+    }
+
+    /// Writes an error answer from the handler itself, closing afterwards when `closes`.
+    private func write(
+        _ error: GatewayError,
+        version: HTTPVersion,
+        requestID: String,
+        closes: Bool,
+        context: ChannelHandlerContext
+    ) {
         var headers = HTTPHeaders(error.headers)
         let body = error.body(requestID: requestID)
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: String(body.utf8.count))
         headers.add(name: RequestID.headerName, value: requestID)
         if closes { headers.add(name: "connection", value: "close") }
-        let responseHead = HTTPResponseHead(version: head.version, status: error.status, headers: headers)
+        let responseHead = HTTPResponseHead(version: version, status: error.status, headers: headers)
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if closes {
             let channel = context.channel
             written.whenComplete { _ in channel.close(promise: nil) }
-        } else {
-            awaitRequest(context: context)
         }
     }
 

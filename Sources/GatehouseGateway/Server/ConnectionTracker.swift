@@ -15,8 +15,6 @@ final class ConnectionTracker: Sendable {
 
     var busyCount: Int { state.withLock { $0.channels.values.filter(\.busy).count } }
 
-    var openCount: Int { state.withLock { $0.channels.count } }
-
     func opened(_ channel: any Channel) {
         let draining = state.withLock { state in
             state.channels[ObjectIdentifier(channel)] = (channel, false)

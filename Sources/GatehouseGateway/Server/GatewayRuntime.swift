@@ -22,7 +22,7 @@ final class GatewayRuntime: Sendable {
         // Verifiers keep their cached keys across reloads when their issuer's settings did not change.
         self.verifiers = configuration.jwtIssuers.map { settings in
             previous?.verifiers.first { $0.settings == settings }
-                ?? JWTVerifier(settings: settings, httpClient: registry.utilityClient)
+                ?? JWTVerifier(settings: settings, httpClient: registry.checks)
         }
     }
 

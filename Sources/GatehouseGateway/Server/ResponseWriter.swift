@@ -1,9 +1,8 @@
 import NIOCore
 import NIOHTTP1
 
-/// Writes one response onto a connection from async code. Writes are queued without waiting while the
-/// connection is writable; when its outbound buffer is full (a slow reader), each write waits until
-/// the bytes reach the socket, so a slow reader slows the upstream read instead of growing memory.
+/// Writes one response onto a connection, from its event loop or from a task. Writes are queued without
+/// waiting; a relayed body pauses the upstream read while the connection is full (see `writability`).
 struct ResponseWriter: Sendable {
     let channel: any Channel
     let requestID: String
@@ -20,12 +19,6 @@ struct ResponseWriter: Sendable {
         if closes || !keepAlive { fields.replaceOrAdd(name: "connection", value: "close") }
         let head = HTTPResponseHead(version: version, status: status, headers: fields)
         channel.write(HTTPServerResponsePart.head(head), promise: nil)
-    }
-
-    func writeBody(_ buffer: ByteBuffer) async throws {
-        let written = channel.eventLoop.makePromise(of: Void.self)
-        channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: written)
-        if !channel.isWritable { try await written.futureResult.get() }
     }
 
     func writeEnd(closes: Bool = false) {
