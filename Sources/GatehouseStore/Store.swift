@@ -11,7 +11,7 @@ public final class Store: Sendable {
     /// The database file's name inside the data directory.
     public static let fileName = "gatehouse.sqlite"
 
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     /// Opens (creating when needed) the store in `directory`, which is made private to the user.
     public init(directory: URL) throws(StoreError) {
@@ -42,9 +42,11 @@ public final class Store: Sendable {
         name: String,
         labels: [String: String],
         expiresAt: Date?,
+        quota: KeyQuota = KeyQuota(),
         now: Date = Date()
     ) throws(StoreError) -> (key: StoredKey, secret: KeySecret) {
         try Self.validate(name: name, labels: labels)
+        try Self.validate(quota)
         if let expiresAt, expiresAt <= now {
             throw StoreError(.invalid, "the expiry \(expiresAt.ISO8601Format()) is not in the future")
         }
@@ -57,7 +59,8 @@ public final class Store: Sendable {
             createdAt: now,
             expiresAt: expiresAt,
             revokedAt: nil,
-            secretDigest: secret.digest
+            secretDigest: secret.digest,
+            quota: quota
         )
         try write { db in
             if try Self.active(named: name, kind: kind, in: db) != nil {
@@ -65,12 +68,15 @@ public final class Store: Sendable {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO key (id, kind, name, labels, created_at, expires_at, revoked_at, secret_digest)
-                    VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
+                    INSERT INTO key (id, kind, name, labels, created_at, expires_at, revoked_at, secret_digest,
+                        rpm, tpm, max_concurrent, budget_pusd, budget_period)
+                    VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     key.id, kind.rawValue, name, try Self.encode(labels), now.timeIntervalSince1970,
-                    expiresAt?.timeIntervalSince1970, Data(key.secretDigest),
+                    expiresAt?.timeIntervalSince1970, Data(key.secretDigest), quota.requestsPerMinute,
+                    quota.tokensPerMinute, quota.maxConcurrent, quota.budget?.picodollars,
+                    quota.budgetPeriod?.rawValue,
                 ]
             )
         }
@@ -120,11 +126,11 @@ public final class Store: Sendable {
 
     // MARK: Plumbing
 
-    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         try access("read") { pool in try pool.read(body) }
     }
 
-    private func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         try access("written") { pool in try pool.write(body) }
     }
 
@@ -162,7 +168,14 @@ public final class Store: Sendable {
             createdAt: Date(timeIntervalSince1970: row["created_at"]),
             expiresAt: expires.map(Date.init(timeIntervalSince1970:)),
             revokedAt: revoked.map(Date.init(timeIntervalSince1970:)),
-            secretDigest: Array(digest)
+            secretDigest: Array(digest),
+            quota: KeyQuota(
+                requestsPerMinute: row["rpm"],
+                tokensPerMinute: row["tpm"],
+                maxConcurrent: row["max_concurrent"],
+                budget: (row["budget_pusd"] as Int64?).map(Cost.init(picodollars:)),
+                budgetPeriod: (row["budget_period"] as String?).flatMap(BudgetPeriod.init(rawValue:))
+            )
         )
     }
 
@@ -184,8 +197,32 @@ public final class Store: Sendable {
         }
     }
 
+    private static func validate(_ quota: KeyQuota) throws(StoreError) {
+        for (name, value) in [
+            ("requests per minute", quota.requestsPerMinute), ("tokens per minute", quota.tokensPerMinute),
+            ("concurrent requests", quota.maxConcurrent),
+        ] {
+            if let value, value < 1 { throw StoreError(.invalid, "the limit on \(name) must be at least 1") }
+        }
+        if quota.budgetPeriod != nil && quota.budget == nil {
+            throw StoreError(.invalid, "a budget period needs a budget amount")
+        }
+    }
+
+    static func addKeyQuotas(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE key ADD COLUMN rpm INTEGER CHECK (rpm > 0);
+                ALTER TABLE key ADD COLUMN tpm INTEGER CHECK (tpm > 0);
+                ALTER TABLE key ADD COLUMN max_concurrent INTEGER CHECK (max_concurrent > 0);
+                ALTER TABLE key ADD COLUMN budget_pusd INTEGER CHECK (budget_pusd >= 0);
+                ALTER TABLE key ADD COLUMN budget_period TEXT CHECK (budget_period IN ('day', 'week', 'month', 'total'));
+                """
+        )
+    }
+
     /// Database errors as a user may see them: SQLite's message without the statement or its arguments.
-    private static func describe(_ error: any Error) -> String {
+    static func describe(_ error: any Error) -> String {
         if let error = error as? DatabaseError { return error.message ?? error.resultCode.description }
         return String(describing: error)
     }
@@ -220,6 +257,8 @@ public final class Store: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v2-ledger-audit", migrate: Self.createLedgerAndAudit)
+        migrator.registerMigration("v2-key-quotas", migrate: Self.addKeyQuotas)
         return migrator
     }
 }

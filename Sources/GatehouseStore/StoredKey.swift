@@ -18,6 +18,7 @@ public struct StoredKey: Sendable, Hashable, Codable {
     public let revokedAt: Date?
     /// SHA-256 of the whole key text.
     public let secretDigest: [UInt8]
+    public let quota: KeyQuota
 
     public init(
         id: String,
@@ -27,7 +28,8 @@ public struct StoredKey: Sendable, Hashable, Codable {
         createdAt: Date,
         expiresAt: Date?,
         revokedAt: Date?,
-        secretDigest: [UInt8]
+        secretDigest: [UInt8],
+        quota: KeyQuota = KeyQuota()
     ) {
         self.id = id
         self.kind = kind
@@ -37,6 +39,7 @@ public struct StoredKey: Sendable, Hashable, Codable {
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt
         self.secretDigest = secretDigest
+        self.quota = quota
     }
 
     /// Whether the key may be used at `date`.
