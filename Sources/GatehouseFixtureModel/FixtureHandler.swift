@@ -63,7 +63,8 @@ final class FixtureHandler: ChannelInboundHandler, RemovableChannelHandler {
                 promise: nil
             )
             finish(keepAlive: keepAlive, context: context)
-        case .events(let events):
+        case .events(var events):
+            if let cut = configuration.cutStreamAfterEvents { events = Array(events.prefix(cut)) }
             headers.add(name: "content-type", value: "text/event-stream")
             headers.add(name: "cache-control", value: "no-cache")
             context.write(
@@ -77,7 +78,7 @@ final class FixtureHandler: ChannelInboundHandler, RemovableChannelHandler {
                         promise: nil
                     )
                 }
-                finish(keepAlive: keepAlive, context: context)
+                finishStream(keepAlive: keepAlive, context: context)
             } else {
                 context.flush()
                 stream(events[...], keepAlive: keepAlive, context: context)
@@ -89,7 +90,7 @@ final class FixtureHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func stream(_ events: ArraySlice<[UInt8]>, keepAlive: Bool, context: ChannelHandlerContext) {
         guard let event = events.first else {
             counters.streamFinished()
-            finish(keepAlive: keepAlive, context: context)
+            finishStream(keepAlive: keepAlive, context: context)
             return
         }
         let interval = configuration.eventInterval.components
@@ -107,6 +108,16 @@ final class FixtureHandler: ChannelInboundHandler, RemovableChannelHandler {
             )
             handler.stream(events.dropFirst(), keepAlive: keepAlive, context: context)
         }
+    }
+
+    /// Ends a stream, or, when configured to cut streams short, drops the connection without an end.
+    private func finishStream(keepAlive: Bool, context: ChannelHandlerContext) {
+        guard configuration.cutStreamAfterEvents == nil else {
+            context.flush()
+            context.close(promise: nil)
+            return
+        }
+        finish(keepAlive: keepAlive, context: context)
     }
 
     private func finish(keepAlive: Bool, context: ChannelHandlerContext) {

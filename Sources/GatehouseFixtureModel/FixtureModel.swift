@@ -16,6 +16,20 @@ public final class FixtureModel: Service, Sendable {
         public var eventInterval: Duration
         /// When set, every model request is answered with this status (for failover tests).
         public var failureStatus: Int?
+        /// How answers report token usage (fault tests: none at all, or absurdly high).
+        public var usage: UsageReport = .reported
+        /// When set, a streamed answer stops after this many events and the connection is closed (an
+        /// upstream reset mid-answer).
+        public var cutStreamAfterEvents: Int?
+
+        public enum UsageReport: Sendable {
+            /// As OpenAI does: in every answer, and in a last stream event when `include_usage` asks.
+            case reported
+            /// Never, as llama.cpp's server with `include_usage`.
+            case omitted
+            /// Ten million tokens each way: a wrong report.
+            case inflated
+        }
 
         public init(
             models: [String] = ["fixture-small", "fixture-large", "fixture-embedding"],

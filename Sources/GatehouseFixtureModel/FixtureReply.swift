@@ -35,8 +35,8 @@ public struct FixtureReply: Sendable, Equatable {
             }
             switch route {
             case "/v1/embeddings": return embeddings(request, model: model, configuration: configuration)
-            case "/v1/completions": return completion(request, model: model, chat: false)
-            default: return completion(request, model: model, chat: true)
+            case "/v1/completions": return completion(request, model: model, chat: false, usage: configuration.usage)
+            default: return completion(request, model: model, chat: true, usage: configuration.usage)
             }
         default:
             return error(404, "not_found", "no route \(method) \(route) on the fixture model")
@@ -55,16 +55,25 @@ public struct FixtureReply: Sendable, Equatable {
         ]
     }
 
-    private static func completion(_ request: [String: Any], model: String, chat: Bool) -> FixtureReply {
+    private static func completion(
+        _ request: [String: Any],
+        model: String,
+        chat: Bool,
+        usage report: FixtureModel.Configuration.UsageReport
+    ) -> FixtureReply {
         let prompt = promptText(request, chat: chat)
         let promptTokens = max(1, prompt.split(whereSeparator: \.isWhitespace).count)
         let words = answerWords(for: prompt, limit: request["max_tokens"] as? Int)
         let id = (chat ? "chatcmpl-" : "cmpl-") + "fixture"
         let object = chat ? "chat.completion" : "text_completion"
-        let usage: [String: Any] = [
-            "prompt_tokens": promptTokens, "completion_tokens": words.count,
-            "total_tokens": promptTokens + words.count,
-        ]
+        let reported = report == .inflated ? (10_000_000, 10_000_000) : (promptTokens, words.count)
+        let usage: [String: Any]? =
+            report == .omitted
+            ? nil
+            : [
+                "prompt_tokens": reported.0, "completion_tokens": reported.1,
+                "total_tokens": reported.0 + reported.1,
+            ]
         let finish = request["max_tokens"] as? Int == words.count && words.count < fullAnswerLength ? "length" : "stop"
         guard request["stream"] as? Bool == true else {
             let text = words.joined(separator: " ")
@@ -72,15 +81,11 @@ public struct FixtureReply: Sendable, Equatable {
                 chat
                 ? ["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": finish]
                 : ["index": 0, "text": text, "finish_reason": finish]
-            return FixtureReply(
-                status: 200,
-                body: .json(
-                    json([
-                        "id": id, "object": object, "created": 1_764_115_200, "model": model, "choices": [choice],
-                        "usage": usage,
-                    ])
-                )
-            )
+            var answer: [String: Any] = [
+                "id": id, "object": object, "created": 1_764_115_200, "model": model, "choices": [choice],
+            ]
+            if let usage { answer["usage"] = usage }
+            return FixtureReply(status: 200, body: .json(json(answer)))
         }
         let chunkObject = chat ? "chat.completion.chunk" : "text_completion"
         func chunk(_ choice: [String: Any]?, usage: [String: Any]? = nil) -> [UInt8] {
@@ -107,7 +112,7 @@ public struct FixtureReply: Sendable, Equatable {
             )
         )
         let options = request["stream_options"] as? [String: Any]
-        if options?["include_usage"] as? Bool == true { events.append(chunk(nil, usage: usage)) }
+        if options?["include_usage"] as? Bool == true, let usage { events.append(chunk(nil, usage: usage)) }
         events.append(Array("data: [DONE]\n\n".utf8))
         return FixtureReply(status: 200, body: .events(events))
     }

@@ -69,17 +69,27 @@ public final class Gateway: Sendable {
             dataTLS = try material.serverContext(settings: configuration.tls)
             adminTLS = try material.serverContext(settings: TLSSettings())
         }
+        let abandoned = try store.settleAbandonedReservations()
+        if abandoned > 0 {
+            logger.warning(
+                "charged reservations left by a gateway that stopped without settling them",
+                metadata: ["gatehouse.reservations": "\(abandoned)"]
+            )
+        }
+        let ledger = SpendLedger(store: store, logger: logger)
         let state = GatewayState(configuration: configuration, registry: UpstreamRegistry(group: group))
         let server = try await GatewayServer.start(
             state: state,
             keys: keys,
             store: store,
+            ledger: ledger,
             tls: dataTLS,
             adminTLS: adminTLS,
             group: group,
             logger: logger
         )
         var services: [any Service] = [
+            ledger,
             KeyDirectoryRefresher(directory: keys, store: store, logger: logger),
             HealthChecker(state: state, logger: logger),
         ]

@@ -12,7 +12,10 @@ struct Gatehouse: AsyncParsableCommand {
         commandName: "gatehouse",
         abstract: "A zero-trust layer for AI workloads on Kubernetes.",
         version: "0.1.0",
-        subcommands: [ServeCommand.self, KeysCommand.self, PolicyCommand.self, FixtureModelCommand.self]
+        subcommands: [
+            ServeCommand.self, KeysCommand.self, UsageCommand.self, BudgetsCommand.self, AuditCommand.self,
+            PolicyCommand.self, FixtureModelCommand.self,
+        ]
     )
 
     static func main() async {

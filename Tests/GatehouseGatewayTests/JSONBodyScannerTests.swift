@@ -16,12 +16,39 @@ import Testing
     @Test func readsModelAndStream() {
         #expect(
             Self.scan(#"{"model":"m","stream":true,"messages":[{"a":[1,-2.5e3,null,false]}]}"#)
-                == .success(.init(model: "m", stream: true))
+                == .success(.init(model: "m", stream: true, messages: 1, firstKeyOffset: 1))
         )
         #expect(
-            Self.scan(#" {"model":"caf\u00e9 \ud83d\ude00\n"} "#) == .success(.init(model: "café 😀\n", stream: nil))
+            Self.scan(#" {"model":"caf\u00e9 \ud83d\ude00\n"} "#)
+                == .success(.init(model: "café 😀\n", stream: nil, firstKeyOffset: 2))
         )
-        #expect(Self.scan("{}") == .success(.init()))
+        #expect(Self.scan("{}") == .success(.init(firstKeyOffset: 1)))
+    }
+
+    @Test func readsTheFieldsLimitsAndAccountingNeed() throws {
+        let fields = try Self.scan(
+            #"{"model":"m","max_tokens":50,"max_completion_tokens":70,"n":2,"tools":[{},{},{}],"#
+                + #""messages":[],"stream_options":{"include_usage":true,"x":[1]},"input":["a","b"]}"#
+        ).get()
+        #expect(fields.maxTokens == 70)
+        #expect(fields.n == 2)
+        #expect(fields.tools == 3)
+        #expect(fields.messages == 0)
+        #expect(fields.inputs == 2)
+        #expect(fields.hasStreamOptions && fields.includeUsage == true)
+        // Clients send null for "not given".
+        let nulls = try Self.scan(#"{"model":"m","max_tokens":null,"n":null,"tools":null,"stream_options":null}"#).get()
+        #expect(nulls.maxTokens == nil && nulls.n == nil && nulls.tools == nil && !nulls.hasStreamOptions)
+        #expect(try Self.scan(#"{"model":"m","input":"one text"}"#).get().inputs == 1)
+        #expect(Self.scan(#"{"max_tokens":1.5}"#) == .failure(.wrongType("max_tokens", expected: "a whole number")))
+        #expect(Self.scan(#"{"n":-1}"#) == .failure(.wrongType("n", expected: "a whole number")))
+        #expect(
+            Self.scan(#"{"max_tokens":9999999999}"#) == .failure(.wrongType("max_tokens", expected: "a whole number"))
+        )
+        #expect(Self.scan(#"{"messages":{}}"#) == .failure(.wrongType("messages", expected: "an array")))
+        #expect(Self.scan(#"{"stream_options":true}"#) == .failure(.wrongType("stream_options", expected: "an object")))
+        // Counted arrays are still checked for refused keys inside.
+        #expect(Self.scan(#"{"messages":[{"api_base":"x"}]}"#) == .failure(.refusedKey("api_base")))
     }
 
     static let refused: [(String, JSONBodyScanner.Failure)] = [
@@ -30,8 +57,8 @@ import Testing
         (#"{"base_url":"http://evil"}"#, .refusedKey("base_url")),
         (#"{"model":"a","model":"b"}"#, .duplicateKey("model")),
         (#"{"model":"a","\u006dodel":"b"}"#, .duplicateKey("model")),
-        (#"{"model":1}"#, .wrongType("model")),
-        (#"{"stream":"yes"}"#, .wrongType("stream")),
+        (#"{"model":1}"#, .wrongType("model", expected: "a string")),
+        (#"{"stream":"yes"}"#, .wrongType("stream", expected: "true or false")),
         ("[1]", .notAnObject),
         (#""text""#, .notAnObject),
         (#"{"a":01}"#, .invalid),

@@ -104,7 +104,8 @@ struct AdminPlane: Responder {
                     kind: .api,
                     name: input.name,
                     labels: input.labels,
-                    expiresAt: input.expiresAt
+                    expiresAt: input.expiresAt,
+                    quota: input.quota
                 )
                 try keys.reload(from: store)
                 return KeyJSON.render(created.key, secret: created.secret.text)

@@ -9,6 +9,7 @@ public enum KeyJSON {
         let name: String
         let labels: [String: String]
         let expiresAt: Date?
+        let quota: KeyQuota
     }
 
     /// One key; `secret` only in the answer that creates it.
@@ -26,7 +27,21 @@ public enum KeyJSON {
         if let revokedAt = key.revokedAt {
             fields.append("\"revokedAt\":\(GatewayError.quoted(revokedAt.ISO8601Format()))")
         }
+        if !key.quota.isEmpty { fields.append("\"quota\":\(quota(key.quota))") }
         if let secret { fields.append("\"key\":\(GatewayError.quoted(secret))") }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    /// `{"requestsPerMinute":60,"budgetUSD":"5.000000","budgetPeriod":"month"}` (fields set only).
+    static func quota(_ quota: KeyQuota) -> String {
+        var fields: [String] = []
+        if let value = quota.requestsPerMinute { fields.append("\"requestsPerMinute\":\(value)") }
+        if let value = quota.tokensPerMinute { fields.append("\"tokensPerMinute\":\(value)") }
+        if let value = quota.maxConcurrent { fields.append("\"maxConcurrent\":\(value)") }
+        if let budget = quota.budget {
+            fields.append("\"budgetUSD\":\(GatewayError.quoted(budget.dollars(decimals: 6)))")
+            fields.append("\"budgetPeriod\":\(GatewayError.quoted((quota.budgetPeriod ?? .month).rawValue))")
+        }
         return "{" + fields.joined(separator: ",") + "}"
     }
 
@@ -62,6 +77,37 @@ public enum KeyJSON {
             }
             expiresAt = date
         }
-        return Creation(name: name, labels: labels, expiresAt: expiresAt)
+        var quota = KeyQuota()
+        for (field, path) in [
+            ("requestsPerMinute", \KeyQuota.requestsPerMinute), ("tokensPerMinute", \KeyQuota.tokensPerMinute),
+            ("maxConcurrent", \KeyQuota.maxConcurrent),
+        ] {
+            guard let raw = object[field] else { continue }
+            guard let value = raw as? Int, value > 0, !(raw is Bool) else {
+                throw GatewayError.badRequest("invalid_quota", "\"\(field)\" must be a positive whole number")
+            }
+            quota[keyPath: path] = value
+        }
+        if let raw = object["budgetUSD"] {
+            guard let text = (raw as? String) ?? (raw as? NSNumber).map({ "\($0)" }), let budget = Cost(dollars: text)
+            else {
+                throw GatewayError.badRequest(
+                    "invalid_quota",
+                    "\"budgetUSD\" must be a dollar amount such as \"25.00\""
+                )
+            }
+            quota.budget = budget
+            quota.budgetPeriod = .month
+        }
+        if let raw = object["budgetPeriod"] {
+            guard let period = (raw as? String).flatMap(BudgetPeriod.init(rawValue:)), quota.budget != nil else {
+                throw GatewayError.badRequest(
+                    "invalid_quota",
+                    "\"budgetPeriod\" must be day, week, month or total, with a budgetUSD"
+                )
+            }
+            quota.budgetPeriod = period
+        }
+        return Creation(name: name, labels: labels, expiresAt: expiresAt, quota: quota)
     }
 }

@@ -53,7 +53,9 @@ extension GatewayConfiguration {
     }
 
     private mutating func read(_ root: Field, environment: [String: String]) throws(ResourceError) {
-        let object = try root.object(known: ["listen", "admin", "tls", "authentication", "models", "access", "limits"])
+        let object = try root.object(known: [
+            "listen", "admin", "tls", "authentication", "models", "access", "limits", "quotas", "prices",
+        ])
         if let field = object["listen"] { listen = try field.listenAddress() }
         if let admin = try object["admin"]?.object(known: ["listen"]), let field = admin["listen"] {
             adminListen = try field.listenAddress()
@@ -73,6 +75,14 @@ extension GatewayConfiguration {
         }
         if let field = object["access"] { access = try field.accessPolicySet() }
         if let field = object["limits"] { limits = try field.requestLimits() }
+        if let field = object["prices"] { try readPrices(field) }
+        for item in try object["quotas"]?.list() ?? [] {
+            let quota = try item.quota()
+            guard !quotas.contains(where: { $0.name == quota.name }) else {
+                throw item.error(.duplicate, "quota \"\(quota.name)\" is declared twice")
+            }
+            quotas.append(quota)
+        }
         if tls.clientCertificates != .none && !tls.enabled {
             throw root.error(.invalidValue, "client certificates need TLS: set tls.enabled to true")
         }
@@ -111,7 +121,7 @@ extension Field {
     }
 
     /// `10s`, `500ms`, `2m`, `1h`.
-    fileprivate func duration() throws(ResourceError) -> Duration {
+    func duration() throws(ResourceError) -> Duration {
         let text = try string()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         for (unit, scale) in units where text.hasSuffix(unit) {
@@ -123,7 +133,7 @@ extension Field {
     }
 
     /// A byte count: `1048576`, `512KiB`, `4MiB`.
-    fileprivate func byteCount() throws(ResourceError) -> Int {
+    func byteCount() throws(ResourceError) -> Int {
         if isPlainInteger {
             let value = try int()
             guard value > 0 else { throw error(.invalidValue, "must be positive") }
@@ -208,7 +218,9 @@ extension Field {
     }
 
     fileprivate func modelRoute(environment: [String: String]) throws(ResourceError) -> ModelRoute {
-        let object = try object(known: ["name", "aliases", "labels", "upstreams", "healthCheck"])
+        let object = try object(known: [
+            "name", "aliases", "labels", "upstreams", "healthCheck", "price", "maxOutputTokens",
+        ])
         let upstreamsField = try object.required("upstreams")
         var upstreams: [UpstreamSettings] = []
         for item in try upstreamsField.list() { upstreams.append(try item.upstream(environment: environment)) }
@@ -221,6 +233,8 @@ extension Field {
             labels: Labels(try object["labels"]?.validLabels() ?? [:]),
             upstreams: upstreams
         )
+        if let field = object["price"] { route.price = try field.modelPrice() }
+        if let field = object["maxOutputTokens"] { route.maxOutputTokens = try field.positive(atMost: 10_000_000) }
         if let health = try object["healthCheck"]?.object(known: ["path", "interval"]) {
             if let field = health["path"] {
                 let path = try field.string()

@@ -12,6 +12,11 @@ public struct GatewayConfiguration: Sendable {
     public var models: [ModelRoute] = []
     public var access = AccessPolicySet(policies: [])
     public var limits = RequestLimits()
+    public var quotas: [Quota] = []
+    /// Prices by model name (`prices:`), over the list prices.
+    public var prices: [String: ModelPrice] = [:]
+    /// The price of a model nothing else prices (`prices.default`).
+    public var defaultPrice = ModelPrice.free
     /// The file it was read from; nil for the embedded defaults.
     public var file: String?
 
@@ -32,6 +37,11 @@ public struct GatewayConfiguration: Sendable {
             )
         ])
         return configuration
+    }
+
+    /// What `route` costs: its own price, else `prices:`, else the list price of its name, else the default.
+    public func price(of route: ModelRoute) -> ModelPrice {
+        route.price ?? prices[route.name] ?? ModelPrice.listPrices[route.name] ?? defaultPrice
     }
 
     /// The route for a name or alias.

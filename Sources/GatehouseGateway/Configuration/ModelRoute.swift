@@ -9,6 +9,10 @@ public struct ModelRoute: Sendable, Hashable {
     /// The path a health check requests on each upstream (GET, 2xx healthy).
     public var healthCheckPath: String = "/v1/models"
     public var healthCheckInterval: Duration = .seconds(10)
+    /// Its price; nil uses `prices:` or the list price of a model of that name.
+    public var price: ModelPrice?
+    /// The output a request without `max_tokens` is assumed to ask for at most (budget reservations).
+    public var maxOutputTokens = 4096
 
     public init(name: String, aliases: [String] = [], labels: Labels = [:], upstreams: [UpstreamSettings]) {
         self.name = name

@@ -1,5 +1,6 @@
 import GatehouseCore
 import GatehousePolicy
+import GatehouseStore
 
 /// A caller the gateway has authenticated: a name and labels, whatever the credential was.
 public struct Identity: Sendable, Hashable {
@@ -17,10 +18,16 @@ public struct Identity: Sendable, Hashable {
     public let method: Method
     /// The caller's labels, with `gatehouse.io/auth` and `gatehouse.io/name` added.
     public let subject: AccessSubject
+    /// The API key's public id, for the audit trail (never the key).
+    public let keyID: String?
+    /// Limits the key itself carries.
+    public let keyQuota: KeyQuota
 
-    public init(name: String, method: Method, labels: Labels) {
+    public init(name: String, method: Method, labels: Labels, keyID: String? = nil, keyQuota: KeyQuota = KeyQuota()) {
         self.name = name
         self.method = method
+        self.keyID = keyID
+        self.keyQuota = keyQuota
         var labels = labels
         labels[Self.methodLabel] = method.rawValue
         self.subject = AccessSubject(name: name, labels: labels)

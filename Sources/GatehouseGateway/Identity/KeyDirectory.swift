@@ -29,7 +29,13 @@ public final class KeyDirectory: Sendable {
                 let method: Identity.Method = kind == .api ? .apiKey : .adminKey
                 fresh[key.id] = Entry(
                     key: key,
-                    identity: Identity(name: key.name, method: method, labels: Labels(key.labels))
+                    identity: Identity(
+                        name: key.name,
+                        method: method,
+                        labels: Labels(key.labels),
+                        keyID: key.id,
+                        keyQuota: key.quota
+                    )
                 )
             }
         }

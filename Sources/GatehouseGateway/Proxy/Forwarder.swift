@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import NIOCore
 import NIOHTTP1
 
@@ -14,6 +15,11 @@ enum Forwarder {
         var attempts: Int
         var bytes: Int
         var failure: String?
+        /// Set when an answer was relayed (completely or not): what it used, when its first piece came.
+        var usage: TokenUsage?
+        var firstPiece: ContinuousClock.Instant?
+        /// True when a complete answer was relayed and its end is the caller's to write.
+        var endPending = false
     }
 
     /// Response headers not passed on: hop-by-hop, the upstream's identity and challenges, our own id.
@@ -29,6 +35,8 @@ enum Forwarder {
         body: ByteBuffer,
         inspected: RequestInspector.Inspected,
         accept: String?,
+        extraHeaders: [(String, String)],
+        metering: UpstreamExchange.Metering,
         writer: ResponseWriter,
         cancellation: RequestCancellation
     ) -> EventLoopFuture<Outcome> {
@@ -36,7 +44,14 @@ enum Forwarder {
             0,
             of: model.candidates,
             model: model,
-            request: Request(path: path, body: body, inspected: inspected, accept: accept),
+            request: Request(
+                path: path,
+                body: body,
+                inspected: inspected,
+                accept: accept,
+                extraHeaders: extraHeaders,
+                metering: metering
+            ),
             writer: writer,
             cancellation: cancellation,
             outcome: Outcome(status: 502, upstream: nil, attempts: 0, bytes: 0, failure: nil)
@@ -48,6 +63,9 @@ enum Forwarder {
         let body: ByteBuffer
         let inspected: RequestInspector.Inspected
         let accept: String?
+        /// Added to the relayed answer's head (`x-ratelimit-*`).
+        let extraHeaders: [(String, String)]
+        let metering: UpstreamExchange.Metering
     }
 
     private static func attempt(
@@ -83,6 +101,7 @@ enum Forwarder {
             length: payload.readableBytes,
             requestID: writer.requestID
         )
+        let extraHeaders = request.extraHeaders
         let decide: @Sendable (HTTPResponseHead) -> HTTPHeaders? = { head in
             // A 5xx before the first byte moves on to the next upstream; the upstream refusing our
             // credential is the operator's problem, not the caller's.
@@ -90,6 +109,7 @@ enum Forwarder {
             if head.status == .unauthorized || head.status == .forbidden { return nil }
             var headers = head.headers
             for name in droppedResponseHeaders { headers.remove(name: name) }
+            for (name, value) in extraHeaders { headers.replaceOrAdd(name: name, value: value) }
             return headers
         }
         let tried = outcome
@@ -109,6 +129,7 @@ enum Forwarder {
             body: payload,
             writer: writer,
             cancellation: cancellation,
+            metering: request.metering,
             decide: decide
         ).flatMap { answer -> EventLoopFuture<Outcome> in
             var outcome = tried
@@ -127,6 +148,9 @@ enum Forwarder {
                 upstream.markHealthy(true)
                 outcome.status = Int(status.code)
                 outcome.bytes = relayed.bytes
+                outcome.usage = relayed.usage
+                outcome.firstPiece = relayed.firstPiece
+                outcome.endPending = relayed.complete
                 outcome.failure =
                     relayed.complete ? nil : (cancellation.isCancelled ? "client went away" : "stream interrupted")
                 return eventLoop.makeSucceededFuture(outcome)

@@ -1,6 +1,7 @@
 /// One pass over a request body that checks it is a single valid JSON object (RFC 8259, UTF-8,
-/// nesting bounded), reads its top-level `model` and `stream`, and looks at every key at every depth
-/// for a refused one, without building a tree.
+/// nesting bounded), reads the top-level fields limits and accounting need (`model`, `stream`,
+/// `max_tokens`, `n`, the number of `messages`, `tools` and `input`s, `stream_options.include_usage`),
+/// and looks at every key at every depth for a refused one, without building a tree.
 ///
 /// A top-level key given twice is refused: parsers disagree on which copy wins, and a gateway that
 /// checks one `model` while the upstream serves the other would be bypassed.
@@ -11,13 +12,26 @@ struct JSONBodyScanner {
         case duplicateKey(String)
         /// A key that would choose the upstream or carry a credential (`api_base`, `base_url` ...).
         case refusedKey(String)
-        case wrongType(String)
+        /// A field of the wrong type: its name and what it must be.
+        case wrongType(String, expected: String)
         case tooDeep
     }
 
     struct Fields: Equatable {
         var model: String?
         var stream: Bool?
+        /// `max_tokens`, or `max_completion_tokens` (the larger when both are given).
+        var maxTokens: Int?
+        var n: Int?
+        var messages: Int?
+        var tools: Int?
+        /// Embedding inputs: the length of an `input` array, or 1 for a string.
+        var inputs: Int?
+        /// Whether `stream_options` is present, and its `include_usage`.
+        var hasStreamOptions = false
+        var includeUsage: Bool?
+        /// Where the object's first key starts (just after `{`), for inserting a field.
+        var firstKeyOffset = 0
     }
 
     static let maximumDepth = 64
@@ -56,6 +70,7 @@ struct JSONBodyScanner {
 
     private mutating func topLevelObject() throws(Failure) -> Fields {
         var fields = Fields()
+        fields.firstKeyOffset = index + 1
         var seen: [TopLevelKey] = []
         try elements(closedBy: UInt8(ascii: "}")) { scanner throws(Failure) in
             let key = try scanner.topLevelKey()
@@ -63,11 +78,13 @@ struct JSONBodyScanner {
             for earlier in seen where scanner.same(earlier, key) { throw .duplicateKey(scanner.text(of: key)) }
             seen.append(key)
             try scanner.colon()
-            switch scanner.name(of: key) {
+            let name = scanner.name(of: key)
+            if name.isOptional, scanner.literal("null") { return }
+            switch name {
             case .model:
                 guard scanner.peek == UInt8(ascii: "\"") else {
                     try scanner.value(depth: 1)
-                    throw .wrongType("model")
+                    throw .wrongType("model", expected: "a string")
                 }
                 fields.model = try scanner.decodedString()
             case .stream:
@@ -77,8 +94,26 @@ struct JSONBodyScanner {
                     fields.stream = false
                 } else {
                     try scanner.value(depth: 1)
-                    throw .wrongType("stream")
+                    throw .wrongType("stream", expected: "true or false")
                 }
+            case .maxTokens, .maxCompletionTokens:
+                fields.maxTokens = max(fields.maxTokens ?? 0, try scanner.count(field: name.rawValue))
+            case .n:
+                fields.n = try scanner.count(field: "n")
+            case .messages:
+                fields.messages = try scanner.arrayLength(field: "messages")
+            case .tools:
+                fields.tools = try scanner.arrayLength(field: "tools")
+            case .input:
+                if scanner.peek == UInt8(ascii: "[") {
+                    fields.inputs = try scanner.arrayLength(field: "input")
+                } else {
+                    fields.inputs = 1
+                    try scanner.value(depth: 1)
+                }
+            case .streamOptions:
+                fields.hasStreamOptions = true
+                fields.includeUsage = try scanner.streamOptions()
             case .other:
                 try scanner.value(depth: 1)
             }
@@ -114,19 +149,81 @@ struct JSONBodyScanner {
         withBytes(of: key) { String(decoding: $0, as: UTF8.self) }
     }
 
-    private enum KeyName {
+    private enum KeyName: String, CaseIterable {
         case model
         case stream
-        case other
+        case maxTokens = "max_tokens"
+        case maxCompletionTokens = "max_completion_tokens"
+        case n
+        case messages
+        case tools
+        case input
+        case streamOptions = "stream_options"
+        case other = ""
+
+        /// Fields clients send as `null` to mean "not given".
+        var isOptional: Bool { self != .model && self != .other }
     }
 
-    /// Which of the two keys the gateway reads this is, without making a string of every key.
+    private static let keyNames = KeyName.allCases.dropLast().map { ($0, Array($0.rawValue.utf8)) }
+
+    /// Which of the keys the gateway reads this is, without making a string of every key.
     private func name(of key: TopLevelKey) -> KeyName {
         withBytes(of: key) { text in
-            if text.elementsEqual("model".utf8) { return .model }
-            if text.elementsEqual("stream".utf8) { return .stream }
+            for (name, bytes) in Self.keyNames where text.elementsEqual(bytes) { return name }
             return .other
         }
+    }
+
+    /// A non-negative integer that fits a count (`max_tokens`, `n`).
+    private mutating func count(field: String) throws(Failure) -> Int {
+        let start = index
+        try value(depth: 1)
+        let text = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+        guard !text.isEmpty, text.count <= 9, text.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        else { throw .wrongType(field, expected: "a whole number") }
+        return text.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+    }
+
+    /// The number of elements of an array (its elements checked as usual).
+    private mutating func arrayLength(field: String) throws(Failure) -> Int {
+        guard peek == UInt8(ascii: "[") else {
+            try value(depth: 1)
+            throw .wrongType(field, expected: "an array")
+        }
+        var length = 0
+        try elements(closedBy: UInt8(ascii: "]")) { scanner throws(Failure) in
+            length += 1
+            try scanner.value(depth: 2)
+        }
+        return length
+    }
+
+    /// `stream_options`: an object; returns its `include_usage` when that is a boolean.
+    private mutating func streamOptions() throws(Failure) -> Bool? {
+        guard peek == UInt8(ascii: "{") else {
+            try value(depth: 1)
+            throw .wrongType("stream_options", expected: "an object")
+        }
+        var includeUsage: Bool?
+        try elements(closedBy: UInt8(ascii: "}")) { scanner throws(Failure) in
+            let start = scanner.index
+            try scanner.checkedKey()
+            let key = UnsafeRawBufferPointer(rebasing: scanner.bytes[start..<scanner.index])
+            try scanner.colon()
+            if key.elementsEqual("\"include_usage\"".utf8) {
+                if scanner.literal("true") {
+                    includeUsage = true
+                    return
+                }
+                if scanner.literal("false") {
+                    includeUsage = false
+                    return
+                }
+            }
+            try scanner.value(depth: 2)
+        }
+        return includeUsage
     }
 
     /// `open element (, element)* close` or `open close`, whitespace allowed between tokens; the

@@ -8,6 +8,14 @@ enum RequestInspector {
     struct Inspected: Sendable {
         let model: String
         let stream: Bool
+        let maxTokens: Int?
+        let n: Int?
+        let messages: Int?
+        let tools: Int?
+        let inputs: Int?
+        let hasStreamOptions: Bool
+        let includeUsage: Bool?
+        let firstKeyOffset: Int
     }
 
     static func inspect(_ body: ByteBuffer) -> Result<Inspected, GatewayError> {
@@ -37,11 +45,11 @@ enum RequestInspector {
                         "the field \(GatewayError.quoted(String(key.prefix(64)))) appears twice"
                     )
                 )
-            case .wrongType(let field):
+            case .wrongType(let field, let expected):
                 return .failure(
                     .badRequest(
-                        field == "stream" ? "invalid_stream" : "missing_model",
-                        field == "stream" ? "\"stream\" must be true or false" : "\"model\" must be a string"
+                        field == "model" ? "missing_model" : "invalid_\(field)",
+                        "\"\(field)\" must be \(expected)"
                     )
                 )
             case .tooDeep:
@@ -58,7 +66,20 @@ enum RequestInspector {
         guard let model = fields.model, !model.isEmpty, model.utf8.count <= 256 else {
             return .failure(.badRequest("missing_model", "the body needs a \"model\" string"))
         }
-        return .success(Inspected(model: model, stream: fields.stream ?? false))
+        return .success(
+            Inspected(
+                model: model,
+                stream: fields.stream ?? false,
+                maxTokens: fields.maxTokens,
+                n: fields.n,
+                messages: fields.messages,
+                tools: fields.tools,
+                inputs: fields.inputs,
+                hasStreamOptions: fields.hasStreamOptions,
+                includeUsage: fields.includeUsage,
+                firstKeyOffset: fields.firstKeyOffset
+            )
+        )
     }
 
     /// The body with `model` replaced, for an upstream that knows the model by another name.

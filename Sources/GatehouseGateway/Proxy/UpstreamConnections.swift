@@ -46,6 +46,7 @@ final class UpstreamConnections: Sendable {
         body: ByteBuffer,
         writer: ResponseWriter,
         cancellation: RequestCancellation,
+        metering: UpstreamExchange.Metering,
         decide: @escaping @Sendable (HTTPResponseHead) -> HTTPHeaders?
     ) -> EventLoopFuture<Answer> {
         let eventLoop = writer.channel.eventLoop
@@ -55,7 +56,7 @@ final class UpstreamConnections: Sendable {
                 exchange.discard()
                 return eventLoop.makeSucceededFuture(.declined(exchange.head.status))
             }
-            return exchange.startRelay(headers: headers, to: writer, idleTimeout: idleTimeout).map {
+            return exchange.startRelay(headers: headers, to: writer, idleTimeout: idleTimeout, metering: metering).map {
                 .relayed(exchange.head.status, $0)
             }
         }

@@ -1,3 +1,4 @@
+import GatehouseCore
 import NIOCore
 import NIOHTTP1
 
@@ -6,8 +7,19 @@ import NIOHTTP1
 struct UpstreamExchange: Sendable {
     struct Relayed: Sendable {
         let bytes: Int
-        /// False when either side broke off before the end.
+        /// False when either side broke off before the end. A complete answer's end is not written: the
+        /// caller writes it once the request is accounted for.
         let complete: Bool
+        let usage: TokenUsage
+        let firstPiece: ContinuousClock.Instant?
+    }
+
+    /// How to meter the answer (see `AnswerMeter`).
+    struct Metering: Sendable {
+        let stream: Bool
+        let dropUsageOnlyEvents: Bool
+        /// The prompt's tokens as counted by the gateway, used when the upstream reports none.
+        let estimatedInput: Int
     }
 
     let head: HTTPResponseHead
@@ -33,7 +45,8 @@ struct UpstreamExchange: Sendable {
     func startRelay(
         headers: HTTPHeaders,
         to writer: ResponseWriter,
-        idleTimeout: Duration
+        idleTimeout: Duration,
+        metering: Metering
     ) -> EventLoopFuture<Relayed> {
         let promise = pool.eventLoop.makePromise(of: Relayed.self)
         writer.writeHead(status: head.status, headers: headers)
@@ -43,6 +56,8 @@ struct UpstreamExchange: Sendable {
             upstream: upstream,
             release: { [pool, handler] in pool.release(upstream, handler.value) },
             idleTimeout: TimeAmount(idleTimeout),
+            meter: AnswerMeter(stream: metering.stream, dropUsageOnlyEvents: metering.dropUsageOnlyEvents),
+            estimatedInput: metering.estimatedInput,
             done: promise
         )
         handler.value.attach(sink)
@@ -60,6 +75,8 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
     private let release: () -> Void
     private let idleTimeout: TimeAmount
     private let done: EventLoopPromise<UpstreamExchange.Relayed>
+    private let meter: AnswerMeter
+    private let estimatedInput: Int
     private var bytes = 0
     private var idleTimer: Scheduled<Void>?
     private var lastActivity = NIODeadline.now()
@@ -70,8 +87,12 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
         upstream: any Channel,
         release: @escaping () -> Void,
         idleTimeout: TimeAmount,
+        meter: AnswerMeter,
+        estimatedInput: Int,
         done: EventLoopPromise<UpstreamExchange.Relayed>
     ) {
+        self.meter = meter
+        self.estimatedInput = estimatedInput
         self.writer = writer
         self.upstream = upstream
         self.release = release
@@ -80,9 +101,10 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
     }
 
     func body(_ buffer: ByteBuffer) {
-        bytes += buffer.readableBytes
         lastActivity = .now()
-        writer.channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+        guard let output = meter.consume(buffer) else { return }
+        bytes += output.readableBytes
+        writer.channel.write(HTTPServerResponsePart.body(.byteBuffer(output)), promise: nil)
     }
 
     /// A read burst ended with the answer unfinished: flush, watch for a stall, mind the client's pace.
@@ -106,8 +128,18 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
         finished = true
         idleTimer?.cancel()
         if reusable { release() }
-        writer.writeEnd()
-        done.succeed(.init(bytes: bytes, complete: true))
+        if let rest = meter.finish() {
+            bytes += rest.readableBytes
+            writer.channel.write(HTTPServerResponsePart.body(.byteBuffer(rest)), promise: nil)
+        }
+        done.succeed(
+            .init(
+                bytes: bytes,
+                complete: true,
+                usage: meter.usage(estimatedInput: estimatedInput),
+                firstPiece: meter.firstPiece
+            )
+        )
     }
 
     func failed() {
@@ -116,7 +148,14 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
         idleTimer?.cancel()
         // The status is sent; the only way to tell the client the answer is cut short is to close.
         writer.finished(false)
-        done.succeed(.init(bytes: bytes, complete: false))
+        done.succeed(
+            .init(
+                bytes: bytes,
+                complete: false,
+                usage: meter.usage(estimatedInput: estimatedInput),
+                firstPiece: meter.firstPiece
+            )
+        )
     }
 
     /// One timer for the whole answer: when it fires it checks the time of the last piece and either

@@ -20,6 +20,8 @@ struct DataPlane: Responder {
 
     let state: GatewayState
     let authenticator: Authenticator
+    let quotaBook: QuotaBook
+    let ledger: SpendLedger
     let logger: Logger
 
     var limits: RequestLimits { state.runtime.configuration.limits }
@@ -33,9 +35,14 @@ struct DataPlane: Responder {
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         guard let route = Route(rawValue: String(path)) else {
             log(head: head, requestID: requestID, status: 404, extra: ["gatehouse.reason": "no route"])
+            recordRefusal(path: String(path.prefix(256)), requestID: requestID, error: .notFound, reason: "no route")
             return .failure(.notFound)
         }
-        guard head.method == route.method else { return .failure(.methodNotAllowed(route.method.rawValue)) }
+        guard head.method == route.method else {
+            let error = GatewayError.methodNotAllowed(route.method.rawValue)
+            recordRefusal(path: route.rawValue, requestID: requestID, error: error, reason: "method not allowed")
+            return .failure(error)
+        }
         let runtime = state.runtime
         let result = authenticator.authenticate(
             headers: head.headers,
@@ -46,6 +53,12 @@ struct DataPlane: Responder {
         )
         if case .rejected = result {
             log(head: head, requestID: requestID, status: 401, extra: ["gatehouse.reason": "not authenticated"])
+            recordRefusal(
+                path: route.rawValue,
+                requestID: requestID,
+                error: .unauthenticated,
+                reason: "not authenticated"
+            )
             return .failure(.unauthenticated)
         }
         return .success(
@@ -78,7 +91,9 @@ struct DataPlane: Responder {
                 Task {
                     guard let identity = await verifier.identify(token: token, header: header, now: Date()) else {
                         log(request, status: 401, extra: ["gatehouse.reason": "token not valid"])
-                        writer.writeError(.unauthenticated)
+                        var entry = auditEntry(request, identity: nil, writer: writer)
+                        entry.reason = "token not valid"
+                        refuse(entry, with: .unauthenticated, writer: writer)
                         return
                     }
                     guard !Task.isCancelled else { return }
@@ -88,7 +103,7 @@ struct DataPlane: Responder {
                 }
             )
         case .rejected:
-            writer.writeError(.unauthenticated)
+            refuse(auditEntry(request, identity: nil, writer: writer), with: .unauthenticated, writer: writer)
         }
     }
 
@@ -112,24 +127,29 @@ struct DataPlane: Responder {
                 status: Int(error.status.code),
                 extra: ["gatehouse.reason": "\(error.code)"]
             )
-            writer.writeError(error)
+            refuse(auditEntry(request, identity: identity, writer: writer), with: error, writer: writer)
             return
         case .success(let result):
             inspected = result
         }
         guard let model = request.runtime.model(named: inspected.model) else {
             log(request, identity: identity, status: 404, extra: ["gatehouse.reason": "unknown model"])
-            writer.writeError(
-                GatewayError(
+            refuse(
+                auditEntry(request, identity: identity, writer: writer),
+                with: GatewayError(
                     .notFound,
                     type: "invalid_request_error",
                     code: "model_not_found",
                     message: "the model \(GatewayError.quoted(String(inspected.model.prefix(64)))) does not exist"
-                )
+                ),
+                writer: writer
             )
             return
         }
         let decision = request.runtime.access.evaluate(caller: identity.subject, model: model.subject)
+        var entry = auditEntry(request, identity: identity, writer: writer)
+        entry.model = model.route.name
+        entry.trace = decision.compactTrace
         guard decision.verdict == .allow else {
             log(
                 request,
@@ -140,29 +160,177 @@ struct DataPlane: Responder {
                     "gatehouse.trace": "\(decision.compactTrace)",
                 ]
             )
-            writer.writeError(.forbidden("\(identity.name) may not use the model \(model.route.name)"))
+            refuse(
+                entry,
+                with: .forbidden("\(identity.name) may not use the model \(model.route.name)"),
+                writer: writer
+            )
             return
         }
-        Forwarder.forward(
+        let plan = SpendPlan(
+            identity: identity,
             model: model,
-            path: request.path,
-            body: body,
+            route: Route(rawValue: request.path) ?? .chatCompletions,
             inspected: inspected,
-            accept: request.head.headers.first(name: "accept"),
+            body: body.readableBytesView,
+            configuration: request.runtime.configuration
+        )
+        if let error = plan.exceededCap(inspected: inspected, bodyBytes: body.readableBytes) {
+            log(request, identity: identity, status: 400, extra: ["gatehouse.reason": "limit_exceeded"])
+            refuse(entry, with: error, writer: writer)
+            return
+        }
+        let hold: QuotaBook.Hold
+        switch quotaBook.admit(plan.demands, tokens: plan.admissionTokens(for:)) {
+        case .refused(let limit, let retryAfter, let headers):
+            log(request, identity: identity, status: 429, extra: ["gatehouse.reason": .string(limit)])
+            refuse(entry, with: .rateLimited(limit, retryAfter: retryAfter, headers: headers), writer: writer)
+            return
+        case .admitted(let admitted):
+            hold = admitted
+        }
+        let exchange = SpendExchange(
+            request: request,
+            identity: identity,
+            model: model,
+            inspected: inspected,
+            plan: plan,
+            hold: hold,
+            entry: entry,
+            body: body,
             writer: writer,
             cancellation: cancellation
+        )
+        guard !plan.budgets.isEmpty else {
+            forward(exchange, ticket: nil)
+            return
+        }
+        let ticket = RequestID.make()
+        let reservation = LedgerOperation.Reservation(
+            ticket: ticket,
+            amount: plan.worstCase,
+            budgets: plan.budgets,
+            requestID: request.requestID,
+            identity: identity.name,
+            model: model.route.name,
+            at: Date()
+        )
+        ledger.submit(.reserve(reservation), on: writer.channel.eventLoop).whenSuccess { [entry] outcome in
+            switch outcome {
+            case .done:
+                forward(exchange, ticket: ticket)
+            case .refused(let refusal):
+                quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
+                log(request, identity: identity, status: 429, extra: ["gatehouse.reason": "budget \(refusal.scope)"])
+                refuse(entry, with: .budgetExceeded(refusal, needed: plan.worstCase), writer: writer)
+            case .failed(let error):
+                quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
+                log(request, identity: identity, status: 503, extra: ["gatehouse.reason": "ledger: \(error)"])
+                refuse(entry, with: .ledgerUnavailable, writer: writer)
+            }
+        }
+    }
+
+    /// Forwards an admitted request, then settles what it used and records it; a complete answer's
+    /// last bytes go out only once its record is durable.
+    private func forward(_ exchange: SpendExchange, ticket: String?) {
+        let inspected = exchange.inspected
+        let writer = exchange.writer
+        let injectUsage =
+            inspected.stream && !inspected.hasStreamOptions && exchange.request.path != Route.embeddings.rawValue
+        var body = exchange.body
+        if injectUsage {
+            // Ask for usage on the caller's behalf; the usage-only event it did not ask for is dropped.
+            var patched = writer.channel.allocator.buffer(capacity: body.readableBytes + 40)
+            let view = body.readableBytesView
+            patched.writeBytes(view.prefix(inspected.firstKeyOffset))
+            patched.writeString("\"stream_options\":{\"include_usage\":true},")
+            patched.writeBytes(view.dropFirst(inspected.firstKeyOffset))
+            body = patched
+        }
+        let model = exchange.model
+        Forwarder.forward(
+            model: model,
+            path: exchange.request.path,
+            body: body,
+            inspected: inspected,
+            accept: exchange.request.head.headers.first(name: "accept"),
+            extraHeaders: exchange.hold.headers,
+            metering: UpstreamExchange.Metering(
+                stream: inspected.stream,
+                dropUsageOnlyEvents: injectUsage,
+                estimatedInput: exchange.plan.inputEstimate
+            ),
+            writer: writer,
+            cancellation: exchange.cancellation
         ).whenSuccess { outcome in
+            let usage = outcome.usage ?? TokenUsage(input: 0, output: 0, estimated: false)
+            quotaBook.finish(exchange.hold, usage: usage)
+            var cost = exchange.plan.price.cost(of: usage)
+            if let ticket {
+                // Never more than was reserved: the budget cannot be overspent by a wrong report.
+                cost = min(cost, exchange.plan.worstCase)
+                _ = ledger.submit(.settle(ticket: ticket, cost: cost), on: writer.channel.eventLoop)
+            }
+            var entry = exchange.entry
+            entry.upstream = outcome.upstream
+            entry.status = outcome.status
+            entry.reason = outcome.failure
+            if outcome.usage != nil {
+                entry.tokensIn = usage.input
+                entry.tokensOut = usage.output
+                entry.tokensEstimated = usage.estimated
+            }
+            entry.cost = cost
+            entry.latencyMilliseconds = Self.milliseconds(from: exchange.request.started, to: .now)
+            entry.timeToFirstTokenMilliseconds = outcome.firstPiece.map {
+                Self.milliseconds(from: exchange.request.started, to: $0)
+            }
+            ledger.submit(.record(entry), on: writer.channel.eventLoop).whenComplete { _ in
+                if outcome.endPending { writer.writeEnd() }
+            }
             var extra: Logger.Metadata = [
                 "gatehouse.model": .string(model.route.name),
-                "gatehouse.decision": .stringConvertible(decision.outcome),
                 "gatehouse.stream": .stringConvertible(inspected.stream),
                 "gatehouse.attempts": .stringConvertible(outcome.attempts),
                 "gatehouse.bytes": .stringConvertible(outcome.bytes),
+                "gatehouse.tokens": .string("\(usage.input)+\(usage.output)\(usage.estimated ? "~" : "")"),
+                "gatehouse.cost": .string(cost.dollars(decimals: 6)),
             ]
             if let upstream = outcome.upstream { extra["gatehouse.upstream"] = .string(upstream) }
             if let failure = outcome.failure { extra["gatehouse.reason"] = .string(failure) }
-            log(request, identity: identity, status: outcome.status, extra: extra)
+            log(exchange.request, identity: exchange.identity, status: outcome.status, extra: extra)
         }
+    }
+
+    // MARK: Audit
+
+    private func auditEntry(_ request: AdmittedRequest, identity: Identity?, writer: ResponseWriter?) -> AuditEntry {
+        var entry = AuditEntry(
+            time: Date(timeIntervalSinceNow: -Self.seconds(since: request.started)),
+            requestID: request.requestID,
+            route: request.path,
+            decision: "allow",
+            status: 0
+        )
+        if let identity {
+            entry.identity = identity.name
+            entry.identityLabels = Dictionary(uniqueKeysWithValues: identity.labels.map { ($0.key, $0.value) })
+            entry.authentication = identity.method.rawValue
+            entry.keyID = identity.keyID
+        }
+        entry.client = writer?.channel.remoteAddress?.readable
+        return entry
+    }
+
+    /// Answers with `error` and records the request as denied.
+    private func refuse(_ entry: AuditEntry, with error: GatewayError, writer: ResponseWriter) {
+        var entry = entry
+        entry.decision = "deny"
+        entry.status = Int(error.status.code)
+        entry.reason = entry.reason ?? error.code
+        ledger.record(entry)
+        writer.writeError(error)
     }
 
     /// The models the caller may use, in OpenAI's list shape.
@@ -180,7 +348,23 @@ struct DataPlane: Responder {
             }
         }
         log(request, identity: identity, status: 200, extra: ["gatehouse.models": "\(items.count)"])
+        var entry = auditEntry(request, identity: identity, writer: writer)
+        entry.status = 200
+        ledger.record(entry)
         writer.writeJSON(status: .ok, "{\"object\":\"list\",\"data\":[\(items.joined(separator: ","))]}")
+    }
+
+    /// Records a request refused at its head, before a caller was known.
+    private func recordRefusal(path: String, requestID: String, error: GatewayError, reason: String) {
+        var entry = AuditEntry(
+            time: Date(),
+            requestID: requestID,
+            route: path,
+            decision: "deny",
+            status: Int(error.status.code)
+        )
+        entry.reason = reason
+        ledger.record(entry)
     }
 
     // MARK: Logging (one line per request; never a credential or a body)
@@ -205,6 +389,16 @@ struct DataPlane: Responder {
         metadata["gatehouse.method"] = .string(head.method.rawValue)
         metadata["gatehouse.status"] = .stringConvertible(status)
         logger.info("request", metadata: metadata)
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = (ContinuousClock.now - start).components
+        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+    }
+
+    private static func milliseconds(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Double {
+        let elapsed = (end - start).components
+        return (Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds / 1_000_000_000_000) / 1000)
     }
 
     private static func milliseconds(since start: ContinuousClock.Instant) -> String {

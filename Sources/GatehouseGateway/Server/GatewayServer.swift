@@ -40,6 +40,7 @@ public final class GatewayServer: Service, Sendable {
         state: GatewayState,
         keys: KeyDirectory,
         store: Store,
+        ledger: SpendLedger,
         tls: NIOSSLContext?,
         adminTLS: NIOSSLContext?,
         group: any EventLoopGroup,
@@ -48,7 +49,13 @@ public final class GatewayServer: Service, Sendable {
         let configuration = state.runtime.configuration
         let tracker = ConnectionTracker()
         let authenticator = Authenticator(keys: keys)
-        let dataPlane = DataPlane(state: state, authenticator: authenticator, logger: logger)
+        let dataPlane = DataPlane(
+            state: state,
+            authenticator: authenticator,
+            quotaBook: QuotaBook(),
+            ledger: ledger,
+            logger: logger
+        )
         let adminPlane = AdminPlane(
             state: state,
             authenticator: authenticator,

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
+import GatehouseCore
 import GatehouseGateway
 import GatehouseStore
 
-/// `gatehouse keys create --name N --label k=v ... [--expires 30d] -o json`: prints the key once.
+/// `gatehouse keys create --name N --label k=v ... [--expires 30d] [--rpm N --tpm N --max-concurrent N]
+/// [--budget-usd 25 --budget-period month] -o json`: prints the key once.
 struct KeysCreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
@@ -19,6 +21,21 @@ struct KeysCreateCommand: ParsableCommand {
     @Option(help: "When the key stops working: a duration (90m, 12h, 30d) or an RFC 3339 time.")
     var expires: String?
 
+    @Option(help: "Requests per minute this key may make.")
+    var rpm: Int?
+
+    @Option(help: "Tokens (input and output) per minute this key may use.")
+    var tpm: Int?
+
+    @Option(help: "Requests this key may have in flight at once.")
+    var maxConcurrent: Int?
+
+    @Option(help: "Dollars this key may spend per budget period (e.g. 25 or 2.50).")
+    var budgetUsd: String?
+
+    @Option(help: "The budget's period: day, week, month or total.")
+    var budgetPeriod: BudgetPeriod?
+
     @OptionGroup var data: DataDirectoryOption
     @OptionGroup var output: OutputOptions
 
@@ -29,6 +46,25 @@ struct KeysCreateCommand: ParsableCommand {
         if let expires, ExpiryParser.date(expires, now: Date()) == nil {
             throw ValidationError("--expires \(expires): expected a duration (90m, 12h, 30d) or an RFC 3339 time")
         }
+        for (flag, value) in [("--rpm", rpm), ("--tpm", tpm), ("--max-concurrent", maxConcurrent)] {
+            if let value, value < 1 { throw ValidationError("\(flag) \(value): must be at least 1") }
+        }
+        if let budgetUsd, Cost(dollars: budgetUsd) == nil {
+            throw ValidationError("--budget-usd \(budgetUsd): expected a dollar amount such as 25 or 2.50")
+        }
+        if budgetPeriod != nil && budgetUsd == nil {
+            throw ValidationError("--budget-period needs --budget-usd")
+        }
+    }
+
+    private var quota: KeyQuota {
+        KeyQuota(
+            requestsPerMinute: rpm,
+            tokensPerMinute: tpm,
+            maxConcurrent: maxConcurrent,
+            budget: budgetUsd.flatMap { Cost(dollars: $0) },
+            budgetPeriod: budgetUsd == nil ? nil : (budgetPeriod ?? .month)
+        )
     }
 
     func run() throws {
@@ -40,7 +76,13 @@ struct KeysCreateCommand: ParsableCommand {
         let expiresAt = expires.flatMap { ExpiryParser.date($0, now: Date()) }
         do {
             let store = try Store(directory: data.url)
-            let created = try store.createKey(kind: .api, name: name, labels: labelMap, expiresAt: expiresAt)
+            let created = try store.createKey(
+                kind: .api,
+                name: name,
+                labels: labelMap,
+                expiresAt: expiresAt,
+                quota: quota
+            )
             switch output.output {
             case .table:
                 print(created.secret.text)

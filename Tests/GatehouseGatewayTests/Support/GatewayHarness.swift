@@ -120,8 +120,13 @@ struct GatewayHarness: Sendable {
     }
 
     /// A new API key's text, once the running gateway has loaded it (the refresher polls every 250 ms).
-    func key(_ name: String = "caller", labels: [String: String] = [:], expiresAt: Date? = nil) async throws -> String {
-        let created = try store.createKey(kind: .api, name: name, labels: labels, expiresAt: expiresAt)
+    func key(
+        _ name: String = "caller",
+        labels: [String: String] = [:],
+        expiresAt: Date? = nil,
+        quota: KeyQuota = KeyQuota()
+    ) async throws -> String {
+        let created = try store.createKey(kind: .api, name: name, labels: labels, expiresAt: expiresAt, quota: quota)
         // The models route answers 200 for any known key, whatever the policies; 401 until it is loaded.
         for _ in 0..<100 {
             try await Task.sleep(for: .milliseconds(50))
@@ -169,6 +174,20 @@ struct GatewayHarness: Sendable {
         let response = try await client.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 16 << 20)
         return (Int(response.status.code), response.headers, String(buffer: body))
+    }
+
+    /// The audit records of requests to `route` (all routes when nil), once `count` of them are stored
+    /// (refusals are recorded just after they are answered).
+    func audit(route: String? = "/v1/chat/completions", count: Int = 1) async throws -> [AuditEntry] {
+        var query = AuditQuery()
+        query.limit = 100_000
+        var entries: [AuditEntry] = []
+        for _ in 0..<100 {
+            entries = try store.auditRecords(query).map(\.entry).filter { route == nil || $0.route == route }
+            if entries.count >= count { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return entries
     }
 
     static func chat(_ model: String = "fixture-small", stream: Bool = false, extra: String = "") -> String {

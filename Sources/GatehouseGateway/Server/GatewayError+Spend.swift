@@ -1,0 +1,48 @@
+import Foundation
+import GatehouseCore
+import GatehouseStore
+import NIOHTTP1
+
+extension GatewayError {
+    /// A rate or concurrency limit: retry after the given time. (OpenAI's SDKs retry 429s by themselves.)
+    static func rateLimited(_ limit: String, retryAfter: Int, headers: [(String, String)]) -> GatewayError {
+        GatewayError(
+            .tooManyRequests,
+            type: "rate_limit_error",
+            code: "rate_limit_exceeded",
+            message: "limit reached: \(limit); retry in \(retryAfter)s",
+            headers: [("retry-after", String(retryAfter))] + headers
+        )
+    }
+
+    /// A request asking for more than a cap allows. 400, not 429: asking again does not help.
+    static func capExceeded(_ field: String, asked: Int, cap: Int, quota: String) -> GatewayError {
+        badRequest("limit_exceeded", "\(field) is \(asked); quota \(quota) allows at most \(cap)")
+    }
+
+    static func budgetExceeded(_ refusal: BudgetRefusal, needed: Cost) -> GatewayError {
+        var headers: [(String, String)] = []
+        var when = ""
+        if let resetsAt = refusal.resetsAt {
+            let seconds = max(Int(resetsAt - Int64(Date().timeIntervalSince1970)), 1)
+            headers.append(("retry-after", String(seconds)))
+            when = "; it renews in \(seconds)s"
+        }
+        return GatewayError(
+            .tooManyRequests,
+            type: "insufficient_quota",
+            code: "budget_exceeded",
+            message:
+                "the budget \(refusal.scope) has \(refusal.remaining) of \(refusal.limit) left; this request may cost up to \(needed)\(when)",
+            headers: headers
+        )
+    }
+
+    static let ledgerUnavailable = GatewayError(
+        .serviceUnavailable,
+        type: "api_error",
+        code: "ledger_unavailable",
+        message: "spending cannot be recorded right now, so the request was not forwarded; retry later",
+        headers: [("retry-after", "1")]
+    )
+}

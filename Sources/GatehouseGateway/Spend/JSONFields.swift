@@ -1,0 +1,160 @@
+/// Small, allocation-light reads of the few fields the gateway takes from model answers. They rely
+/// on JSON's rule that a quote inside a string is escaped, so `"usage"` followed by `:` is a key.
+enum JSONFields {
+    /// `usage.prompt_tokens` and `usage.completion_tokens` (or `input_tokens`/`output_tokens`) of the
+    /// last `"usage": {...}` in `bytes`; nil when there is none, it is `null`, or it is malformed.
+    static func usage(in bytes: ArraySlice<UInt8>) -> (input: Int, output: Int)? {
+        guard let key = lastKey("usage", in: bytes) else { return nil }
+        var index = skipSpace(in: bytes, from: key)
+        guard index < bytes.endIndex, bytes[index] == UInt8(ascii: ":") else { return nil }
+        index = skipSpace(in: bytes, from: index + 1)
+        guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "{") else { return nil }
+        var input: Int?
+        var output = 0
+        var depth = 0
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "{"):
+                depth += 1
+                index += 1
+            case UInt8(ascii: "}"):
+                depth -= 1
+                index += 1
+                if depth == 0 { return input.map { ($0, output) } }
+            case UInt8(ascii: "\""):
+                let (name, after) = string(in: bytes, from: index)
+                index = after
+                guard depth == 1 else { continue }
+                var colon = skipSpace(in: bytes, from: index)
+                guard colon < bytes.endIndex, bytes[colon] == UInt8(ascii: ":") else { continue }
+                colon = skipSpace(in: bytes, from: colon + 1)
+                var value = 0
+                var digits = 0
+                while colon < bytes.endIndex, bytes[colon] >= UInt8(ascii: "0"), bytes[colon] <= UInt8(ascii: "9"),
+                    digits < 12
+                {
+                    value = value * 10 + Int(bytes[colon] - UInt8(ascii: "0"))
+                    colon += 1
+                    digits += 1
+                }
+                guard digits > 0 else { continue }
+                index = colon
+                if name.elementsEqual("prompt_tokens".utf8) || name.elementsEqual("input_tokens".utf8) {
+                    input = value
+                } else if name.elementsEqual("completion_tokens".utf8) || name.elementsEqual("output_tokens".utf8) {
+                    output = value
+                }
+            default:
+                index += 1
+            }
+        }
+        return nil
+    }
+
+    /// Whether the event's `choices` is an empty array (the usage-only last chunk of a stream).
+    static func hasEmptyChoices(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard let key = lastKey("choices", in: bytes) else { return true }
+        var index = skipSpace(in: bytes, from: key)
+        guard index < bytes.endIndex, bytes[index] == UInt8(ascii: ":") else { return false }
+        index = skipSpace(in: bytes, from: index + 1)
+        guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "[") else { return false }
+        index = skipSpace(in: bytes, from: index + 1)
+        return index < bytes.endIndex && bytes[index] == UInt8(ascii: "]")
+    }
+
+    /// Appends the decoded value of every string field named one of `names` to `text`.
+    static func appendStrings(named names: [String], in bytes: ArraySlice<UInt8>, to text: inout [UInt8]) {
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            guard bytes[index] == UInt8(ascii: "\"") else {
+                index += 1
+                continue
+            }
+            let (name, after) = string(in: bytes, from: index)
+            index = after
+            guard names.contains(where: { name.elementsEqual($0.utf8) }) else { continue }
+            var value = skipSpace(in: bytes, from: index)
+            guard value < bytes.endIndex, bytes[value] == UInt8(ascii: ":") else { continue }
+            value = skipSpace(in: bytes, from: value + 1)
+            guard value < bytes.endIndex, bytes[value] == UInt8(ascii: "\"") else { continue }
+            index = decode(bytes, from: value, into: &text)
+        }
+    }
+
+    /// The raw text of the string starting at `start` (a quote) and the index after its closing quote.
+    private static func string(in bytes: ArraySlice<UInt8>, from start: Int) -> (ArraySlice<UInt8>, Int) {
+        var index = start + 1
+        while index < bytes.endIndex {
+            switch bytes[index] {
+            case UInt8(ascii: "\\"): index += 2
+            case UInt8(ascii: "\""): return (bytes[(start + 1)..<index], index + 1)
+            default: index += 1
+            }
+        }
+        return (bytes[(start + 1)..<bytes.endIndex], bytes.endIndex)
+    }
+
+    /// Decodes the string at `start` into `text` (escapes resolved; `\u` escapes as their UTF-8).
+    private static func decode(_ bytes: ArraySlice<UInt8>, from start: Int, into text: inout [UInt8]) -> Int {
+        var index = start + 1
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") { return index + 1 }
+            guard byte == UInt8(ascii: "\\"), index + 1 < bytes.endIndex else {
+                text.append(byte)
+                index += 1
+                continue
+            }
+            let escaped = bytes[index + 1]
+            index += 2
+            switch escaped {
+            case UInt8(ascii: "n"): text.append(UInt8(ascii: "\n"))
+            case UInt8(ascii: "t"): text.append(UInt8(ascii: "\t"))
+            case UInt8(ascii: "r"): text.append(UInt8(ascii: "\r"))
+            case UInt8(ascii: "b"), UInt8(ascii: "f"): text.append(UInt8(ascii: " "))
+            case UInt8(ascii: "u"):
+                guard index + 4 <= bytes.endIndex,
+                    let unit = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16)
+                else { return index }
+                index += 4
+                var scalar = unit
+                if (0xD800..<0xDC00).contains(unit), index + 6 <= bytes.endIndex, bytes[index] == UInt8(ascii: "\\"),
+                    let low = UInt32(String(decoding: bytes[(index + 2)..<(index + 6)], as: UTF8.self), radix: 16),
+                    (0xDC00..<0xE000).contains(low)
+                {
+                    scalar = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                    index += 6
+                }
+                text.append(contentsOf: String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
+            default: text.append(escaped)
+            }
+        }
+        return index
+    }
+
+    private static func lastKey(_ name: String, in bytes: ArraySlice<UInt8>) -> Int? {
+        let needle = Array("\"\(name)\"".utf8)
+        guard bytes.count >= needle.count else { return nil }
+        var index = bytes.endIndex - needle.count
+        while index >= bytes.startIndex {
+            if bytes[index] == needle[0], bytes[index..<(index + needle.count)].elementsEqual(needle) {
+                return index + needle.count
+            }
+            index -= 1
+        }
+        return nil
+    }
+
+    private static func skipSpace(in bytes: ArraySlice<UInt8>, from start: Int) -> Int {
+        var index = start
+        while index < bytes.endIndex,
+            bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\n")
+                || bytes[index] == UInt8(ascii: "\t")
+                || bytes[index] == UInt8(ascii: "\r")
+        {
+            index += 1
+        }
+        return index
+    }
+}

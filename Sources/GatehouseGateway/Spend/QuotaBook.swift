@@ -1,0 +1,136 @@
+import Foundation
+import GatehouseCore
+import NIOHTTP1
+import Synchronization
+
+/// The in-memory side of quotas: request and token allowances and concurrency counts per scope,
+/// checked and taken all-or-none for every quota that applies to a request. Budgets are the
+/// ledger's (`SpendLedger`); this book holds what resets within a minute.
+final class QuotaBook: Sendable {
+    /// One allowance holder: a quota, and the identity for `per: identity` (empty for a group).
+    struct ScopeKey: Hashable, Sendable {
+        let quota: String
+        let identity: String
+    }
+
+    /// What one applicable quota asks of a request.
+    struct Demand: Sendable {
+        let scope: ScopeKey
+        let quota: Quota
+    }
+
+    /// A request's hold on the book, returned by `admit` and given back to `finish`.
+    struct Hold: Sendable {
+        let demands: [Demand]
+        let chargedTokens: [Double]
+        /// Headers describing the tightest allowances after admission (`x-ratelimit-*`).
+        let headers: [(String, String)]
+    }
+
+    enum Admission: Sendable {
+        case admitted(Hold)
+        /// Refused: the limit's description, seconds to wait, and headers for the answer.
+        case refused(limit: String, retryAfter: Int, headers: [(String, String)])
+    }
+
+    private struct Entry {
+        var requests: Allowance?
+        var tokens: Allowance?
+        var active = 0
+    }
+
+    private let entries = Mutex<[ScopeKey: Entry]>([:])
+    private let clock: @Sendable () -> Double
+
+    init(clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.clock = clock
+    }
+
+    /// Checks every demand and, when all allow the request, takes one request, `tokens(quota)` tokens and
+    /// one concurrency slot from each.
+    func admit(_ demands: [Demand], tokens: (Quota) -> Int) -> Admission {
+        guard !demands.isEmpty else { return .admitted(Hold(demands: [], chargedTokens: [], headers: [])) }
+        let now = clock()
+        let charged = demands.map { Double(tokens($0.quota)) }
+        return entries.withLock { table in
+            var refusal: (String, Double)?
+            for (demand, charge) in zip(demands, charged) {
+                var entry = Self.entry(for: demand, in: table, now: now)
+                entry.requests?.refill(now: now)
+                entry.tokens?.refill(now: now)
+                table[demand.scope] = entry
+                let name = demand.quota.name
+                if let max = demand.quota.maxConcurrent, entry.active >= max {
+                    refusal = refusal ?? ("\(max) concurrent requests (quota \(name))", 1)
+                }
+                if let wait = entry.requests.map({ $0.wait(for: 1) }), wait > 0 {
+                    refusal =
+                        refusal ?? ("\(demand.quota.requestsPerMinute ?? 0) requests per minute (quota \(name))", wait)
+                }
+                if let wait = entry.tokens.map({ $0.wait(for: charge) }), wait > 0 {
+                    refusal =
+                        refusal ?? ("\(demand.quota.tokensPerMinute ?? 0) tokens per minute (quota \(name))", wait)
+                }
+            }
+            if let (limit, wait) = refusal {
+                return .refused(
+                    limit: limit,
+                    retryAfter: max(Int(wait.rounded(.up)), 1),
+                    headers: Self.headers(demands.compactMap { table[$0.scope] })
+                )
+            }
+            for (demand, charge) in zip(demands, charged) {
+                table[demand.scope]?.requests?.take(1)
+                table[demand.scope]?.tokens?.take(charge)
+                table[demand.scope]?.active += 1
+            }
+            return .admitted(
+                Hold(
+                    demands: demands,
+                    chargedTokens: charged,
+                    headers: Self.headers(demands.compactMap { table[$0.scope] })
+                )
+            )
+        }
+    }
+
+    /// The request is over: frees its concurrency slots and trues up its token charge with what it used.
+    func finish(_ hold: Hold, usage: TokenUsage?) {
+        guard !hold.demands.isEmpty else { return }
+        entries.withLock { table in
+            for (demand, charged) in zip(hold.demands, hold.chargedTokens) {
+                table[demand.scope]?.active -= 1
+                guard let usage else { continue }
+                let used: Int
+                switch demand.quota.countedTokens {
+                case .input: used = usage.input
+                case .output: used = usage.output
+                case .total: used = usage.total
+                }
+                table[demand.scope]?.tokens?.adjust(by: charged - Double(used))
+            }
+        }
+    }
+
+    private static func entry(for demand: Demand, in table: [ScopeKey: Entry], now: Double) -> Entry {
+        if let entry = table[demand.scope] { return entry }
+        var entry = Entry()
+        entry.requests = demand.quota.requestsPerMinute.map { Allowance(capacity: $0, now: now) }
+        entry.tokens = demand.quota.tokensPerMinute.map { Allowance(capacity: $0, now: now) }
+        return entry
+    }
+
+    /// OpenAI's `x-ratelimit-*` headers for the tightest request and token allowances.
+    private static func headers(_ entries: [Entry]) -> [(String, String)] {
+        var headers: [(String, String)] = []
+        for (kind, allowances) in [
+            ("requests", entries.compactMap(\.requests)), ("tokens", entries.compactMap(\.tokens)),
+        ] {
+            guard let tightest = allowances.min(by: { $0.remaining < $1.remaining }) else { continue }
+            headers.append(("x-ratelimit-limit-\(kind)", String(Int(tightest.capacity))))
+            headers.append(("x-ratelimit-remaining-\(kind)", String(tightest.remaining)))
+            headers.append(("x-ratelimit-reset-\(kind)", "\(Int(tightest.secondsToFull.rounded(.up)))s"))
+        }
+        return headers
+    }
+}

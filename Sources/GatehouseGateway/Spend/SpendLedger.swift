@@ -1,0 +1,105 @@
+import GatehouseStore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// Puts reservations, settlements and audit records into the store from one thread, many to a
+/// transaction: whatever arrives while a transaction commits goes into the next one (group commit),
+/// so the per-request cost of durability falls as load rises. Event loops never wait on the database;
+/// they get futures.
+///
+/// A settlement or record whose transaction fails (disk full, database locked) is kept and retried
+/// until it lands: a charge is never dropped. Its future still completes, with `.failed`, so a
+/// response is not held hostage by the store.
+final class SpendLedger: Service, Sendable {
+    private struct Pending {
+        let operation: LedgerOperation
+        let promise: EventLoopPromise<LedgerOutcome>?
+    }
+
+    private struct Queue {
+        var pending: [Pending] = []
+        var retries: [LedgerOperation] = []
+        var draining = false
+    }
+
+    private let store: Store
+    private let logger: Logger
+    private let thread = NIOThreadPool(numberOfThreads: 1)
+    private let queue = Mutex(Queue())
+    static let retryDelay = TimeAmount.milliseconds(200)
+
+    init(store: Store, logger: Logger) {
+        self.store = store
+        self.logger = logger
+        thread.start()
+    }
+
+    func submit(_ operation: LedgerOperation, on eventLoop: any EventLoop) -> EventLoopFuture<LedgerOutcome> {
+        let promise = eventLoop.makePromise(of: LedgerOutcome.self)
+        enqueue(Pending(operation: operation, promise: promise))
+        return promise.futureResult
+    }
+
+    /// Records an entry without waiting for it (requests refused before anything was spent).
+    func record(_ entry: AuditEntry) {
+        enqueue(Pending(operation: .record(entry), promise: nil))
+    }
+
+    private func enqueue(_ pending: Pending) {
+        let start = queue.withLock { queue in
+            queue.pending.append(pending)
+            defer { queue.draining = true }
+            return !queue.draining
+        }
+        if start { thread.submit { _ in self.drain() } }
+    }
+
+    /// Applies batches until the queue is empty; runs on the ledger's thread.
+    private func drain() {
+        while true {
+            let (batch, retries) = queue.withLock { queue in
+                let taken = (queue.pending, queue.retries)
+                queue.pending = []
+                queue.retries = []
+                if taken.0.isEmpty && taken.1.isEmpty { queue.draining = false }
+                return taken
+            }
+            if batch.isEmpty && retries.isEmpty { return }
+            let operations = retries + batch.map(\.operation)
+            let outcomes = store.apply(operations)
+            var failed: [LedgerOperation] = []
+            for (operation, outcome) in zip(operations, outcomes) {
+                guard case .failed = outcome else { continue }
+                if case .reserve = operation { continue }
+                failed.append(operation)
+            }
+            for (pending, outcome) in zip(batch, outcomes.dropFirst(retries.count)) {
+                pending.promise?.succeed(outcome)
+            }
+            if !failed.isEmpty {
+                if case .failed(let error) = outcomes.first {
+                    logger.error(
+                        "ledger write failed; retrying",
+                        metadata: ["gatehouse.reason": "\(error)", "gatehouse.pending": "\(failed.count)"]
+                    )
+                }
+                queue.withLock { $0.retries.append(contentsOf: failed) }
+                usleep(UInt32(Self.retryDelay.nanoseconds / 1000))
+            }
+        }
+    }
+
+    /// Waits for shutdown, then for everything queued to land.
+    func run() async throws {
+        try? await gracefulShutdown()
+        for _ in 0..<50 {
+            let idle = queue.withLock { !$0.draining && $0.pending.isEmpty && $0.retries.isEmpty }
+            if idle { break }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        try await thread.shutdownGracefully()
+    }
+}

@@ -1,0 +1,95 @@
+import GatehouseCore
+import GatehouseStore
+import NIOCore
+
+/// What the quotas that apply to one request ask of it: caps to check, allowances to take, budgets
+/// to reserve against, and the most the request can cost.
+struct SpendPlan: Sendable {
+    let quotas: [Quota]
+    let demands: [QuotaBook.Demand]
+    let budgets: [BudgetCharge]
+    let price: ModelPrice
+    /// A sound upper bound of the prompt's tokens: one per body byte (every BPE token covers at least
+    /// one byte, and the JSON around the messages outweighs the chat template's tokens).
+    let inputBound: Int
+    /// The prompt's tokens as `TokenEstimator` counts them, for accounting without reported usage.
+    let inputEstimate: Int
+    /// The most output the request can produce: `max_tokens` (or the model's cap) times `n`.
+    let outputBound: Int
+
+    init(
+        identity: Identity,
+        model: ModelRuntime,
+        route: DataPlane.Route,
+        inspected: RequestInspector.Inspected,
+        body: ByteBufferView,
+        configuration: GatewayConfiguration
+    ) {
+        var quotas = configuration.quotas.filter { $0.selector.matches(identity.labels) }
+        let key = identity.keyQuota
+        if !key.isEmpty {
+            var quota = Quota(name: "key", selector: .all)
+            quota.per = .identity
+            quota.requestsPerMinute = key.requestsPerMinute
+            quota.tokensPerMinute = key.tokensPerMinute
+            quota.maxConcurrent = key.maxConcurrent
+            quota.budget = key.budget
+            quota.budgetPeriod = key.budgetPeriod ?? .month
+            quotas.append(quota)
+        }
+        self.quotas = quotas
+        demands = quotas.filter { $0.requestsPerMinute != nil || $0.tokensPerMinute != nil || $0.maxConcurrent != nil }
+            .map { quota in
+                QuotaBook.Demand(
+                    scope: QuotaBook.ScopeKey(quota: quota.name, identity: quota.per == .identity ? identity.name : ""),
+                    quota: quota
+                )
+            }
+        budgets = quotas.compactMap { quota in
+            guard let limit = quota.budget else { return nil }
+            let scope = quota.per == .identity ? "\(quota.name)/\(identity.name)" : quota.name
+            return BudgetCharge(scope: scope, period: quota.budgetPeriod, limit: limit)
+        }
+        price = configuration.price(of: model.route)
+        inputBound = body.count
+        inputEstimate = TokenEstimator.count(body)
+        outputBound =
+            route == .embeddings ? 0 : (inspected.maxTokens ?? model.route.maxOutputTokens) * max(inspected.n ?? 1, 1)
+    }
+
+    /// The most the request can cost: the reservation held until it is settled.
+    var worstCase: Cost { price.cost(of: TokenUsage(input: inputBound, output: outputBound, estimated: true)) }
+
+    /// The tokens a quota's per-minute allowance is charged at admission (trued up when usage is known).
+    func admissionTokens(for quota: Quota) -> Int {
+        switch quota.countedTokens {
+        case .input: return inputEstimate
+        case .output: return outputBound
+        case .total: return inputEstimate + outputBound
+        }
+    }
+
+    /// The first cap the request exceeds, as the error to answer with.
+    func exceededCap(inspected: RequestInspector.Inspected, bodyBytes: Int) -> GatewayError? {
+        for quota in quotas {
+            let caps = quota.caps
+            let checks: [(String, Int?, Int?)] = [
+                ("max_tokens", inspected.maxTokens, caps.maxTokens), ("n", inspected.n, caps.maxN),
+                ("the number of messages", inspected.messages, caps.maxMessages),
+                ("the number of tools", inspected.tools, caps.maxTools),
+                ("the number of embedding inputs", inspected.inputs, caps.maxEmbeddingInputs),
+                ("the body size in bytes", bodyBytes, caps.maxBodyBytes),
+            ]
+            for case (let field, let asked?, let cap?) in checks where asked > cap {
+                return .capExceeded(field, asked: asked, cap: cap, quota: quota.name)
+            }
+            if let cap = caps.maxTokens, inspected.maxTokens == nil, outputBound > cap * max(inspected.n ?? 1, 1) {
+                return .badRequest(
+                    "limit_exceeded",
+                    "quota \(quota.name) allows at most \(cap) output tokens: set max_tokens to \(cap) or less"
+                )
+            }
+        }
+        return nil
+    }
+}

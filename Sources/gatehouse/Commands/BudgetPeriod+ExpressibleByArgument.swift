@@ -1,0 +1,4 @@
+import ArgumentParser
+import GatehouseCore
+
+extension BudgetPeriod: ExpressibleByArgument {}

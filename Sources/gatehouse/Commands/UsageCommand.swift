@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import GatehouseCore
+import GatehouseStore
+
+/// `gatehouse usage --since 30d`: requests, tokens and cost per identity and model, from the audit trail.
+struct UsageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "usage",
+        abstract: "Show requests, tokens and spend per identity and model."
+    )
+
+    @Option(help: "Only this identity.")
+    var identity: String?
+
+    @Option(help: "From this time: a duration ago (90m, 12h, 30d) or an RFC 3339 time.")
+    var since: String?
+
+    @Option(help: "Before this time: a duration ago or an RFC 3339 time.")
+    var until: String?
+
+    @OptionGroup var data: DataDirectoryOption
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        for (flag, value) in [("--since", since), ("--until", until)] {
+            if let value, TimeOption.date(value) == nil {
+                throw ValidationError("\(flag) \(value): expected a duration (90m, 12h, 30d) or an RFC 3339 time")
+            }
+        }
+    }
+
+    func run() throws {
+        do {
+            let store = try Store(directory: data.url)
+            let rows = try store.usage(
+                identity: identity,
+                since: since.flatMap { TimeOption.date($0) },
+                until: until.flatMap { TimeOption.date($0) }
+            )
+            let budgets = try store.budgets()
+            switch output.output {
+            case .table:
+                print(
+                    TableText.render(
+                        header: [
+                            "IDENTITY", "MODEL", "REQUESTS", "DENIED", "TOKENS IN", "TOKENS OUT", "ESTIMATED", "COST",
+                        ],
+                        rows: rows.map { row in
+                            [
+                                row.identity, row.model.isEmpty ? "-" : row.model, String(row.requests),
+                                String(row.denied),
+                                String(row.tokensIn), String(row.tokensOut), String(row.estimated),
+                                row.cost.description,
+                            ]
+                        }
+                    )
+                )
+                if !budgets.isEmpty { print("\nbudgets (gatehouse budgets):\n" + BudgetsCommand.table(budgets)) }
+            case .json, .yaml:
+                print(try StructuredOutput.render(UsageListing(items: rows, budgets: budgets), as: output.output))
+            }
+        } catch let error as StoreError {
+            Console.error(error.reason)
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// The JSON shape of `usage`.
+struct UsageListing: Encodable {
+    let items: [UsageSummary]
+    let budgets: [BudgetStatus]
+}
