@@ -14,7 +14,8 @@ public final class Store: Sendable {
     let pool: DatabasePool
 
     /// Opens (creating when needed) the store in `directory`, which is made private to the user.
-    public init(directory: URL) throws(StoreError) {
+    /// A write waits up to `busyTimeout` seconds for another process's write to finish.
+    public init(directory: URL, busyTimeout: TimeInterval = 5) throws(StoreError) {
         let manager = FileManager.default
         do {
             try manager.createDirectory(
@@ -23,8 +24,12 @@ public final class Store: Sendable {
                 attributes: [.posixPermissions: 0o700]
             )
             var configuration = Configuration()
-            configuration.busyMode = .timeout(5)
+            configuration.busyMode = .timeout(busyTimeout)
             configuration.label = "gatehouse"
+            // In WAL mode, NORMAL makes a commit durable against the process dying (kill -9 included)
+            // without an fsync per commit; the WAL is synced at checkpoints. Power loss may lose the
+            // last commits, never corrupt the database.
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             pool = try DatabasePool(path: directory.appending(path: Self.fileName).path, configuration: configuration)
             try Self.migrator.migrate(pool)
         } catch let error as StoreError {

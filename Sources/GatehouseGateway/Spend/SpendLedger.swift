@@ -76,9 +76,7 @@ final class SpendLedger: Service, Sendable {
                 if case .reserve = operation { continue }
                 failed.append(operation)
             }
-            for (pending, outcome) in zip(batch, outcomes.dropFirst(retries.count)) {
-                pending.promise?.succeed(outcome)
-            }
+            Self.complete(batch, with: outcomes.dropFirst(retries.count))
             if !failed.isEmpty {
                 if case .failed(let error) = outcomes.first {
                     logger.error(
@@ -88,6 +86,22 @@ final class SpendLedger: Service, Sendable {
                 }
                 queue.withLock { $0.retries.append(contentsOf: failed) }
                 usleep(UInt32(Self.retryDelay.nanoseconds / 1000))
+            }
+        }
+    }
+
+    /// Completes the batch's promises with one hop per event loop, not one per promise: waking a loop
+    /// from another thread costs a system call.
+    private static func complete(_ batch: [Pending], with outcomes: ArraySlice<LedgerOutcome>) {
+        var byLoop: [ObjectIdentifier: (any EventLoop, [(EventLoopPromise<LedgerOutcome>, LedgerOutcome)])] = [:]
+        for (pending, outcome) in zip(batch, outcomes) {
+            guard let promise = pending.promise else { continue }
+            let loop = promise.futureResult.eventLoop
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append((promise, outcome))
+        }
+        for (loop, completions) in byLoop.values {
+            loop.execute {
+                for (promise, outcome) in completions { promise.succeed(outcome) }
             }
         }
     }

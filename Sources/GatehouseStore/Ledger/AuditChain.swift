@@ -9,31 +9,29 @@ struct AuditChain {
 
     private var sequence: Int64
     private var previousHash: String
-    private let encoder: JSONEncoder
 
     init(db: Database) throws {
         let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         sequence = last?["seq"] ?? 0
         previousHash = last?["hash"] ?? Self.origin
-        encoder = Self.makeEncoder()
     }
 
     mutating func append(_ entry: AuditEntry, in db: Database) throws {
-        let text = String(decoding: try encoder.encode(entry), as: UTF8.self)
+        let text = AuditEntryJSON.encode(entry)
         let hash = Self.hash(previous: previousHash, text: text)
         sequence += 1
-        try db.execute(
+        let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO audit (seq, time, request_id, identity, model, decision, status, tokens_in, tokens_out,
                     estimated, cost_pusd, record, previous_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                sequence, entry.time.timeIntervalSince1970, entry.requestID, entry.identity, entry.model,
-                entry.decision, entry.status, entry.tokensIn, entry.tokensOut, entry.tokensEstimated == true,
-                entry.cost?.picodollars, text, previousHash, hash,
-            ]
+                """
         )
+        try statement.execute(arguments: [
+            sequence, entry.time.timeIntervalSince1970, entry.requestID, entry.identity, entry.model,
+            entry.decision, entry.status, entry.tokensIn, entry.tokensOut, entry.tokensEstimated == true,
+            entry.cost?.picodollars, text, previousHash, hash,
+        ])
         previousHash = hash
     }
 
@@ -43,18 +41,14 @@ struct AuditChain {
         hasher.update(data: Array(previous.utf8))
         hasher.update(data: [UInt8(ascii: "\n")])
         hasher.update(data: Array(text.utf8))
-        return hasher.finalize().map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]], as: UTF8.self)
-        }.joined()
-    }
-
-    /// Sorted keys and Unix-time dates: one text per record, stable across versions.
-    static func makeEncoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .secondsSince1970
-        return encoder
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in hasher.finalize() {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     static func makeDecoder() -> JSONDecoder {
