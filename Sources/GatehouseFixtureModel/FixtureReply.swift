@@ -63,7 +63,7 @@ public struct FixtureReply: Sendable, Equatable {
     ) -> FixtureReply {
         let prompt = promptText(request, chat: chat)
         let promptTokens = max(1, prompt.split(whereSeparator: \.isWhitespace).count)
-        let words = answerWords(for: prompt, limit: request["max_tokens"] as? Int)
+        let words = answerPieces(for: prompt, limit: request["max_tokens"] as? Int)
         let id = (chat ? "chatcmpl-" : "cmpl-") + "fixture"
         let object = chat ? "chat.completion" : "text_completion"
         let reported = report == .inflated ? (10_000_000, 10_000_000) : (promptTokens, words.count)
@@ -76,7 +76,7 @@ public struct FixtureReply: Sendable, Equatable {
             ]
         let finish = request["max_tokens"] as? Int == words.count && words.count < fullAnswerLength ? "length" : "stop"
         guard request["stream"] as? Bool == true else {
-            let text = words.joined(separator: " ")
+            let text = words.joined()
             let choice: [String: Any] =
                 chat
                 ? ["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": finish]
@@ -98,8 +98,7 @@ public struct FixtureReply: Sendable, Equatable {
         }
         var events: [[UInt8]] = []
         if chat { events.append(chunk(["index": 0, "delta": ["role": "assistant", "content": ""]])) }
-        for (index, word) in words.enumerated() {
-            let piece = index == 0 ? word : " " + word
+        for piece in words {
             events.append(
                 chunk(chat ? ["index": 0, "delta": ["content": piece]] : ["index": 0, "text": piece])
             )
@@ -153,11 +152,18 @@ public struct FixtureReply: Sendable, Equatable {
 
     private static let fullAnswerLength = 12
 
-    /// A deterministic answer: a fixed sentence that names the fixture, cut to `limit` words.
-    private static func answerWords(for prompt: String, limit: Int?) -> [String] {
+    /// The answer as the pieces a stream sends: the fixed sentence word by word (cut to `limit` words),
+    /// or, for a prompt with `echo: `, what follows the last one of the prompt in pieces of three characters
+    /// (so tests can send a known text through the gateway split across events).
+    private static func answerPieces(for prompt: String, limit: Int?) -> [String] {
+        if let marker = prompt.range(of: "echo: ", options: .backwards) {
+            let text = Array(prompt[marker.upperBound...])
+            return stride(from: 0, to: text.count, by: 3).map { String(text[$0..<min($0 + 3, text.count)]) }
+        }
         let sentence = "This is the Gatehouse fixture model, not a real model; it answers every prompt alike."
         let words = sentence.split(separator: " ").map(String.init)
-        return Array(words.prefix(min(max(limit ?? fullAnswerLength, 1), fullAnswerLength)))
+        let kept = words.prefix(min(max(limit ?? fullAnswerLength, 1), fullAnswerLength))
+        return kept.enumerated().map { $0.offset == 0 ? $0.element : " " + $0.element }
     }
 
     private static func promptText(_ request: [String: Any], chat: Bool) -> String {

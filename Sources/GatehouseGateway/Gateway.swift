@@ -69,14 +69,13 @@ public final class Gateway: Sendable {
             dataTLS = try material.serverContext(settings: configuration.tls)
             adminTLS = try material.serverContext(settings: TLSSettings())
         }
-        let abandoned = try store.settleAbandonedReservations()
-        if abandoned > 0 {
-            logger.warning(
-                "charged reservations left by a gateway that stopped without settling them",
-                metadata: ["gatehouse.reservations": "\(abandoned)"]
-            )
-        }
-        let ledger = SpendLedger(store: store, logger: logger)
+        let ledger = SpendLedger(
+            store: store,
+            instance: try InstanceLock(directory: dataDirectory),
+            dataDirectory: dataDirectory,
+            logger: logger
+        )
+        try ledger.settleAbandoned()
         let state = GatewayState(configuration: configuration, registry: UpstreamRegistry(group: group))
         let server = try await GatewayServer.start(
             state: state,

@@ -73,7 +73,12 @@ import Testing
             )
         }
         #expect(store.apply([.reserve(reservation("one"))]) == [.done])
-        let ledger = SpendLedger(store: store, logger: Logger(label: "test"))
+        let ledger = SpendLedger(
+            store: store,
+            instance: try InstanceLock(directory: directory),
+            dataDirectory: directory,
+            logger: Logger(label: "test")
+        )
         let loop = MultiThreadedEventLoopGroup.singleton.next()
 
         // Another process holds the write lock (as a backup or a second tool might).

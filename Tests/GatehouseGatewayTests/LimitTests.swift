@@ -260,17 +260,30 @@ import Testing
             model: "fixture-small",
             at: Date()
         )
-        #expect(store.apply([.reserve(reservation)]) == [.done])
-        #expect(try store.budgets().first?.reserved == Cost(dollars: "0.25"))
-        // What `serve` does first.
-        #expect(try store.settleAbandonedReservations() == 1)
+        // A gateway that reserved, then died: its lock is gone with it.
+        var dead: InstanceLock? = try InstanceLock(directory: directory)
+        var held = reservation
+        held.owner = dead!.id
+        let live = try InstanceLock(directory: directory)
+        var alive = reservation
+        alive.ticket = "ticket-live"
+        alive.amount = Cost(dollars: "0.01")!
+        alive.owner = live.id
+        #expect(store.apply([.reserve(held), .reserve(alive)]) == [.done, .done])
+        #expect(try store.budgets().first?.reserved == Cost(dollars: "0.26"))
+        let isRunning: (String) -> Bool = { InstanceLock.isRunning($0, in: directory) }
+        #expect(try store.settleAbandonedReservations(isRunning: isRunning) == 0)
+        dead = nil
+        // What a gateway does at start and every few seconds: only the dead one's reservation is charged.
+        #expect(try store.settleAbandonedReservations(isRunning: isRunning) == 1)
         let budget = try #require(try store.budgets().first)
-        #expect(budget.reserved == .zero)
+        #expect(budget.reserved == Cost(dollars: "0.01"))
         #expect(budget.spent == Cost(dollars: "0.25"))
+        #expect(store.apply([.settle(ticket: "ticket-live", cost: Cost(dollars: "0.005")!)]) == [.done])
         let record = try #require(try store.auditRecords(AuditQuery()).last)
         #expect(record.entry.requestID == "left-behind")
         #expect(record.entry.reason?.contains("stopped before the request finished") == true)
-        #expect(try store.settleAbandonedReservations() == 0)
+        #expect(try store.settleAbandonedReservations(isRunning: isRunning) == 0)
         // A reservation that does not fit is refused whole, touching nothing.
         var big = reservation
         big.ticket = "ticket-2"
@@ -279,7 +292,7 @@ import Testing
             Issue.record("expected a refusal")
             return
         }
-        #expect(refusal.remaining == Cost(dollars: "0.75"))
+        #expect(refusal.remaining == Cost(dollars: "0.745"))
         #expect(try store.budgets().first?.reserved == .zero)
     }
 }

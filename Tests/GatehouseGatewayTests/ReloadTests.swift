@@ -3,6 +3,7 @@ import Foundation
 import GatehouseCore
 import GatehouseFixtureModel
 import GatehouseGateway
+import GatehouseGuard
 import GatehousePolicy
 import NIOCore
 import NIOHTTP1
@@ -65,6 +66,14 @@ import Testing
         ),
         ("limits:\n  maxBodyBytes: lots\n", "2:17", "limits.maxBodyBytes"),
         ("tls:\n  clientCertificates: required\n", "2:3", "tls"),
+        (
+            "quotas:\n  - name: q\n    selector: all()\n    requestsPerMinute: 0\n", "4:24",
+            "quotas[0].requestsPerMinute"
+        ),
+        ("quotas:\n  - name: q\n    selector: all()\n    budget: {usd: -5}\n", "4:19", "quotas[0].budget.usd"),
+        ("quotas:\n  - name: q\n    selector: all()\n    per: team\n", "4:10", "quotas[0].per"),
+        ("prices:\n  gpt-4o: {input: 1e3, output: 2}\n", "2:19", "prices.gpt-4o.input"),
+        ("guardrails:\n  - name: g\n    prompts: shout\n", "3:14", "guardrails[0].prompts"),
     ])
     func invalidFilesNameTheLineAndField(text: String, position: String, field: String) throws {
         do {
@@ -89,6 +98,17 @@ import Testing
         #expect(configuration.access.evaluate(caller: contractor, model: gpt).verdict == .deny)
         let researcher = AccessSubject(name: "r", labels: ["team": "research"])
         #expect(configuration.access.evaluate(caller: researcher, model: gpt).verdict == .allow)
+        #expect(configuration.quotas.map(\.name) == ["research", "every-caller"])
+        #expect(configuration.quotas[0].budget == Cost(dollars: "500"))
+        #expect(configuration.quotas[0].caps.maxBodyBytes == 1 << 20)
+        #expect(configuration.quotas[1].per == .identity)
+        #expect(configuration.price(of: configuration.models[0]).input == Cost(dollars: "0.05"))
+        // gpt-4o has no price of its own: the built-in list price applies.
+        #expect(configuration.price(of: configuration.models[1]).output == Cost(dollars: "10"))
+        #expect(configuration.guardrails.first?.prompts == .block)
+        #expect(configuration.guardrails.first?.answers == .redact)
+        let findings = configuration.guardrails.first?.scanner.scan("ask bluebird about TICKET-123456") ?? []
+        #expect(findings.map(\.rule.name) == ["codenames", "ticket-id"])
     }
 
     @Test func credentialsComeFromTheEnvironmentOrAFileAndAreNeverPrinted() throws {

@@ -54,7 +54,8 @@ extension GatewayConfiguration {
 
     private mutating func read(_ root: Field, environment: [String: String]) throws(ResourceError) {
         let object = try root.object(known: [
-            "listen", "admin", "tls", "authentication", "models", "access", "limits", "quotas", "prices",
+            "listen", "admin", "tls", "authentication", "models", "access", "limits", "quotas", "prices", "guardrails",
+            "audit",
         ])
         if let field = object["listen"] { listen = try field.listenAddress() }
         if let admin = try object["admin"]?.object(known: ["listen"]), let field = admin["listen"] {
@@ -76,6 +77,16 @@ extension GatewayConfiguration {
         if let field = object["access"] { access = try field.accessPolicySet() }
         if let field = object["limits"] { limits = try field.requestLimits() }
         if let field = object["prices"] { try readPrices(field) }
+        if let audit = try object["audit"]?.object(known: ["enabled"]) {
+            auditEnabled = try audit["enabled"]?.bool() ?? true
+        }
+        for item in try object["guardrails"]?.list() ?? [] {
+            let policy = try item.guardrailPolicy()
+            guard !guardrails.contains(where: { $0.name == policy.name }) else {
+                throw item.error(.duplicate, "guardrail \"\(policy.name)\" is declared twice")
+            }
+            guardrails.append(policy)
+        }
         for item in try object["quotas"]?.list() ?? [] {
             let quota = try item.quota()
             guard !quotas.contains(where: { $0.name == quota.name }) else {

@@ -13,6 +13,10 @@ public struct GatewayConfiguration: Sendable {
     public var access = AccessPolicySet(policies: [])
     public var limits = RequestLimits()
     public var quotas: [Quota] = []
+    public var guardrails: [GuardrailPolicy] = []
+    /// Whether every request is recorded in the audit trail (`audit.enabled`; off only for benchmarks
+    /// and throwaway setups).
+    public var auditEnabled = true
     /// Prices by model name (`prices:`), over the list prices.
     public var prices: [String: ModelPrice] = [:]
     /// The price of a model nothing else prices (`prices.default`).

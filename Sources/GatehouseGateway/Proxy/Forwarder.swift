@@ -18,6 +18,8 @@ enum Forwarder {
         /// Set when an answer was relayed (completely or not): what it used, when its first piece came.
         var usage: TokenUsage?
         var firstPiece: ContinuousClock.Instant?
+        /// Guardrail findings in the answer.
+        var findings: [String] = []
         /// True when a complete answer was relayed and its end is the caller's to write.
         var endPending = false
     }
@@ -102,7 +104,14 @@ enum Forwarder {
             requestID: writer.requestID
         )
         let extraHeaders = request.extraHeaders
+        let inspectsAnswers = !request.metering.guardrails.isEmpty
         let decide: @Sendable (HTTPResponseHead) -> HTTPHeaders? = { head in
+            // An answer the guardrails cannot read (compressed) does not go through.
+            if inspectsAnswers, let encoding = head.headers.first(name: "content-encoding"),
+                encoding.lowercased() != "identity"
+            {
+                return nil
+            }
             // A 5xx before the first byte moves on to the next upstream; the upstream refusing our
             // credential is the operator's problem, not the caller's.
             if head.status.code >= 500 && !isLast { return nil }
@@ -150,6 +159,7 @@ enum Forwarder {
                 outcome.bytes = relayed.bytes
                 outcome.usage = relayed.usage
                 outcome.firstPiece = relayed.firstPiece
+                outcome.findings = relayed.findings
                 outcome.endPending = relayed.complete
                 outcome.failure =
                     relayed.complete ? nil : (cancellation.isCancelled ? "client went away" : "stream interrupted")

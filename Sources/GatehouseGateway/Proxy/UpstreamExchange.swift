@@ -12,6 +12,8 @@ struct UpstreamExchange: Sendable {
         let complete: Bool
         let usage: TokenUsage
         let firstPiece: ContinuousClock.Instant?
+        /// Guardrail findings in the answer (`answer:<rule>@<offset>`).
+        let findings: [String]
     }
 
     /// How to meter the answer (see `AnswerMeter`).
@@ -20,6 +22,8 @@ struct UpstreamExchange: Sendable {
         let dropUsageOnlyEvents: Bool
         /// The prompt's tokens as counted by the gateway, used when the upstream reports none.
         let estimatedInput: Int
+        /// Guardrail policies for the answer (empty: none).
+        let guardrails: [GuardrailPolicy]
     }
 
     let head: HTTPResponseHead
@@ -49,14 +53,26 @@ struct UpstreamExchange: Sendable {
         metering: Metering
     ) -> EventLoopFuture<Relayed> {
         let promise = pool.eventLoop.makePromise(of: Relayed.self)
-        writer.writeHead(status: head.status, headers: headers)
+        let meter = AnswerMeter(
+            stream: metering.stream,
+            dropUsageOnlyEvents: metering.dropUsageOnlyEvents,
+            answerGuard: metering.guardrails.isEmpty ? nil : AnswerGuard(policies: metering.guardrails)
+        )
+        var heldHead: (HTTPResponseStatus, HTTPHeaders)?
+        if meter.holdsWholeAnswer {
+            // Sent last, with the length of the answer as the guardrails leave it.
+            heldHead = (head.status, headers)
+        } else {
+            writer.writeHead(status: head.status, headers: headers)
+        }
         let upstream = channel
         let sink = RelaySink(
             writer: writer,
             upstream: upstream,
             release: { [pool, handler] in pool.release(upstream, handler.value) },
             idleTimeout: TimeAmount(idleTimeout),
-            meter: AnswerMeter(stream: metering.stream, dropUsageOnlyEvents: metering.dropUsageOnlyEvents),
+            meter: meter,
+            heldHead: heldHead,
             estimatedInput: metering.estimatedInput,
             done: promise
         )
@@ -76,6 +92,7 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
     private let idleTimeout: TimeAmount
     private let done: EventLoopPromise<UpstreamExchange.Relayed>
     private let meter: AnswerMeter
+    private var heldHead: (HTTPResponseStatus, HTTPHeaders)?
     private let estimatedInput: Int
     private var bytes = 0
     private var idleTimer: Scheduled<Void>?
@@ -88,10 +105,12 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
         release: @escaping () -> Void,
         idleTimeout: TimeAmount,
         meter: AnswerMeter,
+        heldHead: (HTTPResponseStatus, HTTPHeaders)?,
         estimatedInput: Int,
         done: EventLoopPromise<UpstreamExchange.Relayed>
     ) {
         self.meter = meter
+        self.heldHead = heldHead
         self.estimatedInput = estimatedInput
         self.writer = writer
         self.upstream = upstream
@@ -101,10 +120,19 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
     }
 
     func body(_ buffer: ByteBuffer) {
+        guard !finished else { return }
         lastActivity = .now()
-        guard let output = meter.consume(buffer) else { return }
-        bytes += output.readableBytes
-        writer.channel.write(HTTPServerResponsePart.body(.byteBuffer(output)), promise: nil)
+        if let output = meter.consume(buffer) {
+            bytes += output.readableBytes
+            writer.channel.write(HTTPServerResponsePart.body(.byteBuffer(output)), promise: nil)
+        }
+        if meter.stopped {
+            // A guardrail ended the answer: the client gets a proper end, the upstream is dropped.
+            finished = true
+            idleTimer?.cancel()
+            upstream.close(promise: nil)
+            succeed(complete: true)
+        }
     }
 
     /// A read burst ended with the answer unfinished: flush, watch for a stall, mind the client's pace.
@@ -128,32 +156,42 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
         finished = true
         idleTimer?.cancel()
         if reusable { release() }
-        if let rest = meter.finish() {
+        let rest = meter.finish()
+        if let (status, headers) = heldHead {
+            var headers = headers
+            headers.remove(name: "transfer-encoding")
+            headers.replaceOrAdd(name: "content-length", value: String(rest?.readableBytes ?? 0))
+            writer.writeHead(status: status, headers: headers)
+        }
+        if let rest {
             bytes += rest.readableBytes
             writer.channel.write(HTTPServerResponsePart.body(.byteBuffer(rest)), promise: nil)
         }
-        done.succeed(
-            .init(
-                bytes: bytes,
-                complete: true,
-                usage: meter.usage(estimatedInput: estimatedInput),
-                firstPiece: meter.firstPiece
-            )
-        )
+        succeed(complete: true)
     }
 
     func failed() {
         guard !finished else { return }
         finished = true
         idleTimer?.cancel()
-        // The status is sent; the only way to tell the client the answer is cut short is to close.
-        writer.finished(false)
+        if heldHead != nil {
+            // Nothing was sent yet: the client can still be told properly.
+            writer.writeError(.upstreamUnavailable("the model server broke off its answer; retry"))
+        } else {
+            // The status is sent; the only way to tell the client the answer is cut short is to close.
+            writer.finished(false)
+        }
+        succeed(complete: false)
+    }
+
+    private func succeed(complete: Bool) {
         done.succeed(
             .init(
                 bytes: bytes,
-                complete: false,
+                complete: complete,
                 usage: meter.usage(estimatedInput: estimatedInput),
-                firstPiece: meter.firstPiece
+                firstPiece: meter.firstPiece,
+                findings: meter.findings
             )
         )
     }

@@ -180,6 +180,29 @@ struct DataPlane: Responder {
             refuse(entry, with: error, writer: writer)
             return
         }
+        let guardrails = request.runtime.configuration.guardrails.filter { $0.selector.matches(identity.labels) }
+        var body = body
+        if !guardrails.isEmpty {
+            if let encoding = request.head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity"
+            {
+                // A compressed body cannot be inspected, so it does not go through.
+                log(request, identity: identity, status: 415, extra: ["gatehouse.reason": "compressed body"])
+                refuse(entry, with: .compressedBody, writer: writer)
+                return
+            }
+            switch PromptGuard.check(body, policies: guardrails) {
+            case .pass(let findings):
+                entry.findings = findings.isEmpty ? nil : findings
+            case .redacted(let redacted, let findings):
+                entry.findings = findings
+                body = redacted
+            case .blocked(let rules, let findings):
+                entry.findings = findings
+                log(request, identity: identity, status: 400, extra: ["gatehouse.reason": "guardrail_blocked"])
+                refuse(entry, with: .guardrailBlocked(rules), writer: writer)
+                return
+            }
+        }
         let hold: QuotaBook.Hold
         switch quotaBook.admit(plan.demands, tokens: plan.admissionTokens(for:)) {
         case .refused(let limit, let retryAfter, let headers):
@@ -198,6 +221,7 @@ struct DataPlane: Responder {
             hold: hold,
             entry: entry,
             body: body,
+            guardrails: guardrails,
             writer: writer,
             cancellation: cancellation
         )
@@ -259,7 +283,8 @@ struct DataPlane: Responder {
             metering: UpstreamExchange.Metering(
                 stream: inspected.stream,
                 dropUsageOnlyEvents: injectUsage,
-                estimatedInput: exchange.plan.inputEstimate
+                estimatedInput: exchange.plan.inputEstimate,
+                guardrails: exchange.guardrails
             ),
             writer: writer,
             cancellation: exchange.cancellation
@@ -282,12 +307,17 @@ struct DataPlane: Responder {
                 entry.tokensEstimated = usage.estimated
             }
             entry.cost = cost
+            if !outcome.findings.isEmpty { entry.findings = (entry.findings ?? []) + outcome.findings }
             entry.latencyMilliseconds = Self.milliseconds(from: exchange.request.started, to: .now)
             entry.timeToFirstTokenMilliseconds = outcome.firstPiece.map {
                 Self.milliseconds(from: exchange.request.started, to: $0)
             }
-            ledger.submit(.record(entry), on: writer.channel.eventLoop).whenComplete { _ in
-                if outcome.endPending { writer.writeEnd() }
+            if exchange.request.runtime.configuration.auditEnabled {
+                ledger.submit(.record(entry), on: writer.channel.eventLoop).whenComplete { _ in
+                    if outcome.endPending { writer.writeEnd() }
+                }
+            } else if outcome.endPending {
+                writer.writeEnd()
             }
             var extra: Logger.Metadata = [
                 "gatehouse.model": .string(model.route.name),
@@ -329,7 +359,7 @@ struct DataPlane: Responder {
         entry.decision = "deny"
         entry.status = Int(error.status.code)
         entry.reason = entry.reason ?? error.code
-        ledger.record(entry)
+        record(entry)
         writer.writeError(error)
     }
 
@@ -350,8 +380,13 @@ struct DataPlane: Responder {
         log(request, identity: identity, status: 200, extra: ["gatehouse.models": "\(items.count)"])
         var entry = auditEntry(request, identity: identity, writer: writer)
         entry.status = 200
-        ledger.record(entry)
+        record(entry)
         writer.writeJSON(status: .ok, "{\"object\":\"list\",\"data\":[\(items.joined(separator: ","))]}")
+    }
+
+    /// Adds `entry` to the audit trail (unless configuration turned the trail off).
+    private func record(_ entry: AuditEntry) {
+        if state.runtime.configuration.auditEnabled { ledger.record(entry) }
     }
 
     /// Records a request refused at its head, before a caller was known.
@@ -364,7 +399,7 @@ struct DataPlane: Responder {
             status: Int(error.status.code)
         )
         entry.reason = reason
-        ledger.record(entry)
+        record(entry)
     }
 
     // MARK: Logging (one line per request; never a credential or a body)

@@ -38,6 +38,23 @@ extension GatewayError {
         )
     }
 
+    /// A prompt a guardrail refused; names the detectors, never what they found.
+    static func guardrailBlocked(_ rules: [String]) -> GatewayError {
+        GatewayError(
+            .badRequest,
+            type: "invalid_request_error",
+            code: "guardrail_blocked",
+            message: "the request was refused by a guardrail: it contains \(rules.joined(separator: ", "))"
+        )
+    }
+
+    static let compressedBody = GatewayError(
+        .unsupportedMediaType,
+        type: "invalid_request_error",
+        code: "compressed_body",
+        message: "guardrails inspect every request: send the body uncompressed"
+    )
+
     static let ledgerUnavailable = GatewayError(
         .serviceUnavailable,
         type: "api_error",

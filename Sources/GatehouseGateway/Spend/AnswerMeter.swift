@@ -2,46 +2,58 @@ import GatehouseCore
 import NIOCore
 
 /// Watches an upstream's answer on its way to the client: takes the `usage` it reports (the last one of
-/// a stream), collects the text it streams so tokens can be counted when no usage comes, notes when
-/// the first piece of answer arrived, and — when the gateway asked for usage on the caller's behalf —
-/// drops the usage-only event the caller did not ask for. Plain state, fed by the relay.
-final class AnswerMeter {
+/// a stream), collects the answer's text so tokens can be counted when no usage comes, notes when the
+/// first piece arrived, drops the usage-only event the gateway asked for on a caller's behalf, and puts
+/// the answer through its guardrails (`AnswerGuard`): a stream event by event, a whole answer at its end.
+/// Plain state, fed by the relay.
+package final class AnswerMeter {
     /// Bodies larger than this are relayed without being kept; their usage is then estimated.
     static let maximumKeptBytes = 8 << 20
 
     private let stream: Bool
     private let dropUsageOnlyEvents: Bool
+    private let answerGuard: AnswerGuard?
     private var kept: [UInt8] = []
     private var overflowed = false
     private(set) var reported: (input: Int, output: Int)?
-    /// The streamed answer's text (`content` and `text` fields), decoded.
+    /// The answer's text (`content` and `text` fields), decoded, as the upstream sent it.
     private(set) var text: [UInt8] = []
     private(set) var firstPiece: ContinuousClock.Instant?
+    /// True once a guardrail ended the answer: nothing more is sent.
+    private(set) var stopped = false
 
-    init(stream: Bool, dropUsageOnlyEvents: Bool) {
+    package init(stream: Bool, dropUsageOnlyEvents: Bool, answerGuard: AnswerGuard?) {
         self.stream = stream
         self.dropUsageOnlyEvents = dropUsageOnlyEvents
+        self.answerGuard = answerGuard
     }
 
-    /// Takes one body part; returns what to send on (complete events only, for a stream).
-    func consume(_ buffer: ByteBuffer) -> ByteBuffer? {
+    /// Whether the whole answer is held until its end (a non-streamed answer a guardrail may change):
+    /// its head is then sent last, with the final length.
+    var holdsWholeAnswer: Bool { !stream && answerGuard?.changesAnswers == true }
+
+    var findings: [String] { answerGuard?.findings ?? [] }
+
+    /// Takes one body part; returns what to send on now (complete events only, for a stream).
+    package func consume(_ buffer: ByteBuffer) -> ByteBuffer? {
         if firstPiece == nil { firstPiece = .now }
+        guard !stopped else { return nil }
         guard stream else {
             if kept.count + buffer.readableBytes <= Self.maximumKeptBytes {
                 kept.append(contentsOf: buffer.readableBytesView)
             } else {
                 overflowed = true
             }
-            return buffer
+            return holdsWholeAnswer ? nil : buffer
         }
         kept.append(contentsOf: buffer.readableBytesView)
         var output: [UInt8] = []
         var start = 0
-        while let end = Self.eventEnd(in: kept, from: start) {
-            if keep(event: kept[start..<end.body]) { output.append(contentsOf: kept[start..<end.next]) }
+        while !stopped, let end = Self.eventEnd(in: kept, from: start) {
+            process(event: kept[start..<end.body], terminator: kept[end.body..<end.next], into: &output)
             start = end.next
         }
-        kept.removeFirst(start)
+        kept.removeFirst(stopped ? kept.count : start)
         if kept.count > Self.maximumKeptBytes {
             // An event this large is not an event: pass it on as it is rather than hold it.
             output.append(contentsOf: kept)
@@ -50,21 +62,36 @@ final class AnswerMeter {
         return output.isEmpty ? nil : ByteBuffer(bytes: output)
     }
 
-    /// What is left at the end of the answer (an unterminated last event), to send on.
-    func finish() -> ByteBuffer? {
+    /// The end of the answer: what is left to send (an unterminated last event, text a guardrail held,
+    /// or the whole held answer).
+    package func finish() -> ByteBuffer? {
         if stream {
-            defer { kept = [] }
-            guard !kept.isEmpty else { return nil }
-            _ = keep(event: kept[...])
-            return ByteBuffer(bytes: kept)
+            var output: [UInt8] = []
+            if !kept.isEmpty && !stopped { process(event: kept[...], terminator: [], into: &output) }
+            kept = []
+            flushGuard(choice: 0, template: nil, into: &output)
+            return output.isEmpty ? nil : ByteBuffer(bytes: output)
         }
         guard !overflowed else { return nil }
         if let usage = JSONFields.usage(in: kept[...]) {
             reported = usage
-        } else {
-            JSONFields.appendStrings(named: ["content", "text"], in: kept[...], to: &text)
         }
-        return nil
+        let values = JSONFields.stringValues(in: kept[...]).filter { Self.isAnswerText($0.key) }
+        for value in values { text.append(contentsOf: value.text) }
+        guard let answerGuard else { return nil }
+        var replacements: [(Range<Int>, [UInt8])] = []
+        for value in values {
+            let checked = answerGuard.check(String(decoding: value.text, as: UTF8.self))
+            if let checked, checked.utf8.elementsEqual(value.text) { continue }
+            replacements.append((value.range, JSONFields.quoted((checked ?? "").utf8)))
+        }
+        if answerGuard.blocked {
+            for value in JSONFields.stringValues(in: kept[...]) where value.key.elementsEqual("finish_reason".utf8) {
+                replacements.append((value.range, Array("\"content_filter\"".utf8)))
+            }
+        }
+        guard holdsWholeAnswer else { return nil }
+        return ByteBuffer(bytes: Self.splice(kept[...], replacements))
     }
 
     /// The usage to account: as reported, or counted (`estimatedInput` for the prompt) and marked so.
@@ -74,11 +101,19 @@ final class AnswerMeter {
         return TokenUsage(input: estimatedInput, output: output, estimated: true)
     }
 
-    /// Reads one event's `data:` lines; returns whether to send it on.
-    private func keep(event: ArraySlice<UInt8>) -> Bool {
+    // MARK: Streams
+
+    /// Reads one event: usage, text, guardrails; appends what to send on to `output`.
+    private func process(event: ArraySlice<UInt8>, terminator: ArraySlice<UInt8>, into output: inout [UInt8]) {
         var usageOnly = false
-        for line in event.split(separator: UInt8(ascii: "\n")) {
-            var data = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
+        var rewritten: [UInt8]?
+        var dataLine: Range<Int>?
+        var lineStart = event.startIndex
+        while lineStart < event.endIndex {
+            let lineEnd = event[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? event.endIndex
+            var data = event[lineStart..<lineEnd]
+            if data.last == UInt8(ascii: "\r") { data = data.dropLast() }
+            lineStart = lineEnd + 1
             guard data.starts(with: "data:".utf8) else { continue }
             data = data.dropFirst(5)
             if data.first == UInt8(ascii: " ") { data = data.dropFirst() }
@@ -86,9 +121,120 @@ final class AnswerMeter {
                 reported = usage
                 usageOnly = JSONFields.hasEmptyChoices(data)
             }
-            JSONFields.appendStrings(named: ["content", "text"], in: data, to: &text)
+            let values = JSONFields.stringValues(in: data).filter { Self.isAnswerText($0.key) }
+            for value in values { text.append(contentsOf: value.text) }
+            guard answerGuard != nil else { continue }
+            dataLine = data.startIndex..<data.endIndex
+            rewritten = guardEvent(data, values: values, into: &output)
         }
-        return !(usageOnly && dropUsageOnlyEvents)
+        if stopped { return }
+        if usageOnly && dropUsageOnlyEvents { return }
+        guard let rewritten, let dataLine else {
+            output.append(contentsOf: event)
+            output.append(contentsOf: terminator.isEmpty ? Array("\n\n".utf8) : Array(terminator))
+            return
+        }
+        output.append(contentsOf: event[event.startIndex..<dataLine.lowerBound])
+        output.append(contentsOf: rewritten)
+        output.append(contentsOf: event[dataLine.upperBound..<event.endIndex])
+        output.append(contentsOf: terminator.isEmpty ? Array("\n\n".utf8) : Array(terminator))
+    }
+
+    /// One event's data through the guardrails: its text replaced by what may be sent now. Before an
+    /// event that ends the answer (`finish_reason`, `[DONE]`), held text is sent in an event of its own;
+    /// when a guardrail blocks, a last event says `content_filter` and the stream ends.
+    private func guardEvent(
+        _ data: ArraySlice<UInt8>,
+        values: [JSONFields.StringValue],
+        into output: inout [UInt8]
+    ) -> [UInt8] {
+        guard let answerGuard else { return Array(data) }
+        let choice = JSONFields.integer(named: "index", in: data) ?? 0
+        var replacements: [(Range<Int>, [UInt8])] = []
+        for value in values {
+            guard let released = answerGuard.feed(String(decoding: value.text, as: UTF8.self), choice: choice) else {
+                output.append(contentsOf: Self.event(from: data, choice: choice, text: nil))
+                output.append(contentsOf: "data: [DONE]\n\n".utf8)
+                stopped = true
+                return []
+            }
+            replacements.append((value.range, JSONFields.quoted(released.utf8)))
+        }
+        let ends =
+            data.elementsEqual("[DONE]".utf8)
+            || JSONFields.stringValues(in: data).contains { $0.key.elementsEqual("finish_reason".utf8) }
+        if ends, let last = replacements.indices.last {
+            // The held text follows this event's own text, in the same event.
+            guard let rest = answerGuard.finish(choice: choice) else {
+                output.append(contentsOf: Self.event(from: data, choice: choice, text: nil))
+                output.append(contentsOf: "data: [DONE]\n\n".utf8)
+                stopped = true
+                return []
+            }
+            var combined = Array(replacements[last].1.dropFirst().dropLast())
+            combined += JSONFields.quoted(rest.utf8).dropFirst().dropLast()
+            replacements[last].1 = [UInt8(ascii: "\"")] + combined + [UInt8(ascii: "\"")]
+        } else if ends {
+            flushGuard(choice: choice, template: data, into: &output)
+        }
+        return stopped ? [] : Self.splice(data, replacements)
+    }
+
+    /// Sends what the guardrails still hold for `choice`, in an event shaped like `template`.
+    private func flushGuard(choice: Int, template: ArraySlice<UInt8>?, into output: inout [UInt8]) {
+        guard let answerGuard, !stopped else { return }
+        guard let rest = answerGuard.finish(choice: choice) else {
+            output.append(contentsOf: Self.event(from: template ?? [], choice: choice, text: nil))
+            output.append(contentsOf: "data: [DONE]\n\n".utf8)
+            stopped = true
+            return
+        }
+        guard !rest.isEmpty else { return }
+        output.append(contentsOf: Self.event(from: template ?? [], choice: choice, text: rest))
+    }
+
+    /// A chunk event carrying `text` for `choice`, or (nil) the `content_filter` ending, with the id,
+    /// object and model of `template`.
+    private static func event(from template: ArraySlice<UInt8>, choice: Int, text: String?) -> [UInt8] {
+        var id: [UInt8] = Array("\"gatehouse\"".utf8)
+        var object: [UInt8] = Array("\"chat.completion.chunk\"".utf8)
+        var model: [UInt8] = Array("\"\"".utf8)
+        for value in JSONFields.stringValues(in: template) {
+            if value.key.elementsEqual("id".utf8) { id = Array(template[value.range]) }
+            if value.key.elementsEqual("object".utf8) { object = Array(template[value.range]) }
+            if value.key.elementsEqual("model".utf8) { model = Array(template[value.range]) }
+        }
+        let chat = !object.elementsEqual("\"text_completion\"".utf8)
+        var choiceText = "{\"index\":\(choice),"
+        let quoted = String(decoding: JSONFields.quoted((text ?? "").utf8), as: UTF8.self)
+        if let text, !text.isEmpty {
+            choiceText += chat ? "\"delta\":{\"content\":\(quoted)}}" : "\"text\":\(quoted)}"
+        } else {
+            choiceText += (chat ? "\"delta\":{}" : "\"text\":\"\"") + ",\"finish_reason\":\"content_filter\"}"
+        }
+        var event = Array("data: {\"id\":".utf8) + id + Array(",\"object\":".utf8) + object
+        event += Array(",\"created\":0,\"model\":".utf8) + model + Array(",\"choices\":[\(choiceText)]}\n\n".utf8)
+        return event
+    }
+
+    // MARK: Bytes
+
+    private static func isAnswerText(_ key: ArraySlice<UInt8>) -> Bool {
+        key.elementsEqual("content".utf8) || key.elementsEqual("text".utf8)
+    }
+
+    private static func splice(_ bytes: ArraySlice<UInt8>, _ replacements: [(Range<Int>, [UInt8])]) -> [UInt8] {
+        guard !replacements.isEmpty else { return Array(bytes) }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count + 64)
+        var cursor = bytes.startIndex
+        for (range, replacement) in replacements.sorted(by: { $0.0.lowerBound < $1.0.lowerBound }) {
+            output.append(contentsOf: bytes[cursor..<range.lowerBound])
+            output.append(contentsOf: replacement)
+            cursor = range.upperBound
+        }
+        output.append(contentsOf: bytes[cursor..<bytes.endIndex])
+        return output
     }
 
     /// Where the event starting at `start` ends: the end of its lines, and where the next one begins.

@@ -52,6 +52,32 @@ enum JSONFields {
         return nil
     }
 
+    /// The whole number after the first key `name` in `bytes`.
+    static func integer(named name: String, in bytes: ArraySlice<UInt8>) -> Int? {
+        let needle = Array("\"\(name)\"".utf8)
+        guard bytes.count >= needle.count else { return nil }
+        var index = bytes.startIndex
+        while index + needle.count <= bytes.endIndex {
+            if bytes[index] == needle[0], bytes[index..<(index + needle.count)].elementsEqual(needle) {
+                var value = skipSpace(in: bytes, from: index + needle.count)
+                guard value < bytes.endIndex, bytes[value] == UInt8(ascii: ":") else { return nil }
+                value = skipSpace(in: bytes, from: value + 1)
+                var number = 0
+                var digits = 0
+                while value < bytes.endIndex, bytes[value] >= UInt8(ascii: "0"), bytes[value] <= UInt8(ascii: "9"),
+                    digits < 9
+                {
+                    number = number * 10 + Int(bytes[value] - UInt8(ascii: "0"))
+                    value += 1
+                    digits += 1
+                }
+                return digits > 0 ? number : nil
+            }
+            index += 1
+        }
+        return nil
+    }
+
     /// Whether the event's `choices` is an empty array (the usage-only last chunk of a stream).
     static func hasEmptyChoices(_ bytes: ArraySlice<UInt8>) -> Bool {
         guard let key = lastKey("choices", in: bytes) else { return true }
@@ -80,6 +106,63 @@ enum JSONFields {
             guard value < bytes.endIndex, bytes[value] == UInt8(ascii: "\"") else { continue }
             index = decode(bytes, from: value, into: &text)
         }
+    }
+
+    /// A string value in a JSON text: the key it belongs to (the nearest key before it, so array items
+    /// get their array's key), where its quoted text stands, and its decoded text.
+    struct StringValue {
+        let key: ArraySlice<UInt8>
+        let range: Range<Int>
+        let text: [UInt8]
+    }
+
+    /// Every string value (not key) in `bytes`, in order.
+    static func stringValues(in bytes: ArraySlice<UInt8>) -> [StringValue] {
+        var values: [StringValue] = []
+        var key: ArraySlice<UInt8> = []
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            guard bytes[index] == UInt8(ascii: "\"") else {
+                index += 1
+                continue
+            }
+            let start = index
+            let (raw, after) = string(in: bytes, from: index)
+            let next = skipSpace(in: bytes, from: after)
+            if next < bytes.endIndex, bytes[next] == UInt8(ascii: ":") {
+                key = raw
+                index = next + 1
+                continue
+            }
+            var text: [UInt8] = []
+            _ = decode(bytes, from: start, into: &text)
+            values.append(StringValue(key: key, range: start..<after, text: text))
+            index = after
+        }
+        return values
+    }
+
+    /// `text` as a JSON string literal.
+    static func quoted(_ text: some Sequence<UInt8>) -> [UInt8] {
+        let digits = Array("0123456789abcdef".utf8)
+        var output: [UInt8] = [UInt8(ascii: "\"")]
+        for byte in text {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                output.append(UInt8(ascii: "\\"))
+                output.append(byte)
+            case UInt8(ascii: "\n"): output.append(contentsOf: "\\n".utf8)
+            case UInt8(ascii: "\r"): output.append(contentsOf: "\\r".utf8)
+            case UInt8(ascii: "\t"): output.append(contentsOf: "\\t".utf8)
+            case 0..<0x20:
+                output.append(contentsOf: "\\u00".utf8)
+                output.append(digits[Int(byte >> 4)])
+                output.append(digits[Int(byte & 0xF)])
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+        return output
     }
 
     /// The raw text of the string starting at `start` (a quote) and the index after its closing quote.

@@ -11,6 +11,8 @@ struct SpendExchange: Sendable {
     let hold: QuotaBook.Hold
     let entry: AuditEntry
     let body: ByteBuffer
+    /// The guardrail policies that apply to the caller.
+    let guardrails: [GuardrailPolicy]
     let writer: ResponseWriter
     let cancellation: RequestCancellation
 }

@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseStore
 import Logging
 import NIOCore
@@ -26,21 +27,48 @@ final class SpendLedger: Service, Sendable {
     }
 
     private let store: Store
+    private let instance: InstanceLock
+    private let dataDirectory: URL
     private let logger: Logger
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let queue = Mutex(Queue())
     static let retryDelay = TimeAmount.milliseconds(200)
+    /// How often reservations of gateways that died are looked for and charged.
+    static let sweepInterval = Duration.seconds(10)
 
-    init(store: Store, logger: Logger) {
+    /// - Parameter instance: this gateway's lock; its id marks the reservations it holds.
+    init(store: Store, instance: InstanceLock, dataDirectory: URL, logger: Logger) {
         self.store = store
+        self.instance = instance
+        self.dataDirectory = dataDirectory
         self.logger = logger
         thread.start()
     }
 
     func submit(_ operation: LedgerOperation, on eventLoop: any EventLoop) -> EventLoopFuture<LedgerOutcome> {
         let promise = eventLoop.makePromise(of: LedgerOutcome.self)
+        var operation = operation
+        if case .reserve(var reservation) = operation {
+            reservation.owner = instance.id
+            operation = .reserve(reservation)
+        }
         enqueue(Pending(operation: operation, promise: promise))
         return promise.futureResult
+    }
+
+    /// Charges the reservations of gateways no longer running (see `Store.settleAbandonedReservations`).
+    @discardableResult
+    func settleAbandoned() throws(StoreError) -> Int {
+        let settled = try store.settleAbandonedReservations { [instance, dataDirectory] owner in
+            owner == instance.id || InstanceLock.isRunning(owner, in: dataDirectory)
+        }
+        if settled > 0 {
+            logger.warning(
+                "charged reservations left by a gateway that stopped without settling them",
+                metadata: ["gatehouse.reservations": "\(settled)"]
+            )
+        }
+        return settled
     }
 
     /// Records an entry without waiting for it (requests refused before anything was spent).
@@ -106,9 +134,18 @@ final class SpendLedger: Service, Sendable {
         }
     }
 
-    /// Waits for shutdown, then for everything queued to land.
+    /// Charges dead gateways' reservations every `sweepInterval`; at shutdown, waits for everything
+    /// queued to land.
     func run() async throws {
-        try? await gracefulShutdown()
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.sweepInterval) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            do {
+                try settleAbandoned()
+            } catch {
+                logger.error("could not look for abandoned reservations", metadata: ["gatehouse.reason": "\(error)"])
+            }
+        }
         for _ in 0..<50 {
             let idle = queue.withLock { !$0.draining && $0.pending.isEmpty && $0.retries.isEmpty }
             if idle { break }

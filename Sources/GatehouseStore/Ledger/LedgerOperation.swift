@@ -20,6 +20,8 @@ public enum LedgerOperation: Sendable {
         public var identity: String
         public var model: String
         public var at: Date
+        /// The `InstanceLock` id of the gateway holding it (set by the ledger).
+        public var owner: String = ""
 
         public init(
             ticket: String,

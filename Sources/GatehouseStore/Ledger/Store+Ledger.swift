@@ -30,17 +30,26 @@ extension Store {
 
     /// Charges every reservation left by a gateway that stopped without settling (a crash, a kill) at
     /// the amount reserved — the most the request can have cost, so a budget is never overspent — and
-    /// records each in the audit trail. Call once at start, before serving. Returns how many it settled.
+    /// records each in the audit trail. A reservation's owner is the `InstanceLock` id of the gateway that
+    /// made it; `isRunning` tells live owners from dead ones. Returns how many it settled.
     @discardableResult
-    public func settleAbandonedReservations(now: Date = Date()) throws(StoreError) -> Int {
-        try write { db in
+    public func settleAbandonedReservations(
+        isRunning: (String) -> Bool,
+        now: Date = Date()
+    ) throws(StoreError) -> Int {
+        let owners = try read { db in try String.fetchAll(db, sql: "SELECT DISTINCT owner FROM reservation") }
+        let dead = owners.filter { !isRunning($0) }
+        guard !dead.isEmpty else { return 0 }
+        return try write { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT ticket, MIN(request_id) AS request_id, MIN(identity) AS identity, MIN(model) AS model,
                            MAX(amount_pusd) AS amount_pusd
-                    FROM reservation GROUP BY ticket ORDER BY MIN(created_at), ticket
-                    """
+                    FROM reservation WHERE owner IN (\(dead.map { _ in "?" }.joined(separator: ",")))
+                    GROUP BY ticket ORDER BY MIN(created_at), ticket
+                    """,
+                arguments: StatementArguments(dead)
             )
             var chain = try AuditChain(db: db)
             for row in rows {
@@ -130,12 +139,12 @@ extension Store {
             try db.execute(
                 sql: """
                     INSERT INTO reservation (ticket, scope, window_start, amount_pusd, request_id, identity, model,
-                        created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        created_at, owner)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     reservation.ticket, charge.scope, start, reservation.amount.picodollars, reservation.requestID,
-                    reservation.identity, reservation.model, reservation.at.timeIntervalSince1970,
+                    reservation.identity, reservation.model, reservation.at.timeIntervalSince1970, reservation.owner,
                 ]
             )
         }
@@ -187,6 +196,7 @@ extension Store {
                     identity TEXT NOT NULL,
                     model TEXT NOT NULL,
                     created_at REAL NOT NULL,
+                    owner TEXT NOT NULL,
                     PRIMARY KEY (ticket, scope),
                     FOREIGN KEY (scope, window_start) REFERENCES budget_window (scope, window_start)
                 );
