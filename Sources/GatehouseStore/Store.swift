@@ -31,7 +31,7 @@ public final class Store: Sendable {
             // last commits, never corrupt the database.
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             pool = try DatabasePool(path: directory.appending(path: Self.fileName).path, configuration: configuration)
-            try Self.migrator.migrate(pool)
+            try Self.migrate(pool)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -230,6 +230,19 @@ public final class Store: Sendable {
     static func describe(_ error: any Error) -> String {
         if let error = error as? DatabaseError { return error.message ?? error.resultCode.description }
         return String(describing: error)
+    }
+
+    /// Brings the schema up to date. Two processes opening a new data directory at once race to create
+    /// it; the loser finds the work done when it tries again.
+    private static func migrate(_ pool: DatabasePool) throws {
+        for attempt in 1...5 {
+            do {
+                try migrator.migrate(pool)
+                return
+            } catch  where attempt < 5 {
+                Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
+            }
+        }
     }
 
     private static var migrator: DatabaseMigrator {

@@ -11,7 +11,7 @@ struct AuditChain {
     private var previousHash: String
 
     init(db: Database) throws {
-        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
         sequence = last?["seq"] ?? 0
         previousHash = last?["hash"] ?? Self.origin
     }

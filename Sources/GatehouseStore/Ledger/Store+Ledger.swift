@@ -102,21 +102,34 @@ extension Store {
         var windows: [(charge: BudgetCharge, start: Int64)] = []
         for charge in reservation.budgets {
             let window = charge.period.window(containing: seconds)
-            try db.execute(
-                sql: """
-                    INSERT INTO budget_window (scope, period, window_start, window_end, limit_pusd)
-                    VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (scope, window_start) DO UPDATE SET limit_pusd = excluded.limit_pusd,
-                        period = excluded.period, window_end = excluded.window_end
-                    """,
-                arguments: [charge.scope, charge.period.rawValue, window.start, window.end, charge.limit.picodollars]
-            )
-            let row = try Row.fetchOne(
-                db,
-                sql: "SELECT spent_pusd, reserved_pusd FROM budget_window WHERE scope = ? AND window_start = ?",
+            let current = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT spent_pusd, reserved_pusd, limit_pusd FROM budget_window
+                        WHERE scope = ? AND window_start = ?
+                        """
+                ),
                 arguments: [charge.scope, window.start]
-            )!
-            let used = Cost(picodollars: row["spent_pusd"]) + Cost(picodollars: row["reserved_pusd"])
+            )
+            var used = Cost.zero
+            if let current {
+                used = Cost(picodollars: current[0]) + Cost(picodollars: current[1])
+                if current[2] != charge.limit.picodollars {
+                    // Configuration changed the limit: the window keeps what was spent, under the new limit.
+                    try db.cachedStatement(
+                        sql: "UPDATE budget_window SET limit_pusd = ? WHERE scope = ? AND window_start = ?"
+                    ).execute(arguments: [charge.limit.picodollars, charge.scope, window.start])
+                }
+            } else {
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO budget_window (scope, period, window_start, window_end, limit_pusd)
+                        VALUES (?, ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [
+                    charge.scope, charge.period.rawValue, window.start, window.end, charge.limit.picodollars,
+                ])
+            }
             if used + reservation.amount > charge.limit {
                 return .refused(
                     BudgetRefusal(
@@ -130,23 +143,19 @@ extension Store {
             windows.append((charge, window.start))
         }
         for (charge, start) in windows {
-            try db.execute(
-                sql: """
-                    UPDATE budget_window SET reserved_pusd = reserved_pusd + ? WHERE scope = ? AND window_start = ?
-                    """,
-                arguments: [reservation.amount.picodollars, charge.scope, start]
-            )
-            try db.execute(
+            try db.cachedStatement(
+                sql: "UPDATE budget_window SET reserved_pusd = reserved_pusd + ? WHERE scope = ? AND window_start = ?"
+            ).execute(arguments: [reservation.amount.picodollars, charge.scope, start])
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO reservation (ticket, scope, window_start, amount_pusd, request_id, identity, model,
                         created_at, owner)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    reservation.ticket, charge.scope, start, reservation.amount.picodollars, reservation.requestID,
-                    reservation.identity, reservation.model, reservation.at.timeIntervalSince1970, reservation.owner,
-                ]
-            )
+                    """
+            ).execute(arguments: [
+                reservation.ticket, charge.scope, start, reservation.amount.picodollars, reservation.requestID,
+                reservation.identity, reservation.model, reservation.at.timeIntervalSince1970, reservation.owner,
+            ])
         }
         return .done
     }
@@ -154,22 +163,20 @@ extension Store {
     /// Moves the ticket's reservations into spending: `cost`, at most the amount each held.
     private static func settle(ticket: String, cost: Cost, in db: Database) throws {
         let rows = try Row.fetchAll(
-            db,
-            sql: "SELECT scope, window_start, amount_pusd FROM reservation WHERE ticket = ?",
+            db.cachedStatement(sql: "SELECT scope, window_start, amount_pusd FROM reservation WHERE ticket = ?"),
             arguments: [ticket]
         )
         for row in rows {
-            let amount: Int64 = row["amount_pusd"]
+            let amount: Int64 = row[2]
             let charged = min(cost.picodollars, amount)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE budget_window SET reserved_pusd = reserved_pusd - ?, spent_pusd = spent_pusd + ?
                     WHERE scope = ? AND window_start = ?
-                    """,
-                arguments: [amount, charged, row["scope"], row["window_start"]]
-            )
+                    """
+            ).execute(arguments: [amount, charged, row[0] as String, row[1] as Int64])
         }
-        try db.execute(sql: "DELETE FROM reservation WHERE ticket = ?", arguments: [ticket])
+        try db.cachedStatement(sql: "DELETE FROM reservation WHERE ticket = ?").execute(arguments: [ticket])
     }
 
     // MARK: Schema
