@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== swift format lint --strict"
-swift format lint --strict --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Benchmarks Benchmarks/Package.swift
+swift format lint --strict --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Benchmarks Benchmarks/Package.swift \
+    Benchmarks/guard
 
 echo "== build"
 swift build --build-tests

@@ -50,6 +50,19 @@ class OpenAIClientTests(unittest.TestCase):
         self.assertGreater(len(pieces), 2, "a stream arrives in several events")
         self.assertTrue("".join(pieces).strip())
 
+    def test_stream_usage_only_when_asked(self):
+        def chunks(**options):
+            return list(self.client().chat.completions.create(
+                model=CHAT, messages=[{"role": "user", "content": "Count to five."}], max_tokens=16, stream=True,
+                **options,
+            ))
+        # The gateway asks the upstream for usage (to account for the tokens) but does not pass the
+        # usage-only event to a caller that did not ask for it: every chunk has a choice.
+        self.assertTrue(all(chunk.choices for chunk in chunks()))
+        if CHAT.startswith("fixture"):  # llama.cpp's server ignores include_usage
+            asked = chunks(stream_options={"include_usage": True})
+            self.assertGreater(asked[-1].usage.completion_tokens, 0)
+
     def test_embeddings(self):
         if not EMBEDDING:
             self.skipTest("no embedding model")
