@@ -1,3 +1,5 @@
+import GatehouseCore
+
 /// Small, allocation-light reads of the few fields the gateway takes from model answers. They rely
 /// on JSON's rule that a quote inside a string is escaped, so `"usage"` followed by `:` is a key.
 enum JSONFields {
@@ -29,17 +31,8 @@ enum JSONFields {
                 var colon = skipSpace(in: bytes, from: index)
                 guard colon < bytes.endIndex, bytes[colon] == UInt8(ascii: ":") else { continue }
                 colon = skipSpace(in: bytes, from: colon + 1)
-                var value = 0
-                var digits = 0
-                while colon < bytes.endIndex, bytes[colon] >= UInt8(ascii: "0"), bytes[colon] <= UInt8(ascii: "9"),
-                    digits < 12
-                {
-                    value = value * 10 + Int(bytes[colon] - UInt8(ascii: "0"))
-                    colon += 1
-                    digits += 1
-                }
-                guard digits > 0 else { continue }
-                index = colon
+                guard let (value, end) = wholeNumber(in: bytes, from: colon) else { continue }
+                index = end
                 if name.elementsEqual("prompt_tokens".utf8) || name.elementsEqual("input_tokens".utf8) {
                     input = value
                 } else if name.elementsEqual("completion_tokens".utf8) || name.elementsEqual("output_tokens".utf8) {
@@ -59,23 +52,26 @@ enum JSONFields {
         var index = bytes.startIndex
         while index + needle.count <= bytes.endIndex {
             if bytes[index] == needle[0], bytes[index..<(index + needle.count)].elementsEqual(needle) {
-                var value = skipSpace(in: bytes, from: index + needle.count)
-                guard value < bytes.endIndex, bytes[value] == UInt8(ascii: ":") else { return nil }
-                value = skipSpace(in: bytes, from: value + 1)
-                var number = 0
-                var digits = 0
-                while value < bytes.endIndex, bytes[value] >= UInt8(ascii: "0"), bytes[value] <= UInt8(ascii: "9"),
-                    digits < 9
-                {
-                    number = number * 10 + Int(bytes[value] - UInt8(ascii: "0"))
-                    value += 1
-                    digits += 1
-                }
-                return digits > 0 ? number : nil
+                let colon = skipSpace(in: bytes, from: index + needle.count)
+                guard colon < bytes.endIndex, bytes[colon] == UInt8(ascii: ":") else { return nil }
+                return wholeNumber(in: bytes, from: skipSpace(in: bytes, from: colon + 1))?.value
             }
             index += 1
         }
         return nil
+    }
+
+    /// The digits at `start` (at most twelve) as a number, and where they end; nil when there are none.
+    private static func wholeNumber(in bytes: ArraySlice<UInt8>, from start: Int) -> (value: Int, end: Int)? {
+        var index = start
+        var value = 0
+        while index < bytes.endIndex, index - start < 12, bytes[index] >= UInt8(ascii: "0"),
+            bytes[index] <= UInt8(ascii: "9")
+        {
+            value = value * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+            index += 1
+        }
+        return index > start ? (value, index) : nil
     }
 
     /// Whether the event's `choices` is an empty array (the usage-only last chunk of a stream).
@@ -144,24 +140,8 @@ enum JSONFields {
 
     /// `text` as a JSON string literal.
     static func quoted(_ text: some Sequence<UInt8>) -> [UInt8] {
-        let digits = Array("0123456789abcdef".utf8)
-        var output: [UInt8] = [UInt8(ascii: "\"")]
-        for byte in text {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                output.append(UInt8(ascii: "\\"))
-                output.append(byte)
-            case UInt8(ascii: "\n"): output.append(contentsOf: "\\n".utf8)
-            case UInt8(ascii: "\r"): output.append(contentsOf: "\\r".utf8)
-            case UInt8(ascii: "\t"): output.append(contentsOf: "\\t".utf8)
-            case 0..<0x20:
-                output.append(contentsOf: "\\u00".utf8)
-                output.append(digits[Int(byte >> 4)])
-                output.append(digits[Int(byte & 0xF)])
-            default: output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
+        var output: [UInt8] = []
+        JSONText.appendQuoted(text, to: &output)
         return output
     }
 

@@ -19,7 +19,7 @@ enum AuditEntryJSON {
         func string(_ name: StaticString, _ value: String?) {
             guard let value else { return }
             key(name)
-            quote(value, into: &text)
+            JSONText.appendQuoted(value.utf8, to: &text)
         }
         func number(_ name: StaticString, _ value: (some CustomStringConvertible)?) {
             guard let value else { return }
@@ -36,7 +36,7 @@ enum AuditEntryJSON {
             text.append(UInt8(ascii: "["))
             for (index, finding) in findings.enumerated() {
                 if index > 0 { text.append(UInt8(ascii: ",")) }
-                quote(finding, into: &text)
+                JSONText.appendQuoted(finding.utf8, to: &text)
             }
             text.append(UInt8(ascii: "]"))
         }
@@ -46,9 +46,9 @@ enum AuditEntryJSON {
             text.append(UInt8(ascii: "{"))
             for (index, label) in labels.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { text.append(UInt8(ascii: ",")) }
-                quote(label.key, into: &text)
+                JSONText.appendQuoted(label.key.utf8, to: &text)
                 text.append(UInt8(ascii: ":"))
-                quote(label.value, into: &text)
+                JSONText.appendQuoted(label.value.utf8, to: &text)
             }
             text.append(UInt8(ascii: "}"))
         }
@@ -72,26 +72,4 @@ enum AuditEntryJSON {
 
     /// Milliseconds to the microsecond.
     private static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    private static func quote(_ value: String, into text: inout [UInt8]) {
-        text.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                text.append(UInt8(ascii: "\\"))
-                text.append(byte)
-            case UInt8(ascii: "\n"): text.append(contentsOf: "\\n".utf8)
-            case UInt8(ascii: "\r"): text.append(contentsOf: "\\r".utf8)
-            case UInt8(ascii: "\t"): text.append(contentsOf: "\\t".utf8)
-            case 0..<0x20:
-                text.append(contentsOf: "\\u00".utf8)
-                text.append(hexDigits[Int(byte >> 4)])
-                text.append(hexDigits[Int(byte & 0xF)])
-            default: text.append(byte)
-            }
-        }
-        text.append(UInt8(ascii: "\""))
-    }
 }

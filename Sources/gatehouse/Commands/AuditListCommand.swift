@@ -19,11 +19,7 @@ struct AuditListCommand: ParsableCommand {
     @Option(help: "Only allow or deny decisions.")
     var decision: String?
 
-    @Option(help: "From this time: a duration ago (90m, 12h, 7d) or an RFC 3339 time.")
-    var since: String?
-
-    @Option(help: "Before this time: a duration ago or an RFC 3339 time.")
-    var until: String?
+    @OptionGroup var range: TimeRangeOptions
 
     @Option(help: "At most this many records.")
     var limit: Int = 100
@@ -35,11 +31,6 @@ struct AuditListCommand: ParsableCommand {
         if let decision, decision != "allow" && decision != "deny" {
             throw ValidationError("--decision \(decision): expected allow or deny")
         }
-        for (flag, value) in [("--since", since), ("--until", until)] {
-            if let value, TimeOption.date(value) == nil {
-                throw ValidationError("\(flag) \(value): expected a duration (90m, 12h, 7d) or an RFC 3339 time")
-            }
-        }
         guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
     }
 
@@ -48,8 +39,8 @@ struct AuditListCommand: ParsableCommand {
         query.identity = identity
         query.model = model
         query.decision = decision
-        query.since = since.flatMap { TimeOption.date($0) }
-        query.until = until.flatMap { TimeOption.date($0) }
+        query.since = range.start
+        query.until = range.end
         query.limit = limit
         do {
             let records = try Store(directory: data.url).auditRecords(query)

@@ -13,30 +13,18 @@ struct UsageCommand: ParsableCommand {
     @Option(help: "Only this identity.")
     var identity: String?
 
-    @Option(help: "From this time: a duration ago (90m, 12h, 30d) or an RFC 3339 time.")
-    var since: String?
-
-    @Option(help: "Before this time: a duration ago or an RFC 3339 time.")
-    var until: String?
+    @OptionGroup var range: TimeRangeOptions
 
     @OptionGroup var data: DataDirectoryOption
     @OptionGroup var output: OutputOptions
-
-    func validate() throws {
-        for (flag, value) in [("--since", since), ("--until", until)] {
-            if let value, TimeOption.date(value) == nil {
-                throw ValidationError("\(flag) \(value): expected a duration (90m, 12h, 30d) or an RFC 3339 time")
-            }
-        }
-    }
 
     func run() throws {
         do {
             let store = try Store(directory: data.url)
             let rows = try store.usage(
                 identity: identity,
-                since: since.flatMap { TimeOption.date($0) },
-                until: until.flatMap { TimeOption.date($0) }
+                since: range.start,
+                until: range.end
             )
             let budgets = try store.budgets()
             switch output.output {
