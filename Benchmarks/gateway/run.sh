@@ -55,6 +55,8 @@ guardrails:
     answers: redact
 YAML
 )
+# Everything but the budget: what reserving and settling in the store costs, by difference.
+NO_BUDGET=$(printf '%s\n' "$ON" | grep -v 'budget:')
 start_gatehouse() { # start_gatehouse NAME FIXTURE-PORT TLS-FLAG EXTRA-YAML -> sets PORT, PID
     local name=$1 upstream=$2 tls=$3 extra=$4
     cat > "$WORK/$name.yaml" <<YAML
@@ -87,6 +89,9 @@ TLS_PID=$PID
 start_gatehouse checked "$FIXTURE" --no-tls "$ON"
 CHECKED=$PORT
 CHECKED_PID=$PID
+start_gatehouse no-budget "$FIXTURE" --no-tls "$NO_BUDGET"
+NO_BUDGET_PORT=$PORT
+NO_BUDGET_PID=$PID
 start_gatehouse streams "$SLOW_FIXTURE" --no-tls "$OFF"
 STREAMS=$PORT
 STREAMS_PID=$PID
@@ -112,7 +117,8 @@ python3 "$HERE/wrk_rounds.py" "$ROUNDS" "$SECONDS_PER_RUN" "$CONNECTIONS" \
     "envoy=http://127.0.0.1:$ENVOY/v1/chat/completions@$ENVOY_PID" \
     "gatehouse=http://127.0.0.1:$PLAIN/v1/chat/completions@$PLAIN_PID" \
     "gatehouse-tls=https://127.0.0.1:$TLS/v1/chat/completions@$TLS_PID" \
-    "gatehouse-all-checks=http://127.0.0.1:$CHECKED/v1/chat/completions@$CHECKED_PID"
+    "gatehouse-all-checks=http://127.0.0.1:$CHECKED/v1/chat/completions@$CHECKED_PID" \
+    "gatehouse-all-but-budget=http://127.0.0.1:$NO_BUDGET_PORT/v1/chat/completions@$NO_BUDGET_PID"
 echo
 echo "gatehouse request log lines written: $(grep -c 'gatehouse.status=200' "$WORK/plain.log") (plain), $(grep -c 'gatehouse.status=200' "$WORK/tls.log") (TLS)"
 echo "audit records written with all checks on: $("$BIN" audit list --data-dir "$WORK/data" --limit 100000000 -o json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["items"]))'); chain: $("$BIN" audit verify --data-dir "$WORK/data" | head -1)"
