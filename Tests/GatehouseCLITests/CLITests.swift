@@ -14,7 +14,9 @@ struct CLITests {
         let error: String
     }
 
-    static func gatehouse(_ arguments: String...) throws -> Run {
+    static func gatehouse(_ arguments: String...) throws -> Run { try gatehouse(arguments: arguments) }
+
+    static func gatehouse(arguments: [String]) throws -> Run {
         let binary = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("gatehouse")
         let candidates = [binary, root.appendingPathComponent(".build/debug/gatehouse")]
         let executable = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
@@ -124,6 +126,56 @@ struct CLITests {
             "80"
         )
         #expect(unknownPod.status == 2 && unknownPod.error.contains("no pod ai/nope"))
+    }
+
+    @Test("spend commands: bad flags exit 2 naming the flag; keys with quotas, budgets, usage and audit read back")
+    func spendCommands() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let bad: [([String], String)] = [
+            (["keys", "create", "--name", "k", "--rpm", "0"], "--rpm 0: must be at least 1"),
+            (["keys", "create", "--name", "k", "--budget-usd", "lots"], "--budget-usd lots: expected a dollar amount"),
+            (["keys", "create", "--name", "k", "--budget-period", "week"], "--budget-period needs --budget-usd"),
+            (["keys", "create", "--name", "k", "--budget-usd", "5", "--budget-period", "year"], "budget-period"),
+            (["audit", "list", "--since", "yesterday"], "--since yesterday: expected a duration"),
+            (["audit", "list", "--decision", "maybe"], "--decision maybe: expected allow or deny"),
+            (["usage", "--until", "soon"], "--until soon: expected a duration"),
+        ]
+        for (arguments, message) in bad {
+            let run = try Self.gatehouse(arguments: arguments + ["--data-dir", data.path])
+            #expect(run.status == 2, "\(arguments)")
+            #expect(run.error.contains(message), "\(arguments): \(run.error)")
+            #expect(run.output.isEmpty)
+        }
+        let created = try Self.gatehouse(
+            "keys",
+            "create",
+            "--name",
+            "metered",
+            "--budget-usd",
+            "2.5",
+            "--rpm",
+            "30",
+            "-o",
+            "json",
+            "--data-dir",
+            data.path
+        )
+        #expect(created.status == 0, "\(created.error)")
+        #expect(
+            created.output.contains(#""quota":{"requestsPerMinute":30,"budgetUSD":"2.500000","budgetPeriod":"month"}"#)
+        )
+        let budgets = try Self.gatehouse("budgets", "--data-dir", data.path)
+        // No request has been charged yet: a note, as kubectl's "No resources found", and an empty stdout.
+        #expect(budgets.status == 0)
+        #expect(budgets.output.isEmpty)
+        #expect(budgets.error.contains("no budget has been charged yet"))
+        let verify = try Self.gatehouse("audit", "verify", "--data-dir", data.path)
+        #expect(verify.status == 0)
+        #expect(verify.output.contains("audit trail intact: 0 records"))
+        let usage = try Self.gatehouse("usage", "--since", "7d", "-o", "json", "--data-dir", data.path)
+        #expect(usage.status == 0)
+        #expect(usage.output.contains("\"items\" : ["))
     }
 
     @Test("matrix prints the truth table")

@@ -20,8 +20,6 @@ struct UpstreamExchange: Sendable {
     struct Metering: Sendable {
         let stream: Bool
         let dropUsageOnlyEvents: Bool
-        /// The prompt's tokens as counted by the gateway, used when the upstream reports none.
-        let estimatedInput: Int
         /// Guardrail policies for the answer (empty: none).
         let guardrails: [GuardrailPolicy]
     }
@@ -73,7 +71,6 @@ struct UpstreamExchange: Sendable {
             idleTimeout: TimeAmount(idleTimeout),
             meter: meter,
             heldHead: heldHead,
-            estimatedInput: metering.estimatedInput,
             done: promise
         )
         handler.value.attach(sink)
@@ -93,7 +90,6 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
     private let done: EventLoopPromise<UpstreamExchange.Relayed>
     private let meter: AnswerMeter
     private var heldHead: (HTTPResponseStatus, HTTPHeaders)?
-    private let estimatedInput: Int
     private var bytes = 0
     private var idleTimer: Scheduled<Void>?
     private var lastActivity = NIODeadline.now()
@@ -106,12 +102,10 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
         idleTimeout: TimeAmount,
         meter: AnswerMeter,
         heldHead: (HTTPResponseStatus, HTTPHeaders)?,
-        estimatedInput: Int,
         done: EventLoopPromise<UpstreamExchange.Relayed>
     ) {
         self.meter = meter
         self.heldHead = heldHead
-        self.estimatedInput = estimatedInput
         self.writer = writer
         self.upstream = upstream
         self.release = release
@@ -189,7 +183,7 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
             .init(
                 bytes: bytes,
                 complete: complete,
-                usage: meter.usage(estimatedInput: estimatedInput),
+                usage: meter.usage(),
                 firstPiece: meter.firstPiece,
                 findings: meter.findings
             )

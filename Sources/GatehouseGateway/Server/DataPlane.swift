@@ -167,19 +167,7 @@ struct DataPlane: Responder {
             )
             return
         }
-        let plan = SpendPlan(
-            identity: identity,
-            model: model,
-            route: Route(rawValue: request.path) ?? .chatCompletions,
-            inspected: inspected,
-            body: body.readableBytesView,
-            configuration: request.runtime.configuration
-        )
-        if let error = plan.exceededCap(inspected: inspected, bodyBytes: body.readableBytes) {
-            log(request, identity: identity, status: 400, extra: ["gatehouse.reason": "limit_exceeded"])
-            refuse(entry, with: error, writer: writer)
-            return
-        }
+        // Guardrails first: the caps, bounds and counts below are those of the body that is forwarded.
         let guardrails = request.runtime.configuration.guardrails.filter { $0.selector.matches(identity.labels) }
         var body = body
         if !guardrails.isEmpty {
@@ -203,8 +191,21 @@ struct DataPlane: Responder {
                 return
             }
         }
+        let plan = SpendPlan(
+            identity: identity,
+            model: model,
+            route: Route(rawValue: request.path) ?? .chatCompletions,
+            inspected: inspected,
+            body: body.readableBytesView,
+            configuration: request.runtime.configuration
+        )
+        if let error = plan.exceededCap(inspected: inspected, bodyBytes: body.readableBytes) {
+            log(request, identity: identity, status: 400, extra: ["gatehouse.reason": "limit_exceeded"])
+            refuse(entry, with: error, writer: writer)
+            return
+        }
         let hold: QuotaBook.Hold
-        switch quotaBook.admit(plan.demands, tokens: plan.admissionTokens(for:)) {
+        switch quotaBook.admit(plan.demands, tokens: plan.admissionTokens()) {
         case .refused(let limit, let retryAfter, let headers):
             log(request, identity: identity, status: 429, extra: ["gatehouse.reason": .string(limit)])
             refuse(entry, with: .rateLimited(limit, retryAfter: retryAfter, headers: headers), writer: writer)
@@ -240,18 +241,20 @@ struct DataPlane: Responder {
             at: Date()
         )
         ledger.submit(.reserve(reservation), on: writer.channel.eventLoop).whenSuccess { [entry] outcome in
+            let error: GatewayError
             switch outcome {
             case .done:
                 forward(exchange, ticket: ticket)
+                return
             case .refused(let refusal):
-                quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
                 log(request, identity: identity, status: 429, extra: ["gatehouse.reason": "budget \(refusal.scope)"])
-                refuse(entry, with: .budgetExceeded(refusal, needed: plan.worstCase), writer: writer)
-            case .failed(let error):
-                quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
-                log(request, identity: identity, status: 503, extra: ["gatehouse.reason": "ledger: \(error)"])
-                refuse(entry, with: .ledgerUnavailable, writer: writer)
+                error = .budgetExceeded(refusal, needed: plan.worstCase)
+            case .failed(let failure):
+                log(request, identity: identity, status: 503, extra: ["gatehouse.reason": "ledger: \(failure)"])
+                error = .ledgerUnavailable
             }
+            quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
+            refuse(entry, with: error, writer: writer)
         }
     }
 
@@ -283,13 +286,14 @@ struct DataPlane: Responder {
             metering: UpstreamExchange.Metering(
                 stream: inspected.stream,
                 dropUsageOnlyEvents: injectUsage,
-                estimatedInput: exchange.plan.inputEstimate,
                 guardrails: exchange.guardrails
             ),
             writer: writer,
             cancellation: exchange.cancellation
         ).whenSuccess { outcome in
-            let usage = outcome.usage ?? TokenUsage(input: 0, output: 0, estimated: false)
+            var usage = outcome.usage ?? TokenUsage(input: 0, output: 0, estimated: false)
+            // Without reported usage the prompt is counted here, where the request is.
+            if usage.estimated { usage.input = exchange.plan.promptEstimate }
             quotaBook.finish(exchange.hold, usage: usage)
             var cost = exchange.plan.price.cost(of: usage)
             if let ticket {
@@ -308,9 +312,9 @@ struct DataPlane: Responder {
             }
             entry.cost = cost
             if !outcome.findings.isEmpty { entry.findings = (entry.findings ?? []) + outcome.findings }
-            entry.latencyMilliseconds = Self.milliseconds(from: exchange.request.started, to: .now)
+            entry.latencyMilliseconds = (ContinuousClock.now - exchange.request.started) / .milliseconds(1)
             entry.timeToFirstTokenMilliseconds = outcome.firstPiece.map {
-                Self.milliseconds(from: exchange.request.started, to: $0)
+                ($0 - exchange.request.started) / .milliseconds(1)
             }
             if exchange.request.runtime.configuration.auditEnabled {
                 ledger.submit(.record(entry), on: writer.channel.eventLoop).whenComplete { _ in
@@ -337,7 +341,7 @@ struct DataPlane: Responder {
 
     private func auditEntry(_ request: AdmittedRequest, identity: Identity?, writer: ResponseWriter?) -> AuditEntry {
         var entry = AuditEntry(
-            time: Date(timeIntervalSinceNow: -Self.seconds(since: request.started)),
+            time: Date(timeIntervalSinceNow: -((ContinuousClock.now - request.started) / .seconds(1))),
             requestID: request.requestID,
             route: request.path,
             decision: "allow",
@@ -424,16 +428,6 @@ struct DataPlane: Responder {
         metadata["gatehouse.method"] = .string(head.method.rawValue)
         metadata["gatehouse.status"] = .stringConvertible(status)
         logger.info("request", metadata: metadata)
-    }
-
-    private static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = (ContinuousClock.now - start).components
-        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
-    }
-
-    private static func milliseconds(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Double {
-        let elapsed = (end - start).components
-        return (Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds / 1_000_000_000_000) / 1000)
     }
 
     private static func milliseconds(since start: ContinuousClock.Instant) -> String {

@@ -69,13 +69,13 @@ package final class AnswerMeter {
             var output: [UInt8] = []
             if !kept.isEmpty && !stopped { process(event: kept[...], terminator: [], into: &output) }
             kept = []
-            flushGuard(choice: 0, template: nil, into: &output)
+            flushGuard(choice: 0, into: &output)
             return output.isEmpty ? nil : ByteBuffer(bytes: output)
         }
         guard !overflowed else { return nil }
-        if let usage = JSONFields.usage(in: kept[...]) {
-            reported = usage
-        }
+        reported = JSONFields.usage(in: kept[...])
+        // The text is read to count tokens when none are reported, or to guard it.
+        guard reported == nil || answerGuard != nil else { return nil }
         let values = JSONFields.stringValues(in: kept[...]).filter { Self.isAnswerText($0.key) }
         for value in values { text.append(contentsOf: value.text) }
         guard let answerGuard else { return nil }
@@ -94,11 +94,12 @@ package final class AnswerMeter {
         return ByteBuffer(bytes: Self.splice(kept[...], replacements))
     }
 
-    /// The usage to account: as reported, or counted (`estimatedInput` for the prompt) and marked so.
-    func usage(estimatedInput: Int) -> TokenUsage {
+    /// The usage to account: as reported, or the answer's tokens counted and marked estimated (the
+    /// prompt's count, 0 here, is the caller's to fill in: it has the request).
+    func usage() -> TokenUsage {
         if let reported { return TokenUsage(input: reported.input, output: reported.output, estimated: false) }
         let output = overflowed ? kept.count / 4 : TokenEstimator.count(text)
-        return TokenUsage(input: estimatedInput, output: output, estimated: true)
+        return TokenUsage(input: 0, output: output, estimated: true)
     }
 
     // MARK: Streams
@@ -121,8 +122,8 @@ package final class AnswerMeter {
                 reported = usage
                 usageOnly = JSONFields.hasEmptyChoices(data)
             }
-            let values = JSONFields.stringValues(in: data).filter { Self.isAnswerText($0.key) }
-            for value in values { text.append(contentsOf: value.text) }
+            let values = JSONFields.stringValues(in: data)
+            for value in values where Self.isAnswerText(value.key) { text.append(contentsOf: value.text) }
             guard answerGuard != nil else { continue }
             dataLine = data.startIndex..<data.endIndex
             rewritten = guardEvent(data, values: values, into: &output)
@@ -140,9 +141,9 @@ package final class AnswerMeter {
         output.append(contentsOf: terminator.isEmpty ? Array("\n\n".utf8) : Array(terminator))
     }
 
-    /// One event's data through the guardrails: its text replaced by what may be sent now. Before an
-    /// event that ends the answer (`finish_reason`, `[DONE]`), held text is sent in an event of its own;
-    /// when a guardrail blocks, a last event says `content_filter` and the stream ends.
+    /// One event's data through the guardrails: its text replaced by what may be sent now. At an event
+    /// that ends the answer (`finish_reason`, `[DONE]`) the held rest follows: in that event's text, or in
+    /// an event of its own before it; when a guardrail blocks, a last event says `content_filter`.
     private func guardEvent(
         _ data: ArraySlice<UInt8>,
         values: [JSONFields.StringValue],
@@ -150,47 +151,49 @@ package final class AnswerMeter {
     ) -> [UInt8] {
         guard let answerGuard else { return Array(data) }
         let choice = JSONFields.integer(named: "index", in: data) ?? 0
-        var replacements: [(Range<Int>, [UInt8])] = []
-        for value in values {
-            guard let released = answerGuard.feed(String(decoding: value.text, as: UTF8.self), choice: choice) else {
-                output.append(contentsOf: Self.event(from: data, choice: choice, text: nil))
-                output.append(contentsOf: "data: [DONE]\n\n".utf8)
-                stopped = true
-                return []
+        let texts = values.filter { Self.isAnswerText($0.key) }
+        var released: [String] = []
+        for value in texts {
+            guard let text = answerGuard.feed(String(decoding: value.text, as: UTF8.self), choice: choice) else {
+                return endWithContentFilter(shapedLike: data, choice: choice, into: &output)
             }
-            replacements.append((value.range, JSONFields.quoted(released.utf8)))
+            released.append(text)
         }
         let ends =
-            data.elementsEqual("[DONE]".utf8)
-            || JSONFields.stringValues(in: data).contains { $0.key.elementsEqual("finish_reason".utf8) }
-        if ends, let last = replacements.indices.last {
-            // The held text follows this event's own text, in the same event.
+            data.elementsEqual("[DONE]".utf8) || values.contains { $0.key.elementsEqual("finish_reason".utf8) }
+        if ends {
             guard let rest = answerGuard.finish(choice: choice) else {
-                output.append(contentsOf: Self.event(from: data, choice: choice, text: nil))
-                output.append(contentsOf: "data: [DONE]\n\n".utf8)
-                stopped = true
-                return []
+                return endWithContentFilter(shapedLike: data, choice: choice, into: &output)
             }
-            var combined = Array(replacements[last].1.dropFirst().dropLast())
-            combined += JSONFields.quoted(rest.utf8).dropFirst().dropLast()
-            replacements[last].1 = [UInt8(ascii: "\"")] + combined + [UInt8(ascii: "\"")]
-        } else if ends {
-            flushGuard(choice: choice, template: data, into: &output)
+            if released.isEmpty {
+                if !rest.isEmpty { output.append(contentsOf: Self.event(from: data, choice: choice, text: rest)) }
+            } else {
+                released[released.count - 1] += rest
+            }
         }
-        return stopped ? [] : Self.splice(data, replacements)
+        return Self.splice(data, zip(texts, released).map { ($0.range, JSONFields.quoted($1.utf8)) })
     }
 
-    /// Sends what the guardrails still hold for `choice`, in an event shaped like `template`.
-    private func flushGuard(choice: Int, template: ArraySlice<UInt8>?, into output: inout [UInt8]) {
+    /// Sends what the guardrails still hold for `choice` at the end of the answer.
+    private func flushGuard(choice: Int, into output: inout [UInt8]) {
         guard let answerGuard, !stopped else { return }
         guard let rest = answerGuard.finish(choice: choice) else {
-            output.append(contentsOf: Self.event(from: template ?? [], choice: choice, text: nil))
-            output.append(contentsOf: "data: [DONE]\n\n".utf8)
-            stopped = true
+            _ = endWithContentFilter(shapedLike: [], choice: choice, into: &output)
             return
         }
-        guard !rest.isEmpty else { return }
-        output.append(contentsOf: Self.event(from: template ?? [], choice: choice, text: rest))
+        if !rest.isEmpty { output.append(contentsOf: Self.event(from: [], choice: choice, text: rest)) }
+    }
+
+    /// Ends the stream: a `content_filter` event and `[DONE]`; nothing after it is sent.
+    private func endWithContentFilter(
+        shapedLike template: ArraySlice<UInt8>,
+        choice: Int,
+        into output: inout [UInt8]
+    ) -> [UInt8] {
+        output.append(contentsOf: Self.event(from: template, choice: choice, text: nil))
+        output.append(contentsOf: "data: [DONE]\n\n".utf8)
+        stopped = true
+        return []
     }
 
     /// A chunk event carrying `text` for `choice`, or (nil) the `content_filter` ending, with the id,

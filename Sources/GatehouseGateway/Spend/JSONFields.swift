@@ -6,11 +6,7 @@ enum JSONFields {
     /// `usage.prompt_tokens` and `usage.completion_tokens` (or `input_tokens`/`output_tokens`) of the
     /// last `"usage": {...}` in `bytes`; nil when there is none, it is `null`, or it is malformed.
     static func usage(in bytes: ArraySlice<UInt8>) -> (input: Int, output: Int)? {
-        guard let key = lastKey("usage", in: bytes) else { return nil }
-        var index = skipSpace(in: bytes, from: key)
-        guard index < bytes.endIndex, bytes[index] == UInt8(ascii: ":") else { return nil }
-        index = skipSpace(in: bytes, from: index + 1)
-        guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "{") else { return nil }
+        guard var index = lastValue(of: "usage", in: bytes), bytes[index] == UInt8(ascii: "{") else { return nil }
         var input: Int?
         var output = 0
         var depth = 0
@@ -76,12 +72,9 @@ enum JSONFields {
 
     /// Whether the event's `choices` is an empty array (the usage-only last chunk of a stream).
     static func hasEmptyChoices(_ bytes: ArraySlice<UInt8>) -> Bool {
-        guard let key = lastKey("choices", in: bytes) else { return true }
-        var index = skipSpace(in: bytes, from: key)
-        guard index < bytes.endIndex, bytes[index] == UInt8(ascii: ":") else { return false }
-        index = skipSpace(in: bytes, from: index + 1)
-        guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "[") else { return false }
-        index = skipSpace(in: bytes, from: index + 1)
+        guard let value = lastValue(of: "choices", in: bytes) else { return true }
+        guard bytes[value] == UInt8(ascii: "[") else { return false }
+        let index = skipSpace(in: bytes, from: value + 1)
         return index < bytes.endIndex && bytes[index] == UInt8(ascii: "]")
     }
 
@@ -196,13 +189,19 @@ enum JSONFields {
         return index
     }
 
-    private static func lastKey(_ name: String, in bytes: ArraySlice<UInt8>) -> Int? {
+    /// Where the value of the last key `name` starts (a string `"name"` followed by `:`; the same text
+    /// as a string value is passed over).
+    private static func lastValue(of name: String, in bytes: ArraySlice<UInt8>) -> Int? {
         let needle = Array("\"\(name)\"".utf8)
         guard bytes.count >= needle.count else { return nil }
         var index = bytes.endIndex - needle.count
         while index >= bytes.startIndex {
             if bytes[index] == needle[0], bytes[index..<(index + needle.count)].elementsEqual(needle) {
-                return index + needle.count
+                let colon = skipSpace(in: bytes, from: index + needle.count)
+                if colon < bytes.endIndex, bytes[colon] == UInt8(ascii: ":") {
+                    let value = skipSpace(in: bytes, from: colon + 1)
+                    return value < bytes.endIndex ? value : nil
+                }
             }
             index -= 1
         }

@@ -12,8 +12,8 @@ struct SpendPlan: Sendable {
     /// A sound upper bound of the prompt's tokens: one per body byte (every BPE token covers at least
     /// one byte, and the JSON around the messages outweighs the chat template's tokens).
     let inputBound: Int
-    /// The prompt's tokens as `TokenEstimator` counts them, for accounting without reported usage.
-    let inputEstimate: Int
+    /// The request body, counted only when something needs the prompt's tokens.
+    private let body: ByteBufferView
     /// The most output the request can produce: `max_tokens` (or the model's cap) times `n`.
     let outputBound: Int
 
@@ -52,7 +52,7 @@ struct SpendPlan: Sendable {
         }
         price = configuration.price(of: model.route)
         inputBound = body.count
-        inputEstimate = TokenEstimator.count(body)
+        self.body = body
         outputBound =
             route == .embeddings ? 0 : (inspected.maxTokens ?? model.route.maxOutputTokens) * max(inspected.n ?? 1, 1)
     }
@@ -60,12 +60,21 @@ struct SpendPlan: Sendable {
     /// The most the request can cost: the reservation held until it is settled.
     var worstCase: Cost { price.cost(of: TokenUsage(input: inputBound, output: outputBound, estimated: true)) }
 
-    /// The tokens a quota's per-minute allowance is charged at admission (trued up when usage is known).
-    func admissionTokens(for quota: Quota) -> Int {
-        switch quota.countedTokens {
-        case .input: return inputEstimate
-        case .output: return outputBound
-        case .total: return inputEstimate + outputBound
+    /// The prompt's tokens as `TokenEstimator` counts them, for accounting without reported usage.
+    var promptEstimate: Int { TokenEstimator.count(body) }
+
+    /// The tokens each quota's per-minute allowance is charged at admission (trued up when usage is
+    /// known); the prompt is counted only when a quota counts it.
+    func admissionTokens() -> (Quota) -> Int {
+        let countsPrompt = demands.contains { $0.quota.tokensPerMinute != nil && $0.quota.countedTokens != .output }
+        let prompt = countsPrompt ? promptEstimate : 0
+        let output = outputBound
+        return { quota in
+            switch quota.countedTokens {
+            case .input: prompt
+            case .output: output
+            case .total: prompt + output
+            }
         }
     }
 

@@ -65,29 +65,22 @@ extension Store {
                 let previous: String = row["previous_hash"]
                 let hash: String = row["hash"]
                 count += 1
-                if sequence != expectedSequence {
-                    return AuditVerification(
+                func broken(_ problem: String) -> AuditVerification {
+                    AuditVerification(
                         records: count,
                         headSequence: nil,
                         headHash: nil,
-                        firstBreak: (sequence, "records \(expectedSequence) to \(sequence - 1) are missing")
+                        firstBreak: .init(sequence: sequence, problem: problem)
                     )
+                }
+                if sequence != expectedSequence {
+                    return broken("records \(expectedSequence) to \(sequence - 1) are missing")
                 }
                 if previous != expectedPrevious {
-                    return AuditVerification(
-                        records: count,
-                        headSequence: nil,
-                        headHash: nil,
-                        firstBreak: (sequence, "it does not follow the record before it (previous hash differs)")
-                    )
+                    return broken("it does not follow the record before it (previous hash differs)")
                 }
                 if AuditChain.hash(previous: previous, text: text) != hash {
-                    return AuditVerification(
-                        records: count,
-                        headSequence: nil,
-                        headHash: nil,
-                        firstBreak: (sequence, "its content was changed after it was written (hash differs)")
-                    )
+                    return broken("its content was changed after it was written (hash differs)")
                 }
                 expectedPrevious = hash
                 expectedSequence += 1

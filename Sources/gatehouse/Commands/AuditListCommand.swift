@@ -46,7 +46,7 @@ struct AuditListCommand: ParsableCommand {
             let records = try Store(directory: data.url).auditRecords(query)
             switch output.output {
             case .table:
-                print(
+                Console.table(
                     TableText.render(
                         header: [
                             "SEQ", "TIME", "REQUEST", "IDENTITY", "MODEL", "DECISION", "STATUS", "TOKENS", "COST",
@@ -64,7 +64,8 @@ struct AuditListCommand: ParsableCommand {
                                 entry.cost?.description ?? "-", entry.reason ?? "",
                             ]
                         }
-                    )
+                    ),
+                    empty: "no audit records match"
                 )
             case .json, .yaml:
                 print(

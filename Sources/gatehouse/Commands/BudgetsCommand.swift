@@ -17,7 +17,8 @@ struct BudgetsCommand: ParsableCommand {
         do {
             let budgets = try Store(directory: data.url).budgets()
             switch output.output {
-            case .table: print(Self.table(budgets))
+            case .table:
+                Console.table(Self.table(budgets), empty: "no budget has been charged yet in its current window")
             case .json, .yaml: print(try StructuredOutput.render(BudgetListing(items: budgets), as: output.output))
             }
         } catch let error as StoreError {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatehouseGateway
 
 /// `--since` and `--until`: a duration ago (`90m`, `12h`, `7d`) or an RFC 3339 time.
 struct TimeRangeOptions: ParsableArguments {
@@ -11,12 +12,18 @@ struct TimeRangeOptions: ParsableArguments {
 
     func validate() throws {
         for (flag, value) in [("--since", since), ("--until", until)] {
-            if let value, TimeOption.date(value) == nil {
+            if let value, Self.date(value) == nil {
                 throw ValidationError("\(flag) \(value): expected a duration (90m, 12h, 7d) or an RFC 3339 time")
             }
         }
     }
 
-    var start: Date? { since.flatMap { TimeOption.date($0) } }
-    var end: Date? { until.flatMap { TimeOption.date($0) } }
+    var start: Date? { since.flatMap { Self.date($0) } }
+    var end: Date? { until.flatMap { Self.date($0) } }
+
+    /// A duration reads as "that long ago"; an absolute time as itself.
+    static func date(_ text: String, now: Date = Date()) -> Date? {
+        guard let date = ExpiryParser.date(text, now: now) else { return nil }
+        return date > now ? now.addingTimeInterval(-date.timeIntervalSince(now)) : date
+    }
 }

@@ -29,7 +29,7 @@ struct UsageCommand: ParsableCommand {
             let budgets = try store.budgets()
             switch output.output {
             case .table:
-                print(
+                Console.table(
                     TableText.render(
                         header: [
                             "IDENTITY", "MODEL", "REQUESTS", "DENIED", "TOKENS IN", "TOKENS OUT", "ESTIMATED", "COST",
@@ -42,9 +42,12 @@ struct UsageCommand: ParsableCommand {
                                 row.cost.description,
                             ]
                         }
-                    )
+                    ),
+                    empty: "no requests in this time range"
                 )
-                if !budgets.isEmpty { print("\nbudgets (gatehouse budgets):\n" + BudgetsCommand.table(budgets)) }
+                if !budgets.isEmpty {
+                    print("\nbudgets (gatehouse budgets):\n" + BudgetsCommand.table(budgets), terminator: "")
+                }
             case .json, .yaml:
                 print(try StructuredOutput.render(UsageListing(items: rows, budgets: budgets), as: output.output))
             }

@@ -11,6 +11,16 @@ enum Console {
         FileHandle.standardOutput.write(Data((message + "\n").utf8))
     }
 
+    /// A table with no rows: a note on standard error (as kubectl's "No resources found"), nothing on
+    /// standard output; otherwise the table.
+    static func table(_ text: String, empty: String) {
+        if text.isEmpty {
+            FileHandle.standardError.write(Data("\(empty)\n".utf8))
+        } else {
+            print(text, terminator: "")
+        }
+    }
+
     static func warning(_ message: String) {
         FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }
