@@ -45,15 +45,21 @@ import Testing
         """
     }
 
-    @Test func tokensAreVerifiedAgainstTheJWKSAndTheirClaimsBecomeLabels() async throws {
-        let key = ES256PrivateKey()
-        let other = ES256PrivateKey()
+    /// A JWKS file holding `key` as `k1`.
+    static func jwksFile(for key: ES256PrivateKey) throws -> URL {
         let parameters = try #require(key.parameters)
         let jwks = FileManager.default.temporaryDirectory.appending(path: "jwks-\(UUID().uuidString).json")
-        defer { try? FileManager.default.removeItem(at: jwks) }
         try """
         {"keys":[{"kty":"EC","crv":"P-256","x":"\(parameters.x)","y":"\(parameters.y)","kid":"k1","alg":"ES256","use":"sig"}]}
         """.write(to: jwks, atomically: true, encoding: .utf8)
+        return jwks
+    }
+
+    @Test func tokensAreVerifiedAgainstTheJWKSAndTheirClaimsBecomeLabels() async throws {
+        let key = ES256PrivateKey()
+        let other = ES256PrivateKey()
+        let jwks = try Self.jwksFile(for: key)
+        defer { try? FileManager.default.removeItem(at: jwks) }
         let signer = JWTKeyCollection()
         await signer.add(ecdsa: key, kid: "k1")
         await signer.add(ecdsa: key, kid: "unknown-kid")
@@ -115,6 +121,65 @@ import Testing
             )
             #expect(!harness.logs.text.contains(String(parts[2])))
         }
+    }
+
+    /// Token verification runs on the connection's event loop: a request is answered while every
+    /// thread of the shared cooperative pool is blocked (as CPU-bound work elsewhere in a process can keep them).
+    @Test func aTokenIsVerifiedWhileTheCooperativeThreadsAreBusy() async throws {
+        let key = ES256PrivateKey()
+        let jwks = try Self.jwksFile(for: key)
+        defer { try? FileManager.default.removeItem(at: jwks) }
+        let signer = JWTKeyCollection()
+        await signer.add(ecdsa: key, kid: "k1")
+        let token = try await signer.sign(Claims(), kid: JWKIdentifier(string: "k1"))
+        try await GatewayHarness.with(yaml: Self.yaml(jwks: jwks.path)) { harness in
+            let request = try HTTPClient.Request(
+                url: harness.base + "/v1/chat/completions",
+                method: .POST,
+                headers: ["authorization": "Bearer \(token)", "content-type": "application/json"],
+                body: .string(GatewayHarness.chat())
+            )
+            let outcome = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    continuation.resume(returning: Self.sendWhileCooperativeThreadsAreBlocked(request))
+                }
+            }
+            #expect(outcome == .answered(200))
+        }
+    }
+
+    enum BlockedPoolOutcome: Equatable, Sendable {
+        case answered(Int)
+        case timedOut
+        case poolNotBlocked
+    }
+
+    /// Blocks every cooperative thread, then sends `request` from this (non-cooperative) thread.
+    static func sendWhileCooperativeThreadsAreBlocked(_ request: HTTPClient.Request) -> BlockedPoolOutcome {
+        let width = ProcessInfo.processInfo.activeProcessorCount
+        let started = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        for _ in 0..<width {
+            Task.detached {
+                started.signal()
+                hold(release)
+            }
+        }
+        defer { for _ in 0..<width { release.signal() } }
+        for _ in 0..<width where started.wait(timeout: .now() + 60) != .success {
+            return .poolNotBlocked
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { try? client.syncShutdown() }
+        guard let response = try? client.execute(request: request, deadline: .now() + .seconds(5)).wait() else {
+            return .timedOut
+        }
+        return .answered(Int(response.status.code))
+    }
+
+    /// Waits on `semaphore`, keeping the calling thread.
+    static func hold(_ semaphore: DispatchSemaphore) {
+        semaphore.wait()
     }
 
     @Test func aJWKSURLIsRefetchedForAnUnknownKidAtMostOncePerInterval() async throws {

@@ -22,6 +22,7 @@ struct DataPlane: Responder {
     let authenticator: Authenticator
     let quotaBook: QuotaBook
     let ledger: SpendLedger
+    let executors: EventLoopTaskExecutor.Table
     let logger: Logger
 
     var limits: RequestLimits { state.runtime.configuration.limits }
@@ -75,7 +76,7 @@ struct DataPlane: Responder {
 
     /// Called on the connection's event loop. A caller known from the head (key, certificate) is
     /// answered without a Swift task: the whole request runs as futures on that loop. A bearer token is
-    /// verified in a task first (jwt-kit is asynchronous), then the request continues on the loop.
+    /// verified first in a task that runs on the same loop (jwt-kit is asynchronous).
     func respond(
         to request: AdmittedRequest,
         body: ByteBuffer,
@@ -87,8 +88,9 @@ struct DataPlane: Responder {
             proceed(request, identity: identity, body: body, writer: writer, cancellation: cancellation)
         case .token(let token, let header, let verifier):
             let eventLoop = writer.channel.eventLoop
+            let executor = executors.executor(for: eventLoop)
             cancellation.hold(
-                Task {
+                Task(executorPreference: executor) {
                     guard let identity = await verifier.identify(token: token, header: header, now: Date()) else {
                         log(request, status: 401, extra: ["gatehouse.reason": "token not valid"])
                         var entry = auditEntry(request, identity: nil, writer: writer)
@@ -97,8 +99,12 @@ struct DataPlane: Responder {
                         return
                     }
                     guard !Task.isCancelled else { return }
-                    eventLoop.execute {
+                    if eventLoop.inEventLoop {
                         proceed(request, identity: identity, body: body, writer: writer, cancellation: cancellation)
+                    } else {
+                        eventLoop.execute {
+                            proceed(request, identity: identity, body: body, writer: writer, cancellation: cancellation)
+                        }
                     }
                 }
             )

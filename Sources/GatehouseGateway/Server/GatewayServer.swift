@@ -54,6 +54,7 @@ public final class GatewayServer: Service, Sendable {
             authenticator: authenticator,
             quotaBook: QuotaBook(),
             ledger: ledger,
+            executors: EventLoopTaskExecutor.Table(group: group),
             logger: logger
         )
         let adminPlane = AdminPlane(
