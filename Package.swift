@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "GatehousePolicy", targets: ["GatehousePolicy"]),
         .library(name: "GatehouseStore", targets: ["GatehouseStore"]),
         .library(name: "GatehouseGuard", targets: ["GatehouseGuard"]),
+        .library(name: "GatehouseFlows", targets: ["GatehouseFlows"]),
         .library(name: "GatehouseGateway", targets: ["GatehouseGateway"]),
         .library(name: "GatehouseFixtureModel", targets: ["GatehouseFixtureModel"]),
         .library(name: "GatehouseTesting", targets: ["GatehouseTesting"]),
@@ -27,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "GatehouseCore"),
@@ -47,12 +49,21 @@ let package = Package(
         ),
         .target(name: "GatehouseGuard"),
         .target(
+            name: "GatehouseFlows",
+            dependencies: [
+                "GatehouseCore",
+                "GatehouseStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "GatehouseGateway",
             dependencies: [
                 "GatehouseCore",
                 "GatehousePolicy",
                 "GatehouseStore",
                 "GatehouseGuard",
+                "GatehouseFlows",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -66,6 +77,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(
@@ -84,6 +96,7 @@ let package = Package(
                 "GatehousePolicy",
                 "GatehouseStore",
                 "GatehouseGateway",
+                "GatehouseFlows",
                 "GatehouseFixtureModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
@@ -113,6 +126,15 @@ let package = Package(
         .testTarget(name: "GatehouseCLITests", dependencies: ["gatehouse", "GatehouseTesting"]),
         .testTarget(name: "GatehouseGuardTests", dependencies: ["GatehouseGuard"]),
         .testTarget(
+            name: "GatehouseFlowsTests",
+            dependencies: [
+                "GatehouseCore",
+                "GatehouseStore",
+                "GatehouseFlows",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "GatehouseGatewayTests",
             dependencies: [
                 "GatehouseCore",
@@ -122,6 +144,7 @@ let package = Package(
                 "GatehouseTesting",
                 "GatehousePolicy",
                 "GatehouseGuard",
+                "GatehouseFlows",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseFlows
 import GatehouseStore
 import Logging
 import NIOCore
@@ -77,11 +78,19 @@ public final class Gateway: Sendable {
         )
         try ledger.settleAbandoned()
         let state = GatewayState(configuration: configuration, registry: UpstreamRegistry(group: group))
+        let recorder = FlowRecorder(
+            store: store,
+            bucket: configuration.flows.bucket,
+            retention: configuration.flows.retention,
+            logger: logger
+        )
+        let telemetry = GatewayTelemetry(flows: recorder, state: state)
         let server = try await GatewayServer.start(
             state: state,
             keys: keys,
             store: store,
             ledger: ledger,
+            telemetry: telemetry,
             tls: dataTLS,
             adminTLS: adminTLS,
             group: group,
@@ -89,6 +98,7 @@ public final class Gateway: Sendable {
         )
         var services: [any Service] = [
             ledger,
+            FlowRecording(recorder: recorder),
             KeyDirectoryRefresher(directory: keys, store: store, logger: logger),
             HealthChecker(state: state, logger: logger),
         ]

@@ -277,6 +277,7 @@ public final class Store: Sendable {
         }
         migrator.registerMigration("v2-ledger-audit", migrate: Self.createLedgerAndAudit)
         migrator.registerMigration("v2-key-quotas", migrate: Self.addKeyQuotas)
+        migrator.registerMigration("v3-flows", migrate: FlowRow.createTable)
         return migrator
     }
 }

@@ -68,6 +68,9 @@ public struct Cost: Sendable, Hashable, Comparable, Codable, CustomStringConvert
         return text
     }
 
+    /// Dollars as a floating-point number, for metrics only (never for accounting).
+    public var approximateDollars: Double { Double(picodollars) / 1e12 }
+
     /// Dollars with six decimals, as listings show them: `$12.345678`.
     public var description: String { "$" + dollars(decimals: 6) }
 

@@ -1,21 +1,29 @@
 import Foundation
 import GatehouseCore
+import GatehouseFlows
 import GatehouseStore
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// The admin API, served on the admin listener only and authenticated by an admin key:
 ///
 /// - `GET /v1/keys` lists API keys (never their secrets);
 /// - `POST /v1/keys` `{"name", "labels", "expiresAt" | "expiresIn"}` creates one and shows its secret once;
 /// - `DELETE /v1/keys/{name or id}` revokes one;
+/// - `GET /v1/flows?from-namespace=…&verdict=deny&last=50` lists stored flows (`FlowParameters`), and
+///   with `follow=true` keeps the answer open as a server-sent event stream of new flows as they happen;
+/// - `GET /metrics` is the Prometheus text exposition;
 /// - `GET /healthz` answers without authentication, for probes.
 struct AdminPlane: Responder {
+    static let authenticatedPaths: Set<String> = ["/v1/keys", "/v1/flows", "/metrics"]
+
     let state: GatewayState
     let authenticator: Authenticator
     let store: Store
     let keys: KeyDirectory
+    let telemetry: GatewayTelemetry
     let logger: Logger
 
     var limits: RequestLimits {
@@ -27,7 +35,8 @@ struct AdminPlane: Responder {
     func admit(
         head: HTTPRequestHead,
         requestID: String,
-        certificateNames: [String]
+        certificateNames: [String],
+        client: SocketAddress?
     ) -> Result<AdmittedRequest, GatewayError> {
         let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         if path == "/healthz" {
@@ -35,7 +44,7 @@ struct AdminPlane: Responder {
                 ? .success(admitted(head, path: path, requestID: requestID, authentication: .rejected))
                 : .failure(.methodNotAllowed("GET"))
         }
-        guard path == "/v1/keys" || path.hasPrefix("/v1/keys/") else { return .failure(.notFound) }
+        guard Self.authenticatedPaths.contains(path) || path.hasPrefix("/v1/keys/") else { return .failure(.notFound) }
         let result = authenticator.authenticate(
             headers: head.headers,
             certificateNames: [],
@@ -57,22 +66,136 @@ struct AdminPlane: Responder {
         cancellation: RequestCancellation
     ) {
         // The store's calls are synchronous SQLite reads and writes; a task lets the handler return at once.
-        cancellation.hold(Task { respondInTask(to: request, body: body, writer: writer) })
+        cancellation.hold(Task { await respondInTask(to: request, body: body, writer: writer) })
     }
 
-    private func respondInTask(to request: AdmittedRequest, body: ByteBuffer, writer: ResponseWriter) {
-        let (status, json) = answer(request, body: body)
-        if let identity = request.identity {
-            logger.info(
-                "admin request",
-                metadata: [
-                    "gatehouse.request.id": "\(request.requestID)", "gatehouse.identity": "\(identity.name)",
-                    "gatehouse.method": "\(request.head.method.rawValue)", "gatehouse.route": "\(request.path)",
-                    "gatehouse.status": "\(status.code)",
-                ]
+    private func respondInTask(to request: AdmittedRequest, body: ByteBuffer, writer: ResponseWriter) async {
+        switch (request.head.method, request.path) {
+        case (.GET, "/metrics"):
+            await Self.offLoop { refreshGauges() }
+            logRequest(request, status: .ok)
+            writer.write(
+                status: .ok,
+                contentType: "text/plain; version=0.0.4; charset=utf-8",
+                writer.channel.allocator.buffer(bytes: telemetry.metrics.exposition())
             )
+        case (.GET, "/v1/flows"):
+            await flows(request, writer: writer)
+        default:
+            let (status, json) = await Self.offLoop { answer(request, body: body) }
+            logRequest(request, status: status)
+            writer.writeJSON(status: status, json)
         }
-        writer.writeJSON(status: status, json)
+    }
+
+    private func logRequest(_ request: AdmittedRequest, status: HTTPResponseStatus) {
+        guard let identity = request.identity else { return }
+        logger.info(
+            "admin request",
+            metadata: [
+                "gatehouse.request.id": "\(request.requestID)", "gatehouse.identity": "\(identity.name)",
+                "gatehouse.method": "\(request.head.method.rawValue)", "gatehouse.route": "\(request.path)",
+                "gatehouse.status": "\(status.code)",
+            ]
+        )
+    }
+
+    /// Budgets and upstream health, read when Prometheus scrapes.
+    private func refreshGauges() {
+        let upstreams = state.runtime.models.flatMap { model in
+            model.upstreams.map { (model: model.route.name, origin: $0.origin, healthy: $0.isHealthy) }
+        }
+        let budgets = (try? store.budgets()) ?? []
+        telemetry.metrics.refresh(budgets: budgets, upstreams: upstreams)
+    }
+
+    /// Stored flows as JSON, or, with `follow`, the stored ones and then new ones as server-sent events.
+    private func flows(_ request: AdmittedRequest, writer: ResponseWriter) async {
+        let parameters: FlowParameters
+        do {
+            parameters = try FlowParameters(Self.queryItems(request.head.uri))
+        } catch {
+            let answer = GatewayError(
+                .badRequest,
+                type: "invalid_request_error",
+                code: "invalid_parameter",
+                message: "\(error)"
+            )
+            logRequest(request, status: .badRequest)
+            writer.writeError(answer)
+            return
+        }
+        let encoder = FlowListing.makeEncoder()
+        var query = FlowQuery(filter: parameters.query, limit: parameters.limit, after: parameters.after)
+        let stored: [StoredFlow]
+        do {
+            stored = try await Self.offLoop { [query] in try store.flows(query) }
+        } catch {
+            logRequest(request, status: .serviceUnavailable)
+            let reason = (error as? StoreError)?.reason ?? "the flow store could not be read"
+            writer.writeError(
+                GatewayError(.serviceUnavailable, type: "api_error", code: "store_unavailable", message: reason)
+            )
+            return
+        }
+        logRequest(request, status: .ok)
+        guard parameters.follow else {
+            // Flows of buckets still open are listed too (without an id): a request shows up at once.
+            let open = telemetry.flows.aggregator.snapshot().filter(parameters.query.matches)
+            let items =
+                (stored.map { FlowListing.Item(id: $0.id, flow: $0.flow) }
+                + open.map { FlowListing.Item(id: nil, flow: $0) })
+                .suffix(parameters.limit)
+            let body = (try? encoder.encode(FlowListing(items: Array(items)))) ?? Data("{\"items\":[]}".utf8)
+            writer.write(status: .ok, contentType: "application/json", writer.channel.allocator.buffer(bytes: body))
+            return
+        }
+        // Live: subscribe before sending what is stored, so nothing falls between the two.
+        let live = telemetry.flows.hub.subscribe(parameters.query)
+        writer.writeHead(
+            status: .ok,
+            headers: ["content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no"]
+        )
+        writer.channel.flush()
+        func send(_ item: FlowListing.Item) async -> Bool {
+            guard let json = try? encoder.encode(item) else { return true }
+            return (try? await writer.writeChunk("data: " + String(decoding: json, as: UTF8.self) + "\n\n").get())
+                != nil
+        }
+        for flow in stored where await !send(FlowListing.Item(id: flow.id, flow: flow.flow)) { return }
+        query.after = stored.last?.id
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(15))
+                guard (try? await writer.writeChunk(": keep-alive\n\n").get()) != nil else { return }
+            }
+        }
+        defer { heartbeat.cancel() }
+        for await flow in live where await !send(FlowListing.Item(id: nil, flow: flow)) { return }
+        // The gateway is shutting down.
+        writer.writeEnd(closes: true)
+    }
+
+    /// Runs blocking store work on NIO's thread pool: in `serve`, tasks run on the event loops.
+    private static func offLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(work)
+    }
+
+    private static func offLoop<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        // The pool only fails when shut down, which happens after the listeners close.
+        (try? await NIOThreadPool.singleton.runIfActive(work)) ?? work()
+    }
+
+    /// `?a=1&b=x%20y` as name-value pairs, percent-decoded (`+` as a space).
+    static func queryItems(_ uri: String) -> [(String, String)] {
+        guard let question = uri.firstIndex(of: "?") else { return [] }
+        return uri[uri.index(after: question)...].split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
+            }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
     }
 
     private func admitted(

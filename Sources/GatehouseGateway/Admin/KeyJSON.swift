@@ -67,12 +67,12 @@ public enum KeyJSON {
         }
         var expiresAt: Date?
         if let text = object["expiresAt"] as? String {
-            guard let date = ExpiryParser.date(text, now: Date()) else {
+            guard let date = TimeExpression.date(text, now: Date()) else {
                 throw GatewayError.badRequest("invalid_expiry", "\"expiresAt\" must be an RFC 3339 time")
             }
             expiresAt = date
         } else if let text = object["expiresIn"] as? String {
-            guard let date = ExpiryParser.date(text, now: Date()) else {
+            guard let date = TimeExpression.date(text, now: Date()) else {
                 throw GatewayError.badRequest("invalid_expiry", "\"expiresIn\" must be a duration such as 12h or 30d")
             }
             expiresAt = date

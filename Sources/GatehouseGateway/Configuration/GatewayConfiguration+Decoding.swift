@@ -55,7 +55,7 @@ extension GatewayConfiguration {
     private mutating func read(_ root: Field, environment: [String: String]) throws(ResourceError) {
         let object = try root.object(known: [
             "listen", "admin", "tls", "authentication", "models", "access", "limits", "quotas", "prices", "guardrails",
-            "audit",
+            "audit", "flows", "metrics",
         ])
         if let field = object["listen"] { listen = try field.listenAddress() }
         if let admin = try object["admin"]?.object(known: ["listen"]), let field = admin["listen"] {
@@ -79,6 +79,16 @@ extension GatewayConfiguration {
         if let field = object["prices"] { try readPrices(field) }
         if let audit = try object["audit"]?.object(known: ["enabled"]) {
             auditEnabled = try audit["enabled"]?.bool() ?? true
+        }
+        if let field = object["flows"] { flows = try field.flowSettings() }
+        if let metrics = try object["metrics"]?.object(known: ["identityLabels"]) {
+            for item in try metrics["identityLabels"]?.list() ?? [] {
+                let key = try item.string()
+                guard Labels.problem(key: key, value: "") == nil else {
+                    throw item.error(.invalidValue, "\"\(key)\" is not a label key")
+                }
+                metricsIdentityLabels.append(key)
+            }
         }
         for item in try object["guardrails"]?.list() ?? [] {
             let policy = try item.guardrailPolicy()
@@ -131,10 +141,29 @@ extension Field {
         return address
     }
 
-    /// `10s`, `500ms`, `2m`, `1h`.
+    fileprivate func flowSettings() throws(ResourceError) -> FlowSettings {
+        let object = try object(known: ["enabled", "bucket", "retention"])
+        var settings = FlowSettings()
+        settings.enabled = try object["enabled"]?.bool() ?? true
+        if let field = object["bucket"] {
+            settings.bucket = try field.duration()
+            guard settings.bucket >= .seconds(1) else {
+                throw field.error(.invalidValue, "the bucket must be at least 1s")
+            }
+        }
+        if let field = object["retention"] {
+            settings.retention = try field.duration()
+            guard settings.retention >= .seconds(60) else {
+                throw field.error(.invalidValue, "the retention must be at least 1m")
+            }
+        }
+        return settings
+    }
+
+    /// `10s`, `500ms`, `2m`, `1h`, `7d`.
     func duration() throws(ResourceError) -> Duration {
         let text = try string()
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
         for (unit, scale) in units where text.hasSuffix(unit) {
             if let value = Double(text.dropLast(unit.count)), value >= 0, value.isFinite {
                 return .milliseconds(Int64((value * scale * 1000).rounded()))

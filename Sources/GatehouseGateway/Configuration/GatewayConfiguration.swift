@@ -17,6 +17,10 @@ public struct GatewayConfiguration: Sendable {
     /// Whether every request is recorded in the audit trail (`audit.enabled`; off only for benchmarks
     /// and throwaway setups).
     public var auditEnabled = true
+    public var flows = FlowSettings()
+    /// Identity label keys that become metric labels (`metrics.identityLabels`); none by default, as
+    /// every value multiplies the series.
+    public var metricsIdentityLabels: [String] = []
     /// Prices by model name (`prices:`), over the list prices.
     public var prices: [String: ModelPrice] = [:]
     /// The price of a model nothing else prices (`prices.default`).

@@ -253,7 +253,12 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
             return
         }
         if certificateNames == nil { certificateNames = Self.certificateNames(context: context) }
-        switch responder.admit(head: head, requestID: requestID, certificateNames: certificateNames ?? []) {
+        switch responder.admit(
+            head: head,
+            requestID: requestID,
+            certificateNames: certificateNames ?? [],
+            client: context.channel.remoteAddress
+        ) {
         case .failure(let error):
             refuse(error, head: head, requestID: requestID, context: context)
         case .success(let admitted):

@@ -22,6 +22,7 @@ struct DataPlane: Responder {
     let authenticator: Authenticator
     let quotaBook: QuotaBook
     let ledger: SpendLedger
+    let telemetry: GatewayTelemetry
     let executors: EventLoopTaskExecutor.Table
     let logger: Logger
 
@@ -30,18 +31,31 @@ struct DataPlane: Responder {
     func admit(
         head: HTTPRequestHead,
         requestID: String,
-        certificateNames: [String]
+        certificateNames: [String],
+        client: SocketAddress?
     ) -> Result<AdmittedRequest, GatewayError> {
         // Routing uses the raw path only: never a URL rebuilt from Host.
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         guard let route = Route(rawValue: String(path)) else {
             log(head: head, requestID: requestID, status: 404, extra: ["gatehouse.reason": "no route"])
-            recordRefusal(path: String(path.prefix(256)), requestID: requestID, error: .notFound, reason: "no route")
+            recordRefusal(
+                path: String(path.prefix(256)),
+                requestID: requestID,
+                client: client,
+                error: .notFound,
+                reason: "no_route"
+            )
             return .failure(.notFound)
         }
         guard head.method == route.method else {
             let error = GatewayError.methodNotAllowed(route.method.rawValue)
-            recordRefusal(path: route.rawValue, requestID: requestID, error: error, reason: "method not allowed")
+            recordRefusal(
+                path: route.rawValue,
+                requestID: requestID,
+                client: client,
+                error: error,
+                reason: "method_not_allowed"
+            )
             return .failure(error)
         }
         let runtime = state.runtime
@@ -57,8 +71,9 @@ struct DataPlane: Responder {
             recordRefusal(
                 path: route.rawValue,
                 requestID: requestID,
+                client: client,
                 error: .unauthenticated,
-                reason: "not authenticated"
+                reason: "not_authenticated"
             )
             return .failure(.unauthenticated)
         }
@@ -94,7 +109,7 @@ struct DataPlane: Responder {
                     guard let identity = await verifier.identify(token: token, header: header, now: Date()) else {
                         log(request, status: 401, extra: ["gatehouse.reason": "token not valid"])
                         var entry = auditEntry(request, identity: nil, writer: writer)
-                        entry.reason = "token not valid"
+                        entry.reason = "token_not_valid"
                         refuse(entry, with: .unauthenticated, writer: writer)
                         return
                     }
@@ -156,6 +171,9 @@ struct DataPlane: Responder {
         var entry = auditEntry(request, identity: identity, writer: writer)
         entry.model = model.route.name
         entry.trace = decision.compactTrace
+        entry.access = decision
+        entry.modelLabels = model.route.labels
+        entry.bytesIn = body.readableBytes
         guard decision.verdict == .allow else {
             log(
                 request,
@@ -322,8 +340,11 @@ struct DataPlane: Responder {
             entry.timeToFirstTokenMilliseconds = outcome.firstPiece.map {
                 ($0 - exchange.request.started) / .milliseconds(1)
             }
+            entry.bytesOut = outcome.bytes
+            entry.stream = inspected.stream
+            telemetry.observe(entry)
             if exchange.request.runtime.configuration.auditEnabled {
-                ledger.submit(.record(entry), on: writer.channel.eventLoop).whenComplete { _ in
+                ledger.submit(.record(entry.audit), on: writer.channel.eventLoop).whenComplete { _ in
                     if outcome.endPending { writer.writeEnd() }
                 }
             } else if outcome.endPending {
@@ -345,7 +366,7 @@ struct DataPlane: Responder {
 
     // MARK: Audit
 
-    private func auditEntry(_ request: AdmittedRequest, identity: Identity?, writer: ResponseWriter?) -> AuditEntry {
+    private func auditEntry(_ request: AdmittedRequest, identity: Identity?, writer: ResponseWriter?) -> RequestRecord {
         var entry = AuditEntry(
             time: Date(timeIntervalSinceNow: -((ContinuousClock.now - request.started) / .seconds(1))),
             requestID: request.requestID,
@@ -360,11 +381,11 @@ struct DataPlane: Responder {
             entry.keyID = identity.keyID
         }
         entry.client = writer?.channel.remoteAddress?.readable
-        return entry
+        return RequestRecord(entry)
     }
 
     /// Answers with `error` and records the request as denied.
-    private func refuse(_ entry: AuditEntry, with error: GatewayError, writer: ResponseWriter) {
+    private func refuse(_ entry: RequestRecord, with error: GatewayError, writer: ResponseWriter) {
         var entry = entry
         entry.decision = "deny"
         entry.status = Int(error.status.code)
@@ -394,13 +415,20 @@ struct DataPlane: Responder {
         writer.writeJSON(status: .ok, "{\"object\":\"list\",\"data\":[\(items.joined(separator: ","))]}")
     }
 
-    /// Adds `entry` to the audit trail (unless configuration turned the trail off).
-    private func record(_ entry: AuditEntry) {
-        if state.runtime.configuration.auditEnabled { ledger.record(entry) }
+    /// Adds `entry` to the audit trail (unless configuration turned the trail off), the flows and the metrics.
+    private func record(_ entry: RequestRecord) {
+        if state.runtime.configuration.auditEnabled { ledger.record(entry.audit) }
+        telemetry.observe(entry)
     }
 
     /// Records a request refused at its head, before a caller was known.
-    private func recordRefusal(path: String, requestID: String, error: GatewayError, reason: String) {
+    private func recordRefusal(
+        path: String,
+        requestID: String,
+        client: SocketAddress?,
+        error: GatewayError,
+        reason: String
+    ) {
         var entry = AuditEntry(
             time: Date(),
             requestID: requestID,
@@ -409,7 +437,8 @@ struct DataPlane: Responder {
             status: Int(error.status.code)
         )
         entry.reason = reason
-        record(entry)
+        entry.client = client?.readable
+        record(RequestRecord(entry))
     }
 
     // MARK: Logging (one line per request; never a credential or a body)

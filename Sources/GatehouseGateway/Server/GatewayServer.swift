@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseFlows
 import GatehouseStore
 import Logging
 import NIOCore
@@ -17,6 +18,7 @@ public final class GatewayServer: Service, Sendable {
     private let adminChannel: any Channel
     private let tracker: ConnectionTracker
     private let state: GatewayState
+    private let telemetry: GatewayTelemetry
     private let logger: Logger
 
     private init(
@@ -24,6 +26,7 @@ public final class GatewayServer: Service, Sendable {
         adminChannel: any Channel,
         tracker: ConnectionTracker,
         state: GatewayState,
+        telemetry: GatewayTelemetry,
         logger: Logger
     ) {
         self.dataChannel = dataChannel
@@ -32,6 +35,7 @@ public final class GatewayServer: Service, Sendable {
         self.adminAddress = adminChannel.localAddress!
         self.tracker = tracker
         self.state = state
+        self.telemetry = telemetry
         self.logger = logger
     }
 
@@ -41,6 +45,7 @@ public final class GatewayServer: Service, Sendable {
         keys: KeyDirectory,
         store: Store,
         ledger: SpendLedger,
+        telemetry: GatewayTelemetry,
         tls: NIOSSLContext?,
         adminTLS: NIOSSLContext?,
         group: any EventLoopGroup,
@@ -54,6 +59,7 @@ public final class GatewayServer: Service, Sendable {
             authenticator: authenticator,
             quotaBook: QuotaBook(),
             ledger: ledger,
+            telemetry: telemetry,
             executors: EventLoopTaskExecutor.Table(group: group),
             logger: logger
         )
@@ -62,6 +68,7 @@ public final class GatewayServer: Service, Sendable {
             authenticator: authenticator,
             store: store,
             keys: keys,
+            telemetry: telemetry,
             logger: logger
         )
         let dataChannel = try await bind(
@@ -89,6 +96,7 @@ public final class GatewayServer: Service, Sendable {
             adminChannel: adminChannel,
             tracker: tracker,
             state: state,
+            telemetry: telemetry,
             logger: logger
         )
     }
@@ -144,6 +152,8 @@ public final class GatewayServer: Service, Sendable {
     public func shutdown() async {
         try? await dataChannel.close()
         try? await adminChannel.close()
+        // Live flow streams end now; requests in flight are drained below.
+        telemetry.flows.hub.finish()
         tracker.drain()
         let drainTimeout = state.runtime.configuration.limits.drainTimeout
         let deadline = ContinuousClock.now + drainTimeout

@@ -10,7 +10,8 @@ protocol Responder: Sendable {
     func admit(
         head: HTTPRequestHead,
         requestID: String,
-        certificateNames: [String]
+        certificateNames: [String],
+        client: SocketAddress?
     ) -> Result<AdmittedRequest, GatewayError>
 
     /// Answers an admitted request; called on the connection's event loop. Work that outlives the call

@@ -33,15 +33,31 @@ struct ResponseWriter: Sendable {
     func writeJSON(status: HTTPResponseStatus, _ json: String, headers: [(String, String)] = [], closes: Bool = false) {
         var buffer = channel.allocator.buffer(capacity: json.utf8.count)
         buffer.writeString(json)
+        write(status: status, contentType: "application/json", buffer, headers: headers, closes: closes)
+    }
+
+    /// A whole response of any type.
+    func write(
+        status: HTTPResponseStatus,
+        contentType: String,
+        _ body: ByteBuffer,
+        headers: [(String, String)] = [],
+        closes: Bool = false
+    ) {
         writeHead(
             status: status,
             headers: HTTPHeaders(
-                [("content-type", "application/json"), ("content-length", String(buffer.readableBytes))] + headers
+                [("content-type", contentType), ("content-length", String(body.readableBytes))] + headers
             ),
             closes: closes
         )
-        channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+        channel.write(HTTPServerResponsePart.body(.byteBuffer(body)), promise: nil)
         writeEnd(closes: closes)
+    }
+
+    /// One piece of a streamed body, flushed; completes when written (so a writer can wait for a slow client).
+    func writeChunk(_ text: String) -> EventLoopFuture<Void> {
+        channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(string: text))))
     }
 
     func writeError(_ error: GatewayError) {

@@ -9,7 +9,7 @@ struct SpendExchange: Sendable {
     let inspected: RequestInspector.Inspected
     let plan: SpendPlan
     let hold: QuotaBook.Hold
-    let entry: AuditEntry
+    let entry: RequestRecord
     let body: ByteBuffer
     /// The guardrail policies that apply to the caller.
     let guardrails: [GuardrailPolicy]

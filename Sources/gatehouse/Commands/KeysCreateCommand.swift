@@ -43,7 +43,7 @@ struct KeysCreateCommand: ParsableCommand {
         for label in labels where !label.contains("=") {
             throw ValidationError("--label \(label): expected key=value")
         }
-        if let expires, ExpiryParser.date(expires, now: Date()) == nil {
+        if let expires, TimeExpression.date(expires, now: Date()) == nil {
             throw ValidationError("--expires \(expires): expected a duration (90m, 12h, 30d) or an RFC 3339 time")
         }
         for (flag, value) in [("--rpm", rpm), ("--tpm", tpm), ("--max-concurrent", maxConcurrent)] {
@@ -73,7 +73,7 @@ struct KeysCreateCommand: ParsableCommand {
             let parts = label.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             labelMap[String(parts[0])] = String(parts[1])
         }
-        let expiresAt = expires.flatMap { ExpiryParser.date($0, now: Date()) }
+        let expiresAt = expires.flatMap { TimeExpression.date($0, now: Date()) }
         do {
             let store = try Store(directory: data.url)
             let created = try store.createKey(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import GatehouseGateway
+import GatehouseCore
 
 /// `--since` and `--until`: a duration ago (`90m`, `12h`, `7d`) or an RFC 3339 time.
 struct TimeRangeOptions: ParsableArguments {
@@ -23,7 +23,6 @@ struct TimeRangeOptions: ParsableArguments {
 
     /// A duration reads as "that long ago"; an absolute time as itself.
     static func date(_ text: String, now: Date = Date()) -> Date? {
-        guard let date = ExpiryParser.date(text, now: now) else { return nil }
-        return date > now ? now.addingTimeInterval(-date.timeIntervalSince(now)) : date
+        TimeExpression.pastDate(text, now: now)
     }
 }

@@ -1,0 +1,14 @@
+/// What makes two flow records the same flow for aggregation, as Goldmane's key: both ends, the port
+/// or route, the action and its reason, the reporter and the whole policy trace. Labels and counters
+/// are not part of it.
+public struct FlowKey: Sendable, Hashable {
+    public let source: FlowEndpoint
+    public let destination: FlowEndpoint
+    public let `protocol`: String
+    public let port: UInt16?
+    public let route: String?
+    public let action: FlowAction
+    public let reason: String?
+    public let reporter: FlowReporter
+    public let policies: FlowTrace
+}

@@ -1,0 +1,49 @@
+import Foundation
+import GatehouseCore
+import GatehouseStore
+
+extension RequestRecord {
+    /// The request as a flow record: the caller (or, when none was identified, the client's address)
+    /// to the model, with the access trace, bytes, tokens, cost and duration.
+    var flow: FlowRecord {
+        let source: FlowEndpoint
+        if let identity = audit.identity {
+            source = FlowEndpoint(kind: .identity, name: identity)
+        } else {
+            source = FlowEndpoint(kind: .network, name: Self.host(of: audit.client) ?? "unknown")
+        }
+        let duration = audit.latencyMilliseconds.map { Int64(($0 * 1000).rounded()) } ?? 0
+        return FlowRecord(
+            start: audit.time,
+            source: source,
+            sourceLabels: audit.identityLabels ?? [:],
+            destination: FlowEndpoint(kind: .model, name: audit.model ?? "-"),
+            destinationLabels: modelLabels.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.key, $0.value) }) }
+                ?? [:],
+            protocol: "HTTP",
+            route: audit.route,
+            action: audit.decision == "allow" ? .allow : .deny,
+            reason: audit.reason,
+            reporter: .gateway,
+            policies: access.map(FlowTrace.init) ?? FlowTrace(),
+            counters: FlowCounters(
+                bytesIn: Int64(bytesIn),
+                bytesOut: Int64(bytesOut),
+                tokensIn: Int64(audit.tokensIn ?? 0),
+                tokensOut: Int64(audit.tokensOut ?? 0),
+                cost: audit.cost ?? .zero,
+                durationMicroseconds: duration
+            )
+        )
+    }
+
+    /// `203.0.113.9` from `203.0.113.9:51234` or `[2001:db8::1]:51234`.
+    private static func host(of address: String?) -> String? {
+        guard let address else { return nil }
+        if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
+            return String(address[address.index(after: address.startIndex)..<close])
+        }
+        guard let colon = address.lastIndex(of: ":") else { return address }
+        return String(address[..<colon])
+    }
+}
