@@ -118,6 +118,16 @@ let package = Package(
             ],
             path: "Benchmarks/guard"
         ),
+        .executableTarget(
+            name: "gatehouse-flow-bench",
+            dependencies: [
+                "GatehouseCore",
+                "GatehouseStore",
+                "GatehouseFlows",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/flows"
+        ),
         .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore", "GatehouseTesting"]),
         .testTarget(
             name: "GatehousePolicyTests",

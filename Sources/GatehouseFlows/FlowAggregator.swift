@@ -9,6 +9,8 @@ public final class FlowAggregator: Sendable {
     private struct State {
         var buckets: [Int64: [FlowKey: FlowRecord]] = [:]
         var received: Int64 = 0
+        /// The size of the last bucket taken out: a new bucket starts with room for as many.
+        var lastBucketSize = 64
     }
 
     /// The bucket length in milliseconds.
@@ -26,18 +28,27 @@ public final class FlowAggregator: Sendable {
         let bucket = bucketStart(of: flow.start)
         state.withLock { state in
             state.received &+= 1
-            state.buckets[bucket, default: [:]][key, default: bounded(flow, bucket: bucket)].absorbCounters(of: flow)
+            let capacity = state.lastBucketSize
+            state.buckets[bucket, default: Dictionary(minimumCapacity: capacity)][
+                key,
+                default: bounded(flow, bucket: bucket)
+            ]
+            .absorbCounters(of: flow)
         }
     }
 
     /// Adds many records under one lock.
     public func add(contentsOf flows: some Sequence<FlowRecord>) {
         state.withLock { state in
+            let capacity = state.lastBucketSize
             for flow in flows {
                 let bucket = bucketStart(of: flow.start)
                 state.received &+= 1
-                state.buckets[bucket, default: [:]][flow.key, default: bounded(flow, bucket: bucket)]
-                    .absorbCounters(of: flow)
+                state.buckets[bucket, default: Dictionary(minimumCapacity: capacity)][
+                    flow.key,
+                    default: bounded(flow, bucket: bucket)
+                ]
+                .absorbCounters(of: flow)
             }
         }
     }
@@ -47,7 +58,11 @@ public final class FlowAggregator: Sendable {
         let limit = Int64((cutoff.timeIntervalSince1970 * 1000).rounded(.down))
         return state.withLock { state in
             let closed = state.buckets.keys.filter { $0 + bucketMilliseconds <= limit }.sorted()
-            return closed.flatMap { state.buckets.removeValue(forKey: $0).map { Array($0.values) } ?? [] }
+            return closed.flatMap { start -> [FlowRecord] in
+                guard let bucket = state.buckets.removeValue(forKey: start) else { return [] }
+                state.lastBucketSize = max(64, bucket.count)
+                return Array(bucket.values)
+            }
         }
     }
 

@@ -41,6 +41,12 @@ public final class FlowRecorder: Sendable {
         aggregator.add(flow)
     }
 
+    /// Records many at once (an import), under one lock.
+    public func record(contentsOf flows: [FlowRecord]) {
+        for flow in flows { hub.publish(flow) }
+        aggregator.add(contentsOf: flows)
+    }
+
     /// Writes every bucket, open or not, and stops the timer. Call once, at shutdown.
     public func shutdown() {
         timer.cancel()

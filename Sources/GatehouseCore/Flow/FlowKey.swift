@@ -11,4 +11,15 @@ public struct FlowKey: Sendable, Hashable {
     public let reason: String?
     public let reporter: FlowReporter
     public let policies: FlowTrace
+
+    /// Hashes the fields that tell flows apart most often, not the whole trace: aggregation hashes one
+    /// key per record, and equality (all fields) settles the rare collision.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(source.name)
+        hasher.combine(destination.name)
+        hasher.combine(port)
+        hasher.combine(route)
+        hasher.combine(action)
+        hasher.combine(policies.enforced.count)
+    }
 }

@@ -2,37 +2,58 @@ import Foundation
 import GRDB
 import GatehouseCore
 
-/// How a flow maps onto a row of the `flow` table: the fields queries filter on as columns, labels as
-/// sorted JSON objects, the policy trace as JSON (encoded once per distinct trace in a batch).
+/// How a flow maps onto the flow tables. Endpoints (kind, namespace, name) are rows of
+/// `flow_endpoint`, and labels (sorted JSON objects) and policy traces (JSON) rows of `flow_text`, each
+/// kept once: a `flow` row holds their ids, so its indexes are small integers and its rows are short.
 enum FlowRow {
+    static let columnCount = 23
+    /// Rows per multi-row INSERT: fewer statements per batch, well under SQLite's parameter limit.
+    static let rowsPerInsert = 32
+
+    /// What a query reads, in the order `flow(from:traces:)` takes it: the texts of labels and traces
+    /// joined in from `flow_text`.
+    static let selection = """
+        SELECT flow.id, start_ms, end_ms, se.kind, se.namespace, se.name, sl.text, de.kind, de.namespace,
+        de.name, dl.text, protocol, port, route, action, reason, reporter, pt.text, requests, packets_in,
+        packets_out, bytes_in, bytes_out, tokens_in, tokens_out, cost_pusd, duration_us, max_duration_us
+        FROM flow CROSS JOIN flow_endpoint AS se ON se.id = flow.src
+        CROSS JOIN flow_endpoint AS de ON de.id = flow.dst
+        CROSS JOIN flow_text AS sl ON sl.id = flow.src_labels
+        CROSS JOIN flow_text AS dl ON dl.id = flow.dst_labels CROSS JOIN flow_text AS pt ON pt.id = flow.policies
+        """
+
     static let columns = """
-        start_ms, end_ms, src_kind, src_namespace, src_name, src_labels, dst_kind, dst_namespace, dst_name,
-        dst_labels, protocol, port, route, action, reason, reporter, policies, requests, packets_in, packets_out,
-        bytes_in, bytes_out, tokens_in, tokens_out, cost_pusd, duration_us, max_duration_us
+        start_ms, end_ms, src, src_labels, dst, dst_labels, protocol, port, route, action, reason, reporter,
+        policies, requests, packets_in, packets_out, bytes_in, bytes_out, tokens_in, tokens_out, cost_pusd,
+        duration_us, max_duration_us
         """
 
     static func createTable(_ db: Database) throws {
         try db.execute(
             sql: """
+                CREATE TABLE flow_text (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+                CREATE TABLE flow_endpoint (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    namespace TEXT NOT NULL DEFAULT '',
+                    name TEXT NOT NULL,
+                    UNIQUE (kind, namespace, name)
+                );
                 CREATE TABLE flow (
                     id INTEGER PRIMARY KEY,
                     start_ms INTEGER NOT NULL,
                     end_ms INTEGER NOT NULL,
-                    src_kind TEXT NOT NULL,
-                    src_namespace TEXT,
-                    src_name TEXT NOT NULL,
-                    src_labels TEXT NOT NULL,
-                    dst_kind TEXT NOT NULL,
-                    dst_namespace TEXT,
-                    dst_name TEXT NOT NULL,
-                    dst_labels TEXT NOT NULL,
+                    src INTEGER NOT NULL REFERENCES flow_endpoint (id),
+                    src_labels INTEGER NOT NULL REFERENCES flow_text (id),
+                    dst INTEGER NOT NULL REFERENCES flow_endpoint (id),
+                    dst_labels INTEGER NOT NULL REFERENCES flow_text (id),
                     protocol TEXT NOT NULL,
                     port INTEGER,
                     route TEXT,
                     action TEXT NOT NULL,
                     reason TEXT,
                     reporter TEXT NOT NULL,
-                    policies TEXT NOT NULL,
+                    policies INTEGER NOT NULL REFERENCES flow_text (id),
                     requests INTEGER NOT NULL,
                     packets_in INTEGER NOT NULL,
                     packets_out INTEGER NOT NULL,
@@ -45,11 +66,15 @@ enum FlowRow {
                     max_duration_us INTEGER NOT NULL
                 );
                 CREATE INDEX flow_end ON flow (end_ms);
-                CREATE INDEX flow_src ON flow (src_namespace, src_name);
-                CREATE INDEX flow_dst ON flow (dst_namespace, dst_name);
+                CREATE INDEX flow_src ON flow (src, end_ms);
+                CREATE INDEX flow_dst ON flow (dst, end_ms);
                 """
         )
     }
+
+    /// The longest time a stored flow may span: longer ones are kept as their last hour (the
+    /// aggregator's buckets are far shorter), so a time range maps onto a bounded range of `end_ms`.
+    static let maximumSpanMilliseconds: Int64 = 3_600_000
 
     static func milliseconds(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1000).rounded())
@@ -59,13 +84,20 @@ enum FlowRow {
         Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 
-    /// The row's values in `columns` order.
-    static func arguments(_ flow: FlowRecord, policies: String) -> StatementArguments {
+    /// The row's values in `columns` order, with endpoints, labels and policy trace as ids.
+    static func arguments(
+        _ flow: FlowRecord,
+        source: Int64,
+        sourceLabels: Int64,
+        destination: Int64,
+        destinationLabels: Int64,
+        policies: Int64
+    ) -> StatementArguments {
         let counters = flow.counters
+        let end = milliseconds(flow.end)
         return [
-            milliseconds(flow.start), milliseconds(flow.end), flow.source.kind.rawValue, flow.source.namespace,
-            flow.source.name, labelsJSON(flow.sourceLabels), flow.destination.kind.rawValue,
-            flow.destination.namespace, flow.destination.name, labelsJSON(flow.destinationLabels), flow.protocol,
+            max(milliseconds(flow.start), end - maximumSpanMilliseconds), end, source, sourceLabels, destination,
+            destinationLabels, flow.protocol,
             flow.port.map { Int($0) }, flow.route, flow.action.rawValue, flow.reason, flow.reporter.rawValue, policies,
             counters.requests, counters.packetsIn, counters.packetsOut, counters.bytesIn, counters.bytesOut,
             counters.tokensIn, counters.tokensOut, counters.cost.picodollars, counters.durationMicroseconds,
@@ -73,71 +105,69 @@ enum FlowRow {
         ]
     }
 
-    static func labelsJSON(_ labels: [String: String]) -> String {
-        guard !labels.isEmpty else { return "{}" }
-        var output: [UInt8] = [UInt8(ascii: "{")]
-        for (index, key) in labels.keys.sorted().enumerated() {
-            if index > 0 { output.append(UInt8(ascii: ",")) }
-            JSONText.appendQuoted(key.utf8, to: &output)
-            output.append(UInt8(ascii: ":"))
-            JSONText.appendQuoted((labels[key] ?? "").utf8, to: &output)
+    /// Decodes the policy trace of many rows, each distinct text once.
+    final class TraceCache {
+        private var traces: [String: FlowTrace] = ["{}": FlowTrace()]
+        private let decoder = JSONDecoder()
+
+        func trace(_ text: String) throws -> FlowTrace {
+            if let known = traces[text] { return known }
+            let trace = try decoder.decode(FlowTrace.self, from: Data(text.utf8))
+            if traces.count < 10_000 { traces[text] = trace }
+            return trace
         }
-        output.append(UInt8(ascii: "}"))
-        return String(decoding: output, as: UTF8.self)
     }
 
-    /// The flow in a row read with `SELECT id, <columns>`.
-    static func flow(from row: Row, decoder: JSONDecoder) throws -> StoredFlow {
-        func labels(_ column: String) throws -> [String: String] {
-            let text: String = row[column]
-            return text == "{}" ? [:] : try decoder.decode([String: String].self, from: Data(text.utf8))
+    /// The flow in a row read with `selection` (columns by position).
+    static func flow(from row: Row, traces: TraceCache) throws -> StoredFlow {
+        func labels(_ index: Int) throws -> [String: String] {
+            let text: String = row[index]
+            guard let labels = FlowLabelsText.decode(text) else {
+                throw StoreError(.invalid, "stored flow \(row[0] as Int64) has unreadable labels")
+            }
+            return labels
         }
-        func kind(_ column: String) throws -> FlowEndpoint.Kind {
-            let text: String = row[column]
+        func kind(_ index: Int) throws -> FlowEndpoint.Kind {
+            let text: String = row[index]
             guard let kind = FlowEndpoint.Kind(rawValue: text) else {
-                throw StoreError(.invalid, "stored flow has an unknown \(column) \(text)")
+                throw StoreError(.invalid, "stored flow has an unknown endpoint kind \(text)")
             }
             return kind
         }
-        let policies: String = row["policies"]
-        let actionText: String = row["action"]
-        let reporterText: String = row["reporter"]
+        let actionText: String = row[14]
+        let reporterText: String = row[16]
         guard let action = FlowAction(rawValue: actionText), let reporter = FlowReporter(rawValue: reporterText) else {
             throw StoreError(.invalid, "stored flow has an unknown action \(actionText) or reporter \(reporterText)")
         }
         var counters = FlowCounters(
-            requests: row["requests"],
-            packetsIn: row["packets_in"],
-            packetsOut: row["packets_out"],
-            bytesIn: row["bytes_in"],
-            bytesOut: row["bytes_out"],
-            tokensIn: row["tokens_in"],
-            tokensOut: row["tokens_out"],
-            cost: Cost(picodollars: row["cost_pusd"]),
-            durationMicroseconds: row["duration_us"]
+            requests: row[18],
+            packetsIn: row[19],
+            packetsOut: row[20],
+            bytesIn: row[21],
+            bytesOut: row[22],
+            tokensIn: row[23],
+            tokensOut: row[24],
+            cost: Cost(picodollars: row[25]),
+            durationMicroseconds: row[26]
         )
-        counters.maximumDurationMicroseconds = row["max_duration_us"]
-        let port: Int? = row["port"]
+        counters.maximumDurationMicroseconds = row[27]
+        let port: Int? = row[12]
         let flow = FlowRecord(
-            start: date(row["start_ms"]),
-            end: date(row["end_ms"]),
-            source: FlowEndpoint(kind: try kind("src_kind"), namespace: row["src_namespace"], name: row["src_name"]),
-            sourceLabels: try labels("src_labels"),
-            destination: FlowEndpoint(
-                kind: try kind("dst_kind"),
-                namespace: row["dst_namespace"],
-                name: row["dst_name"]
-            ),
-            destinationLabels: try labels("dst_labels"),
-            protocol: row["protocol"],
+            start: date(row[1]),
+            end: date(row[2]),
+            source: FlowEndpoint(kind: try kind(3), namespace: row[4], name: row[5]),
+            sourceLabels: try labels(6),
+            destination: FlowEndpoint(kind: try kind(7), namespace: row[8], name: row[9]),
+            destinationLabels: try labels(10),
+            protocol: row[11],
             port: port.flatMap(UInt16.init(exactly:)),
-            route: row["route"],
+            route: row[13],
             action: action,
-            reason: row["reason"],
+            reason: row[15],
             reporter: reporter,
-            policies: policies == "{}" ? FlowTrace() : try decoder.decode(FlowTrace.self, from: Data(policies.utf8)),
+            policies: try traces.trace(row[17]),
             counters: counters
         )
-        return StoredFlow(id: row["id"], flow: flow)
+        return StoredFlow(id: row[0], flow: flow)
     }
 }

@@ -9,24 +9,88 @@ extension Store {
         guard !flows.isEmpty else { return try lastFlowID() }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        var traces: [FlowTrace: String] = [:]
         return try write { db in
-            let statement = try db.cachedStatement(
-                sql:
-                    "INSERT INTO flow (\(FlowRow.columns)) VALUES (\(Array(repeating: "?", count: 27).joined(separator: ",")))"
+            // Labels and traces repeat: each distinct text is kept once in flow_text, and each distinct
+            // value is encoded and looked up once per batch.
+            let findText = try db.cachedStatement(sql: "SELECT id FROM flow_text WHERE text = ?")
+            let addText = try db.cachedStatement(sql: "INSERT INTO flow_text (text) VALUES (?)")
+            var textIDs: [String: Int64] = [:]
+            func id(of text: String) throws -> Int64 {
+                if let known = textIDs[text] { return known }
+                let found = try Int64.fetchOne(findText, arguments: [text])
+                let id: Int64
+                if let found {
+                    id = found
+                } else {
+                    try addText.execute(arguments: [text])
+                    id = db.lastInsertedRowID
+                }
+                textIDs[text] = id
+                return id
+            }
+            let findEndpoint = try db.cachedStatement(
+                sql: "SELECT id FROM flow_endpoint WHERE kind = ? AND namespace = ? AND name = ?"
             )
-            for flow in flows {
-                let policies: String
+            let addEndpoint = try db.cachedStatement(
+                sql: "INSERT INTO flow_endpoint (kind, namespace, name) VALUES (?, ?, ?)"
+            )
+            var endpoints: [FlowEndpoint: Int64] = [:]
+            func id(of endpoint: FlowEndpoint) throws -> Int64 {
+                if let known = endpoints[endpoint] { return known }
+                let arguments: StatementArguments = [endpoint.kind.rawValue, endpoint.namespace ?? "", endpoint.name]
+                let id: Int64
+                if let found = try Int64.fetchOne(findEndpoint, arguments: arguments) {
+                    id = found
+                } else {
+                    try addEndpoint.execute(arguments: arguments)
+                    id = db.lastInsertedRowID
+                }
+                endpoints[endpoint] = id
+                return id
+            }
+            var traces: [FlowTrace: Int64] = [:]
+            var labels: [[String: String]: Int64] = [:]
+            func labelsID(_ value: [String: String]) throws -> Int64 {
+                if let known = labels[value] { return known }
+                let made = try id(of: FlowLabelsText.encode(value))
+                labels[value] = made
+                return made
+            }
+            func rowArguments(_ flow: FlowRecord) throws -> StatementArguments {
+                let policies: Int64
                 if let known = traces[flow.policies] {
                     policies = known
-                } else if flow.policies.enforced.isEmpty && flow.policies.pending == nil {
-                    policies = "{}"
                 } else {
-                    policies = String(decoding: try encoder.encode(flow.policies), as: UTF8.self)
+                    let text =
+                        flow.policies == FlowTrace()
+                        ? "{}" : String(decoding: try encoder.encode(flow.policies), as: UTF8.self)
+                    policies = try id(of: text)
                     traces[flow.policies] = policies
                 }
-                try statement.execute(arguments: FlowRow.arguments(flow, policies: policies))
+                return FlowRow.arguments(
+                    flow,
+                    source: try id(of: flow.source),
+                    sourceLabels: try labelsID(flow.sourceLabels),
+                    destination: try id(of: flow.destination),
+                    destinationLabels: try labelsID(flow.destinationLabels),
+                    policies: policies
+                )
             }
+            // Rows go in FlowRow.rowsPerInsert at a time (one statement each), the rest one by one.
+            let row = "(" + Array(repeating: "?", count: FlowRow.columnCount).joined(separator: ",") + ")"
+            let many = try db.cachedStatement(
+                sql: "INSERT INTO flow (\(FlowRow.columns)) VALUES "
+                    + Array(repeating: row, count: FlowRow.rowsPerInsert).joined(separator: ",")
+            )
+            let one = try db.cachedStatement(sql: "INSERT INTO flow (\(FlowRow.columns)) VALUES \(row)")
+            var index = flows.startIndex
+            while flows.endIndex - index >= FlowRow.rowsPerInsert {
+                var arguments = StatementArguments()
+                for flow in flows[index..<index + FlowRow.rowsPerInsert] { arguments += try rowArguments(flow) }
+                try many.execute(arguments: arguments)
+                index += FlowRow.rowsPerInsert
+            }
+            for flow in flows[index...] { try one.execute(arguments: rowArguments(flow)) }
             return db.lastInsertedRowID
         }
     }
@@ -34,15 +98,31 @@ extension Store {
     /// The flows `query` selects, oldest first (by end time, then by row id), or, when following, in
     /// the order they were stored.
     public func flows(_ query: FlowQuery) throws(StoreError) -> [StoredFlow] {
-        let (conditions, arguments) = Self.conditions(for: query)
+        let terms = Self.terms(for: query)
         let filter = query.filter
         let limit = max(query.limit, 0)
         let pageSize = max(limit, 256)
         let following = query.after != nil
-        let decoder = JSONDecoder()
-        // Rows are read in pages: conditions narrow in SQL, then the filter decides (selectors, name
-        // prefixes, policy names).
+        let traces = FlowRow.TraceCache()
         return try read { db in
+            // Endpoint filters can use the src and dst indexes, then sort what they found: right when
+            // they match few flows. When they match many, walking the end_ms index newest first finds
+            // the newest matches sooner; a bounded count decides, and "+" keeps SQLite off the index.
+            var endpointIndexes = true
+            let endpointTerms = terms.filter(\.endpoint)
+            if !endpointTerms.isEmpty && !following {
+                let matching = try Int.fetchOne(
+                    db,
+                    sql: "SELECT count(*) FROM (SELECT 1 FROM flow WHERE "
+                        + endpointTerms.map { $0.sql(indexed: true) }.joined(separator: " AND ")
+                        + " LIMIT \(Self.sortedMatchLimit + 1))",
+                    arguments: StatementArguments(endpointTerms.flatMap(\.arguments))
+                )
+                endpointIndexes = (matching ?? 0) <= Self.sortedMatchLimit
+            }
+            let conditions = terms.map { $0.sql(indexed: endpointIndexes) }
+            let arguments = terms.flatMap(\.arguments)
+            // Rows are read in pages: conditions narrow in SQL, then the filter decides (selectors).
             var found: [StoredFlow] = []
             var cursor: (end: Int64, id: Int64)?
             while found.count < limit {
@@ -50,23 +130,24 @@ extension Store {
                 var pageArguments = arguments
                 if let cursor {
                     if following {
-                        pageConditions.append("id > ?")
+                        pageConditions.append("flow.id > ?")
                         pageArguments.append(cursor.id)
                     } else {
-                        pageConditions.append("(end_ms < ? OR (end_ms = ? AND id < ?))")
-                        pageArguments += [cursor.end, cursor.end, cursor.id]
+                        // A row value keeps the scan on the end_ms index.
+                        pageConditions.append("(end_ms, flow.id) < (?, ?)")
+                        pageArguments += [cursor.end, cursor.id]
                     }
                 }
                 let whereClause = pageConditions.isEmpty ? "" : "WHERE " + pageConditions.joined(separator: " AND ")
-                let order = following ? "id" : "end_ms DESC, id DESC"
+                let order = following ? "flow.id" : "end_ms DESC, flow.id DESC"
                 let page = try Row.fetchAll(
                     db,
-                    sql: "SELECT id, \(FlowRow.columns) FROM flow \(whereClause) ORDER BY \(order) LIMIT ?",
+                    sql: "\(FlowRow.selection) \(whereClause) ORDER BY \(order) LIMIT ?",
                     arguments: StatementArguments(pageArguments + [pageSize])
                 )
                 for row in page {
-                    let stored = try FlowRow.flow(from: row, decoder: decoder)
-                    cursor = (row["end_ms"], stored.id)
+                    let stored = try FlowRow.flow(from: row, traces: traces)
+                    cursor = (row[2], stored.id)
                     guard filter.matches(stored.flow) else { continue }
                     found.append(stored)
                     if found.count == limit { break }
@@ -75,6 +156,14 @@ extension Store {
             }
             return following ? found : found.reversed()
         }
+    }
+
+    /// Up to this many flows matched by endpoint filters are found by index and sorted.
+    static let sortedMatchLimit = 20_000
+
+    /// Refreshes the statistics the query planner chooses indexes by (`PRAGMA optimize`).
+    public func optimizeFlowQueries() throws(StoreError) {
+        try write { db in try db.execute(sql: "PRAGMA optimize") }
     }
 
     /// The id of the newest stored flow (0 when there is none).
@@ -96,53 +185,131 @@ extension Store {
         }
     }
 
+    /// One condition of a query. An endpoint condition names its column as `§src` or `§dst`, to be
+    /// written with or without a "+" (which keeps SQLite from using that column's index).
+    struct Term {
+        let sql: String
+        let arguments: [any DatabaseValueConvertible]
+        var endpoint: Bool { sql.contains("§") }
+
+        func sql(indexed: Bool) -> String {
+            let prefix = indexed ? "flow." : "+flow."
+            return sql.replacingOccurrences(of: "§src", with: prefix + "src")
+                .replacingOccurrences(of: "§dst", with: prefix + "dst")
+        }
+    }
+
     /// The SQL that narrows a query: every condition here is implied by the filter, never stricter.
-    private static func conditions(for query: FlowQuery) -> ([String], [any DatabaseValueConvertible]) {
+    private static func terms(for query: FlowQuery) -> [Term] {
         let filter = query.filter
-        var conditions: [String] = []
-        var arguments: [any DatabaseValueConvertible] = []
+        var terms: [Term] = []
+        func marks(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ",") }
         func oneOf(_ column: String, _ values: [String]) {
             guard !values.isEmpty else { return }
-            conditions.append("\(column) IN (\(Array(repeating: "?", count: values.count).joined(separator: ",")))")
-            arguments.append(contentsOf: values)
+            terms.append(Term(sql: "\(column) IN (\(marks(values.count)))", arguments: values))
         }
-        oneOf("src_kind", filter.sourceKinds.map(\.rawValue))
-        oneOf("dst_kind", filter.destinationKinds.map(\.rawValue))
+        // Endpoint filters select rows of flow_endpoint (few), then flows by their indexed ids.
+        func endpoints(
+            kinds: Set<FlowEndpoint.Kind>,
+            namespaces: Set<String>,
+            names: [String]
+        )
+            -> (String, [any DatabaseValueConvertible])?
+        {
+            var tests: [String] = []
+            var values: [any DatabaseValueConvertible] = []
+            if !kinds.isEmpty {
+                tests.append("kind IN (\(marks(kinds.count)))")
+                values += kinds.map(\.rawValue)
+            }
+            if !namespaces.isEmpty {
+                tests.append("namespace IN (\(marks(namespaces.count)))")
+                values += Array(namespaces)
+            }
+            if !names.isEmpty {
+                var alternatives: [String] = []
+                for value in names {
+                    if let slash = value.firstIndex(of: "/") {
+                        alternatives.append("(namespace = ? AND instr(name, ?) = 1)")
+                        values += [String(value[..<slash]), String(value[value.index(after: slash)...])]
+                    } else {
+                        alternatives.append("instr(name, ?) = 1")
+                        values.append(value)
+                    }
+                }
+                tests.append("(" + alternatives.joined(separator: " OR ") + ")")
+            }
+            guard !tests.isEmpty else { return nil }
+            return ("SELECT id FROM flow_endpoint WHERE " + tests.joined(separator: " AND "), values)
+        }
+        if let (select, values) = endpoints(
+            kinds: filter.sourceKinds,
+            namespaces: filter.sourceNamespaces,
+            names: filter.sourceNames
+        ) {
+            terms.append(Term(sql: "§src IN (\(select))", arguments: values))
+        }
+        if let (select, values) = endpoints(
+            kinds: filter.destinationKinds,
+            namespaces: filter.destinationNamespaces,
+            names: filter.destinationNames
+        ) {
+            terms.append(Term(sql: "§dst IN (\(select))", arguments: values))
+        }
+        let eitherEnd: [(Set<String>, [String])] = [(filter.namespaces, []), ([], filter.names)]
+        for (namespaces, names) in eitherEnd {
+            guard let (select, values) = endpoints(kinds: [], namespaces: namespaces, names: names) else { continue }
+            terms.append(Term(sql: "(§src IN (\(select)) OR §dst IN (\(select)))", arguments: values + values))
+        }
         oneOf("action", filter.actions.map(\.rawValue))
         oneOf("reporter", filter.reporters.map(\.rawValue))
         oneOf("reason", Array(filter.reasons))
         oneOf("route", Array(filter.routes))
-        for (column, namespaces) in [
-            ("src_namespace", filter.sourceNamespaces), ("dst_namespace", filter.destinationNamespaces),
-        ]
-        where !namespaces.isEmpty {
-            // The empty namespace is how a filter names "no namespace".
-            let named = namespaces.filter { !$0.isEmpty }
+        oneOf("upper(protocol)", filter.protocols.map { $0.uppercased() })
+        if !filter.policies.isEmpty {
+            // The trace JSON names each policy as "name":"…"; a filter value is the name, namespace/name
+            // or tier.name, so the name is the value or what follows its first slash or one of its dots.
             var alternatives: [String] = []
-            if !named.isEmpty {
-                alternatives.append(
-                    "\(column) IN (\(Array(repeating: "?", count: named.count).joined(separator: ",")))"
-                )
-                arguments.append(contentsOf: Array(named))
+            var arguments: [any DatabaseValueConvertible] = []
+            for value in filter.policies {
+                var candidates = [value]
+                if let slash = value.firstIndex(of: "/") {
+                    candidates.append(String(value[value.index(after: slash)...]))
+                }
+                for dot in value.indices where value[dot] == "." {
+                    candidates.append(String(value[value.index(after: dot)...]))
+                }
+                for candidate in candidates {
+                    alternatives.append("instr(text, ?) > 0")
+                    arguments.append("\"name\":" + JSONText.quoted(candidate))
+                }
             }
-            if namespaces.contains("") { alternatives.append("\(column) IS NULL") }
-            conditions.append("(" + alternatives.joined(separator: " OR ") + ")")
+            terms.append(
+                Term(
+                    sql: "flow.policies IN (SELECT id FROM flow_text WHERE " + alternatives.joined(separator: " OR ")
+                        + ")",
+                    arguments: arguments
+                )
+            )
         }
         if !filter.ports.isEmpty {
-            conditions.append("port IN (\(filter.ports.map { String($0) }.joined(separator: ",")))")
+            terms.append(
+                Term(sql: "port IN (\(filter.ports.map { String($0) }.joined(separator: ",")))", arguments: [])
+            )
         }
         if let since = filter.since {
-            conditions.append("end_ms >= ?")
-            arguments.append(FlowRow.milliseconds(since))
+            terms.append(Term(sql: "end_ms >= ?", arguments: [FlowRow.milliseconds(since)]))
         }
         if let until = filter.until {
-            conditions.append("start_ms < ?")
-            arguments.append(FlowRow.milliseconds(until))
+            // Implied by start_ms < until for spans the store allows; it bounds the scan of end_ms.
+            let bound = FlowRow.milliseconds(until)
+            terms.append(
+                Term(sql: "start_ms < ? AND end_ms < ?", arguments: [bound, bound + FlowRow.maximumSpanMilliseconds])
+            )
         }
         if let after = query.after {
-            conditions.append("id > ?")
-            arguments.append(after)
+            terms.append(Term(sql: "flow.id > ?", arguments: [after]))
         }
-        return (conditions, arguments)
+        return terms
     }
 }
