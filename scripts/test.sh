@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test: format lint, the build with warnings as errors, the conformance corpus through the
 # real command line, the Swift Testing suites (unit, in-process, loopback, command-line and bounded fuzzing),
-# and the integration test of `gatehouse serve` with the openai package and curl. Needs the Swift toolchain,
-# python3 (the integration test installs the openai package from PyPI into .build) and openssl, curl.
+# the integration test of `gatehouse serve` with the openai package and curl, and the observability test
+# with a real Prometheus. Needs the Swift toolchain, python3 (the integration test installs the openai
+# package from PyPI into .build), openssl and curl; the observability test installs Debian's prometheus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== swift format lint --strict"
 swift format lint --strict --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Benchmarks Benchmarks/Package.swift \
-    Benchmarks/guard
+    Benchmarks/guard Benchmarks/flows
 
 echo "== build"
 swift build --build-tests
@@ -25,3 +26,6 @@ swift test --disable-xctest --filter "$LOAD_TESTS"
 
 echo "== integration: gatehouse serve with the openai package, curl, TLS and mTLS"
 scripts/integration.sh
+
+echo "== observability: a real Prometheus scrapes the gateway; flows from the admin API and gatehouse flows"
+scripts/observability.sh

@@ -45,9 +45,9 @@ func record(_ index: Int, at time: Date) -> FlowRecord {
     if index % 8 == 0 {
         return FlowRecord(
             start: time,
-            source: FlowEndpoint(kind: .identity, name: "svc-\(source % 50)"),
+            source: FlowPeer(kind: .identity, name: "svc-\(source % 50)"),
             sourceLabels: ["team": "team-\(source % 5)"],
-            destination: FlowEndpoint(kind: .model, name: "model-\(destination % 4)"),
+            destination: FlowPeer(kind: .model, name: "model-\(destination % 4)"),
             destinationLabels: ["size": destination % 2 == 0 ? "small" : "large"],
             protocol: "HTTP",
             route: "/v1/chat/completions",
@@ -66,13 +66,13 @@ func record(_ index: Int, at time: Date) -> FlowRecord {
     let denied = (source + destination) % 17 == 0
     return FlowRecord(
         start: time,
-        source: FlowEndpoint(
+        source: FlowPeer(
             kind: .workload,
             namespace: namespaces[source % 20],
             name: "\(apps[source % 8])-\(source)"
         ),
         sourceLabels: ["app": apps[source % 8], "pod-template-hash": "\(index % 3)"],
-        destination: FlowEndpoint(
+        destination: FlowPeer(
             kind: .workload,
             namespace: namespaces[destination % 20],
             name: "\(apps[destination % 8])-\(destination)"

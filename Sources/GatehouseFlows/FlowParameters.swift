@@ -41,9 +41,9 @@ public struct FlowParameters: Sendable {
                 throw fail("\(error)")
             }
         }
-        func kind() throws(Problem) -> FlowEndpoint.Kind {
-            guard let kind = FlowEndpoint.Kind(rawValue: value.lowercased()) else {
-                throw fail("expected one of \(FlowEndpoint.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        func kind() throws(Problem) -> FlowPeer.Kind {
+            guard let kind = FlowPeer.Kind(rawValue: value.lowercased()) else {
+                throw fail("expected one of \(FlowPeer.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return kind
         }

@@ -31,7 +31,7 @@ public final class Store: Sendable {
             // last commits, never corrupt the database.
             // A 32 MiB page cache per connection keeps flow inserts and queries off the disk.
             configuration.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768")
+                try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192")
             }
             pool = try DatabasePool(path: directory.appending(path: Self.fileName).path, configuration: configuration)
             try Self.migrate(pool)

@@ -32,9 +32,9 @@ enum FlowSamples {
     ) -> FlowRecord {
         FlowRecord(
             start: time,
-            source: FlowEndpoint(kind: .identity, name: identity),
+            source: FlowPeer(kind: .identity, name: identity),
             sourceLabels: labels,
-            destination: FlowEndpoint(kind: .model, name: model),
+            destination: FlowPeer(kind: .model, name: model),
             protocol: "HTTP",
             route: "/v1/chat/completions",
             action: action,
@@ -54,9 +54,9 @@ enum FlowSamples {
     ) -> FlowRecord {
         FlowRecord(
             start: time,
-            source: FlowEndpoint(kind: .workload, namespace: source.0, name: source.1),
+            source: FlowPeer(kind: .workload, namespace: source.0, name: source.1),
             sourceLabels: labels,
-            destination: FlowEndpoint(kind: .workload, namespace: destination.0, name: destination.1),
+            destination: FlowPeer(kind: .workload, namespace: destination.0, name: destination.1),
             destinationLabels: ["app": "db"],
             protocol: "TCP",
             port: port,

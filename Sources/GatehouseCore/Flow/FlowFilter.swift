@@ -4,8 +4,8 @@ import Foundation
 /// fields are ANDed, and an empty field matches everything. Names match by prefix (`--from-pod
 /// ns/prefix`), as Hubble's do; namespaces, actions and the rest match exactly.
 public struct FlowFilter: Sendable, Hashable {
-    public var sourceKinds: Set<FlowEndpoint.Kind> = []
-    public var destinationKinds: Set<FlowEndpoint.Kind> = []
+    public var sourceKinds: Set<FlowPeer.Kind> = []
+    public var destinationKinds: Set<FlowPeer.Kind> = []
     public var sourceNamespaces: Set<String> = []
     public var destinationNamespaces: Set<String> = []
     /// Either end in one of these namespaces.
@@ -66,11 +66,11 @@ public struct FlowFilter: Sendable, Hashable {
         set.isEmpty || set.contains(value)
     }
 
-    private static func inNamespace(_ set: Set<String>, _ endpoint: FlowEndpoint) -> Bool {
+    private static func inNamespace(_ set: Set<String>, _ endpoint: FlowPeer) -> Bool {
         set.isEmpty || set.contains(endpoint.namespace ?? "")
     }
 
-    private static func named(_ prefixes: [String], _ endpoint: FlowEndpoint) -> Bool {
+    private static func named(_ prefixes: [String], _ endpoint: FlowPeer) -> Bool {
         prefixes.isEmpty
             || prefixes.contains { prefix in
                 guard let slash = prefix.firstIndex(of: "/") else { return endpoint.name.hasPrefix(prefix) }

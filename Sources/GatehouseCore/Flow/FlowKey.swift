@@ -2,8 +2,8 @@
 /// or route, the action and its reason, the reporter and the whole policy trace. Labels and counters
 /// are not part of it.
 public struct FlowKey: Sendable, Hashable {
-    public let source: FlowEndpoint
-    public let destination: FlowEndpoint
+    public let source: FlowPeer
+    public let destination: FlowPeer
     public let `protocol`: String
     public let port: UInt16?
     public let route: String?

@@ -6,9 +6,9 @@ import Foundation
 public struct FlowRecord: Sendable, Hashable, Codable {
     public var start: Date
     public var end: Date
-    public var source: FlowEndpoint
+    public var source: FlowPeer
     public var sourceLabels: [String: String]
-    public var destination: FlowEndpoint
+    public var destination: FlowPeer
     public var destinationLabels: [String: String]
     /// `TCP`, `UDP`, `SCTP`, `ICMP`, or `HTTP` for gateway requests.
     public var `protocol`: String
@@ -26,9 +26,9 @@ public struct FlowRecord: Sendable, Hashable, Codable {
     public init(
         start: Date,
         end: Date? = nil,
-        source: FlowEndpoint,
+        source: FlowPeer,
         sourceLabels: [String: String] = [:],
-        destination: FlowEndpoint,
+        destination: FlowPeer,
         destinationLabels: [String: String] = [:],
         protocol: String,
         port: UInt16? = nil,

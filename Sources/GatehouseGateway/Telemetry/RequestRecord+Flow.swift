@@ -6,18 +6,18 @@ extension RequestRecord {
     /// The request as a flow record: the caller (or, when none was identified, the client's address)
     /// to the model, with the access trace, bytes, tokens, cost and duration.
     var flow: FlowRecord {
-        let source: FlowEndpoint
+        let source: FlowPeer
         if let identity = audit.identity {
-            source = FlowEndpoint(kind: .identity, name: identity)
+            source = FlowPeer(kind: .identity, name: identity)
         } else {
-            source = FlowEndpoint(kind: .network, name: Self.host(of: audit.client) ?? "unknown")
+            source = FlowPeer(kind: .network, name: Self.host(of: audit.client) ?? "unknown")
         }
         let duration = audit.latencyMilliseconds.map { Int64(($0 * 1000).rounded()) } ?? 0
         return FlowRecord(
             start: audit.time,
             source: source,
             sourceLabels: audit.identityLabels ?? [:],
-            destination: FlowEndpoint(kind: .model, name: audit.model ?? "-"),
+            destination: FlowPeer(kind: .model, name: audit.model ?? "-"),
             destinationLabels: modelLabels.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.key, $0.value) }) }
                 ?? [:],
             protocol: "HTTP",

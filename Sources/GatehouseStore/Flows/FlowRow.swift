@@ -127,9 +127,9 @@ enum FlowRow {
             }
             return labels
         }
-        func kind(_ index: Int) throws -> FlowEndpoint.Kind {
+        func kind(_ index: Int) throws -> FlowPeer.Kind {
             let text: String = row[index]
-            guard let kind = FlowEndpoint.Kind(rawValue: text) else {
+            guard let kind = FlowPeer.Kind(rawValue: text) else {
                 throw StoreError(.invalid, "stored flow has an unknown endpoint kind \(text)")
             }
             return kind
@@ -155,9 +155,9 @@ enum FlowRow {
         let flow = FlowRecord(
             start: date(row[1]),
             end: date(row[2]),
-            source: FlowEndpoint(kind: try kind(3), namespace: row[4], name: row[5]),
+            source: FlowPeer(kind: try kind(3), namespace: row[4], name: row[5]),
             sourceLabels: try labels(6),
-            destination: FlowEndpoint(kind: try kind(7), namespace: row[8], name: row[9]),
+            destination: FlowPeer(kind: try kind(7), namespace: row[8], name: row[9]),
             destinationLabels: try labels(10),
             protocol: row[11],
             port: port.flatMap(UInt16.init(exactly:)),

@@ -34,8 +34,8 @@ extension Store {
             let addEndpoint = try db.cachedStatement(
                 sql: "INSERT INTO flow_endpoint (kind, namespace, name) VALUES (?, ?, ?)"
             )
-            var endpoints: [FlowEndpoint: Int64] = [:]
-            func id(of endpoint: FlowEndpoint) throws -> Int64 {
+            var endpoints: [FlowPeer: Int64] = [:]
+            func id(of endpoint: FlowPeer) throws -> Int64 {
                 if let known = endpoints[endpoint] { return known }
                 let arguments: StatementArguments = [endpoint.kind.rawValue, endpoint.namespace ?? "", endpoint.name]
                 let id: Int64
@@ -210,7 +210,7 @@ extension Store {
         }
         // Endpoint filters select rows of flow_endpoint (few), then flows by their indexed ids.
         func endpoints(
-            kinds: Set<FlowEndpoint.Kind>,
+            kinds: Set<FlowPeer.Kind>,
             namespaces: Set<String>,
             names: [String]
         )

@@ -1,7 +1,7 @@
-/// One end of a flow as flow records name it: what kind of thing it is, its namespace and its name.
-/// Labels travel beside the endpoint in `FlowRecord` (they are intersected when flows are aggregated, not
-/// part of the key).
-public struct FlowEndpoint: Sendable, Hashable, Codable, CustomStringConvertible {
+/// One end of a flow record (a peer, in NetworkPolicy's word): what kind of thing it is, its
+/// namespace and its name. Labels travel beside it in `FlowRecord` (they are intersected when flows are
+/// aggregated, not part of the key).
+public struct FlowPeer: Sendable, Hashable, Codable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         /// A pod (Calico's WorkloadEndpoint); with aggregation by prefix, a set of pods sharing a name prefix.
         case workload

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Observability test of the built binary as users run it: `gatehouse serve` (TLS) in front of the fixture
+# model, scraped by a real Prometheus (Debian's package, installed here on first use) over TLS with the
+# admin key as its bearer credential; the GenAI metrics and the gateway's counters are queried back through
+# Prometheus's HTTP API. Then the flow records: the admin API lists them, and after a SIGTERM
+# `gatehouse flows` reads them from the store with filters.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/processes.sh
+
+BIN=${GATEHOUSE_BIN:-.build/debug/gatehouse}
+if ! command -v prometheus > /dev/null; then
+    echo "installing prometheus (Debian package)"
+    apt-get update -qq > /dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus > /dev/null
+fi
+
+FAILURES=0
+check() { # check NAME EXPECTED ACTUAL
+    if [ "$2" == "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected $2, got $3"; FAILURES=$((FAILURES + 1)); fi
+}
+json() { python3 -c "import json, sys; data = json.load(sys.stdin); print($1)"; }
+
+cat > "$WORK/gatehouse.yaml" <<YAML
+access:
+  policies:
+    - name: small-models-only
+      selector: all()
+      rules: [{action: Allow, models: {selector: "size == 'small'"}}]
+metrics:
+  identityLabels: [team]
+flows:
+  bucket: 2s
+YAML
+"$BIN" serve -c "$WORK/gatehouse.yaml" --data-dir "$WORK/data" --upstream fixture \
+    --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 > "$WORK/out" 2> "$WORK/log" &
+SERVER=$!
+PIDS+=("$SERVER")
+for _ in $(seq 100); do grep -q "admin key" "$WORK/out" && break; sleep 0.2; done
+DATA=$(sed -n 's|.*data plane https://\([0-9.:]*\),.*|\1|p' "$WORK/out")
+ADMIN=$(sed -n 's|.*admin API https://\([0-9.:]*\)$|\1|p' "$WORK/out")
+sed -n 's|^admin key.*: \(gha_[A-Za-z0-9_]*\)$|\1|p' "$WORK/out" > "$WORK/admin.key"
+CA="$WORK/data/tls/server.crt"
+KEY=$("$BIN" keys create --data-dir "$WORK/data" --name ci --label team=research -o json | json 'data["key"]')
+sleep 1
+
+echo "== requests"
+chat() { # chat MODEL STREAM -> status
+    curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "https://$DATA/v1/chat/completions" \
+        -H "Authorization: Bearer $KEY" -d "{\"model\":\"$1\",\"stream\":$2,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+}
+check "three chats" "200 200 200" "$(chat fixture-small false) $(chat fixture-small false) $(chat fixture-small true)"
+check "the large model is refused" 403 "$(chat fixture-large false)"
+
+echo "== Prometheus scrapes /metrics over TLS with the admin key"
+PROM_PORT=$(free_port)
+cat > "$WORK/prometheus.yml" <<YAML
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: gatehouse
+    scheme: https
+    tls_config: {ca_file: $CA}
+    authorization: {type: Bearer, credentials_file: $WORK/admin.key}
+    static_configs: [{targets: ['$ADMIN']}]
+YAML
+prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prometheus" \
+    --web.listen-address="127.0.0.1:$PROM_PORT" > "$WORK/prometheus.log" 2>&1 &
+PIDS+=("$!")
+query() { # query PROMQL -> the first value, or "none"
+    curl -s "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
+        json 'data["data"]["result"][0]["value"][1] if data.get("data", {}).get("result") else "none"'
+}
+UP=none
+for _ in $(seq 60); do
+    UP=$(query 'up{job="gatehouse"}' 2> /dev/null || echo none)
+    [ "$UP" == "1" ] && break
+    sleep 1
+done
+check "the gatehouse target is up" 1 "$UP"
+sleep 2
+check "output token usage recorded for each chat (GenAI histogram count)" 3 \
+    "$(query 'sum(gen_ai_client_token_usage_count{gen_ai_token_type="output",gen_ai_operation_name="chat"})')"
+check "request duration histogram (gen_ai_server_request_duration)" 3 \
+    "$(query 'sum(gen_ai_server_request_duration_seconds_count{gen_ai_request_model="fixture-small"})')"
+check "time to first token for the streamed chat" 1 \
+    "$(query 'sum(gen_ai_server_time_to_first_token_seconds_count)')"
+check "the convention's token buckets" 1 \
+    "$(query 'count(gen_ai_client_token_usage_bucket{le="67108864.0",gen_ai_token_type="input"})')"
+check "allowed requests by identity label" 3 \
+    "$(query 'sum(gatehouse_requests_total{route="/v1/chat/completions",decision="allow",identity_team="research"})')"
+check "the refusal by reason" 1 "$(query 'sum(gatehouse_requests_total{reason="model_access_denied"})')"
+check "policy verdicts by policy and action" 3 \
+    "$(query 'sum(gatehouse_policy_verdicts_total{policy="small-models-only",action="Allow"})')"
+check "upstream health" 1 "$(query 'min(gatehouse_upstream_healthy{model="fixture-small"})')"
+
+echo "== flows through the admin API"
+ADMIN_KEY=$(cat "$WORK/admin.key")
+check "the refusal is a flow with its reason" "model_access_denied" \
+    "$(curl -s --cacert "$CA" "https://$ADMIN/v1/flows?verdict=deny&route=/v1/chat/completions" \
+        -H "Authorization: Bearer $ADMIN_KEY" | json 'data["items"][0]["reason"]')"
+
+echo "== SIGTERM, then gatehouse flows from the store"
+kill -TERM "$SERVER"
+wait "$SERVER" || true
+check "allowed chat requests stored as flows" 3 \
+    "$("$BIN" flows --data-dir "$WORK/data" --identity ci --verdict allow --route /v1/chat/completions -o json |
+        json 'sum(item["counters"]["requests"] for item in data["items"])')"
+check "the denied flow names the model and carries the trace" "fixture-large default|small-models-only" \
+    "$("$BIN" flows --data-dir "$WORK/data" --verdict deny --model fixture-large -o json |
+        json 'data["items"][0]["destination"]["name"] + " " + data["items"][0]["policies"]["enforced"][-1]["policy"]["tier"] + "|" + data["items"][0]["policies"]["enforced"][-1]["policy"]["name"]')"
+check "table output names the policy" 1 \
+    "$("$BIN" flows --data-dir "$WORK/data" --verdict deny --to-label "size=large" | grep -c 'small-models-only')"
+check "a bad filter is a usage error" 2 "$("$BIN" flows --data-dir "$WORK/data" --verdict maybe > /dev/null 2>&1; echo $?)"
+
+if [ "$FAILURES" -ne 0 ]; then
+    echo "observability: $FAILURES failure(s); server log:"
+    tail -n 30 "$WORK/log"
+    tail -n 20 "$WORK/prometheus.log"
+    exit 1
+fi
+echo "observability: all passed"
