@@ -29,9 +29,12 @@ public final class Store: Sendable {
             // In WAL mode, NORMAL makes a commit durable against the process dying (kill -9 included)
             // without an fsync per commit; the WAL is synced at checkpoints. Power loss may lose the
             // last commits, never corrupt the database.
-            // A 32 MiB page cache per connection keeps flow inserts and queries off the disk.
+            // A 32 MiB page cache per connection keeps flow inserts and queries off the disk; a checkpoint
+            // every 8192 pages (32 MiB of WAL) instead of 1000 saves most checkpoint syncs during ingest.
             configuration.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192")
+                try db.execute(
+                    sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192"
+                )
             }
             pool = try DatabasePool(path: directory.appending(path: Self.fileName).path, configuration: configuration)
             try Self.migrate(pool)
