@@ -113,7 +113,7 @@ let chunk = 10_000
 var aggregateSeconds = 0.0
 let totalSeconds = seconds {
     for offset in stride(from: 0, to: records, by: chunk) {
-        let slice = Array(batch[offset..<min(offset + chunk, records)])
+        let slice = batch[offset..<min(offset + chunk, records)]
         aggregateSeconds += seconds { recorder.record(contentsOf: slice) }
     }
     recorder.shutdown()

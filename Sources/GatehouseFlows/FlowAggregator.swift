@@ -6,8 +6,39 @@ import Synchronization
 /// bucket become one flow whose counters are summed and whose labels are the intersection of theirs.
 /// Closed buckets are taken out with `drain(before:)`.
 public final class FlowAggregator: Sendable {
+    /// One time bucket: its flows, and a hash table over them (hash to first position, then a chain)
+    /// that finds a record's flow without building a key value per record.
+    private struct Bucket {
+        var flows: [FlowRecord] = []
+        var first: [Int: Int] = [:]
+        var next: [Int] = []
+
+        init(capacity: Int) {
+            flows.reserveCapacity(capacity)
+            first.reserveCapacity(capacity)
+            next.reserveCapacity(capacity)
+        }
+
+        mutating func add(_ flow: FlowRecord, seed: () -> FlowRecord) {
+            let hash = flow.keyHash
+            var position = first[hash]
+            while let index = position {
+                if flows[index].hasSameKey(as: flow) {
+                    flows[index].absorbCounters(of: flow)
+                    return
+                }
+                position = next[index] < 0 ? nil : next[index]
+            }
+            var made = seed()
+            made.absorbCounters(of: flow)
+            next.append(first[hash] ?? -1)
+            first[hash] = flows.count
+            flows.append(made)
+        }
+    }
+
     private struct State {
-        var buckets: [Int64: [FlowKey: FlowRecord]] = [:]
+        var buckets: [Int64: Bucket] = [:]
         var received: Int64 = 0
         /// The size of the last bucket taken out: a new bucket starts with room for as many.
         var lastBucketSize = 64
@@ -24,32 +55,23 @@ public final class FlowAggregator: Sendable {
 
     /// Adds a record; its `start` picks the bucket, and its times become the bucket's bounds.
     public func add(_ flow: FlowRecord) {
-        let key = flow.key
         let bucket = bucketStart(of: flow.start)
         state.withLock { state in
             state.received &+= 1
             let capacity = state.lastBucketSize
-            state.buckets[bucket, default: Dictionary(minimumCapacity: capacity)][
-                key,
-                default: bounded(flow, bucket: bucket)
-            ]
-            .absorbCounters(of: flow)
+            state.buckets[bucket, default: Bucket(capacity: capacity)].add(flow) { bounded(flow, bucket: bucket) }
         }
     }
 
     /// Adds many records under one lock.
-    public func add(contentsOf flows: some Sequence<FlowRecord>) {
+    public func add(contentsOf flows: some Collection<FlowRecord>) {
         state.withLock { state in
             let capacity = state.lastBucketSize
             for flow in flows {
                 let bucket = bucketStart(of: flow.start)
-                state.received &+= 1
-                state.buckets[bucket, default: Dictionary(minimumCapacity: capacity)][
-                    flow.key,
-                    default: bounded(flow, bucket: bucket)
-                ]
-                .absorbCounters(of: flow)
+                state.buckets[bucket, default: Bucket(capacity: capacity)].add(flow) { bounded(flow, bucket: bucket) }
             }
+            state.received &+= Int64(flows.count)
         }
     }
 
@@ -60,8 +82,8 @@ public final class FlowAggregator: Sendable {
             let closed = state.buckets.keys.filter { $0 + bucketMilliseconds <= limit }.sorted()
             return closed.flatMap { start -> [FlowRecord] in
                 guard let bucket = state.buckets.removeValue(forKey: start) else { return [] }
-                state.lastBucketSize = max(64, bucket.count)
-                return Array(bucket.values)
+                state.lastBucketSize = max(64, bucket.flows.count)
+                return bucket.flows
             }
         }
     }
@@ -69,7 +91,7 @@ public final class FlowAggregator: Sendable {
     /// A copy of what the open buckets hold, oldest bucket first, without taking it out.
     public func snapshot() -> [FlowRecord] {
         state.withLock { state in
-            state.buckets.keys.sorted().flatMap { state.buckets[$0].map { Array($0.values) } ?? [] }
+            state.buckets.keys.sorted().flatMap { state.buckets[$0]?.flows ?? [] }
         }
     }
 
@@ -80,7 +102,7 @@ public final class FlowAggregator: Sendable {
 
     /// Records added since the start, and flows waiting in open buckets.
     public var statistics: (received: Int64, pending: Int) {
-        state.withLock { state in (state.received, state.buckets.values.reduce(0) { $0 + $1.count }) }
+        state.withLock { state in (state.received, state.buckets.values.reduce(0) { $0 + $1.flows.count }) }
     }
 
     private func bucketStart(of date: Date) -> Int64 {

@@ -18,8 +18,11 @@ public final class FlowHub: Sendable {
 
     public init() {}
 
+    /// Whether anyone listens (publishing to no one is skipped).
+    public var hasListeners: Bool { listenerCount.load(ordering: .relaxed) > 0 }
+
     public func publish(_ flow: FlowRecord) {
-        guard listenerCount.load(ordering: .relaxed) > 0 else { return }
+        guard hasListeners else { return }
         let matching = listeners.withLock { listeners in
             listeners.values.filter { $0.filter.matches(flow) }.map(\.continuation)
         }

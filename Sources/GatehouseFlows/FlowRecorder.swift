@@ -42,8 +42,10 @@ public final class FlowRecorder: Sendable {
     }
 
     /// Records many at once (an import), under one lock.
-    public func record(contentsOf flows: [FlowRecord]) {
-        for flow in flows { hub.publish(flow) }
+    public func record(contentsOf flows: some Collection<FlowRecord>) {
+        if hub.hasListeners {
+            for flow in flows { hub.publish(flow) }
+        }
         aggregator.add(contentsOf: flows)
     }
 

@@ -55,19 +55,26 @@ public struct FlowRecord: Sendable, Hashable, Codable {
         self.counters = counters
     }
 
-    /// The aggregation key.
-    public var key: FlowKey {
-        FlowKey(
-            source: source,
-            destination: destination,
-            protocol: `protocol`,
-            port: port,
-            route: route,
-            action: action,
-            reason: reason,
-            reporter: reporter,
-            policies: policies
-        )
+    /// Whether `other` has this flow's aggregation key, as Goldmane's: both ends, protocol, port,
+    /// route, action, reason, reporter and the whole policy trace (labels, times and counters are not
+    /// part of it).
+    public func hasSameKey(as other: FlowRecord) -> Bool {
+        source == other.source && destination == other.destination && port == other.port
+            && route == other.route && action == other.action && reason == other.reason
+            && reporter == other.reporter && `protocol` == other.protocol && policies == other.policies
+    }
+
+    /// A hash of the key's fields that tell flows apart most often (not the whole trace): aggregation
+    /// hashes one key per record, and `hasSameKey(as:)` settles the rare collision.
+    public var keyHash: Int {
+        var hasher = Hasher()
+        hasher.combine(source.name)
+        hasher.combine(destination.name)
+        hasher.combine(port)
+        hasher.combine(route)
+        hasher.combine(action)
+        hasher.combine(policies.enforced.count)
+        return hasher.finalize()
     }
 
     /// Folds `other` (same key) into this flow: counters summed, labels intersected, times widened.
