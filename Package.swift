@@ -52,6 +52,7 @@ let package = Package(
             name: "GatehouseFlows",
             dependencies: [
                 "GatehouseCore",
+                "GatehousePolicy",
                 "GatehouseStore",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -139,6 +140,7 @@ let package = Package(
             name: "GatehouseFlowsTests",
             dependencies: [
                 "GatehouseCore",
+                "GatehousePolicy",
                 "GatehouseStore",
                 "GatehouseFlows",
                 .product(name: "Logging", package: "swift-log"),

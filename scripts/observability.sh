@@ -112,6 +112,20 @@ check "table output names the policy" 1 \
     "$("$BIN" flows --data-dir "$WORK/data" --verdict deny --to-label "size=large" | grep -c 'small-models-only')"
 check "a bad filter is a usage error" 2 "$("$BIN" flows --data-dir "$WORK/data" --verdict maybe > /dev/null 2>&1; echo $?)"
 
+echo "== gatehouse flows import: Hubble and Calico logs evaluated against examples/ai-namespace"
+IMPORT_CODE=0
+"$BIN" flows import examples/flows/hubble.json examples/flows/calico.json -f examples/ai-namespace \
+    --against examples/ai-namespace-proposed --data-dir "$WORK/imported" -o json > "$WORK/import.json" \
+    2> "$WORK/import.err" || IMPORT_CODE=$?
+check "malformed lines make the exit status 1, the rest is imported" 1 "$IMPORT_CODE"
+check "malformed lines are named with their line numbers" 2 "$(grep -c -e 'hubble.json:7:' -e 'calico.json:3:' "$WORK/import.err")"
+check "flows read, disagreements, proposed changes" "7 2 3" \
+    "$(json 'str(data["flows"]) + " " + str(len(data["disagreements"])) + " " + str(len(data["changes"]))' \
+        < "$WORK/import.json")"
+check "the imported denial is queryable with its policy" "POLICY_DENIED default-deny" \
+    "$("$BIN" flows --data-dir "$WORK/imported" --verdict DROPPED --to-namespace ai -o json |
+        json 'data["items"][0]["reason"] + " " + data["items"][0]["policies"]["enforced"][-1]["policy"]["name"]')"
+
 if [ "$FAILURES" -ne 0 ]; then
     echo "observability: $FAILURES failure(s); server log:"
     tail -n 30 "$WORK/log"

@@ -29,7 +29,7 @@ public struct FlowPolicyHit: Sendable, Hashable, Codable, CustomStringConvertibl
 
     /// `tier|name#rule|action`, with `end of tier` for a default decision, as flow listings print it.
     public var description: String {
-        let rule = endOfTier ? "end of tier" : ruleIndex.map { "#\($0)" } ?? ""
+        let rule = endOfTier ? " (end of tier)" : ruleIndex.map { "#\($0)" } ?? ""
         let direction = self.direction.map { "\($0) " } ?? ""
         return "\(direction)\(policy.tier)|\(policy.namespace.map { "\($0)/" } ?? "")\(policy.name)\(rule)|\(action)"
     }

@@ -5,7 +5,7 @@ struct FlowsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flows",
         abstract: "Query the flow records of every decision, and import flow logs from Hubble and Calico.",
-        subcommands: [FlowsListCommand.self],
+        subcommands: [FlowsListCommand.self, FlowsImportCommand.self],
         defaultSubcommand: FlowsListCommand.self
     )
 }

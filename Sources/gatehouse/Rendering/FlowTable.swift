@@ -13,10 +13,14 @@ enum FlowTable {
             var usage = "\(counters.requests)"
             if counters.tokensIn + counters.tokensOut > 0 { usage += " \(counters.tokensIn)+\(counters.tokensOut)tok" }
             if counters.cost > .zero { usage += " \(counters.cost)" }
-            let deciding = flow.policies.enforced.last.map(\.description) ?? "-"
+            // The last hit with the flow's action decided it (the other direction may have passed it on).
+            let enforced = flow.policies.enforced
+            let deciding =
+                (enforced.last { $0.action.rawValue.lowercased() == flow.action.rawValue } ?? enforced.last)
+                .map(\.description) ?? "-"
             var verdict = flow.action.rawValue.uppercased()
-            if let pending = flow.policies.pending?.last, pending.action.rawValue != flow.action.rawValue {
-                verdict += " (staged: \(pending.action))"
+            if let pending = flow.policies.pending?.last, pending.action.rawValue.lowercased() != flow.action.rawValue {
+                verdict += " (staged: \(pending.action.rawValue.lowercased()))"
             }
             return [
                 flow.end.ISO8601Format(), "\(flow.source.kind.rawValue):\(flow.source)",

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import GatehouseCore
+import GatehouseFlows
+import GatehousePolicy
+import GatehouseStore
+
+/// `gatehouse flows import hubble.json -f cluster/ [--against proposed/]`: flow logs from Hubble and
+/// Calico become flow records, evaluated against the loaded policy set.
+struct FlowsImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import flow logs from Hubble (hubble observe -o json) and Calico (Goldmane, Whisker).",
+        discussion: """
+            Each line is one JSON flow; Hubble's and Calico's may be mixed. With -f (cluster state and
+            policies, as the policy commands read them), every flow is mapped onto the pods and evaluated:
+            the import reports where the policies disagree with what was observed, and with --against,
+            what a proposed policy set would change. Malformed lines are reported with their numbers and
+            the rest is imported. Exit status: 0 ok, 1 when some lines were malformed, 2 on bad input.
+            """
+    )
+
+    @Argument(help: "Flow log files, one JSON flow per line (- reads standard input).")
+    var logs: [String]
+
+    @Option(
+        name: [.customShort("f"), .customLong("filename")],
+        parsing: .upToNextOption,
+        help: "Cluster state and policies to evaluate the flows against (files or folders)."
+    )
+    var files: [String] = []
+
+    @Option(name: .customLong("against"), parsing: .upToNextOption, help: "A proposed policy set to compare with.")
+    var against: [String] = []
+
+    @Flag(help: "Read and evaluate, but store nothing.")
+    var dryRun = false
+
+    @OptionGroup var data: DataDirectoryOption
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard !logs.isEmpty else { throw ValidationError("give at least one flow log file (or - for standard input)") }
+        if !against.isEmpty && files.isEmpty {
+            throw ValidationError("--against compares with the set given by -f: give -f too")
+        }
+    }
+
+    func run() throws {
+        var reader = FlowLogReader()
+        for path in logs {
+            let data: Data?
+            if path == "-" {
+                data = FileHandle.standardInput.readDataToEndOfFile()
+            } else {
+                data = FileManager.default.contents(atPath: path)
+            }
+            guard let data else {
+                Console.error("\(path): cannot be read")
+                throw ExitCode(2)
+            }
+            reader.read(String(decoding: data, as: UTF8.self), file: path == "-" ? "stdin" : path)
+        }
+        var engine: PolicyEngine?
+        var proposed: PolicyEngine?
+        if !files.isEmpty {
+            let bundle = try InputOptions.load(files, strict: false)
+            engine = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
+            if !against.isEmpty {
+                let new = try InputOptions.load(against, strict: false)
+                proposed = PolicyEngine(cluster: bundle.cluster.merging(new.cluster), policySet: new.policySet)
+            }
+        }
+        let evaluation = FlowEvaluation(reader.flows, engine: engine, proposed: proposed)
+        var stored = 0
+        if !dryRun {
+            let aggregator = FlowAggregator()
+            aggregator.add(contentsOf: evaluation.records)
+            let flows = aggregator.drainAll()
+            do {
+                try Store(directory: data.url).insertFlows(flows)
+            } catch {
+                Console.error(error.reason)
+                throw ExitCode(1)
+            }
+            stored = flows.count
+        }
+        let report = FlowImportReport(reader: reader, evaluation: evaluation, engine: engine, stored: stored)
+        switch output.output {
+        case .table:
+            print(report.text(evaluated: engine != nil, proposed: proposed != nil, dryRun: dryRun), terminator: "")
+        case .json, .yaml:
+            print(try StructuredOutput.render(report, as: output.output))
+        }
+        for problem in reader.problems.prefix(20) { Console.warning(problem.description) }
+        if reader.problems.count > 20 { Console.warning("… and \(reader.problems.count - 20) more malformed lines") }
+        if !reader.problems.isEmpty { throw ExitCode(1) }
+    }
+}
