@@ -114,11 +114,11 @@ check "a bad filter is a usage error" 2 "$("$BIN" flows --data-dir "$WORK/data" 
 
 echo "== gatehouse flows import: Hubble and Calico logs evaluated against examples/ai-namespace"
 IMPORT_CODE=0
-"$BIN" flows import examples/flows/hubble.json examples/flows/calico.json -f examples/ai-namespace \
+"$BIN" flows import examples/flows/hubble.jsonl examples/flows/calico.jsonl -f examples/ai-namespace \
     --against examples/ai-namespace-proposed --data-dir "$WORK/imported" -o json > "$WORK/import.json" \
     2> "$WORK/import.err" || IMPORT_CODE=$?
 check "malformed lines make the exit status 1, the rest is imported" 1 "$IMPORT_CODE"
-check "malformed lines are named with their line numbers" 2 "$(grep -c -e 'hubble.json:7:' -e 'calico.json:3:' "$WORK/import.err")"
+check "malformed lines are named with their line numbers" 2 "$(grep -c -e 'hubble.jsonl:7:' -e 'calico.jsonl:3:' "$WORK/import.err")"
 check "flows read, disagreements, proposed changes" "7 2 3" \
     "$(json 'str(data["flows"]) + " " + str(len(data["disagreements"])) + " " + str(len(data["changes"]))' \
         < "$WORK/import.json")"

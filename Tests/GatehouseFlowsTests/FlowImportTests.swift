@@ -11,7 +11,7 @@ import Testing
 
     static func reader() throws -> FlowLogReader {
         var reader = FlowLogReader()
-        for name in ["hubble.json", "calico.json"] {
+        for name in ["hubble.jsonl", "calico.jsonl"] {
             let url = examples.appending(path: "flows/\(name)")
             reader.read(try String(contentsOf: url, encoding: .utf8), file: name)
         }
@@ -31,7 +31,7 @@ import Testing
         #expect(reader.skipped == 2)
         #expect(
             reader.problems.map(\.description) == [
-                "hubble.json:7: not a JSON object", "calico.json:3: unknown action Maybe",
+                "hubble.jsonl:7: not a JSON object", "calico.jsonl:3: unknown action Maybe",
             ]
         )
         let first = try #require(reader.flows.first)

@@ -5,7 +5,7 @@ import GatehouseFlows
 import GatehousePolicy
 import GatehouseStore
 
-/// `gatehouse flows import hubble.json -f cluster/ [--against proposed/]`: flow logs from Hubble and
+/// `gatehouse flows import hubble.jsonl -f cluster/ [--against proposed/]`: flow logs from Hubble and
 /// Calico become flow records, evaluated against the loaded policy set.
 struct FlowsImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
