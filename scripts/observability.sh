@@ -126,6 +126,23 @@ check "the imported denial is queryable with its policy" "POLICY_DENIED default-
     "$("$BIN" flows --data-dir "$WORK/imported" --verdict DROPPED --to-namespace ai -o json |
         json 'data["items"][0]["reason"] + " " + data["items"][0]["policies"]["enforced"][-1]["policy"]["name"]')"
 
+echo "== gatehouse policy recommend: policies from the imported flows, read back by policy explain"
+CLUSTER=examples/ai-namespace/cluster.yaml
+"$BIN" policy recommend -f "$CLUSTER" --data-dir "$WORK/imported" > "$WORK/recommended.yaml" 2> /dev/null
+"$BIN" policy recommend -f "$CLUSTER" --data-dir "$WORK/imported" --calico > "$WORK/recommended-calico.yaml" 2> /dev/null
+explain() { # explain POLICY-FILE FROM TO PORT -> the exit status (0 allow, 1 deny)
+    "$BIN" policy explain -f "$CLUSTER" -f "$1" --from "$2" --to "$3" --port "$4" > /dev/null 2>&1 && echo 0 || echo $?
+}
+for flavor in recommended recommended-calico; do
+    check "$flavor: observed flows allowed (frontend to rag-api, rag-api to vector-db, prometheus to vllm)" "0 0 0" \
+        "$(explain "$WORK/$flavor.yaml" web/frontend ai/rag-api 8080) $(explain "$WORK/$flavor.yaml" ai/rag-api ai/vector-db 6333) $(explain "$WORK/$flavor.yaml" monitoring/prometheus-0 ai/vllm-0 9090)"
+    check "$flavor: unobserved flows denied (frontend to vector-db, rag-api to vllm on 8000)" "1 1" \
+        "$(explain "$WORK/$flavor.yaml" web/frontend ai/vector-db 6333) $(explain "$WORK/$flavor.yaml" ai/rag-api ai/vllm-0 8000)"
+done
+check "model access from the gateway's audit trail, by team" 1 \
+    "$("$BIN" policy recommend --models --group-by team --data-dir "$WORK/data" 2> /dev/null |
+        grep -c "selector: \"team == 'research'\"")"
+
 if [ "$FAILURES" -ne 0 ]; then
     echo "observability: $FAILURES failure(s); server log:"
     tail -n 30 "$WORK/log"

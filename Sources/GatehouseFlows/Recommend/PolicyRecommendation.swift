@@ -1,0 +1,188 @@
+import GatehouseCore
+
+/// Least-privilege policies from observed traffic: per namespace a default deny (ingress and egress),
+/// and per workload one policy that allows exactly the connections it was seen to accept and to open,
+/// as Kubernetes NetworkPolicies or Calico NetworkPolicies. Written as YAML that `gatehouse policy`
+/// reads back (every scalar double-quoted, so no label value is misread).
+public struct PolicyRecommendation: Sendable {
+    public enum Flavor: String, Sendable, CaseIterable {
+        case kubernetes
+        case calico
+    }
+
+    public let traffic: ObservedTraffic
+
+    public init(traffic: ObservedTraffic) {
+        self.traffic = traffic
+    }
+
+    public func yaml(_ flavor: Flavor) -> String {
+        let workloads = traffic.workloads
+        var documents: [String] = []
+        for namespace in Set(workloads.map(\.namespace)).sorted() {
+            documents.append(defaultDeny(namespace: namespace, flavor))
+        }
+        var used: Set<String> = []
+        for workload in workloads {
+            var name = "\(Self.dnsLabel(workload.name))-recommended"
+            var suffix = 2
+            while used.contains("\(workload.namespace)/\(name)") {
+                name = "\(Self.dnsLabel(workload.name))-recommended-\(suffix)"
+                suffix += 1
+            }
+            used.insert("\(workload.namespace)/\(name)")
+            let ingress = traffic.ingress[workload] ?? [:]
+            let egress = traffic.egress[workload] ?? [:]
+            documents.append(
+                flavor == .kubernetes
+                    ? kubernetes(workload, name: name, ingress: ingress, egress: egress)
+                    : calico(workload, name: name, ingress: ingress, egress: egress)
+            )
+        }
+        return documents.map { "---\n" + $0 }.joined()
+    }
+
+    // MARK: Kubernetes
+
+    private func defaultDeny(namespace: String, _ flavor: Flavor) -> String {
+        switch flavor {
+        case .kubernetes:
+            return """
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: default-deny, namespace: \(q(namespace)), labels: {"gatehouse.io/recommended": "true"}}
+                spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+
+                """
+        case .calico:
+            return """
+                apiVersion: projectcalico.org/v3
+                kind: NetworkPolicy
+                metadata: {name: default-deny, namespace: \(q(namespace)), labels: {"gatehouse.io/recommended": "true"}}
+                spec: {selector: all(), types: [Ingress, Egress]}
+
+                """
+        }
+    }
+
+    private func kubernetes(
+        _ workload: ObservedTraffic.Workload,
+        name: String,
+        ingress: [ObservedTraffic.Peer: Set<ObservedTraffic.Port>],
+        egress: [ObservedTraffic.Peer: Set<ObservedTraffic.Port>]
+    ) -> String {
+        var text = """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: \(q(name)), namespace: \(q(workload.namespace)), labels: {"gatehouse.io/recommended": "true"}}
+            spec:
+              podSelector: {matchLabels: \(map(workload.labels))}
+              policyTypes: [Ingress, Egress]
+
+            """
+        for (key, direction, rules) in [("ingress", "from", ingress), ("egress", "to", egress)] {
+            guard !rules.isEmpty else {
+                text += "  \(key): []\n"
+                continue
+            }
+            text += "  \(key):\n"
+            for peer in rules.keys.sorted() {
+                text += "    - \(direction): [\(kubernetesPeer(peer, from: workload.namespace))]\n"
+                let ports = (rules[peer] ?? []).sorted().map { "{protocol: \($0.protocol), port: \($0.number)}" }
+                text += "      ports: [\(ports.joined(separator: ", "))]\n"
+            }
+        }
+        return text
+    }
+
+    private func kubernetesPeer(_ peer: ObservedTraffic.Peer, from namespace: String) -> String {
+        switch peer {
+        case .workload(let other) where other.namespace == namespace:
+            return "{podSelector: {matchLabels: \(map(other.labels))}}"
+        case .workload(let other):
+            return "{namespaceSelector: {matchLabels: {\"kubernetes.io/metadata.name\": \(q(other.namespace))}}, "
+                + "podSelector: {matchLabels: \(map(other.labels))}}"
+        case .address(let address):
+            return "{ipBlock: {cidr: \(q(Self.hostCIDR(address)))}}"
+        }
+    }
+
+    // MARK: Calico
+
+    private func calico(
+        _ workload: ObservedTraffic.Workload,
+        name: String,
+        ingress: [ObservedTraffic.Peer: Set<ObservedTraffic.Port>],
+        egress: [ObservedTraffic.Peer: Set<ObservedTraffic.Port>]
+    ) -> String {
+        var text = """
+            apiVersion: projectcalico.org/v3
+            kind: NetworkPolicy
+            metadata: {name: \(q(name)), namespace: \(q(workload.namespace)), labels: {"gatehouse.io/recommended": "true"}}
+            spec:
+              selector: \(q(Self.calicoSelector(workload.labels)))
+              types: [Ingress, Egress]
+
+            """
+        for (key, side, rules) in [("ingress", "source", ingress), ("egress", "destination", egress)] {
+            guard !rules.isEmpty else {
+                text += "  \(key): []\n"
+                continue
+            }
+            text += "  \(key):\n"
+            for peer in rules.keys.sorted() {
+                // A Calico rule has one protocol: one rule per protocol seen with this peer.
+                let byProtocol = Dictionary(grouping: rules[peer] ?? [], by: \.protocol)
+                for ipProtocol in byProtocol.keys.sorted() {
+                    let ports = (byProtocol[ipProtocol] ?? []).sorted().map { String($0.number) }
+                    let peerText = calicoPeer(peer, from: workload.namespace)
+                    let portsText = "ports: [\(ports.joined(separator: ", "))]"
+                    text += "    - action: Allow\n      protocol: \(ipProtocol)\n"
+                    if side == "source" {
+                        text += "      source: \(peerText)\n      destination: {\(portsText)}\n"
+                    } else {
+                        text += "      destination: \(peerText.dropLast()), \(portsText)}\n"
+                    }
+                }
+            }
+        }
+        return text
+    }
+
+    private func calicoPeer(_ peer: ObservedTraffic.Peer, from namespace: String) -> String {
+        switch peer {
+        case .workload(let other) where other.namespace == namespace:
+            return "{selector: \(q(Self.calicoSelector(other.labels)))}"
+        case .workload(let other):
+            return "{namespaceSelector: \(q("projectcalico.org/name == '\(other.namespace)'")), "
+                + "selector: \(q(Self.calicoSelector(other.labels)))}"
+        case .address(let address):
+            return "{nets: [\(q(Self.hostCIDR(address)))]}"
+        }
+    }
+
+    // MARK: Text
+
+    private func q(_ text: String) -> String { JSONText.quoted(text) }
+
+    private func map(_ labels: [String: String]) -> String {
+        "{" + labels.keys.sorted().map { "\(q($0)): \(q(labels[$0] ?? ""))" }.joined(separator: ", ") + "}"
+    }
+
+    static func calicoSelector(_ labels: [String: String]) -> String {
+        // Label values cannot hold quotes (Kubernetes validates them), so single quotes are safe.
+        labels.keys.sorted().map { "\($0) == '\(labels[$0] ?? "")'" }.joined(separator: " && ")
+    }
+
+    static func hostCIDR(_ address: IPAddress) -> String {
+        "\(address)/\(address.description.contains(":") ? 128 : 32)"
+    }
+
+    /// A DNS label from a workload name: lowercase letters, digits and dashes, at most 40 characters.
+    static func dnsLabel(_ name: String) -> String {
+        var label = String(name.lowercased().map { $0.isLetter && $0.isASCII || $0.isNumber && $0.isASCII ? $0 : "-" })
+        label = String(label.trimmingPrefix { $0 == "-" }.prefix(40))
+        while label.hasSuffix("-") { label.removeLast() }
+        return label.isEmpty ? "workload" : label
+    }
+}
