@@ -15,9 +15,14 @@ import NIOPosix
 /// - `GET /v1/flows?from-namespace=…&verdict=deny&last=50` lists stored flows (`FlowParameters`), and
 ///   with `follow=true` keeps the answer open as a server-sent event stream of new flows as they happen;
 /// - `GET /metrics` is the Prometheus text exposition;
+/// - `GET /v1/budgets` and `GET /v1/policies` (budgets in their windows; access policies with the models
+///   each rule matches), for the console;
+/// - `GET /console` is the web console (its page and script carry no data and need no key; everything
+///   it shows comes from the calls above, made with the admin key);
 /// - `GET /healthz` answers without authentication, for probes.
 struct AdminPlane: Responder {
-    static let authenticatedPaths: Set<String> = ["/v1/keys", "/v1/flows", "/metrics"]
+    static let authenticatedPaths: Set<String> = ["/v1/keys", "/v1/flows", "/metrics", "/v1/budgets", "/v1/policies"]
+    static let consolePaths: Set<String> = ["/console", "/console/", "/console/app.js", "/console/app.css"]
 
     let state: GatewayState
     let authenticator: Authenticator
@@ -39,7 +44,7 @@ struct AdminPlane: Responder {
         client: SocketAddress?
     ) -> Result<AdmittedRequest, GatewayError> {
         let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-        if path == "/healthz" {
+        if path == "/healthz" || Self.consolePaths.contains(path) {
             return head.method == .GET
                 ? .success(admitted(head, path: path, requestID: requestID, authentication: .rejected))
                 : .failure(.methodNotAllowed("GET"))
@@ -81,12 +86,35 @@ struct AdminPlane: Responder {
             )
         case (.GET, "/v1/flows"):
             await flows(request, writer: writer)
+        case (.GET, "/console"), (.GET, "/console/"), (.GET, "/console/app.js"), (.GET, "/console/app.css"):
+            let (type, text) =
+                switch request.path {
+                case "/console/app.js": ("text/javascript; charset=utf-8", ConsoleScript.javascript)
+                case "/console/app.css": ("text/css; charset=utf-8", ConsoleStyle.css)
+                default: ("text/html; charset=utf-8", ConsolePage.html)
+                }
+            writer.write(
+                status: .ok,
+                contentType: type,
+                writer.channel.allocator.buffer(string: text),
+                headers: Self.consoleHeaders
+            )
         default:
             let (status, json) = await Self.offLoop { answer(request, body: body) }
             logRequest(request, status: status)
             writer.writeJSON(status: status, json)
         }
     }
+
+    /// The console loads nothing from elsewhere and runs no inline code; it may not be framed.
+    static let consoleHeaders = [
+        (
+            "content-security-policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+                + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        ),
+        ("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer"), ("cache-control", "no-cache"),
+    ]
 
     private func logRequest(_ request: AdmittedRequest, status: HTTPResponseStatus) {
         guard let identity = request.identity else { return }
@@ -176,6 +204,13 @@ struct AdminPlane: Responder {
         writer.writeEnd(closes: true)
     }
 
+    private static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
     /// Runs blocking store work on NIO's thread pool: in `serve`, tasks run on the event loops.
     private static func offLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await NIOThreadPool.singleton.runIfActive(work)
@@ -220,6 +255,10 @@ struct AdminPlane: Responder {
             return (.ok, "{\"status\":\"ok\"}")
         case (.GET, "/v1/keys"):
             return run(request) { try KeyJSON.list(store.keys(kind: .api)) }
+        case (.GET, "/v1/budgets"):
+            return run(request) { try Self.json(BudgetListing(store.budgets())) }
+        case (.GET, "/v1/policies"):
+            return run(request) { try Self.json(AccessPolicyJSON(state.runtime)) }
         case (.POST, "/v1/keys"):
             return run(request, created: true) {
                 let input = try KeyJSON.creation(from: body)
