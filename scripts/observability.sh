@@ -173,6 +173,17 @@ check "the imported denial is queryable with its policy" "POLICY_DENIED default-
     "$("$BIN" flows --data-dir "$WORK/imported" --verdict DROPPED --to-namespace ai -o json |
         json 'data["items"][0]["reason"] + " " + data["items"][0]["policies"]["enforced"][-1]["policy"]["name"]')"
 
+echo "== gatehouse flows --follow prints flows as they are stored"
+"$BIN" flows --follow -o json --data-dir "$WORK/followed" > "$WORK/follow.out" 2> /dev/null &
+FOLLOWER=$!
+PIDS+=("$FOLLOWER")
+sleep 1.5
+"$BIN" flows import examples/flows/calico.jsonl --data-dir "$WORK/followed" > /dev/null 2>&1 || true
+sleep 2.5
+kill -TERM "$FOLLOWER" 2> /dev/null || true
+check "two imported flows followed, one JSON object per line" 2 \
+    "$(python3 -c 'import json, sys; print(sum(1 for line in open(sys.argv[1]) if json.loads(line)["source"]["name"]))' "$WORK/follow.out")"
+
 echo "== gatehouse policy recommend: policies from the imported flows, read back by policy explain"
 CLUSTER=examples/ai-namespace/cluster.yaml
 "$BIN" policy recommend -f "$CLUSTER" --data-dir "$WORK/imported" > "$WORK/recommended.yaml" 2> /dev/null

@@ -2,8 +2,9 @@
 # Runs every test: format lint, the build with warnings as errors, the conformance corpus through the
 # real command line, the Swift Testing suites (unit, in-process, loopback, command-line and bounded fuzzing),
 # the integration test of `gatehouse serve` with the openai package and curl, and the observability test
-# with a real Prometheus. Needs the Swift toolchain, python3 (the integration test installs the openai
-# package from PyPI into .build), openssl and curl; the observability test installs Debian's prometheus.
+# with a real Prometheus and a headless Chromium. Needs the Swift toolchain, python3 (the integration test
+# installs the openai package from PyPI into .build), openssl and curl; the observability test installs
+# Debian's prometheus and chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,5 +28,5 @@ swift test --disable-xctest --filter "$LOAD_TESTS"
 echo "== integration: gatehouse serve with the openai package, curl, TLS and mTLS"
 scripts/integration.sh
 
-echo "== observability: a real Prometheus scrapes the gateway; flows from the admin API and gatehouse flows"
+echo "== observability: Prometheus scrapes the gateway, the console in Chromium, flows, import, recommend"
 scripts/observability.sh
