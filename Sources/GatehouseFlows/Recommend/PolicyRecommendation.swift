@@ -50,7 +50,7 @@ public struct PolicyRecommendation: Sendable {
             return """
                 apiVersion: networking.k8s.io/v1
                 kind: NetworkPolicy
-                metadata: {name: default-deny, namespace: \(q(namespace)), labels: {"gatehouse.io/recommended": "true"}}
+                \(metadata("default-deny", namespace))
                 spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
 
                 """
@@ -58,41 +58,55 @@ public struct PolicyRecommendation: Sendable {
             return """
                 apiVersion: projectcalico.org/v3
                 kind: NetworkPolicy
-                metadata: {name: default-deny, namespace: \(q(namespace)), labels: {"gatehouse.io/recommended": "true"}}
+                \(metadata("default-deny", namespace))
                 spec: {selector: all(), types: [Ingress, Egress]}
 
                 """
         }
     }
 
-    private func kubernetes(
-        _ workload: ObservedTraffic.Workload,
-        name: String,
-        ingress: [ObservedTraffic.Peer: Set<ObservedTraffic.Port>],
-        egress: [ObservedTraffic.Peer: Set<ObservedTraffic.Port>]
-    ) -> String {
-        var text = """
+    private typealias Rules = [ObservedTraffic.Peer: Set<ObservedTraffic.Port>]
+
+    private func kubernetes(_ workload: ObservedTraffic.Workload, name: String, ingress: Rules, egress: Rules) -> String
+    {
+        let header = """
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicy
-            metadata: {name: \(q(name)), namespace: \(q(workload.namespace)), labels: {"gatehouse.io/recommended": "true"}}
+            \(metadata(name, workload.namespace))
             spec:
               podSelector: {matchLabels: \(map(workload.labels))}
               policyTypes: [Ingress, Egress]
 
             """
-        for (key, direction, rules) in [("ingress", "from", ingress), ("egress", "to", egress)] {
+        return document(header, ingress: ingress, egress: egress, sides: ("from", "to")) { peer, ports, side in
+            let listed = ports.sorted().map { "{protocol: \($0.protocol), port: \($0.number)}" }
+            return "    - \(side): [\(kubernetesPeer(peer, from: workload.namespace))]\n"
+                + "      ports: [\(listed.joined(separator: ", "))]\n"
+        }
+    }
+
+    /// A policy document: its header, then the ingress and egress rules (an empty list denies all).
+    private func document(
+        _ header: String,
+        ingress: Rules,
+        egress: Rules,
+        sides: (ingress: String, egress: String),
+        rule: (ObservedTraffic.Peer, Set<ObservedTraffic.Port>, String) -> String
+    ) -> String {
+        var text = header
+        for (key, side, rules) in [("ingress", sides.ingress, ingress), ("egress", sides.egress, egress)] {
             guard !rules.isEmpty else {
                 text += "  \(key): []\n"
                 continue
             }
             text += "  \(key):\n"
-            for peer in rules.keys.sorted() {
-                text += "    - \(direction): [\(kubernetesPeer(peer, from: workload.namespace))]\n"
-                let ports = (rules[peer] ?? []).sorted().map { "{protocol: \($0.protocol), port: \($0.number)}" }
-                text += "      ports: [\(ports.joined(separator: ", "))]\n"
-            }
+            for peer in rules.keys.sorted() { text += rule(peer, rules[peer] ?? [], side) }
         }
         return text
+    }
+
+    private func metadata(_ name: String, _ namespace: String) -> String {
+        "metadata: {name: \(q(name)), namespace: \(q(namespace)), labels: {\"gatehouse.io/recommended\": \"true\"}}"
     }
 
     private func kubernetesPeer(_ peer: ObservedTraffic.Peer, from namespace: String) -> String {
@@ -109,44 +123,36 @@ public struct PolicyRecommendation: Sendable {
 
     // MARK: Calico
 
-    private func calico(
-        _ workload: ObservedTraffic.Workload,
-        name: String,
-        ingress: [ObservedTraffic.Peer: Set<ObservedTraffic.Port>],
-        egress: [ObservedTraffic.Peer: Set<ObservedTraffic.Port>]
-    ) -> String {
-        var text = """
+    private func calico(_ workload: ObservedTraffic.Workload, name: String, ingress: Rules, egress: Rules) -> String {
+        let header = """
             apiVersion: projectcalico.org/v3
             kind: NetworkPolicy
-            metadata: {name: \(q(name)), namespace: \(q(workload.namespace)), labels: {"gatehouse.io/recommended": "true"}}
+            \(metadata(name, workload.namespace))
             spec:
               selector: \(q(Self.calicoSelector(workload.labels)))
               types: [Ingress, Egress]
 
             """
-        for (key, side, rules) in [("ingress", "source", ingress), ("egress", "destination", egress)] {
-            guard !rules.isEmpty else {
-                text += "  \(key): []\n"
-                continue
-            }
-            text += "  \(key):\n"
-            for peer in rules.keys.sorted() {
-                // A Calico rule has one protocol: one rule per protocol seen with this peer.
-                let byProtocol = Dictionary(grouping: rules[peer] ?? [], by: \.protocol)
-                for ipProtocol in byProtocol.keys.sorted() {
-                    let ports = (byProtocol[ipProtocol] ?? []).sorted().map { String($0.number) }
-                    let peerText = calicoPeer(peer, from: workload.namespace)
-                    let portsText = "ports: [\(ports.joined(separator: ", "))]"
-                    text += "    - action: Allow\n      protocol: \(ipProtocol)\n"
-                    if side == "source" {
-                        text += "      source: \(peerText)\n      destination: {\(portsText)}\n"
-                    } else {
-                        text += "      destination: \(peerText.dropLast()), \(portsText)}\n"
-                    }
+        return document(header, ingress: ingress, egress: egress, sides: ("source", "destination")) {
+            peer,
+            ports,
+            side in
+            // A Calico rule has one protocol: one rule per protocol seen with this peer.
+            let byProtocol = Dictionary(grouping: ports, by: \.protocol)
+            var text = ""
+            for ipProtocol in byProtocol.keys.sorted() {
+                let numbers = (byProtocol[ipProtocol] ?? []).sorted().map { String($0.number) }
+                let peerText = calicoPeer(peer, from: workload.namespace)
+                let portsText = "ports: [\(numbers.joined(separator: ", "))]"
+                text += "    - action: Allow\n      protocol: \(ipProtocol)\n"
+                if side == "source" {
+                    text += "      source: \(peerText)\n      destination: {\(portsText)}\n"
+                } else {
+                    text += "      destination: \(peerText.dropLast()), \(portsText)}\n"
                 }
             }
+            return text
         }
-        return text
     }
 
     private func calicoPeer(_ peer: ObservedTraffic.Peer, from namespace: String) -> String {
