@@ -15,10 +15,13 @@ public enum TimeExpression {
         return try? Date(text, strategy: .iso8601)
     }
 
+    /// The longest duration read: a hundred years.
+    static let maximumSeconds: Double = 100 * 365.25 * 86_400
+
     private static func seconds(_ text: String) -> Double? {
         let units: [(Character, Double)] = [("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
         guard let last = text.last, let scale = units.first(where: { $0.0 == last })?.1,
-            let value = Double(text.dropLast()), value > 0, value.isFinite
+            let value = Double(text.dropLast()), value > 0, value.isFinite, value * scale <= maximumSeconds
         else { return nil }
         return value * scale
     }

@@ -77,7 +77,8 @@ public final class FlowAggregator: Sendable {
 
     /// Takes out every bucket that ended at or before `cutoff`, oldest first.
     public func drain(before cutoff: Date) -> [FlowRecord] {
-        let limit = Int64((cutoff.timeIntervalSince1970 * 1000).rounded(.down))
+        let value = (cutoff.timeIntervalSince1970 * 1000).rounded(.down)
+        let limit = value.isFinite ? Int64(min(max(value, -9e15), 9.1e15)) : Int64.max
         return state.withLock { state in
             let closed = state.buckets.keys.filter { $0 + bucketMilliseconds <= limit }.sorted()
             return closed.flatMap { start -> [FlowRecord] in
@@ -106,7 +107,9 @@ public final class FlowAggregator: Sendable {
     }
 
     private func bucketStart(of date: Date) -> Int64 {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        // Clamped: no time a log carries can trap the conversion.
+        let value = (date.timeIntervalSince1970 * 1000).rounded(.down)
+        let milliseconds = value.isFinite ? Int64(min(max(value, -9e15), 9e15)) : 0
         let remainder = milliseconds % bucketMilliseconds
         return milliseconds - (remainder < 0 ? remainder + bucketMilliseconds : remainder)
     }

@@ -95,7 +95,8 @@ public struct FlowParameters: Sendable {
         case "since": query.since = try time()
         case "until": query.until = try time()
         case "last":
-            guard let count = Int(value), (1...100_000).contains(count) else { throw fail("expected 1 to 100000") }
+            // 0 lists nothing: with `follow`, only what happens from now on.
+            guard let count = Int(value), (0...100_000).contains(count) else { throw fail("expected 0 to 100000") }
             limit = count
         case "after":
             guard let id = Int64(value), id >= 0 else { throw fail("expected a flow id") }

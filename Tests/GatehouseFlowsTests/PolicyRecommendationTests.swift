@@ -84,12 +84,33 @@ import Testing
             Self.entry("mallory", team: "guests", model: "large", decision: "deny"),
         ]
         let byTeam = ModelAccessRecommendation(records: records, groupBy: "team")
-        #expect(byTeam.groups.keys.sorted() == ["team-research", "team-sales"])
-        #expect(byTeam.groups["team-research"]?.models == ["large", "small"])
+        #expect(byTeam.groups.keys.sorted() == ["team == 'research'", "team == 'sales'"])
+        #expect(byTeam.groups["team == 'research'"]?.models == ["large", "small"])
         #expect(byTeam.yaml.contains(#"selector: "team == 'research'""#))
         #expect(byTeam.yaml.contains(#"rules: [{action: Allow, models: {names: ["large", "small"]}}]"#))
         let byName = ModelAccessRecommendation(records: records, groupBy: nil)
-        #expect(byName.groups["identity-carol"]?.selector == "gatehouse.io/name == 'carol'")
-        #expect(byName.groups["identity-mallory"] == nil)
+        #expect(byName.groups["gatehouse.io/name == 'carol'"]?.name == "identity-carol")
+        #expect(!byName.yaml.contains("mallory"))
+    }
+
+    /// Identity names are not validated like label values: a name cannot break out of its selector.
+    @Test func namesWithQuotesCannotWidenTheSelector() throws {
+        let records = [
+            Self.entry("x' || all() || a == '", team: "t", model: "large"),
+            Self.entry("O'Brien", team: "t", model: "small"), Self.entry("Alice", team: "t", model: "small"),
+            Self.entry("alice", team: "t", model: "large"),
+            Self.entry("both'\"quotes", team: "t", model: "large"),
+        ]
+        let recommendation = ModelAccessRecommendation(records: records, groupBy: nil)
+        #expect(recommendation.skipped == ["both'\"quotes"])
+        for selector in recommendation.groups.keys {
+            let parsed = try Selector(parsing: selector)
+            #expect(!parsed.matches(["gatehouse.io/name": "someone-else"]), "\(selector)")
+        }
+        #expect(recommendation.groups.keys.contains("gatehouse.io/name == \"x' || all() || a == '\""))
+        #expect(recommendation.groups.keys.contains("gatehouse.io/name == \"O'Brien\""))
+        // Alice and alice reduce to one DNS label: the second policy name gets a suffix.
+        #expect(recommendation.yaml.contains("\"identity-alice-models\""))
+        #expect(recommendation.yaml.contains("\"identity-alice-models-2\""))
     }
 }

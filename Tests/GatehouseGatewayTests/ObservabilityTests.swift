@@ -181,6 +181,10 @@ import Testing
                 try await harness.call("/v1/chat/completions", key: alice, json: Self.chat("fixture-large")).status
                     == 403
             )
+            // Paths no route serves are counted, never named: a caller cannot add series (or leak a path).
+            for index in 0..<3 {
+                #expect(try await harness.call(.GET, "/v1/secret-path-\(index)/x", key: alice).status == 404)
+            }
             #expect(try await harness.call(.GET, "/metrics", key: alice, admin: true).status == 401)
             let scraped = try await harness.call(.GET, "/metrics", key: admin, admin: true)
             #expect(scraped.status == 200)
@@ -232,6 +236,12 @@ import Testing
                 )
             )
             #expect(text.contains("gatehouse_cost_dollars_total{model=\"fixture-small\",identity_team=\"research\"}"))
+            #expect(!text.contains("secret-path"))
+            #expect(
+                text.contains(
+                    "gatehouse_requests_total{route=\"unmatched\",model=\"\",decision=\"deny\",reason=\"no_route\""
+                )
+            )
             // No key, email or identity name in any series.
             #expect(!text.contains(alice))
             #expect(!text.contains("a@example.com"))

@@ -2,7 +2,8 @@ import Foundation
 
 /// Which flows a query wants, in the spirit of `hubble observe`: values within one field are ORed,
 /// fields are ANDed, and an empty field matches everything. Names match by prefix (`--from-pod
-/// ns/prefix`), as Hubble's do; namespaces, actions and the rest match exactly.
+/// ns/prefix`), as Hubble's do (for peers without a namespace, such as models and SPIFFE identities,
+/// the whole value is the prefix); namespaces, actions and the rest match exactly.
 public struct FlowFilter: Sendable, Hashable {
     public var sourceKinds: Set<FlowPeer.Kind> = []
     public var destinationKinds: Set<FlowPeer.Kind> = []
@@ -73,7 +74,10 @@ public struct FlowFilter: Sendable, Hashable {
     private static func named(_ prefixes: [String], _ endpoint: FlowPeer) -> Bool {
         prefixes.isEmpty
             || prefixes.contains { prefix in
-                guard let slash = prefix.firstIndex(of: "/") else { return endpoint.name.hasPrefix(prefix) }
+                // Peers without a namespace (identities, models) may have slashes in their names.
+                guard let slash = prefix.firstIndex(of: "/"), endpoint.namespace != nil else {
+                    return endpoint.name.hasPrefix(prefix)
+                }
                 return endpoint.namespace == String(prefix[..<slash])
                     && endpoint.name.hasPrefix(prefix[prefix.index(after: slash)...])
             }

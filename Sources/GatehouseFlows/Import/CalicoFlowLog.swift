@@ -11,12 +11,14 @@ enum CalicoFlowLog {
         if let key = fields["Key"] as? [String: Any] ?? fields["key"] as? [String: Any] {
             fields.merge(key) { current, _ in current }
         }
-        guard let actionText = fields["action"] as? String else { throw FlowLogError(reason: "no action") }
+        // Goldmane's Action by name, or by number (Allow 1, Deny 2, Pass 3).
+        guard let actionValue = fields["action"] else { throw FlowLogError(reason: "no action") }
+        let actionText = "\(actionValue)"
         let action: FlowAction
         switch actionText.lowercased() {
-        case "allow": action = .allow
-        case "deny": action = .deny
-        case "pass": action = .pass
+        case "allow", "1": action = .allow
+        case "deny", "2": action = .deny
+        case "pass", "3": action = .pass
         default: throw FlowLogError(reason: "unknown action \(actionText)")
         }
         guard let start = time(fields["start_time"]) else { throw FlowLogError(reason: "no start_time") }
@@ -24,7 +26,8 @@ enum CalicoFlowLog {
         guard let ipProtocol = IPProtocol(name: protocolName) else {
             throw FlowLogError(reason: "unknown protocol \(protocolName)")
         }
-        let reporter = (fields["reporter"] as? String)?.lowercased() == "src" ? FlowReporter.source : .destination
+        let reporterText = fields["reporter"].map { "\($0)".lowercased() }
+        let reporter = reporterText == "src" || reporterText == "1" ? FlowReporter.source : .destination
         var observed = ObservedFlow(format: .calico, start: start, protocol: ipProtocol, reporter: reporter)
         observed.end = time(fields["end_time"]) ?? start
         observed.action = action
@@ -52,10 +55,13 @@ enum CalicoFlowLog {
         return observed
     }
 
+    /// RFC 3339 text or Unix seconds, between 1970 and 2400 (anything else is not a flow's time).
     private static func time(_ value: Any?) -> Date? {
-        if let text = value as? String { return FlowLogDates.date(text) }
-        if let seconds = value as? Int { return Date(timeIntervalSince1970: Double(seconds)) }
-        return nil
+        var date: Date?
+        if let text = value as? String { date = FlowLogDates.date(text) }
+        if let seconds = value as? Int { date = Date(timeIntervalSince1970: Double(seconds)) }
+        guard let date, (0...13_569_465_600).contains(date.timeIntervalSince1970) else { return nil }
+        return date
     }
 
     private static func peer(_ fields: [String: Any], _ prefix: String) throws(FlowLogError) -> ObservedFlow.Peer {
@@ -65,7 +71,9 @@ enum CalicoFlowLog {
         }
         let namespace = fields["\(prefix)_namespace"] as? String
         peer.namespace = namespace.flatMap { $0.isEmpty || $0 == "-" ? nil : $0 }
-        switch fields["\(prefix)_type"] as? String {
+        // Goldmane's EndpointType, by name or by number.
+        let type = fields["\(prefix)_type"].map { "\($0)" }
+        switch type {
         case "HostEndpoint", "2": peer.kind = .host
         case "NetworkSet", "3": peer.kind = .networkSet
         case "Network", "4": peer.kind = .network

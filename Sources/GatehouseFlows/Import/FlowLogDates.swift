@@ -4,6 +4,11 @@ import Foundation
 /// which are cut to milliseconds here).
 enum FlowLogDates {
     static func date(_ text: String) -> Date? {
+        guard let date = parse(text), (0...13_569_465_600).contains(date.timeIntervalSince1970) else { return nil }
+        return date
+    }
+
+    private static func parse(_ text: String) -> Date? {
         if let plain = try? Date(text, strategy: .iso8601) { return plain }
         guard let dot = text.firstIndex(of: "."),
             let zone = text[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" || $0 == "-" })

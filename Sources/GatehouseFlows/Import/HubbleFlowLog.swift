@@ -3,8 +3,9 @@ import GatehouseCore
 
 /// Reads `hubble observe -o json` lines (a `GetFlowsResponse` with a `flow`, or a bare `Flow`), as
 /// cilium/cilium's `api/v1/flow/flow.proto` shapes them in JSON. Only policy verdicts on new
-/// connections become records: replies, and events that are not FORWARDED, DROPPED or AUDIT, are
-/// skipped (nil without an error).
+/// connections become records: replies, L7 and socket events, TCP packets other than the opening SYN
+/// (when flags are given), and verdicts other than FORWARDED, DROPPED or AUDIT are skipped (nil
+/// without an error).
 enum HubbleFlowLog {
     static func parse(_ object: [String: Any]) throws(FlowLogError) -> ObservedFlow? {
         let flow = object["flow"] as? [String: Any] ?? object
@@ -16,6 +17,15 @@ enum HubbleFlowLog {
         default: return nil
         }
         if (flow["is_reply"] as? Bool) == true || (flow["reply"] as? Bool) == true { return nil }
+        // L7 and socket events describe requests inside connections, not connections.
+        if let type = flow["Type"] as? String, type != "L3_L4" { return nil }
+        // A TCP connection is counted once, at its SYN; later packets' trace events are not new ones.
+        if let tcp = (flow["l4"] as? [String: Any])?["TCP"] as? [String: Any],
+            let flags = tcp["flags"] as? [String: Any],
+            (flags["SYN"] as? Bool) != true || (flags["ACK"] as? Bool) == true
+        {
+            return nil
+        }
         guard let timeText = flow["time"] as? String ?? object["time"] as? String,
             let time = FlowLogDates.date(timeText)
         else { throw FlowLogError(reason: "no time, or not an RFC 3339 time") }

@@ -6,8 +6,11 @@ import GatehouseStore
 /// the `access:` section of gatehouse.yaml. Groups that were only ever denied get nothing, so they
 /// stay denied.
 public struct ModelAccessRecommendation: Sendable {
-    /// Per group: the selector that picks it, and the models it used.
-    public private(set) var groups: [String: (selector: String, models: Set<String>)] = [:]
+    /// Per group, by the selector that picks it: a name for its policy, and the models it used.
+    public private(set) var groups: [String: (name: String, models: Set<String>)] = [:]
+    /// Group values no selector can name safely (holding both kinds of quote, or control characters):
+    /// left out, so they stay denied.
+    public private(set) var skipped: Set<String> = []
 
     /// Groups identities by the label `groupBy`, or by name (`gatehouse.io/name`) when nil.
     public init(records: [AuditEntry], groupBy: String?) {
@@ -21,19 +24,40 @@ public struct ModelAccessRecommendation: Sendable {
                 value = identity
             }
             guard let value else { continue }
-            let name = "\(groupBy ?? "identity")-\(value)"
-            let selector = "\(key) == '\(value)'"
-            groups[name, default: (selector, [])].models.insert(model)
+            // A selector literal in whichever quotes the value does not hold; never built from both.
+            let literal: String
+            if value.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true }) {
+                skipped.insert(value)
+                continue
+            } else if !value.contains("'") {
+                literal = "'\(value)'"
+            } else if !value.contains("\"") {
+                literal = "\"\(value)\""
+            } else {
+                skipped.insert(value)
+                continue
+            }
+            let selector = "\(key) == \(literal)"
+            groups[selector, default: ("\(groupBy ?? "identity")-\(value)", [])].models.insert(model)
         }
     }
 
+    /// The `access:` section; policy names are made unique (two groups may reduce to one DNS label).
     public var yaml: String {
         var text = "access:\n  policies:\n"
-        for name in groups.keys.sorted() {
-            guard let group = groups[name] else { continue }
+        var used: Set<String> = []
+        for selector in groups.keys.sorted() {
+            guard let group = groups[selector] else { continue }
+            let base = PolicyRecommendation.dnsLabel(group.name) + "-models"
+            var name = base
+            var suffix = 2
+            while !used.insert(name).inserted {
+                name = "\(base)-\(suffix)"
+                suffix += 1
+            }
             let models = group.models.sorted().map(JSONText.quoted).joined(separator: ", ")
-            text += "    - name: \(JSONText.quoted(PolicyRecommendation.dnsLabel(name) + "-models"))\n"
-            text += "      selector: \(JSONText.quoted(group.selector))\n"
+            text += "    - name: \(JSONText.quoted(name))\n"
+            text += "      selector: \(JSONText.quoted(selector))\n"
             text += "      rules: [{action: Allow, models: {names: [\(models)]}}]\n"
         }
         return text

@@ -54,7 +54,7 @@ public struct ObservedTraffic: Sendable {
     /// Per workload: the peers it connected to, and the ports.
     public private(set) var egress: [Workload: [Peer: Set<Port>]] = [:]
     /// Allowed flows that could not be placed (an end not in the cluster state, no port, a pod without
-    /// labels to select it by).
+    /// labels to select it by, a Calico name prefix whose pods differ in their labels).
     public private(set) var unplaced: [FlowRecord] = []
 
     /// Folds the allowed flows among `flows`, keeping policies to workloads in `namespaces` (all when empty).
@@ -89,8 +89,11 @@ public struct ObservedTraffic: Sendable {
             guard let namespace = peer.namespace else { return nil }
             let pod: Endpoint?
             if peer.name.hasSuffix("*") {
+                // A Calico set of pods by name prefix: taken only when all its pods share their labels.
                 let prefix = peer.name.dropLast()
-                pod = cluster.pods.first { $0.namespace == namespace && $0.name.hasPrefix(prefix) }
+                let matching = cluster.pods.filter { $0.namespace == namespace && $0.name.hasPrefix(prefix) }
+                guard Set(matching.map(\.labels)).count == 1 else { return nil }
+                pod = matching.first
             } else {
                 pod = cluster.pod(named: "\(namespace)/\(peer.name)").map { cluster.pods[$0] }
             }

@@ -154,10 +154,19 @@ struct AdminPlane: Responder {
             return
         }
         let encoder = FlowListing.makeEncoder()
-        var query = FlowQuery(filter: parameters.query, limit: parameters.limit, after: parameters.after)
-        let stored: [StoredFlow]
+        let query = FlowQuery(filter: parameters.query, limit: parameters.limit, after: parameters.after)
+        // Live: subscribe before reading, so nothing recorded meanwhile falls between the two (a record
+        // may then show twice, once in an open bucket and once live; none is lost).
+        let live = parameters.follow ? telemetry.flows.hub.subscribe(parameters.query) : nil
+        let items: [FlowListing.Item]
         do {
-            stored = try await Self.offLoop { [query] in try store.flows(query) }
+            let aggregator = telemetry.flows.aggregator
+            items = try await Self.offLoop {
+                // Flows of buckets still open are listed too (without an id): a request shows up at once.
+                let stored = try store.flows(query).map { FlowListing.Item(id: $0.id, flow: $0.flow) }
+                let open = aggregator.snapshot().filter(parameters.query.matches)
+                return Array((stored + open.map { FlowListing.Item(id: nil, flow: $0) }).suffix(parameters.limit))
+            }
         } catch {
             logRequest(request, status: .serviceUnavailable)
             let reason = (error as? StoreError)?.reason ?? "the flow store could not be read"
@@ -167,19 +176,11 @@ struct AdminPlane: Responder {
             return
         }
         logRequest(request, status: .ok)
-        guard parameters.follow else {
-            // Flows of buckets still open are listed too (without an id): a request shows up at once.
-            let open = telemetry.flows.aggregator.snapshot().filter(parameters.query.matches)
-            let items =
-                (stored.map { FlowListing.Item(id: $0.id, flow: $0.flow) }
-                + open.map { FlowListing.Item(id: nil, flow: $0) })
-                .suffix(parameters.limit)
-            let body = (try? encoder.encode(FlowListing(items: Array(items)))) ?? Data("{\"items\":[]}".utf8)
+        guard let live else {
+            let body = (try? encoder.encode(FlowListing(items: items))) ?? Data("{\"items\":[]}".utf8)
             writer.write(status: .ok, contentType: "application/json", writer.channel.allocator.buffer(bytes: body))
             return
         }
-        // Live: subscribe before sending what is stored, so nothing falls between the two.
-        let live = telemetry.flows.hub.subscribe(parameters.query)
         writer.writeHead(
             status: .ok,
             headers: ["content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no"]
@@ -190,17 +191,24 @@ struct AdminPlane: Responder {
             return (try? await writer.writeChunk("data: " + String(decoding: json, as: UTF8.self) + "\n\n").get())
                 != nil
         }
-        for flow in stored where await !send(FlowListing.Item(id: flow.id, flow: flow.flow)) { return }
-        query.after = stored.last?.id
+        for item in items where await !send(item) { return }
         let heartbeat = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(15))
+            while true {
+                do {
+                    try await Task.sleep(for: .seconds(15))
+                } catch {
+                    return
+                }
                 guard (try? await writer.writeChunk(": keep-alive\n\n").get()) != nil else { return }
             }
         }
-        defer { heartbeat.cancel() }
-        for await flow in live where await !send(FlowListing.Item(id: nil, flow: flow)) { return }
-        // The gateway is shutting down.
+        for await flow in live where await !send(FlowListing.Item(id: nil, flow: flow)) {
+            heartbeat.cancel()
+            return
+        }
+        // The gateway is shutting down: the heartbeat stops before the response ends.
+        heartbeat.cancel()
+        _ = await heartbeat.result
         writer.writeEnd(closes: true)
     }
 

@@ -79,7 +79,8 @@ final class JWTVerifier: Sendable {
             case .string(let text) where Labels.problem(key: labelKey, value: text) == nil:
                 labels[labelKey] = text
             case .number(let number):
-                labels[labelKey] = number == number.rounded() ? String(Int64(number)) : String(number)
+                let whole = number == number.rounded() ? Int64(exactly: number) : nil
+                labels[labelKey] = whole.map(String.init) ?? String(number)
             case .bool(let flag):
                 labels[labelKey] = String(flag)
             case .strings(let items):

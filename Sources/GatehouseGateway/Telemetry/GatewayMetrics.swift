@@ -5,9 +5,10 @@ import Synchronization
 
 /// The gateway's Prometheus metrics: the OpenTelemetry GenAI metrics under their Prometheus names
 /// (units as suffixes, as the OTLP-to-Prometheus rules give them) and the gateway's own counters.
-/// Label values come from configuration (models, routes, policies, detectors, error codes), so series
-/// are bounded; identity labels appear only when `metrics.identityLabels` names them, and at most
-/// `maximumSeries` label sets are kept before new ones fold into `_other`.
+/// Label values come from configuration (models, the four routes, policies, detectors, error codes):
+/// a path no route serves is counted as `unmatched`, never by its text. Identity labels appear only
+/// when `metrics.identityLabels` names them. Past `maximumSeries` label sets, every new one is counted
+/// in a single `_other` set, so no caller can grow the exposition.
 final class GatewayMetrics: Sendable {
     static let maximumSeries = 5_000
 
@@ -40,7 +41,7 @@ final class GatewayMetrics: Sendable {
         var reason = audit.decision == "allow" ? "" : audit.reason ?? ""
         if audit.decision == "allow" && audit.status >= 500 { reason = "upstream_error" }
         let key = RequestKey(
-            route: audit.route,
+            route: operation != nil || audit.route == "/v1/models" ? audit.route : "unmatched",
             model: audit.model ?? "",
             decision: audit.decision,
             reason: reason,
@@ -52,10 +53,10 @@ final class GatewayMetrics: Sendable {
                 table.count < Self.maximumSeries
                 ? key
                 : RequestKey(
-                    route: key.route,
-                    model: key.model,
+                    route: "_other",
+                    model: "_other",
                     decision: key.decision,
-                    reason: key.reason,
+                    reason: "_other",
                     identity: key.identity.map { _ in "_other" }
                 )
             let made = table[bounded] ?? makeInstruments(bounded, identityLabels: identityLabels, operation: operation)

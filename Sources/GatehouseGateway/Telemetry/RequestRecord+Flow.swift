@@ -13,8 +13,10 @@ extension RequestRecord {
             source = FlowPeer(kind: .network, name: Self.host(of: audit.client) ?? "unknown")
         }
         let duration = audit.latencyMilliseconds.map { Int64(($0 * 1000).rounded()) } ?? 0
+        // Placed in time by when it finished, as flow reporters do: a long stream still lands in a bucket
+        // that is open, never in one already written.
         return FlowRecord(
-            start: audit.time,
+            start: audit.time.addingTimeInterval((audit.latencyMilliseconds ?? 0) / 1000),
             source: source,
             sourceLabels: audit.identityLabels ?? [:],
             destination: FlowPeer(kind: .model, name: audit.model ?? "-"),

@@ -76,8 +76,12 @@ enum FlowRow {
     /// aggregator's buckets are far shorter), so a time range maps onto a bounded range of `end_ms`.
     static let maximumSpanMilliseconds: Int64 = 3_600_000
 
-    static func milliseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    /// Milliseconds since 1970, rounded as `rule` says and clamped to what any index can hold (a date
+    /// beyond a few hundred million years cannot trap the conversion).
+    static func milliseconds(_ date: Date, _ rule: FloatingPointRoundingRule = .toNearestOrAwayFromZero) -> Int64 {
+        let value = (date.timeIntervalSince1970 * 1000).rounded(rule)
+        guard value.isFinite else { return value > 0 ? Int64.max / 2 : Int64.min / 2 }
+        return Int64(min(max(value, -9e15), 9e15))
     }
 
     static func date(_ milliseconds: Int64) -> Date {

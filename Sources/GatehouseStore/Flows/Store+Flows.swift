@@ -8,7 +8,8 @@ extension Store {
     public func insertFlows(_ flows: [FlowRecord]) throws(StoreError) -> Int64 {
         guard !flows.isEmpty else { return try lastFlowID() }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        // Slashes as they are, so a policy name search (`"name":"team/chat"`) finds what was written.
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try write { db in
             // Labels and traces repeat: each distinct text is kept once in flow_text, and each distinct
             // value is encoded and looked up once per batch.
@@ -176,12 +177,22 @@ extension Store {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM flow") ?? 0 }
     }
 
-    /// Deletes flows that ended before `cutoff`; returns how many.
+    /// Deletes flows that ended before `cutoff`, and the endpoints, label sets and traces no flow refers
+    /// to any more; returns how many flows.
     @discardableResult
     public func deleteFlows(endingBefore cutoff: Date) throws(StoreError) -> Int {
         try write { db in
             try db.execute(sql: "DELETE FROM flow WHERE end_ms < ?", arguments: [FlowRow.milliseconds(cutoff)])
-            return db.changesCount
+            let removed = db.changesCount
+            guard removed > 0 else { return 0 }
+            try db.execute(
+                sql: """
+                    DELETE FROM flow_endpoint WHERE id NOT IN (SELECT src FROM flow UNION SELECT dst FROM flow);
+                    DELETE FROM flow_text WHERE id NOT IN
+                        (SELECT src_labels FROM flow UNION SELECT dst_labels FROM flow UNION SELECT policies FROM flow);
+                    """
+            )
+            return removed
         }
     }
 
@@ -230,8 +241,11 @@ extension Store {
                 var alternatives: [String] = []
                 for value in names {
                     if let slash = value.firstIndex(of: "/") {
+                        // `namespace/prefix`, or a whole name with a slash for peers without a namespace.
                         alternatives.append("(namespace = ? AND instr(name, ?) = 1)")
                         values += [String(value[..<slash]), String(value[value.index(after: slash)...])]
+                        alternatives.append("(namespace = '' AND instr(name, ?) = 1)")
+                        values.append(value)
                     } else {
                         alternatives.append("instr(name, ?) = 1")
                         values.append(value)
@@ -298,11 +312,11 @@ extension Store {
             )
         }
         if let since = filter.since {
-            terms.append(Term(sql: "end_ms >= ?", arguments: [FlowRow.milliseconds(since)]))
+            terms.append(Term(sql: "end_ms >= ?", arguments: [FlowRow.milliseconds(since, .down)]))
         }
         if let until = filter.until {
             // Implied by start_ms < until for spans the store allows; it bounds the scan of end_ms.
-            let bound = FlowRow.milliseconds(until)
+            let bound = FlowRow.milliseconds(until, .up)
             terms.append(
                 Term(sql: "start_ms < ? AND end_ms < ?", arguments: [bound, bound + FlowRow.maximumSpanMilliseconds])
             )

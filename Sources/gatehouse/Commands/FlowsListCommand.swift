@@ -50,15 +50,16 @@ struct FlowsListCommand: ParsableCommand {
         do {
             let store = try Store(directory: data.url)
             var query = FlowQuery(filter: parameters.query, limit: parameters.limit)
-            let flows = try store.flows(query)
+            // Followed from the newest row id before the listing (ids, not times, tell what is new).
+            var lastID = try store.lastFlowID()
+            let flows = try store.flows(query).filter { $0.id <= lastID }
             if follow {
                 var printedHeader = false
-                var lastID = try max(flows.last?.id ?? 0, flows.isEmpty ? store.lastFlowID() : 0)
                 var batch = flows
                 while true {
                     emit(batch, header: !printedHeader)
                     printedHeader = printedHeader || !batch.isEmpty
-                    lastID = batch.last?.id ?? lastID
+                    lastID = max(lastID, batch.map(\.id).max() ?? 0)
                     Thread.sleep(forTimeInterval: 1)
                     query.after = lastID
                     query.limit = 10_000

@@ -75,7 +75,13 @@ struct RecommendCommand: ParsableCommand {
             filter.since = range.start
             filter.until = range.end
             filter.actions = [.allow]
-            let flows = try store.flows(FlowQuery(filter: filter, limit: 1_000_000)).map(\.flow)
+            let limit = 1_000_000
+            let flows = try store.flows(FlowQuery(filter: filter, limit: limit)).map(\.flow)
+            if flows.count == limit {
+                Console.warning(
+                    "only the newest \(limit) allowed flows were read: narrow with --since, or older traffic is denied"
+                )
+            }
             let traffic = ObservedTraffic(flows: flows, cluster: bundle.cluster, namespaces: Set(namespace))
             let summary =
                 "# \(traffic.workloads.count) workloads from \(flows.count) allowed flows"

@@ -169,12 +169,11 @@ enum ConsoleScript {
           const controller = new AbortController();
           state.live = controller;
           try {
-            const response = await fetch("/v1/flows?follow=true&last=1" + (state.query ? "&" + state.query : ""),
+            const response = await fetch("/v1/flows?follow=true&last=0" + (state.query ? "&" + state.query : ""),
               { headers: { authorization: "Bearer " + state.key }, signal: controller.signal });
             const reader = response.body.getReader();
             const decoder = new TextDecoder();
             let buffer = "";
-            let first = true;
             for (;;) {
               const { value, done } = await reader.read();
               if (done) break;
@@ -184,11 +183,7 @@ enum ConsoleScript {
                 const event = buffer.slice(0, end);
                 buffer = buffer.slice(end + 2);
                 if (!event.startsWith("data: ")) continue;
-                const flow = JSON.parse(event.slice(6));
-                // The first event repeats the newest stored flow; live records follow.
-                if (first && flow.id != null) { first = false; continue; }
-                first = false;
-                state.flows.unshift(flow);
+                state.flows.unshift(JSON.parse(event.slice(6)));
                 scheduleDraw();
               }
             }
