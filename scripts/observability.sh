@@ -125,7 +125,9 @@ check "the flows view lists the caller" 1 "$(grep -c 'identity:ci</span>' "$WORK
 check "the graph joins callers and models" 1 \
     "$(grep -o 'identity:ci -&gt; model:fixture-small' "$WORK/console.html" | head -1 | wc -l | tr -d ' ')"
 check "usage is charted per identity" 1 "$(grep -c 'class="chart" data-identity="ci"' "$WORK/console.html")"
-check "budgets are listed" 1 "$(grep -o '<td>research</td><td>day</td>' "$WORK/console.html" | wc -l | tr -d ' ')"
+check "budgets are listed and charted" "1 1" \
+    "$(grep -o '<td>research</td><td>day</td>' "$WORK/console.html" | wc -l | tr -d ' ') $(grep -o 'data-budget="research"' "$WORK/console.html" | wc -l | tr -d ' ')"
+check "spend is drawn over time per identity" 1 "$(grep -o 'class="spend"' "$WORK/console.html" | head -1 | wc -l | tr -d ' ')"
 check "the policies view shows what each rule allows" 1 \
     "$(grep -o 'small-models-only.*→ fixture-small' "$WORK/console.html" | head -1 | wc -l | tr -d ' ')"
 check "without a key the console asks for one and shows no data" "0 1" \
@@ -197,6 +199,8 @@ for flavor in recommended recommended-calico; do
     check "$flavor: unobserved flows denied (frontend to vector-db, rag-api to vllm on 8000)" "1 1" \
         "$(explain "$WORK/$flavor.yaml" web/frontend ai/vector-db 6333) $(explain "$WORK/$flavor.yaml" ai/rag-api ai/vllm-0 8000)"
 done
+check "policy matrix reads the recommendation: on 8080 only frontend to rag-api (and each pod to itself)" 1 \
+    "$("$BIN" policy matrix -f "$CLUSTER" "$WORK/recommended.yaml" --port 8080 | grep -c '7 of 36 pairs allowed')"
 check "model access from the gateway's audit trail, by team" 1 \
     "$("$BIN" policy recommend --models --group-by team --data-dir "$WORK/data" 2> /dev/null |
         grep -c "selector: \"team == 'research'\"")"

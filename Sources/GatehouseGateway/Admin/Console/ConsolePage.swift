@@ -47,6 +47,7 @@ enum ConsolePage {
           <section id="usage" class="view">
             <div id="charts"></div>
             <h2>Budgets</h2>
+            <div id="budget-bars"></div>
             <table id="budgets"><thead><tr><th>budget</th><th>period</th><th>limit</th><th>spent</th><th>reserved</th><th>remaining</th></tr></thead><tbody></tbody></table>
           </section>
           <section id="policies" class="view"><div id="policy-list"></div></section>

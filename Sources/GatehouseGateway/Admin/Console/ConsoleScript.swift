@@ -115,7 +115,7 @@ enum ConsoleScript {
           svg.innerHTML = out;
         }
 
-        // Usage: per identity, cost and tokens per minute, from the gateway's flows.
+        // Usage: per identity, tokens per minute (bars) and spend so far (a line), from the gateway's flows.
         function drawUsage() {
           const series = new Map();
           for (const flow of state.flows) {
@@ -135,22 +135,41 @@ enum ConsoleScript {
             const total = minutes.reduce((sum, m) => sum + points.get(m).cost, 0);
             const tokens = minutes.reduce((sum, m) => sum + points.get(m).tokens, 0);
             let bars = "";
+            let spent = 0;
+            const line = [];
             minutes.forEach((m, i) => {
               const h = Math.round(points.get(m).tokens / max * 100);
+              spent += points.get(m).cost;
+              line.push((i * 12 + 9) + "," + (110 - Math.round(total > 0 ? spent / total * 100 : 0)));
               bars += '<rect class="bar" x="' + (i * 12 + 4) + '" y="' + (110 - h) + '" width="10" height="' + h +
                 '" fill="#3a6ea5"><title>' + esc(m + ": " + points.get(m).tokens + " tokens, $" +
                 points.get(m).cost.toFixed(6)) + "</title></rect>";
             });
+            const spend = '<polyline class="spend" fill="none" stroke="#fca311" stroke-width="2" points="' + line.join(" ") +
+              '"><title>spend so far: $' + total.toFixed(6) + "</title></polyline>";
             out += '<div class="chart" data-identity="' + esc(identity) + '"><h3>' + esc(identity) + ": " + tokens +
-              " tokens, $" + total.toFixed(6) + '</h3><svg width="370" height="120">' + bars + "</svg></div>";
+              " tokens (bars), $" + total.toFixed(6) + ' spent (line)</h3><svg width="370" height="120">' + bars + spend +
+              "</svg></div>";
           }
           $("charts").innerHTML = out || "<p>No gateway requests among the flows shown.</p>";
         }
 
+        // Budgets: a table, and a bar each (spent, reserved, and what is left of the limit).
         function drawBudgets(items) {
           $("budgets").tBodies[0].innerHTML = items.map((b) => "<tr><td>" + esc(b.scope) + "</td><td>" + esc(b.period) +
             "</td><td>$" + esc(b.limit) + "</td><td>$" + esc(b.spent) + "</td><td>$" + esc(b.reserved) + "</td><td>$" +
             esc(b.remaining) + "</td></tr>").join("") || '<tr><td colspan="6">No budgets.</td></tr>';
+          $("budget-bars").innerHTML = items.map((b) => {
+            const limit = Math.max(dollars(b.limit), 1e-12);
+            const spentWidth = Math.min(300, dollars(b.spent) / limit * 300);
+            const reservedWidth = Math.min(300 - spentWidth, dollars(b.reserved) / limit * 300);
+            return '<div class="chart budget" data-budget="' + esc(b.scope) + '"><h3>' + esc(b.scope) + " (" + esc(b.period) +
+              "): $" + esc(b.spent) + " of $" + esc(b.limit) + '</h3><svg width="310" height="24">' +
+              '<rect x="0" y="2" width="300" height="20" fill="#e5e8ee"/>' +
+              '<rect class="spent" x="0" y="2" width="' + spentWidth.toFixed(1) + '" height="20" fill="#3a6ea5"/>' +
+              '<rect class="reserved" x="' + spentWidth.toFixed(1) + '" y="2" width="' + reservedWidth.toFixed(1) +
+              '" height="20" fill="#fca311"/></svg></div>';
+          }).join("");
         }
 
         function drawPolicies(items) {
