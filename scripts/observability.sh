@@ -171,6 +171,9 @@ check "malformed lines are named with their line numbers" 2 "$(grep -c -e 'hubbl
 check "flows read, disagreements, proposed changes" "7 2 3" \
     "$(json 'str(data["flows"]) + " " + str(len(data["disagreements"])) + " " + str(len(data["changes"]))' \
         < "$WORK/import.json")"
+check "a log piped on standard input, evaluated without storing (--dry-run)" "2 0" \
+    "$(cat examples/flows/calico.jsonl | "$BIN" flows import - --dry-run -o json 2> /dev/null |
+        json 'str(data["flows"]) + " " + str(data["stored"])')"
 check "the imported denial is queryable with its policy" "POLICY_DENIED default-deny" \
     "$("$BIN" flows --data-dir "$WORK/imported" --verdict DROPPED --to-namespace ai -o json |
         json 'data["items"][0]["reason"] + " " + data["items"][0]["policies"]["enforced"][-1]["policy"]["name"]')"

@@ -2,6 +2,7 @@ import Foundation
 import GatehouseCore
 import GatehouseFlows
 import GatehousePolicy
+import GatehouseStore
 import Testing
 
 /// Flow logs from Hubble and Calico (examples/flows), mapped onto examples/ai-namespace and evaluated.

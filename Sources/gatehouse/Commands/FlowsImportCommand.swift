@@ -47,20 +47,6 @@ struct FlowsImportCommand: ParsableCommand {
     }
 
     func run() throws {
-        var reader = FlowLogReader()
-        for path in logs {
-            let data: Data?
-            if path == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
-            } else {
-                data = FileManager.default.contents(atPath: path)
-            }
-            guard let data else {
-                Console.error("\(path): cannot be read")
-                throw ExitCode(2)
-            }
-            reader.read(String(decoding: data, as: UTF8.self), file: path == "-" ? "stdin" : path)
-        }
         var engine: PolicyEngine?
         var proposed: PolicyEngine?
         if !files.isEmpty {
@@ -71,29 +57,40 @@ struct FlowsImportCommand: ParsableCommand {
                 proposed = PolicyEngine(cluster: bundle.cluster.merging(new.cluster), policySet: new.policySet)
             }
         }
-        let evaluation = FlowEvaluation(reader.flows, engine: engine, proposed: proposed)
-        var stored = 0
-        if !dryRun {
-            let aggregator = FlowAggregator()
-            aggregator.add(contentsOf: evaluation.records)
-            let flows = aggregator.drainAll()
-            do {
-                try Store(directory: data.url).insertFlows(flows)
-            } catch {
-                Console.error(error.reason)
-                throw ExitCode(1)
+        var reader = FlowLogReader()
+        do {
+            let importer = FlowImport(
+                engine: engine,
+                proposed: proposed,
+                store: dryRun ? nil : try Store(directory: data.url)
+            )
+            for path in logs {
+                guard let lines = FlowLogLines(path: path) else {
+                    Console.error("\(path): cannot be read")
+                    throw ExitCode(2)
+                }
+                let name = path == "-" ? "stdin" : path
+                // Evaluated and stored in batches, so memory stays bounded whatever the length.
+                try lines.readEach { line, number in
+                    reader.read(line: line, number: number, file: name)
+                    if reader.flows.count >= 10_000 { try importer.process(reader.takeFlows()) }
+                }
             }
-            stored = flows.count
-        }
-        let report = FlowImportReport(reader: reader, evaluation: evaluation, engine: engine, stored: stored)
-        switch output.output {
-        case .table:
-            print(report.text(evaluated: engine != nil, proposed: proposed != nil, dryRun: dryRun), terminator: "")
-        case .json, .yaml:
-            print(try StructuredOutput.render(report, as: output.output))
+            try importer.process(reader.takeFlows())
+            try importer.finish()
+            let report = FlowImportReport(reader: reader, importer: importer)
+            switch output.output {
+            case .table:
+                print(report.text(evaluated: engine != nil, proposed: proposed != nil, dryRun: dryRun), terminator: "")
+            case .json, .yaml:
+                print(try StructuredOutput.render(report, as: output.output))
+            }
+        } catch let error as StoreError {
+            Console.error(error.reason)
+            throw ExitCode(1)
         }
         for problem in reader.problems.prefix(20) { Console.warning(problem.description) }
-        if reader.problems.count > 20 { Console.warning("… and \(reader.problems.count - 20) more malformed lines") }
-        if !reader.problems.isEmpty { throw ExitCode(1) }
+        if reader.problemCount > 20 { Console.warning("… and \(reader.problemCount - 20) more malformed lines") }
+        if reader.problemCount > 0 { throw ExitCode(1) }
     }
 }

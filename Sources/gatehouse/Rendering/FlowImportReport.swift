@@ -23,20 +23,26 @@ struct FlowImportReport: Encodable {
     let lines: Int
     let flows: Int
     let skipped: Int
+    /// The first malformed lines (all are counted in `malformedCount`).
     let malformed: [Malformed]
+    let malformedCount: Int
     let evaluated: Int
     let unmapped: Int
+    /// The first flows the policies decide otherwise than observed (all are counted).
     let disagreements: [Row]
+    let disagreementCount: Int
     let changes: [Row]
+    let changeCount: Int
     let stored: Int
 
-    init(reader: FlowLogReader, evaluation: FlowEvaluation, engine: PolicyEngine?, stored: Int) {
+    init(reader: FlowLogReader, importer: FlowImport) {
         lines = reader.lines
-        flows = reader.flows.count
+        flows = reader.flowCount
         skipped = reader.skipped
         malformed = reader.problems.map { Malformed(file: $0.file, line: $0.line, reason: $0.reason) }
-        evaluated = evaluation.outcomes.filter { $0.decision != nil }.count
-        unmapped = engine == nil ? 0 : evaluation.outcomes.count - evaluated
+        malformedCount = reader.problemCount
+        evaluated = importer.evaluated
+        unmapped = importer.unmapped
         func row(_ outcome: FlowEvaluation.Outcome, explaining explained: Decision?) -> Row {
             let observed = outcome.observed
             let decision = outcome.decision
@@ -50,21 +56,24 @@ struct FlowImportReport: Encodable {
                 because: explained?.summary ?? ""
             )
         }
-        disagreements = evaluation.disagreements.map { row($0, explaining: $0.decision) }
-        changes = evaluation.changes.map { row($0, explaining: $0.proposed) }
-        self.stored = stored
+        disagreements = importer.disagreements.map { row($0, explaining: $0.decision) }
+        disagreementCount = importer.disagreementCount
+        changes = importer.changes.map { row($0, explaining: $0.proposed) }
+        changeCount = importer.changeCount
+        stored = importer.stored
     }
 
     func text(evaluated wasEvaluated: Bool, proposed: Bool, dryRun: Bool) -> String {
         var text = "read \(lines) lines: \(flows) flows, \(skipped) skipped (replies and other events), "
-        text += "\(malformed.count) malformed\n"
+        text += "\(malformedCount) malformed\n"
         if wasEvaluated {
             text += "evaluated \(evaluated) flows against the loaded policy set"
             text += unmapped > 0 ? " (\(unmapped) could not be mapped onto the cluster state)\n" : "\n"
             if disagreements.isEmpty {
                 text += "the policies give every observed verdict\n"
             } else {
-                text += "the policies disagree with what was observed for \(disagreements.count) flows:\n"
+                text += "the policies disagree with what was observed for \(disagreementCount) flows"
+                text += disagreementCount > disagreements.count ? " (the first \(disagreements.count)):\n" : ":\n"
                 text += TableText.render(
                     header: ["FROM", "TO", "PORT", "OBSERVED", "POLICIES SAY", "BECAUSE"],
                     rows: disagreements.map { [$0.from, $0.to, $0.port, $0.observed, $0.evaluated, $0.because] }
@@ -75,7 +84,8 @@ struct FlowImportReport: Encodable {
             if changes.isEmpty {
                 text += "the proposed policy set changes no imported flow\n"
             } else {
-                text += "the proposed policy set changes \(changes.count) flows:\n"
+                text += "the proposed policy set changes \(changeCount) flows"
+                text += changeCount > changes.count ? " (the first \(changes.count)):\n" : ":\n"
                 text += TableText.render(
                     header: ["FROM", "TO", "PORT", "NOW", "PROPOSED", "BECAUSE"],
                     rows: changes.map { [$0.from, $0.to, $0.port, $0.evaluated, $0.proposed ?? "-", $0.because] }
