@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Observability test of the built binary as users run it: `gatehouse serve` (TLS) in front of the fixture
-# model, scraped by a real Prometheus (Debian's package, installed here on first use) over TLS with the
-# admin key as its bearer credential; the GenAI metrics and the gateway's counters are queried back through
+# model, scraped by a real Prometheus (Debian's package, installed here on first use) over TLS with a
+# scrape-only token as its bearer credential; the GenAI metrics and the gateway's counters are queried back through
 # Prometheus's HTTP API. The web console in a real headless Chromium (Debian's package, installed here on
 # first use): its views show the flows, graph, usage, budgets and policies the test produced, screenshots
 # go to .build/console-screenshots, and 10,000 flows are drawn and scrolled (timed). Then the flow records:
@@ -25,6 +25,8 @@ check() { # check NAME EXPECTED ACTUAL
 }
 json() { python3 -c "import json, sys; data = json.load(sys.stdin); print($1)"; }
 
+# A scrape-only token for Prometheus (the admin key stays out of its configuration).
+python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > "$WORK/scrape.token"
 cat > "$WORK/gatehouse.yaml" <<YAML
 access:
   policies:
@@ -39,6 +41,7 @@ quotas:
     budget: {usd: "5", period: day}
 metrics:
   identityLabels: [team]
+  tokenFile: $WORK/scrape.token
 flows:
   bucket: 2s
 YAML
@@ -62,7 +65,7 @@ chat() { # chat MODEL STREAM -> status
 check "three chats" "200 200 200" "$(chat fixture-small false) $(chat fixture-small false) $(chat fixture-small true)"
 check "the large model is refused" 403 "$(chat fixture-large false)"
 
-echo "== Prometheus scrapes /metrics over TLS with the admin key"
+echo "== Prometheus scrapes /metrics over TLS with the scrape token"
 PROM_PORT=$(free_port)
 cat > "$WORK/prometheus.yml" <<YAML
 global: {scrape_interval: 1s, evaluation_interval: 1s}
@@ -70,7 +73,7 @@ scrape_configs:
   - job_name: gatehouse
     scheme: https
     tls_config: {ca_file: $CA}
-    authorization: {type: Bearer, credentials_file: $WORK/admin.key}
+    authorization: {type: Bearer, credentials_file: $WORK/scrape.token}
     static_configs: [{targets: ['$ADMIN']}]
 YAML
 prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prometheus" \
@@ -105,6 +108,11 @@ check "upstream health" 1 "$(query 'min(gatehouse_upstream_healthy{model="fixtur
 
 echo "== flows through the admin API"
 ADMIN_KEY=$(cat "$WORK/admin.key")
+TOKEN=$(cat "$WORK/scrape.token")
+admin_status() { curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "https://$ADMIN$1" -H "Authorization: Bearer $2"; }
+check "the scrape token reads /metrics and nothing else" "200 401 401" \
+    "$(admin_status /metrics "$TOKEN") $(admin_status /v1/flows "$TOKEN") $(admin_status /v1/keys "$TOKEN")"
+check "a wrong scrape token is refused" 401 "$(admin_status /metrics "${TOKEN}x")"
 check "the refusal is a flow with its reason" "model_access_denied" \
     "$(curl -s --cacert "$CA" "https://$ADMIN/v1/flows?verdict=deny&route=/v1/chat/completions" \
         -H "Authorization: Bearer $ADMIN_KEY" | json 'data["items"][0]["reason"]')"

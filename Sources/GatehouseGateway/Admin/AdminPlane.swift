@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GatehouseCore
 import GatehouseFlows
@@ -57,6 +58,9 @@ struct AdminPlane: Responder {
             kind: .admin,
             now: Date()
         )
+        if path == "/metrics", case .rejected = result, let scraper = scrapeIdentity(head.headers) {
+            return .success(admitted(head, path: path, requestID: requestID, authentication: .identified(scraper)))
+        }
         guard case .identified(let identity) = result else {
             logger.info("admin request", metadata: ["gatehouse.request.id": "\(requestID)", "gatehouse.status": "401"])
             return .failure(.unauthenticated)
@@ -104,6 +108,20 @@ struct AdminPlane: Responder {
             logRequest(request, status: status)
             writer.writeJSON(status: status, json)
         }
+    }
+
+    /// The scraper, when the request carries the configured metrics token (compared by digest, in
+    /// constant time).
+    private func scrapeIdentity(_ headers: HTTPHeaders) -> Identity? {
+        guard let digest = state.runtime.configuration.metricsTokenDigest,
+            let authorization = headers.first(name: "authorization"),
+            let token = Authenticator.bearerToken(Substring(authorization))
+        else { return nil }
+        let presented = Array(SHA256.hash(data: Data(token.utf8)))
+        guard presented.count == digest.count else { return nil }
+        let difference = zip(presented, digest).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) }
+        guard difference == 0 else { return nil }
+        return Identity(name: "metrics-scraper", method: .metricsToken, labels: [:])
     }
 
     /// The console loads nothing from elsewhere and runs no inline code; it may not be framed.

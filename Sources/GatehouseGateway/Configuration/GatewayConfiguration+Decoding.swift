@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GatehouseCore
 import GatehousePolicy
@@ -81,7 +82,21 @@ extension GatewayConfiguration {
             auditEnabled = try audit["enabled"]?.bool() ?? true
         }
         if let field = object["flows"] { flows = try field.flowSettings() }
-        if let metrics = try object["metrics"]?.object(known: ["identityLabels"]) {
+        if let metrics = try object["metrics"]?.object(known: ["identityLabels", "tokenFile"]) {
+            if let field = metrics["tokenFile"] {
+                let path = try field.name()
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw field.error(.unreadable, "cannot read the token file \(path)")
+                }
+                let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                guard token.utf8.count >= 32, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                    throw field.error(
+                        .invalidValue,
+                        "the token file \(path) must hold one token of at least 32 visible characters"
+                    )
+                }
+                metricsTokenDigest = Array(SHA256.hash(data: Data(token.utf8)))
+            }
             for item in try metrics["identityLabels"]?.list() ?? [] {
                 let key = try item.string()
                 guard Labels.problem(key: key, value: "") == nil else {

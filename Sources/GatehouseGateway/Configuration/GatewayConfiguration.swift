@@ -21,6 +21,9 @@ public struct GatewayConfiguration: Sendable {
     /// Identity label keys that become metric labels (`metrics.identityLabels`); none by default, as
     /// every value multiplies the series.
     public var metricsIdentityLabels: [String] = []
+    /// The SHA-256 digest of the scrape token (`metrics.tokenFile`): a bearer credential good for
+    /// `/metrics` only, so Prometheus need not hold the admin key.
+    public var metricsTokenDigest: [UInt8]?
     /// Prices by model name (`prices:`), over the list prices.
     public var prices: [String: ModelPrice] = [:]
     /// The price of a model nothing else prices (`prices.default`).

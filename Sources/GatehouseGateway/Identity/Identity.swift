@@ -9,6 +9,8 @@ public struct Identity: Sendable, Hashable {
         case jwt
         case clientCertificate = "client-certificate"
         case adminKey = "admin-key"
+        /// The scrape token of `metrics.tokenFile`: good for `/metrics` only.
+        case metricsToken = "metrics-token"
     }
 
     /// The label that tells policies how the caller authenticated.
