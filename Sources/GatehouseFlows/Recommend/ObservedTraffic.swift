@@ -18,6 +18,9 @@ public struct ObservedTraffic: Sendable {
     public struct Workload: Sendable, Hashable, Comparable {
         public let namespace: String
         public let labels: [String: String]
+        /// Label keys that other pods of the namespace carry on top of all of this workload's labels:
+        /// a selector must require their absence, or it would select those pods too.
+        public let excludedKeys: [String]
         /// A name for its policy: its `app`-like label, else the first pod's name.
         public let name: String
 
@@ -102,7 +105,17 @@ public struct ObservedTraffic: Sendable {
             guard !labels.isEmpty else { return nil }
             let name =
                 ["app.kubernetes.io/name", "app", "k8s-app", "name"].lazy.compactMap { labels[$0] }.first ?? pod.name
-            return .workload(Workload(namespace: namespace, labels: labels, name: name))
+            // Pods whose labels hold all of these and more are other workloads: their extra keys are
+            // excluded, so the selector picks this workload only.
+            var excluded: Set<String> = []
+            for other in cluster.pods where other.namespace == namespace {
+                let otherLabels = other.labels.values.filter { !ignoredLabelKeys.contains($0.key) }
+                guard otherLabels != labels, labels.allSatisfy({ otherLabels[$0.key] == $0.value }) else { continue }
+                excluded.formUnion(otherLabels.keys.filter { labels[$0] == nil })
+            }
+            return .workload(
+                Workload(namespace: namespace, labels: labels, excludedKeys: excluded.sorted(), name: name)
+            )
         case .network, .host, .networkSet:
             guard let address = IPAddress(peer.name) else { return nil }
             if let pod = cluster.pod(owning: address) {

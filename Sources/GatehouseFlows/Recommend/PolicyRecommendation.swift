@@ -74,7 +74,7 @@ public struct PolicyRecommendation: Sendable {
             kind: NetworkPolicy
             \(metadata(name, workload.namespace))
             spec:
-              podSelector: {matchLabels: \(map(workload.labels))}
+              podSelector: \(podSelector(workload))
               policyTypes: [Ingress, Egress]
 
             """
@@ -112,10 +112,10 @@ public struct PolicyRecommendation: Sendable {
     private func kubernetesPeer(_ peer: ObservedTraffic.Peer, from namespace: String) -> String {
         switch peer {
         case .workload(let other) where other.namespace == namespace:
-            return "{podSelector: {matchLabels: \(map(other.labels))}}"
+            return "{podSelector: \(podSelector(other))}"
         case .workload(let other):
             return "{namespaceSelector: {matchLabels: {\"kubernetes.io/metadata.name\": \(q(other.namespace))}}, "
-                + "podSelector: {matchLabels: \(map(other.labels))}}"
+                + "podSelector: \(podSelector(other))}"
         case .address(let address):
             return "{ipBlock: {cidr: \(q(Self.hostCIDR(address)))}}"
         }
@@ -129,7 +129,7 @@ public struct PolicyRecommendation: Sendable {
             kind: NetworkPolicy
             \(metadata(name, workload.namespace))
             spec:
-              selector: \(q(Self.calicoSelector(workload.labels)))
+              selector: \(q(Self.calicoSelector(workload)))
               types: [Ingress, Egress]
 
             """
@@ -158,10 +158,10 @@ public struct PolicyRecommendation: Sendable {
     private func calicoPeer(_ peer: ObservedTraffic.Peer, from namespace: String) -> String {
         switch peer {
         case .workload(let other) where other.namespace == namespace:
-            return "{selector: \(q(Self.calicoSelector(other.labels)))}"
+            return "{selector: \(q(Self.calicoSelector(other)))}"
         case .workload(let other):
             return "{namespaceSelector: \(q("projectcalico.org/name == '\(other.namespace)'")), "
-                + "selector: \(q(Self.calicoSelector(other.labels)))}"
+                + "selector: \(q(Self.calicoSelector(other)))}"
         case .address(let address):
             return "{nets: [\(q(Self.hostCIDR(address)))]}"
         }
@@ -175,9 +175,20 @@ public struct PolicyRecommendation: Sendable {
         "{" + labels.keys.sorted().map { "\(q($0)): \(q(labels[$0] ?? ""))" }.joined(separator: ", ") + "}"
     }
 
-    static func calicoSelector(_ labels: [String: String]) -> String {
-        // Label values cannot hold quotes (Kubernetes validates them), so single quotes are safe.
-        labels.keys.sorted().map { "\($0) == '\(labels[$0] ?? "")'" }.joined(separator: " && ")
+    /// `app == 'vllm' && !has(track)`. Label values cannot hold quotes (Kubernetes validates them), so
+    /// single quotes are safe.
+    static func calicoSelector(_ workload: ObservedTraffic.Workload) -> String {
+        let labels = workload.labels
+        let terms =
+            labels.keys.sorted().map { "\($0) == '\(labels[$0] ?? "")'" } + workload.excludedKeys.map { "!has(\($0))" }
+        return terms.joined(separator: " && ")
+    }
+
+    /// `{matchLabels: {...}}`, with `DoesNotExist` for the keys that would select other workloads too.
+    private func podSelector(_ workload: ObservedTraffic.Workload) -> String {
+        guard !workload.excludedKeys.isEmpty else { return "{matchLabels: \(map(workload.labels))}" }
+        let expressions = workload.excludedKeys.map { "{key: \(q($0)), operator: DoesNotExist}" }
+        return "{matchLabels: \(map(workload.labels)), matchExpressions: [\(expressions.joined(separator: ", "))]}"
     }
 
     static func hostCIDR(_ address: IPAddress) -> String {
