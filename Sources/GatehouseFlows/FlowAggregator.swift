@@ -24,13 +24,13 @@ public final class FlowAggregator: Sendable {
             var position = first[hash]
             while let index = position {
                 if flows[index].hasSameKey(as: flow) {
-                    flows[index].absorbCounters(of: flow)
+                    flows[index].absorb(flow)
                     return
                 }
                 position = next[index] < 0 ? nil : next[index]
             }
             var made = seed()
-            made.absorbCounters(of: flow)
+            made.absorb(flow)
             next.append(first[hash] ?? -1)
             first[hash] = flows.count
             flows.append(made)
@@ -55,12 +55,7 @@ public final class FlowAggregator: Sendable {
 
     /// Adds a record; its `start` picks the bucket, and its times become the bucket's bounds.
     public func add(_ flow: FlowRecord) {
-        let bucket = bucketStart(of: flow.start)
-        state.withLock { state in
-            state.received &+= 1
-            let capacity = state.lastBucketSize
-            state.buckets[bucket, default: Bucket(capacity: capacity)].add(flow) { bounded(flow, bucket: bucket) }
-        }
+        add(contentsOf: CollectionOfOne(flow))
     }
 
     /// Adds many records under one lock.
@@ -121,15 +116,5 @@ public final class FlowAggregator: Sendable {
         seed.start = Date(timeIntervalSince1970: Double(bucket) / 1000)
         seed.end = Date(timeIntervalSince1970: Double(bucket + bucketMilliseconds) / 1000)
         return seed
-    }
-}
-
-extension FlowRecord {
-    /// Sums counters and intersects labels, keeping this flow's (bucket) times.
-    fileprivate mutating func absorbCounters(of other: FlowRecord) {
-        let (start, end) = (self.start, self.end)
-        absorb(other)
-        self.start = start
-        self.end = end
     }
 }

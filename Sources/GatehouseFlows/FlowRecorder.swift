@@ -56,11 +56,6 @@ public final class FlowRecorder: Sendable {
         hub.finish()
     }
 
-    /// Writes what has closed by now (tests and `flows` readers use it to see records at once).
-    public func flushNow() {
-        queue.sync { write(aggregator.drainAll()) }
-    }
-
     private func flush(before cutoff: Date) {
         write(aggregator.drain(before: cutoff))
         let now = Date()

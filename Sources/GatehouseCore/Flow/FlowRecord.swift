@@ -77,15 +77,14 @@ public struct FlowRecord: Sendable, Hashable, Codable {
         return hasher.finalize()
     }
 
-    /// Folds `other` (same key) into this flow: counters summed, labels intersected, times widened.
+    /// Folds `other` (same key) into this flow: counters summed, labels intersected; the times stay
+    /// (an aggregated flow's are its bucket's).
     public mutating func absorb(_ other: FlowRecord) {
         counters.add(other.counters)
         if sourceLabels != other.sourceLabels { sourceLabels = Self.intersection(sourceLabels, other.sourceLabels) }
         if destinationLabels != other.destinationLabels {
             destinationLabels = Self.intersection(destinationLabels, other.destinationLabels)
         }
-        start = min(start, other.start)
-        end = max(end, other.end)
     }
 
     private static func intersection(_ a: [String: String], _ b: [String: String]) -> [String: String] {

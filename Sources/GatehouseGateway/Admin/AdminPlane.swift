@@ -230,11 +230,9 @@ struct AdminPlane: Responder {
         writer.writeEnd(closes: true)
     }
 
+    /// The admin API's JSON, in the style of its flow listings (sorted keys, RFC 3339 times).
     private static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try FlowListing.makeEncoder().encode(value), as: UTF8.self)
     }
 
     /// Runs blocking store work on NIO's thread pool: in `serve`, tasks run on the event loops.

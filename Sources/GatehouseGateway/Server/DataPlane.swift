@@ -376,7 +376,7 @@ struct DataPlane: Responder {
         )
         if let identity {
             entry.identity = identity.name
-            entry.identityLabels = Dictionary(uniqueKeysWithValues: identity.labels.map { ($0.key, $0.value) })
+            entry.identityLabels = identity.labels.values
             entry.authentication = identity.method.rawValue
             entry.keyID = identity.keyID
         }

@@ -20,8 +20,7 @@ extension RequestRecord {
             source: source,
             sourceLabels: audit.identityLabels ?? [:],
             destination: FlowPeer(kind: .model, name: audit.model ?? "-"),
-            destinationLabels: modelLabels.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.key, $0.value) }) }
-                ?? [:],
+            destinationLabels: modelLabels?.values ?? [:],
             protocol: "HTTP",
             route: audit.route,
             action: audit.decision == "allow" ? .allow : .deny,

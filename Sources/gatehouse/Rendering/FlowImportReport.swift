@@ -69,30 +69,31 @@ struct FlowImportReport: Encodable {
         if wasEvaluated {
             text += "evaluated \(evaluated) flows against the loaded policy set"
             text += unmapped > 0 ? " (\(unmapped) could not be mapped onto the cluster state)\n" : "\n"
-            if disagreements.isEmpty {
-                text += "the policies give every observed verdict\n"
-            } else {
-                text += "the policies disagree with what was observed for \(disagreementCount) flows"
-                text += disagreementCount > disagreements.count ? " (the first \(disagreements.count)):\n" : ":\n"
-                text += TableText.render(
-                    header: ["FROM", "TO", "PORT", "OBSERVED", "POLICIES SAY", "BECAUSE"],
-                    rows: disagreements.map { [$0.from, $0.to, $0.port, $0.observed, $0.evaluated, $0.because] }
-                )
-            }
+            text += Self.section(
+                count: disagreementCount,
+                rows: disagreements.map { [$0.from, $0.to, $0.port, $0.observed, $0.evaluated, $0.because] },
+                title: "the policies disagree with what was observed for",
+                none: "the policies give every observed verdict",
+                header: ["FROM", "TO", "PORT", "OBSERVED", "POLICIES SAY", "BECAUSE"]
+            )
         }
         if proposed {
-            if changes.isEmpty {
-                text += "the proposed policy set changes no imported flow\n"
-            } else {
-                text += "the proposed policy set changes \(changeCount) flows"
-                text += changeCount > changes.count ? " (the first \(changes.count)):\n" : ":\n"
-                text += TableText.render(
-                    header: ["FROM", "TO", "PORT", "NOW", "PROPOSED", "BECAUSE"],
-                    rows: changes.map { [$0.from, $0.to, $0.port, $0.evaluated, $0.proposed ?? "-", $0.because] }
-                )
-            }
+            text += Self.section(
+                count: changeCount,
+                rows: changes.map { [$0.from, $0.to, $0.port, $0.evaluated, $0.proposed ?? "-", $0.because] },
+                title: "the proposed policy set changes",
+                none: "the proposed policy set changes no imported flow",
+                header: ["FROM", "TO", "PORT", "NOW", "PROPOSED", "BECAUSE"]
+            )
         }
         text += dryRun ? "dry run: nothing stored\n" : "stored \(stored) aggregated flows\n"
         return text
+    }
+
+    /// "TITLE N flows (the first M):" and a table of them, or `none`.
+    private static func section(count: Int, rows: [[String]], title: String, none: String, header: [String]) -> String {
+        guard !rows.isEmpty else { return none + "\n" }
+        let shown = count > rows.count ? " (the first \(rows.count))" : ""
+        return "\(title) \(count) flows\(shown):\n" + TableText.render(header: header, rows: rows)
     }
 }
