@@ -1,9 +1,9 @@
 /// Writing JSON string literals: the one escaping rule every JSON the project writes by hand uses
 /// (error bodies, audit records, rewritten answers).
 public enum JSONText {
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    /// Appends `text` (UTF-8) as a JSON string literal, quotes included.
+    /// Appends `text` (UTF-8) as a JSON string literal, quotes included. Inlinable, so each caller gets
+    /// a copy for its own kind of byte sequence (it runs for every string of every audit record).
+    @inlinable
     public static func appendQuoted(_ text: some Sequence<UInt8>, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in text {
@@ -16,8 +16,9 @@ public enum JSONText {
             case UInt8(ascii: "\t"): output.append(contentsOf: "\\t".utf8)
             case 0..<0x20:
                 output.append(contentsOf: "\\u00".utf8)
-                output.append(hexDigits[Int(byte >> 4)])
-                output.append(hexDigits[Int(byte & 0xF)])
+                let low = byte & 0xF
+                output.append(UInt8(ascii: "0") + (byte >> 4))
+                output.append(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + (low - 10))
             default: output.append(byte)
             }
         }
