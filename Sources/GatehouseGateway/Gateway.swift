@@ -51,7 +51,7 @@ public final class Gateway: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) async throws -> Gateway {
-        let store = try Store(directory: dataDirectory)
+        let store = try Store(directory: dataDirectory, backgroundCheckpoints: true)
         let keys = KeyDirectory()
         try keys.reload(from: store)
         var newAdminKey: String?

@@ -12,10 +12,17 @@ public final class Store: Sendable {
     public static let fileName = "gatehouse.sqlite"
 
     let pool: DatabasePool
+    private let checkpointer: WALCheckpointer?
 
     /// Opens (creating when needed) the store in `directory`, which is made private to the user.
-    /// A write waits up to `busyTimeout` seconds for another process's write to finish.
-    public init(directory: URL, busyTimeout: TimeInterval = 5) throws(StoreError) {
+    /// A write waits up to `busyTimeout` seconds for another process's write to finish. With
+    /// `backgroundCheckpoints` (a long-running server), commits never copy the log back into the database
+    /// file themselves: a checkpointer of the store's own does, twice a second.
+    public init(
+        directory: URL,
+        busyTimeout: TimeInterval = 5,
+        backgroundCheckpoints: Bool = false
+    ) throws(StoreError) {
         let manager = FileManager.default
         do {
             try manager.createDirectory(
@@ -31,13 +38,19 @@ public final class Store: Sendable {
             // last commits, never corrupt the database.
             // A 32 MiB page cache per connection keeps flow inserts and queries off the disk; a checkpoint
             // every 8192 pages (32 MiB of WAL) instead of 1000 saves most checkpoint syncs during ingest.
+            let autocheckpoint = backgroundCheckpoints ? 0 : 8192
             configuration.prepareDatabase { db in
                 try db.execute(
-                    sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192"
+                    sql: """
+                        PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768;
+                        PRAGMA wal_autocheckpoint = \(autocheckpoint)
+                        """
                 )
             }
-            pool = try DatabasePool(path: directory.appending(path: Self.fileName).path, configuration: configuration)
+            let path = directory.appending(path: Self.fileName).path
+            pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrate(pool)
+            checkpointer = backgroundCheckpoints ? try WALCheckpointer(path: path) : nil
         } catch let error as StoreError {
             throw error
         } catch {
@@ -284,6 +297,7 @@ public final class Store: Sendable {
         migrator.registerMigration("v2-ledger-audit", migrate: Self.createLedgerAndAudit)
         migrator.registerMigration("v2-key-quotas", migrate: Self.addKeyQuotas)
         migrator.registerMigration("v3-flows", migrate: FlowRow.createTable)
+        migrator.registerMigration("v4-budget-holds", migrate: Self.replaceReservationsWithHolds)
         return migrator
     }
 }
