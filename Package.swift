@@ -129,6 +129,11 @@ let package = Package(
             ],
             path: "Benchmarks/flows"
         ),
+        .executableTarget(
+            name: "gatehouse-ledger-bench",
+            dependencies: ["GatehouseCore", "GatehouseStore"],
+            path: "Benchmarks/ledger"
+        ),
         .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore", "GatehouseTesting"]),
         .testTarget(
             name: "GatehousePolicyTests",

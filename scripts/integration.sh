@@ -146,7 +146,7 @@ check "denied requests are listed" 1 \
         'import json, sys; items = json.load(sys.stdin)["items"]; print(int(len(items) > 0 and all(i["record"]["decision"] == "deny" for i in items)))')"
 check "usage by identity" 1 "$("$BIN" usage --data-dir "$WORK/data" | grep -c '^ci2 ')"
 
-echo "== kill -9 during a streamed answer: the reservation is charged at the next start"
+echo "== kill -9 during a streamed answer: the budget hold is charged at the next start"
 "$BIN" fixture-model --listen 127.0.0.1:0 --event-interval-ms 500 > "$WORK/slow.out" &
 SLOW=$!
 for _ in $(seq 50); do grep -q "http://" "$WORK/slow.out" && break; sleep 0.1; done
@@ -182,10 +182,10 @@ wait "$CURL" 2> /dev/null || true
 budget_field() { "$BIN" budgets --data-dir "$WORK/spend" -o json | "$VENV/bin/python" -c \
     "import json, sys; print(json.load(sys.stdin)['items'][0]['$1'])"; }
 HELD=$(budget_field reserved)
-check "the killed gateway left its reservation in the store" 1 "$([ "$HELD" != "0" ] && echo 1 || echo 0)"
+check "the killed gateway left its hold in the store" 1 "$([ "$HELD" != "0" ] && echo 1 || echo 0)"
 start_spend_server
-check "the next start charged it at the amount reserved" "0 $HELD" "$(budget_field reserved) $(budget_field spent)"
-check "and recorded why" 1 "$("$BIN" audit list --data-dir "$WORK/spend" -o json | grep -c 'stopped before the request finished')"
+check "the next start charged it at the amount held" "0 $HELD" "$(budget_field reserved) $(budget_field spent)"
+check "and recorded why" 1 "$("$BIN" audit list --data-dir "$WORK/spend" -o json | grep -c 'stopped without settling')"
 check "the chain still verifies" 0 "$("$BIN" audit verify --data-dir "$WORK/spend" > /dev/null && echo 0 || echo 1)"
 kill -TERM "$SERVER"
 wait "$SERVER" || true

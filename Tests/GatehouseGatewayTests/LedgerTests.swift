@@ -61,18 +61,6 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try Store(directory: directory, busyTimeout: 0.2)
         let budget = BudgetCharge(scope: "team", period: .total, limit: Cost(dollars: "1")!)
-        func reservation(_ ticket: String) -> LedgerOperation.Reservation {
-            .init(
-                ticket: ticket,
-                amount: Cost(dollars: "0.5")!,
-                budgets: [budget],
-                requestID: ticket,
-                identity: "alice",
-                model: "m",
-                at: Date()
-            )
-        }
-        #expect(store.apply([.reserve(reservation("one"))]) == [.done])
         let ledger = SpendLedger(
             store: store,
             instance: try InstanceLock(directory: directory),
@@ -80,6 +68,9 @@ import Testing
             logger: Logger(label: "test")
         )
         let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let one = ledger.reservation(of: Cost(dollars: "0.5")!, against: [budget])
+        #expect(try await ledger.reserve(one, on: loop).get() == .done)
+        #expect(try store.budgets().first?.reserved == Cost(dollars: "0.5"))
 
         // Another process holds the write lock (as a backup or a second tool might).
         let other = try DatabaseQueue(path: directory.appending(path: Store.fileName).path)
@@ -93,19 +84,29 @@ import Testing
             }
         }
         locked.wait()
-        let refused = try await ledger.submit(.reserve(reservation("two")), on: loop).get()
+        // The hold covers only the request in flight, so a second one needs the store: it fails.
+        let two = ledger.reservation(of: Cost(dollars: "0.25")!, against: [budget])
+        let refused = try await ledger.reserve(two, on: loop).get()
         guard case .failed = refused else {
             Issue.record("a reservation against a locked store must fail, was \(refused)")
             return
         }
-        let settled = try await ledger.submit(.settle(ticket: "one", cost: Cost(dollars: "0.2")!), on: loop).get()
-        guard case .failed = settled else {
-            Issue.record("expected the settlement to wait for the store, was \(settled)")
+        var entry = AuditEntry(
+            time: Date(),
+            requestID: "one",
+            route: "/v1/chat/completions",
+            decision: "allow",
+            status: 200
+        )
+        entry.cost = Cost(dollars: "0.2")!
+        let recorded = try await ledger.finish(one, cost: Cost(dollars: "0.2")!, record: entry, on: loop).get()
+        guard case .failed = recorded else {
+            Issue.record("expected the charge and record to wait for the store, was \(recorded)")
             return
         }
         unlock.signal()
 
-        // The settlement lands once the lock is gone: charged once, reservation released.
+        // The charge lands once the lock is gone: charged once, the hold given back, recorded once.
         var status: BudgetStatus?
         for _ in 0..<50 {
             status = try store.budgets().first
@@ -116,6 +117,50 @@ import Testing
         #expect(status?.spent == Cost(dollars: "0.2"))
         try await Task.sleep(for: .milliseconds(300))
         #expect(try store.budgets().first?.spent == Cost(dollars: "0.2"))
+        #expect(try store.auditRecords(AuditQuery()).map(\.entry.requestID) == ["one"])
         try other.close()
+    }
+
+    @Test func holdsGrowWithTheRequestsInFlightAndNeverPastTheBudget() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store(directory: directory)
+        let budget = BudgetCharge(scope: "team", period: .day, limit: Cost(dollars: "1")!)
+        let ledger = SpendLedger(
+            store: store,
+            instance: try InstanceLock(directory: directory),
+            dataDirectory: directory,
+            logger: Logger(label: "test")
+        )
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let worst = Cost(dollars: "0.03")!
+        // 40 at once: 33 fit in the dollar (33 x 0.03 = 0.99), whatever the order the holds grow in.
+        let reservations = (0..<40).map { _ in ledger.reservation(of: worst, against: [budget]) }
+        let outcomes = try await EventLoopFuture.whenAllSucceed(
+            reservations.map { ledger.reserve($0, on: loop) },
+            on: loop
+        ).get()
+        #expect(outcomes.filter { $0 == .done }.count == 33)
+        #expect(outcomes.filter { if case .refused = $0 { true } else { false } }.count == 7)
+        let held = try #require(try store.budgets().first)
+        #expect(held.reserved <= held.limit)
+        #expect(held.reserved >= worst * 33)
+        // Each charged at a third of its worst case: the holds are given back as requests end.
+        let admitted = zip(reservations, outcomes).filter { $0.1 == .done }.map(\.0)
+        for reservation in admitted {
+            _ = try await ledger.finish(reservation, cost: Cost(dollars: "0.01")!, record: nil, on: loop).get()
+        }
+        var status: BudgetStatus?
+        for _ in 0..<50 {
+            status = try store.budgets().first
+            if status?.reserved == .zero { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(status?.reserved == .zero)
+        #expect(status?.spent == Cost(dollars: "0.33"))
+        // What is left fits 22 more, and no more.
+        let more = (0..<30).map { _ in ledger.reservation(of: worst, against: [budget]) }
+        let again = try await EventLoopFuture.whenAllSucceed(more.map { ledger.reserve($0, on: loop) }, on: loop).get()
+        #expect(again.filter { $0 == .done }.count == 22)
     }
 }

@@ -246,53 +246,62 @@ import Testing
         }
     }
 
-    @Test func reservationsLeftByAStoppedGatewayAreChargedAtStart() async throws {
+    @Test func holdsLeftByAStoppedGatewayAreChargedAtStart() async throws {
         let directory = FileManager.default.temporaryDirectory.appending(path: "gatehouse-test-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try Store(directory: directory)
         let charge = BudgetCharge(scope: "team", period: .month, limit: Cost(dollars: "1")!)
-        let reservation = LedgerOperation.Reservation(
-            ticket: "ticket-1",
-            amount: Cost(dollars: "0.25")!,
-            budgets: [charge],
-            requestID: "left-behind",
-            identity: "alice",
-            model: "fixture-small",
-            at: Date()
-        )
-        // A gateway that reserved, then died: its lock is gone with it.
+        func hold(_ owner: String, _ dollars: String) -> LedgerOperation {
+            let amount = Cost(dollars: dollars)!
+            return .hold(.init(owner: owner, budgets: [charge], needed: [amount], wanted: [amount], at: Date()))
+        }
+        // A gateway that held part of the budget, then died: its lock is gone with it.
         var dead: InstanceLock? = try InstanceLock(directory: directory)
-        var held = reservation
-        held.owner = dead!.id
+        let deadID = dead!.id
         let live = try InstanceLock(directory: directory)
-        var alive = reservation
-        alive.ticket = "ticket-live"
-        alive.amount = Cost(dollars: "0.01")!
-        alive.owner = live.id
-        #expect(store.apply([.reserve(held), .reserve(alive)]) == [.done, .done])
+        let held = store.apply([hold(deadID, "0.25"), hold(live.id, "0.01")])
+        #expect(held == [.held([Cost(dollars: "0.25")!]), .held([Cost(dollars: "0.01")!])])
         #expect(try store.budgets().first?.reserved == Cost(dollars: "0.26"))
         let isRunning: (String) -> Bool = { InstanceLock.isRunning($0, in: directory) }
-        #expect(try store.settleAbandonedReservations(isRunning: isRunning) == 0)
+        #expect(try store.chargeAbandonedHolds(isRunning: isRunning) == 0)
         dead = nil
-        // What a gateway does at start and every few seconds: only the dead one's reservation is charged.
-        #expect(try store.settleAbandonedReservations(isRunning: isRunning) == 1)
+        // What a gateway does at start and every few seconds: only the dead one's hold is charged.
+        #expect(try store.chargeAbandonedHolds(isRunning: isRunning) == 1)
         let budget = try #require(try store.budgets().first)
         #expect(budget.reserved == Cost(dollars: "0.01"))
         #expect(budget.spent == Cost(dollars: "0.25"))
-        #expect(store.apply([.settle(ticket: "ticket-live", cost: Cost(dollars: "0.005")!)]) == [.done])
+        let liveKey = LedgerOperation.HoldKey(owner: live.id, scope: "team", windowStart: budget.windowStart)
+        #expect(store.apply([.charge(liveKey, cost: Cost(dollars: "0.005")!)]) == [.done])
         let record = try #require(try store.auditRecords(AuditQuery()).last)
-        #expect(record.entry.requestID == "left-behind")
-        #expect(record.entry.reason?.contains("stopped before the request finished") == true)
-        #expect(try store.settleAbandonedReservations(isRunning: isRunning) == 0)
-        // A reservation that does not fit is refused whole, touching nothing.
-        var big = reservation
-        big.ticket = "ticket-2"
-        big.amount = Cost(dollars: "0.80")!
-        guard case .refused(let refusal) = store.apply([.reserve(big)]).first else {
+        #expect(record.entry.requestID == "hold-\(deadID)")
+        #expect(record.entry.cost == Cost(dollars: "0.25"))
+        #expect(record.entry.reason?.contains("stopped without settling") == true)
+        #expect(try store.chargeAbandonedHolds(isRunning: isRunning) == 0)
+        // A charge never takes more than the hold has.
+        #expect(store.apply([.charge(liveKey, cost: Cost(dollars: "1")!)]) == [.done])
+        #expect(try store.budgets().first?.spent == Cost(dollars: "0.26"))
+        // A hold that cannot grow by what it needs is refused whole, touching nothing; one that can grows
+        // by what it wanted, or by what the budget can spare.
+        guard case .refused(let refusal) = store.apply([hold(live.id, "0.80")]).first else {
             Issue.record("expected a refusal")
             return
         }
-        #expect(refusal.remaining == Cost(dollars: "0.745"))
+        #expect(refusal.remaining == Cost(dollars: "0.74"))
         #expect(try store.budgets().first?.reserved == .zero)
+        let grown = store.apply([
+            .hold(
+                .init(
+                    owner: live.id,
+                    budgets: [charge],
+                    needed: [Cost(dollars: "0.5")!],
+                    wanted: [Cost(dollars: "5")!],
+                    at: Date()
+                )
+            )
+        ])
+        #expect(grown == [.held([Cost(dollars: "0.74")!])])
+        try store.releaseHolds(owner: live.id)
+        #expect(try store.budgets().first?.reserved == .zero)
+        #expect(try store.budgets().first?.spent == Cost(dollars: "0.26"))
     }
 }

@@ -45,6 +45,16 @@ public struct Cost: Sendable, Hashable, Comparable, Codable, CustomStringConvert
 
     public static func < (lhs: Cost, rhs: Cost) -> Bool { lhs.picodollars < rhs.picodollars }
 
+    public static func += (lhs: inout Cost, rhs: Cost) { lhs = lhs + rhs }
+
+    public static func -= (lhs: inout Cost, rhs: Cost) { lhs = lhs - rhs }
+
+    /// `count` times the cost, saturating at `maximum`.
+    public static func * (lhs: Cost, count: Int) -> Cost {
+        let (product, overflow) = lhs.picodollars.multipliedReportingOverflow(by: Int64(max(count, 0)))
+        return overflow ? .maximum : min(Cost(picodollars: product), .maximum)
+    }
+
     /// Encoded as an exact decimal dollar string (`"0.00015"`), never a float.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()

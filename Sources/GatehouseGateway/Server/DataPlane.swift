@@ -251,24 +251,15 @@ struct DataPlane: Responder {
             cancellation: cancellation
         )
         guard !plan.budgets.isEmpty else {
-            forward(exchange, ticket: nil)
+            forward(exchange, reservation: nil)
             return
         }
-        let ticket = RequestID.make()
-        let reservation = LedgerOperation.Reservation(
-            ticket: ticket,
-            amount: plan.worstCase,
-            budgets: plan.budgets,
-            requestID: request.requestID,
-            identity: identity.name,
-            model: model.route.name,
-            at: Date()
-        )
-        ledger.submit(.reserve(reservation), on: writer.channel.eventLoop).whenSuccess { [entry] outcome in
+        let reservation = ledger.reservation(of: plan.worstCase, against: plan.budgets)
+        ledger.reserve(reservation, on: writer.channel.eventLoop).whenSuccess { [entry] outcome in
             let error: GatewayError
             switch outcome {
-            case .done:
-                forward(exchange, ticket: ticket)
+            case .done, .held:
+                forward(exchange, reservation: reservation)
                 return
             case .refused(let refusal):
                 log(request, identity: identity, status: 429, extra: ["gatehouse.reason": "budget \(refusal.scope)"])
@@ -284,7 +275,7 @@ struct DataPlane: Responder {
 
     /// Forwards an admitted request, then settles what it used and records it; a complete answer's
     /// last bytes go out only once its record is durable.
-    private func forward(_ exchange: SpendExchange, ticket: String?) {
+    private func forward(_ exchange: SpendExchange, reservation: BudgetReservation?) {
         let inspected = exchange.inspected
         let writer = exchange.writer
         let injectUsage =
@@ -320,10 +311,9 @@ struct DataPlane: Responder {
             if usage.estimated { usage.input = exchange.plan.promptEstimate }
             quotaBook.finish(exchange.hold, usage: usage)
             var cost = exchange.plan.price.cost(of: usage)
-            if let ticket {
+            if let reservation {
                 // Never more than was reserved: the budget cannot be overspent by a wrong report.
-                cost = min(cost, exchange.plan.worstCase)
-                _ = ledger.submit(.settle(ticket: ticket, cost: cost), on: writer.channel.eventLoop)
+                cost = min(cost, reservation.amount)
             }
             var entry = exchange.entry
             entry.upstream = outcome.upstream
@@ -343,12 +333,13 @@ struct DataPlane: Responder {
             entry.bytesOut = outcome.bytes
             entry.stream = inspected.stream
             telemetry.observe(entry)
-            if exchange.request.runtime.configuration.auditEnabled {
-                ledger.submit(.record(entry.audit), on: writer.channel.eventLoop).whenComplete { _ in
+            let audit = exchange.request.runtime.configuration.auditEnabled ? entry.audit : nil
+            if audit == nil && reservation == nil {
+                if outcome.endPending { writer.writeEnd() }
+            } else {
+                ledger.finish(reservation, cost: cost, record: audit, on: writer.channel.eventLoop).whenComplete { _ in
                     if outcome.endPending { writer.writeEnd() }
                 }
-            } else if outcome.endPending {
-                writer.writeEnd()
             }
             var extra: Logger.Metadata = [
                 "gatehouse.model": .string(model.route.name),

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import GatehouseStore
 import Logging
 import NIOCore
@@ -6,24 +7,54 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// Puts reservations, settlements and audit records into the store from one thread, many to a
-/// transaction: whatever arrives while a transaction commits goes into the next one (group commit),
-/// so the per-request cost of durability falls as load rises. Event loops never wait on the database;
-/// they get futures.
+/// Reserves, charges and records requests' spending, and puts what must last into the store from one
+/// thread, many operations to a transaction: whatever arrives while a transaction commits goes into the
+/// next one (group commit). Event loops never wait on the database; they get futures.
 ///
-/// A settlement or record whose transaction fails (disk full, database locked) is kept and retried
-/// until it lands: a charge is never dropped. Its future still completes, with `.failed`, so a
+/// Budgets are reserved in memory against holds: this gateway's share of each budget window, kept in
+/// the store as reserved (`LedgerOperation.hold`). A request that fits in what the gateway holds and
+/// has not promised to requests in flight is reserved at once; one that does not waits for its hold to
+/// grow, by what it needs and headroom for the requests after it, or is refused when the budget cannot
+/// spare it. A request's cost is charged out of the hold when it ends, and what the gateway does not
+/// need is given back. Every request forwarded and not yet charged is covered by a hold in the store,
+/// so no budget is ever overspent, and a gateway that dies leaves holds the next start charges.
+///
+/// A charge or record whose transaction fails (disk full, database locked) is kept and retried until
+/// it lands: a charge is never dropped. A record's future still completes, with `.failed`, so a
 /// response is not held hostage by the store.
 final class SpendLedger: Service, Sendable {
-    private struct Pending {
-        let operation: LedgerOperation
-        let promise: EventLoopPromise<LedgerOutcome>?
+    private enum Job {
+        case reserve(BudgetReservation, claimed: [Cost], EventLoopPromise<LedgerOutcome>)
+        case settle(BudgetReservation, cost: Cost)
+        case record(AuditEntry, EventLoopPromise<LedgerOutcome>?)
     }
 
-    private struct Queue {
-        var pending: [Pending] = []
-        var retries: [LedgerOperation] = []
+    /// What this gateway holds on one budget window, and how much of it requests in flight have.
+    private struct Hold {
+        var held = Cost.zero
+        var inFlight = Cost.zero
+        var limit = Cost.zero
+        var windowEnd: Int64 = 0
+
+        var free: Cost { held > inFlight ? held - inFlight : .zero }
+    }
+
+    private struct State {
+        var pending: [Job] = []
+        var retries: [Job] = []
         var draining = false
+        var holds: [LedgerOperation.HoldKey: Hold] = [:]
+
+        /// Takes `reservation` out of what is free in its holds, all or none.
+        mutating func reserveFromHolds(_ reservation: BudgetReservation, now: Int64) -> Bool {
+            for (charge, key) in zip(reservation.budgets, reservation.keys) {
+                guard let hold = holds[key], hold.limit == charge.limit, hold.windowEnd > now,
+                    hold.free >= reservation.amount
+                else { return false }
+            }
+            for key in reservation.keys { holds[key]?.inFlight += reservation.amount }
+            return true
+        }
     }
 
     private let store: Store
@@ -31,12 +62,12 @@ final class SpendLedger: Service, Sendable {
     private let dataDirectory: URL
     private let logger: Logger
     private let thread = NIOThreadPool(numberOfThreads: 1)
-    private let queue = Mutex(Queue())
+    private let state = Mutex(State())
     static let retryDelay = TimeAmount.milliseconds(200)
-    /// How often reservations of gateways that died are looked for and charged.
+    /// How often holds of gateways that died are looked for and charged.
     static let sweepInterval = Duration.seconds(10)
 
-    /// - Parameter instance: this gateway's lock; its id marks the reservations it holds.
+    /// - Parameter instance: this gateway's lock; its id marks the holds it has.
     init(store: Store, instance: InstanceLock, dataDirectory: URL, logger: Logger) {
         self.store = store
         self.instance = instance
@@ -45,42 +76,70 @@ final class SpendLedger: Service, Sendable {
         thread.start()
     }
 
-    func submit(_ operation: LedgerOperation, on eventLoop: any EventLoop) -> EventLoopFuture<LedgerOutcome> {
-        let promise = eventLoop.makePromise(of: LedgerOutcome.self)
-        var operation = operation
-        if case .reserve(var reservation) = operation {
-            reservation.owner = instance.id
-            operation = .reserve(reservation)
+    /// The reservation of `amount` against `budgets` that `reserve` takes and `settle` gives back.
+    func reservation(of amount: Cost, against budgets: [BudgetCharge], at: Date = Date()) -> BudgetReservation {
+        BudgetReservation(amount: amount, budgets: budgets, owner: instance.id, at: at)
+    }
+
+    /// Reserves `reservation`: `.done` when the request may go ahead, `.refused` when a budget cannot
+    /// spare it, `.failed` when the store could not be reached to grow a hold.
+    func reserve(_ reservation: BudgetReservation, on eventLoop: any EventLoop) -> EventLoopFuture<LedgerOutcome> {
+        let now = Int64(reservation.at.timeIntervalSince1970)
+        if state.withLock({ $0.reserveFromHolds(reservation, now: now) }) {
+            return eventLoop.makeSucceededFuture(.done)
         }
-        enqueue(Pending(operation: operation, promise: promise))
+        let promise = eventLoop.makePromise(of: LedgerOutcome.self)
+        enqueue([.reserve(reservation, claimed: [], promise)])
         return promise.futureResult
     }
 
-    /// Charges the reservations of gateways no longer running (see `Store.settleAbandonedReservations`).
-    @discardableResult
-    func settleAbandoned() throws(StoreError) -> Int {
-        let settled = try store.settleAbandonedReservations { [instance, dataDirectory] owner in
-            owner == instance.id || InstanceLock.isRunning(owner, in: dataDirectory)
+    /// Charges a reserved request's `cost` (at most what was reserved; none without a reservation),
+    /// frees the rest of its reservation, and appends `entry` to the audit trail. The future completes
+    /// once the entry is durable (or has failed); without an entry, at once.
+    func finish(
+        _ reservation: BudgetReservation?,
+        cost: Cost,
+        record entry: AuditEntry?,
+        on eventLoop: any EventLoop
+    ) -> EventLoopFuture<LedgerOutcome> {
+        var jobs: [Job] = []
+        if let reservation { jobs.append(.settle(reservation, cost: min(cost, reservation.amount))) }
+        guard let entry else {
+            enqueue(jobs)
+            return eventLoop.makeSucceededFuture(.done)
         }
-        if settled > 0 {
-            logger.warning(
-                "charged reservations left by a gateway that stopped without settling them",
-                metadata: ["gatehouse.reservations": "\(settled)"]
-            )
-        }
-        return settled
+        let promise = eventLoop.makePromise(of: LedgerOutcome.self)
+        jobs.append(.record(entry, promise))
+        enqueue(jobs)
+        return promise.futureResult
     }
 
     /// Records an entry without waiting for it (requests refused before anything was spent).
     func record(_ entry: AuditEntry) {
-        enqueue(Pending(operation: .record(entry), promise: nil))
+        enqueue([.record(entry, nil)])
     }
 
-    private func enqueue(_ pending: Pending) {
-        let start = queue.withLock { queue in
-            queue.pending.append(pending)
-            defer { queue.draining = true }
-            return !queue.draining
+    /// Charges the holds of gateways no longer running (see `Store.chargeAbandonedHolds`).
+    @discardableResult
+    func settleAbandoned() throws(StoreError) -> Int {
+        let charged = try store.chargeAbandonedHolds { [instance, dataDirectory] owner in
+            owner == instance.id || InstanceLock.isRunning(owner, in: dataDirectory)
+        }
+        if charged > 0 {
+            logger.warning(
+                "charged the budget holds of a gateway that stopped without settling them",
+                metadata: ["gatehouse.holds": "\(charged)"]
+            )
+        }
+        return charged
+    }
+
+    private func enqueue(_ jobs: [Job]) {
+        guard !jobs.isEmpty else { return }
+        let start = state.withLock { state in
+            state.pending.append(contentsOf: jobs)
+            defer { state.draining = true }
+            return !state.draining
         }
         if start { thread.submit { _ in self.drain() } }
     }
@@ -88,42 +147,189 @@ final class SpendLedger: Service, Sendable {
     /// Applies batches until the queue is empty; runs on the ledger's thread.
     private func drain() {
         while true {
-            let (batch, retries) = queue.withLock { queue in
-                let taken = (queue.pending, queue.retries)
-                queue.pending = []
-                queue.retries = []
-                if taken.0.isEmpty && taken.1.isEmpty { queue.draining = false }
-                return taken
-            }
-            if batch.isEmpty && retries.isEmpty { return }
-            let operations = retries + batch.map(\.operation)
-            let outcomes = store.apply(operations)
-            var failed: [LedgerOperation] = []
-            for (operation, outcome) in zip(operations, outcomes) {
-                guard case .failed = outcome else { continue }
-                if case .reserve = operation { continue }
-                failed.append(operation)
-            }
-            Self.complete(batch, with: outcomes.dropFirst(retries.count))
-            if !failed.isEmpty {
-                if case .failed(let error) = outcomes.first {
-                    logger.error(
-                        "ledger write failed; retrying",
-                        metadata: ["gatehouse.reason": "\(error)", "gatehouse.pending": "\(failed.count)"]
-                    )
+            let now = Int64(Date().timeIntervalSince1970)
+            let taken = state.withLock { state -> (jobs: [Job], releases: [LedgerOperation.HoldKey: Cost])? in
+                let jobs = state.retries + state.pending
+                state.pending = []
+                state.retries = []
+                if jobs.isEmpty {
+                    state.draining = false
+                    return nil
                 }
-                queue.withLock { $0.retries.append(contentsOf: failed) }
-                usleep(UInt32(Self.retryDelay.nanoseconds / 1000))
+                let claimed = jobs.map { Self.claim($0, in: &state) }
+                return (claimed, Self.releases(for: claimed, in: &state, now: now))
             }
+            guard let (jobs, releases) = taken else { return }
+            apply(jobs, releases: releases)
         }
     }
 
-    /// Completes the batch's promises with one hop per event loop, not one per promise: waking a loop
-    /// from another thread costs a system call.
-    private static func complete(_ batch: [Pending], with outcomes: ArraySlice<LedgerOutcome>) {
+    /// A reservation first takes what its holds have free (all of it counts as in flight from now on);
+    /// only the rest has to come from the budget.
+    private static func claim(_ job: Job, in state: inout State) -> Job {
+        guard case .reserve(let reservation, _, let promise) = job else { return job }
+        let now = Int64(reservation.at.timeIntervalSince1970)
+        let claimed = zip(reservation.budgets, reservation.keys).map { charge, key -> Cost in
+            // Headroom taken under another limit (configuration changed it) or for an ended window is not used.
+            guard var hold = state.holds[key], hold.limit == charge.limit, hold.windowEnd > now else { return .zero }
+            let taken = min(hold.free, reservation.amount)
+            hold.inFlight += taken
+            state.holds[key] = hold
+            return taken
+        }
+        return .reserve(reservation, claimed: claimed, promise)
+    }
+
+    /// What to give back of each hold once this batch's requests are charged: all that will be free when
+    /// nothing is in flight any more or the window has ended, and otherwise what will be free beyond twice
+    /// what is in flight. Taken out of the holds at once, so nothing reserves it meanwhile.
+    private static func releases(
+        for jobs: [Job],
+        in state: inout State,
+        now: Int64
+    ) -> [LedgerOperation.HoldKey: Cost] {
+        var settling: [LedgerOperation.HoldKey: (amount: Cost, cost: Cost)] = [:]
+        var reserving: Set<LedgerOperation.HoldKey> = []
+        for job in jobs {
+            switch job {
+            case .settle(let reservation, let cost):
+                for key in reservation.keys {
+                    let sum = settling[key] ?? (.zero, .zero)
+                    settling[key] = (sum.amount + reservation.amount, sum.cost + cost)
+                }
+            case .reserve(let reservation, _, _): reserving.formUnion(reservation.keys)
+            case .record: break
+            }
+        }
+        var releases: [LedgerOperation.HoldKey: Cost] = [:]
+        for (key, hold) in state.holds where !reserving.contains(key) {
+            let settled = settling[key] ?? (.zero, .zero)
+            let free = hold.free + settled.amount - settled.cost
+            let inFlight = hold.inFlight - settled.amount
+            let keep = hold.windowEnd <= now ? .zero : inFlight * 2
+            guard free > keep * 2 || (keep == .zero && free > .zero) else { continue }
+            state.holds[key]?.held -= free - keep
+            releases[key] = free - keep
+            if state.holds[key].map({ $0.held == .zero && $0.inFlight == .zero }) == true { state.holds[key] = nil }
+        }
+        return releases
+    }
+
+    private func apply(_ jobs: [Job], releases: [LedgerOperation.HoldKey: Cost]) {
+        var operations: [LedgerOperation] = []
+        var charges: [LedgerOperation.HoldKey: Cost] = [:]
+        for job in jobs {
+            if case .settle(let reservation, let cost) = job {
+                for key in reservation.keys { charges[key, default: .zero] += cost }
+            }
+        }
+        for (key, cost) in charges where cost > .zero { operations.append(.charge(key, cost: cost)) }
+        for (key, amount) in releases { operations.append(.release(key, amount: amount)) }
+        // Where each job's outcome is among the operations' outcomes.
+        var positions: [Int?] = []
+        for job in jobs {
+            switch job {
+            case .reserve(let reservation, let claimed, _):
+                let needed = zip(claimed, reservation.keys).map { reservation.amount - $0.0 }
+                guard needed.contains(where: { $0 > .zero }) else {
+                    positions.append(nil)
+                    continue
+                }
+                let wanted = state.withLock { state in
+                    zip(needed, reservation.keys).map { needed, key in
+                        needed + (state.holds[key]?.inFlight ?? .zero)
+                    }
+                }
+                positions.append(operations.count)
+                operations.append(
+                    .hold(
+                        LedgerOperation.HoldRequest(
+                            owner: instance.id,
+                            budgets: reservation.budgets,
+                            needed: needed,
+                            wanted: wanted,
+                            at: reservation.at
+                        )
+                    )
+                )
+            case .settle: positions.append(nil)
+            case .record(let entry, _):
+                positions.append(operations.count)
+                operations.append(.record(entry))
+            }
+        }
+        let outcomes = operations.isEmpty ? [] : store.apply(operations)
+        let failed = outcomes.first.map { if case .failed = $0 { true } else { false } } ?? false
+        if failed, case .failed(let error) = outcomes.first {
+            logger.error("ledger write failed; retrying", metadata: ["gatehouse.reason": "\(error)"])
+        }
+        var completions: [(EventLoopPromise<LedgerOutcome>, LedgerOutcome)] = []
+        state.withLock { state in
+            if failed {
+                for (key, amount) in releases { state.holds[key]?.held += amount }
+            }
+            for (job, position) in zip(jobs, positions) {
+                switch job {
+                case .reserve(let reservation, let claimed, let promise):
+                    let outcome = position.map { outcomes[$0] } ?? .held(claimed.map { _ in .zero })
+                    completions.append((promise, Self.finish(reservation, claimed: claimed, outcome, in: &state)))
+                case .settle(let reservation, let cost):
+                    if failed {
+                        state.retries.append(job)
+                        continue
+                    }
+                    for key in reservation.keys {
+                        state.holds[key]?.held -= cost
+                        state.holds[key]?.inFlight -= reservation.amount
+                        if state.holds[key].map({ $0.held == .zero && $0.inFlight == .zero }) == true {
+                            state.holds[key] = nil
+                        }
+                    }
+                case .record(let entry, let promise):
+                    let outcome = position.map { outcomes[$0] } ?? .done
+                    if failed { state.retries.append(.record(entry, nil)) }
+                    if let promise { completions.append((promise, outcome)) }
+                }
+            }
+        }
+        Self.complete(completions)
+        if failed { usleep(UInt32(Self.retryDelay.nanoseconds / 1000)) }
+    }
+
+    /// Updates the holds with what became of a reservation that had to grow them, and says whether it
+    /// may go ahead. One refused may still fit in what other reservations of the batch made free.
+    private static func finish(
+        _ reservation: BudgetReservation,
+        claimed: [Cost],
+        _ outcome: LedgerOutcome,
+        in state: inout State
+    ) -> LedgerOutcome {
+        guard case .held(let grants) = outcome else {
+            for (key, taken) in zip(reservation.keys, claimed) { state.holds[key]?.inFlight -= taken }
+            if case .refused = outcome,
+                state.reserveFromHolds(reservation, now: Int64(reservation.at.timeIntervalSince1970))
+            {
+                return .done
+            }
+            return outcome
+        }
+        for index in reservation.keys.indices {
+            let key = reservation.keys[index]
+            var hold = state.holds[key] ?? Hold()
+            hold.held += grants[index]
+            hold.inFlight += reservation.amount - claimed[index]
+            hold.limit = reservation.budgets[index].limit
+            hold.windowEnd = reservation.windowEnds[index]
+            state.holds[key] = hold
+        }
+        return .done
+    }
+
+    /// Completes promises with one hop per event loop, not one per promise: waking a loop from another
+    /// thread costs a system call.
+    private static func complete(_ completions: [(EventLoopPromise<LedgerOutcome>, LedgerOutcome)]) {
         var byLoop: [ObjectIdentifier: (any EventLoop, [(EventLoopPromise<LedgerOutcome>, LedgerOutcome)])] = [:]
-        for (pending, outcome) in zip(batch, outcomes) {
-            guard let promise = pending.promise else { continue }
+        for (promise, outcome) in completions {
             let loop = promise.futureResult.eventLoop
             byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append((promise, outcome))
         }
@@ -134,8 +340,8 @@ final class SpendLedger: Service, Sendable {
         }
     }
 
-    /// Charges dead gateways' reservations every `sweepInterval`; at shutdown, waits for everything
-    /// queued to land.
+    /// Charges dead gateways' holds every `sweepInterval`; at shutdown, waits for everything queued to
+    /// land and gives back what this gateway holds.
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.sweepInterval) }
@@ -143,13 +349,24 @@ final class SpendLedger: Service, Sendable {
             do {
                 try settleAbandoned()
             } catch {
-                logger.error("could not look for abandoned reservations", metadata: ["gatehouse.reason": "\(error)"])
+                logger.error("could not look for abandoned budget holds", metadata: ["gatehouse.reason": "\(error)"])
             }
         }
         for _ in 0..<50 {
-            let idle = queue.withLock { !$0.draining && $0.pending.isEmpty && $0.retries.isEmpty }
+            let idle = state.withLock { $0.holds.values.allSatisfy { $0.inFlight == .zero } && !$0.draining }
             if idle { break }
             try? await Task.sleep(for: .milliseconds(100))
+        }
+        let idle = state.withLock { state in
+            state.holds.values.allSatisfy { $0.inFlight == .zero } && !state.draining && state.pending.isEmpty
+                && state.retries.isEmpty
+        }
+        if idle {
+            do {
+                try store.releaseHolds(owner: instance.id)
+            } catch {
+                logger.error("could not give back budget holds", metadata: ["gatehouse.reason": "\(error)"])
+            }
         }
         try await thread.shutdownGracefully()
     }

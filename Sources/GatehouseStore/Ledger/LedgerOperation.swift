@@ -3,41 +3,53 @@ import GatehouseCore
 
 /// One change to the spend ledger or the audit trail. Operations are applied in order, many to a
 /// transaction (see `Store.apply(_:)`), each with its own outcome.
+///
+/// A running gateway does not reserve in the store request by request: it holds part of each budget
+/// (a *hold*, one row per gateway and budget window, counted as reserved) and reserves requests against
+/// it in memory. The store sees a hold grow when the gateway needs more, shrink by what requests cost
+/// when they are charged, and shrink when the gateway gives back what it does not need. Every request a
+/// gateway has forwarded and not yet charged is covered by its hold in the store, so a budget is never
+/// overspent, by several gateways on one data directory or by one that is killed (its hold is charged).
 public enum LedgerOperation: Sendable {
-    /// Holds `amount` against every budget in `budgets`, all or none: refused when any would go over.
-    case reserve(Reservation)
-    /// Charges `cost` (at most what was reserved) and releases the rest of the ticket's reservation.
-    case settle(ticket: String, cost: Cost)
+    /// Grows the owner's holds on every budget in `budgets`, all or none: refused when any budget cannot
+    /// spare `needed`; otherwise each grows by `wanted` (at least `needed`), or by what the budget can spare.
+    case hold(HoldRequest)
+    /// Charges `cost` to the budget window out of the owner's hold there (never more than it holds).
+    case charge(HoldKey, cost: Cost)
+    /// Gives `amount` of the owner's hold back to the budget (never more than it holds).
+    case release(HoldKey, amount: Cost)
     /// Appends a record to the hash-chained audit trail.
     case record(AuditEntry)
 
-    public struct Reservation: Sendable {
-        /// The ledger's own id for the request (request ids come from clients and may repeat).
-        public var ticket: String
-        public var amount: Cost
-        public var budgets: [BudgetCharge]
-        public var requestID: String
-        public var identity: String
-        public var model: String
-        public var at: Date
-        /// The `InstanceLock` id of the gateway holding it (set by the ledger).
-        public var owner: String = ""
+    /// One gateway's hold on one budget window.
+    public struct HoldKey: Sendable, Hashable {
+        /// The `InstanceLock` id of the gateway.
+        public var owner: String
+        public var scope: String
+        public var windowStart: Int64
 
-        public init(
-            ticket: String,
-            amount: Cost,
-            budgets: [BudgetCharge],
-            requestID: String,
-            identity: String,
-            model: String,
-            at: Date
-        ) {
-            self.ticket = ticket
-            self.amount = amount
+        public init(owner: String, scope: String, windowStart: Int64) {
+            self.owner = owner
+            self.scope = scope
+            self.windowStart = windowStart
+        }
+    }
+
+    public struct HoldRequest: Sendable {
+        public var owner: String
+        public var budgets: [BudgetCharge]
+        /// The least each hold must grow by (one per budget, in order).
+        public var needed: [Cost]
+        /// What each hold would like to grow by, for the requests to come.
+        public var wanted: [Cost]
+        /// When: picks each budget's window.
+        public var at: Date
+
+        public init(owner: String, budgets: [BudgetCharge], needed: [Cost], wanted: [Cost], at: Date) {
+            self.owner = owner
             self.budgets = budgets
-            self.requestID = requestID
-            self.identity = identity
-            self.model = model
+            self.needed = needed
+            self.wanted = wanted
             self.at = at
         }
     }
@@ -46,7 +58,9 @@ public enum LedgerOperation: Sendable {
 /// What became of one ledger operation.
 public enum LedgerOutcome: Sendable, Equatable {
     case done
-    /// A reservation that did not fit: the first budget it would overspend.
+    /// A hold grew: by how much, per budget in the request's order.
+    case held([Cost])
+    /// A hold that could not grow: the first budget that cannot spare what was needed.
     case refused(BudgetRefusal)
     /// The transaction failed; nothing of the batch was applied.
     case failed(StoreError)

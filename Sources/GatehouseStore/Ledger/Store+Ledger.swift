@@ -4,21 +4,25 @@ import GRDB
 import GatehouseCore
 
 extension Store {
-    /// Applies `operations` in order in one transaction and returns one outcome each. A reservation
-    /// that does not fit is refused without touching anything; if the transaction fails, every outcome
-    /// is `.failed` and nothing was applied. Committed means on disk (WAL, synchronous).
+    /// Applies `operations` in order in one transaction and returns one outcome each. A hold that cannot
+    /// grow is refused without touching anything; if the transaction fails, every outcome is `.failed` and
+    /// nothing was applied. Committed means durable against the process dying (WAL, `synchronous=NORMAL`).
     public func apply(_ operations: [LedgerOperation]) -> [LedgerOutcome] {
         do {
             return try write { db in
-                var chain = try AuditChain(db: db)
+                var chain: AuditChain?
                 return try operations.map { operation in
                     switch operation {
-                    case .reserve(let reservation): return try Self.reserve(reservation, in: db)
-                    case .settle(let ticket, let cost):
-                        try Self.settle(ticket: ticket, cost: cost, in: db)
+                    case .hold(let request): return try Self.hold(request, in: db)
+                    case .charge(let key, let cost):
+                        try Self.takeFromHold(key, amount: cost, spend: true, in: db)
+                        return .done
+                    case .release(let key, let amount):
+                        try Self.takeFromHold(key, amount: amount, spend: false, in: db)
                         return .done
                     case .record(let entry):
-                        try chain.append(entry, in: db)
+                        if chain == nil { chain = try AuditChain(db: db) }
+                        try chain?.append(entry, in: db)
                         return .done
                     }
                 }
@@ -28,41 +32,72 @@ extension Store {
         }
     }
 
-    /// Charges every reservation left by a gateway that stopped without settling (a crash, a kill) at
-    /// the amount reserved — the most the request can have cost, so a budget is never overspent — and
-    /// records each in the audit trail. A reservation's owner is the `InstanceLock` id of the gateway that
-    /// made it; `isRunning` tells live owners from dead ones. Returns how many it settled.
+    /// Charges in full the holds of every gateway that stopped without giving them back (a crash, a
+    /// kill): a hold covers the requests that gateway had in flight at their worst case, so charging it
+    /// never leaves a budget overspent (it may charge some headroom no request used), and records each in
+    /// the audit trail. A hold's owner is the `InstanceLock` id of its gateway; `isRunning` tells live
+    /// owners from dead ones. Returns how many holds it charged.
     @discardableResult
-    public func settleAbandonedReservations(
+    public func chargeAbandonedHolds(
         isRunning: (String) -> Bool,
         now: Date = Date()
     ) throws(StoreError) -> Int {
-        let owners = try read { db in try String.fetchAll(db, sql: "SELECT DISTINCT owner FROM reservation") }
+        let owners = try read { db in try String.fetchAll(db, sql: "SELECT DISTINCT owner FROM budget_hold") }
         let dead = owners.filter { !isRunning($0) }
         guard !dead.isEmpty else { return 0 }
         return try write { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT ticket, MIN(request_id) AS request_id, MIN(identity) AS identity, MIN(model) AS model,
-                           MAX(amount_pusd) AS amount_pusd
-                    FROM reservation WHERE owner IN (\(dead.map { _ in "?" }.joined(separator: ",")))
-                    GROUP BY ticket ORDER BY MIN(created_at), ticket
+                    SELECT owner, scope, window_start, amount_pusd FROM budget_hold
+                    WHERE owner IN (\(dead.map { _ in "?" }.joined(separator: ",")))
+                    ORDER BY updated_at, owner, scope, window_start
                     """,
                 arguments: StatementArguments(dead)
             )
             var chain = try AuditChain(db: db)
             for row in rows {
-                let amount: Int64 = row["amount_pusd"]
-                try Self.settle(ticket: row["ticket"], cost: Cost(picodollars: amount), in: db)
-                var entry = AuditEntry(time: now, requestID: row["request_id"], route: "", decision: "allow", status: 0)
-                entry.identity = row["identity"]
-                entry.model = row["model"]
-                entry.cost = Cost(picodollars: amount)
-                entry.reason = "charged the amount reserved: the gateway stopped before the request finished"
+                let amount = Cost(picodollars: row["amount_pusd"])
+                let key = LedgerOperation.HoldKey(
+                    owner: row["owner"],
+                    scope: row["scope"],
+                    windowStart: row["window_start"]
+                )
+                try Self.takeFromHold(key, amount: amount, spend: true, in: db)
+                try db.execute(
+                    sql: "DELETE FROM budget_hold WHERE owner = ? AND scope = ? AND window_start = ?",
+                    arguments: [key.owner, key.scope, key.windowStart]
+                )
+                var entry = AuditEntry(
+                    time: now,
+                    requestID: "hold-\(key.owner)",
+                    route: "",
+                    decision: "allow",
+                    status: 0
+                )
+                entry.cost = amount
+                entry.reason =
+                    "charged what a gateway that stopped without settling held on budget \(key.scope): "
+                    + "its requests in flight at their worst case"
                 try chain.append(entry, in: db)
             }
             return rows.count
+        }
+    }
+
+    /// Gives back everything `owner` holds and forgets its holds (a gateway stopping with nothing in flight).
+    public func releaseHolds(owner: String) throws(StoreError) {
+        try write { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT scope, window_start, amount_pusd FROM budget_hold WHERE owner = ?",
+                arguments: [owner]
+            )
+            for row in rows {
+                let key = LedgerOperation.HoldKey(owner: owner, scope: row["scope"], windowStart: row["window_start"])
+                try Self.takeFromHold(key, amount: Cost(picodollars: row["amount_pusd"]), spend: false, in: db)
+            }
+            try db.execute(sql: "DELETE FROM budget_hold WHERE owner = ?", arguments: [owner])
         }
     }
 
@@ -97,10 +132,10 @@ extension Store {
 
     // MARK: Operations (inside a transaction)
 
-    private static func reserve(_ reservation: LedgerOperation.Reservation, in db: Database) throws -> LedgerOutcome {
-        let seconds = Int64(reservation.at.timeIntervalSince1970)
-        var windows: [(charge: BudgetCharge, start: Int64)] = []
-        for charge in reservation.budgets {
+    private static func hold(_ request: LedgerOperation.HoldRequest, in db: Database) throws -> LedgerOutcome {
+        let seconds = Int64(request.at.timeIntervalSince1970)
+        var grants: [(charge: BudgetCharge, start: Int64, amount: Cost)] = []
+        for (index, charge) in request.budgets.enumerated() {
             let window = charge.period.window(containing: seconds)
             let current = try Row.fetchOne(
                 db.cachedStatement(
@@ -130,53 +165,65 @@ extension Store {
                     charge.scope, charge.period.rawValue, window.start, window.end, charge.limit.picodollars,
                 ])
             }
-            if used + reservation.amount > charge.limit {
+            let needed = request.needed[index]
+            let spare = charge.limit - used
+            guard used <= charge.limit, needed <= spare else {
                 return .refused(
                     BudgetRefusal(
                         scope: charge.scope,
                         limit: charge.limit,
-                        remaining: charge.limit - used,
+                        remaining: used > charge.limit ? .zero : spare,
                         resetsAt: charge.period == .total ? nil : window.end
                     )
                 )
             }
-            windows.append((charge, window.start))
+            grants.append((charge, window.start, min(max(needed, request.wanted[index]), spare)))
         }
-        for (charge, start) in windows {
+        for grant in grants where grant.amount > .zero {
             try db.cachedStatement(
                 sql: "UPDATE budget_window SET reserved_pusd = reserved_pusd + ? WHERE scope = ? AND window_start = ?"
-            ).execute(arguments: [reservation.amount.picodollars, charge.scope, start])
+            ).execute(arguments: [grant.amount.picodollars, grant.charge.scope, grant.start])
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO reservation (ticket, scope, window_start, amount_pusd, request_id, identity, model,
-                        created_at, owner)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO budget_hold (owner, scope, window_start, amount_pusd, updated_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (owner, scope, window_start)
+                    DO UPDATE SET amount_pusd = amount_pusd + excluded.amount_pusd, updated_at = excluded.updated_at
                     """
             ).execute(arguments: [
-                reservation.ticket, charge.scope, start, reservation.amount.picodollars, reservation.requestID,
-                reservation.identity, reservation.model, reservation.at.timeIntervalSince1970, reservation.owner,
+                request.owner, grant.charge.scope, grant.start, grant.amount.picodollars,
+                request.at.timeIntervalSince1970,
             ])
         }
-        return .done
+        return .held(grants.map(\.amount))
     }
 
-    /// Moves the ticket's reservations into spending: `cost`, at most the amount each held.
-    private static func settle(ticket: String, cost: Cost, in db: Database) throws {
-        let rows = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT scope, window_start, amount_pusd FROM reservation WHERE ticket = ?"),
-            arguments: [ticket]
-        )
-        for row in rows {
-            let amount: Int64 = row[2]
-            let charged = min(cost.picodollars, amount)
-            try db.cachedStatement(
-                sql: """
-                    UPDATE budget_window SET reserved_pusd = reserved_pusd - ?, spent_pusd = spent_pusd + ?
-                    WHERE scope = ? AND window_start = ?
-                    """
-            ).execute(arguments: [amount, charged, row[0] as String, row[1] as Int64])
-        }
-        try db.cachedStatement(sql: "DELETE FROM reservation WHERE ticket = ?").execute(arguments: [ticket])
+    /// Takes `amount` (at most what the hold has) out of a hold: spent when `spend`, else given back.
+    private static func takeFromHold(
+        _ key: LedgerOperation.HoldKey,
+        amount: Cost,
+        spend: Bool,
+        in db: Database
+    ) throws {
+        guard
+            let held = try Int64.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT amount_pusd FROM budget_hold WHERE owner = ? AND scope = ? AND window_start = ?"
+                ),
+                arguments: [key.owner, key.scope, key.windowStart]
+            )
+        else { return }
+        let taken = min(amount.picodollars, held)
+        try db.cachedStatement(
+            sql: """
+                UPDATE budget_window SET reserved_pusd = reserved_pusd - ?, spent_pusd = spent_pusd + ?
+                WHERE scope = ? AND window_start = ?
+                """
+        ).execute(arguments: [taken, spend ? taken : 0, key.scope, key.windowStart])
+        try db.cachedStatement(
+            sql:
+                "UPDATE budget_hold SET amount_pusd = amount_pusd - ? WHERE owner = ? AND scope = ? AND window_start = ?"
+        ).execute(arguments: [taken, key.owner, key.scope, key.windowStart])
     }
 
     // MARK: Schema
@@ -225,6 +272,28 @@ extension Store {
                 );
                 CREATE INDEX audit_time ON audit (time);
                 CREATE INDEX audit_identity ON audit (identity, time);
+                """
+        )
+    }
+
+    /// Reservations become holds: one row per gateway and budget window instead of one per request.
+    /// Rows that ran down to nothing are kept (a gateway reuses its row) until the gateway stops.
+    static func replaceReservationsWithHolds(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE budget_hold (
+                    owner TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    window_start INTEGER NOT NULL,
+                    amount_pusd INTEGER NOT NULL CHECK (amount_pusd >= 0),
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY (owner, scope, window_start),
+                    FOREIGN KEY (scope, window_start) REFERENCES budget_window (scope, window_start)
+                ) WITHOUT ROWID;
+                INSERT INTO budget_hold (owner, scope, window_start, amount_pusd, updated_at)
+                    SELECT owner, scope, window_start, SUM(amount_pusd), MAX(created_at)
+                    FROM reservation GROUP BY owner, scope, window_start;
+                DROP TABLE reservation;
                 """
         )
     }
