@@ -108,19 +108,20 @@ import Testing
     }
 
     @Test func clientDisconnectCancelsTheUpstreamStream() async throws {
-        let fixture = FixtureModel.Configuration(eventInterval: .milliseconds(100))
+        // 16 events 250 ms apart: the client leaves long before the last, even on a loaded machine.
+        let fixture = FixtureModel.Configuration(eventInterval: .milliseconds(250))
         try await GatewayHarness.with(fixture: fixture) { harness in
             let key = try await harness.key()
             let body = GatewayHarness.chat(stream: true)
             let request =
                 "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(key)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-            let exchange = try await RawClient.exchange(port: harness.dataPort, [request], timeout: .milliseconds(700))
+            let exchange = try await RawClient.exchange(port: harness.dataPort, [request], timeout: .milliseconds(1500))
             #expect(exchange.response.hasPrefix("HTTP/1.1 200 OK"))
             #expect(!exchange.closed)
             // The client is gone; the fixture notices at its next event.
             var abandoned = 0
-            for _ in 0..<20 where abandoned == 0 {
+            for _ in 0..<30 where abandoned == 0 {
                 try await Task.sleep(for: .milliseconds(100))
                 abandoned = harness.fixture.counters.streamsAbandoned
             }
