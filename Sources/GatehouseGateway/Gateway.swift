@@ -70,7 +70,7 @@ public final class Gateway: Sendable {
             dataTLS = try material.serverContext(settings: configuration.tls)
             adminTLS = try material.serverContext(settings: TLSSettings())
         }
-        let ledger = SpendLedger(
+        let ledger = try SpendLedger(
             store: store,
             instance: try InstanceLock(directory: dataDirectory),
             dataDirectory: dataDirectory,

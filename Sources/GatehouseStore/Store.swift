@@ -12,6 +12,8 @@ public final class Store: Sendable {
     public static let fileName = "gatehouse.sqlite"
 
     let pool: DatabasePool
+    /// The data directory.
+    let directory: URL
     private let checkpointer: WALCheckpointer?
 
     /// Opens (creating when needed) the store in `directory`, which is made private to the user.
@@ -47,6 +49,7 @@ public final class Store: Sendable {
                         """
                 )
             }
+            self.directory = directory
             let path = directory.appending(path: Self.fileName).path
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrate(pool)

@@ -131,7 +131,8 @@ import Testing
             )
             #expect(try await harness.call("/v1/chat/completions", key: key, json: "{").status == 400)
             #expect(try await harness.call("/api/pull", key: key, json: "{}").status == 404)
-            let all = try await harness.audit(route: nil, count: 5)
+            // Records reach the store in batches: wait for the last request's.
+            let all = try await harness.audit(route: nil, count: 5) { $0.contains { $0.status == 404 } }
             let denied = all.filter { $0.decision == "deny" }
             #expect(Set(denied.map(\.status)) == [401, 400, 404])
             #expect(denied.first { $0.status == 401 }?.identity == nil)

@@ -19,14 +19,27 @@ import Synchronization
 /// need is given back. Every request forwarded and not yet charged is covered by a hold in the store,
 /// so no budget is ever overspent, and a gateway that dies leaves holds the next start charges.
 ///
-/// A charge or record whose transaction fails (disk full, database locked) is kept and retried until
-/// it lands: a charge is never dropped. A record's future still completes, with `.failed`, so a
-/// response is not held hostage by the store.
+/// Charges, releases and audit records are made durable in the gateway's journal (`LedgerJournal`,
+/// one `write` per batch) and moved into the store in large transactions: every 50 ms or 4,096
+/// operations, with the next hold that needs the store, and soon after the ledger goes idle. A journal
+/// that cannot be written sends the batch to the store directly; a charge or record whose transaction
+/// fails (disk full, database locked) is kept and retried until it lands: a charge is never dropped. A
+/// record's future still completes, with `.failed`, so a response is not held hostage by the store.
 final class SpendLedger: Service, Sendable {
     private enum Job {
         case reserve(BudgetReservation, claimed: [Cost], EventLoopPromise<LedgerOutcome>)
         case settle(BudgetReservation, cost: Cost)
         case record(AuditEntry, EventLoopPromise<LedgerOutcome>?)
+        /// Moves what the journal has into the store.
+        case move
+    }
+
+    /// The journal and what of it the store does not have yet; the ledger's thread alone uses it.
+    private struct Journaling {
+        let file: LedgerJournal
+        var unmoved: [LedgerOperation] = []
+        var lastMove = ContinuousClock.now
+        var moveScheduled = false
     }
 
     /// What this gateway holds on one budget window, and how much of it requests in flight have.
@@ -63,16 +76,23 @@ final class SpendLedger: Service, Sendable {
     private let logger: Logger
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let state = Mutex(State())
+    private let journaling: Mutex<Journaling>
     static let retryDelay = TimeAmount.milliseconds(200)
+    /// How long journaled operations wait at most before they are moved into the store, and how many.
+    static let moveInterval = Duration.milliseconds(50)
+    static let moveBatch = 4096
+    /// How long the ledger waits, once idle, before moving what is left.
+    static let idleMoveDelay = DispatchTimeInterval.milliseconds(20)
     /// How often holds of gateways that died are looked for and charged.
     static let sweepInterval = Duration.seconds(10)
 
     /// - Parameter instance: this gateway's lock; its id marks the holds it has.
-    init(store: Store, instance: InstanceLock, dataDirectory: URL, logger: Logger) {
+    init(store: Store, instance: InstanceLock, dataDirectory: URL, logger: Logger) throws(StoreError) {
         self.store = store
         self.instance = instance
         self.dataDirectory = dataDirectory
         self.logger = logger
+        journaling = Mutex(Journaling(file: try LedgerJournal(directory: dataDirectory, owner: instance.id)))
         thread.start()
     }
 
@@ -159,8 +179,66 @@ final class SpendLedger: Service, Sendable {
                 let claimed = jobs.map { Self.claim($0, in: &state) }
                 return (claimed, Self.releases(for: claimed, in: &state, now: now))
             }
-            guard let (jobs, releases) = taken else { return }
+            guard let (jobs, releases) = taken else {
+                scheduleIdleMove()
+                return
+            }
             apply(jobs, releases: releases)
+        }
+    }
+
+    /// Once the ledger is idle, what the journal has goes into the store soon, not at the next request.
+    private func scheduleIdleMove() {
+        let schedule = journaling.withLock { journaling in
+            guard !journaling.unmoved.isEmpty && !journaling.moveScheduled else { return false }
+            journaling.moveScheduled = true
+            return true
+        }
+        guard schedule else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.idleMoveDelay) {
+            self.journaling.withLock { $0.moveScheduled = false }
+            self.enqueue([.move])
+        }
+    }
+
+    /// Applies `operations` in one transaction together with everything the journal has that the store
+    /// does not (and a note that it has it now); returns the outcomes of `operations`.
+    private func applyMoving(_ operations: [LedgerOperation]) -> [LedgerOutcome] {
+        journaling.withLock { journaling in
+            let moving = journaling.unmoved
+            guard !moving.isEmpty || !operations.isEmpty else { return [] }
+            var all = moving + operations
+            if !moving.isEmpty {
+                all.append(.journalMoved(owner: instance.id, generation: journaling.file.generation))
+            }
+            let outcomes = store.apply(all)
+            if case .failed = outcomes.first {
+                return Array(outcomes.prefix(operations.count))
+            }
+            if !moving.isEmpty {
+                journaling.unmoved = []
+                journaling.lastMove = .now
+                do {
+                    try journaling.file.rotate()
+                } catch {
+                    logger.error("could not start a new ledger journal", metadata: ["gatehouse.reason": "\(error)"])
+                }
+            }
+            return Array(outcomes[moving.count..<moving.count + operations.count])
+        }
+    }
+
+    /// Makes `operations` durable in the journal; false if it could not be written.
+    private func journal(_ operations: [LedgerOperation]) -> Bool {
+        journaling.withLock { journaling in
+            do {
+                try journaling.file.append(operations)
+            } catch {
+                logger.error("ledger journal write failed; using the store", metadata: ["gatehouse.reason": "\(error)"])
+                return false
+            }
+            journaling.unmoved += operations
+            return true
         }
     }
 
@@ -198,7 +276,7 @@ final class SpendLedger: Service, Sendable {
                     settling[key] = (sum.amount + reservation.amount, sum.cost + cost)
                 }
             case .reserve(let reservation, _, _): reserving.formUnion(reservation.keys)
-            case .record: break
+            case .record, .move: break
             }
         }
         var releases: [LedgerOperation.HoldKey: Cost] = [:]
@@ -252,13 +330,18 @@ final class SpendLedger: Service, Sendable {
                         )
                     )
                 )
-            case .settle: positions.append(nil)
+            case .settle, .move: positions.append(nil)
             case .record(let entry, _):
                 positions.append(operations.count)
                 operations.append(.record(entry))
             }
         }
-        let outcomes = operations.isEmpty ? [] : store.apply(operations)
+        // Charges, releases and records are durable once journaled; a hold needs the store's answer, and
+        // takes what the journal has into the store with it.
+        let needsStore = operations.contains { if case .hold = $0 { true } else { false } }
+        let journaled = !needsStore && !operations.isEmpty && journal(operations)
+        let outcomes =
+            journaled ? Array(repeating: LedgerOutcome.done, count: operations.count) : applyMoving(operations)
         let failed = outcomes.first.map { if case .failed = $0 { true } else { false } } ?? false
         if failed, case .failed(let error) = outcomes.first {
             logger.error("ledger write failed; retrying", metadata: ["gatehouse.reason": "\(error)"])
@@ -289,11 +372,24 @@ final class SpendLedger: Service, Sendable {
                     let outcome = position.map { outcomes[$0] } ?? .done
                     if failed { state.retries.append(.record(entry, nil)) }
                     if let promise { completions.append((promise, outcome)) }
+                case .move: break
                 }
             }
         }
         Self.complete(completions)
         if failed { usleep(UInt32(Self.retryDelay.nanoseconds / 1000)) }
+        let moveDue = journaling.withLock { journaling in
+            !journaling.unmoved.isEmpty
+                && (journaling.unmoved.count >= Self.moveBatch
+                    || journaling.lastMove.duration(to: .now) >= Self.moveInterval
+                    || jobs.contains { if case .move = $0 { true } else { false } })
+        }
+        if moveDue, case .failed(let error) = applyMoving([]).first ?? .done {
+            logger.error(
+                "moving the ledger journal into the store failed; retrying",
+                metadata: ["gatehouse.reason": "\(error)"]
+            )
+        }
     }
 
     /// Updates the holds with what became of a reservation that had to grow them, and says whether it
@@ -352,18 +448,32 @@ final class SpendLedger: Service, Sendable {
                 logger.error("could not look for abandoned budget holds", metadata: ["gatehouse.reason": "\(error)"])
             }
         }
+        // Requests still in flight finish, then the journal goes into the store.
+        var moveAsked = false
         for _ in 0..<50 {
-            let idle = state.withLock { $0.holds.values.allSatisfy { $0.inFlight == .zero } && !$0.draining }
-            if idle { break }
+            let idle = state.withLock { state in
+                state.holds.values.allSatisfy { $0.inFlight == .zero } && !state.draining && state.pending.isEmpty
+                    && state.retries.isEmpty
+            }
+            let moved = journaling.withLock { $0.unmoved.isEmpty }
+            if idle && moved { break }
+            if idle && !moveAsked {
+                enqueue([.move])
+                moveAsked = true
+            }
             try? await Task.sleep(for: .milliseconds(100))
         }
-        let idle = state.withLock { state in
+        let settled = state.withLock { state in
             state.holds.values.allSatisfy { $0.inFlight == .zero } && !state.draining && state.pending.isEmpty
                 && state.retries.isEmpty
         }
-        if idle {
+        // With nothing in flight and everything in the store, the holds are given back and the journal
+        // forgotten; otherwise both stay for the next start to settle.
+        if settled && journaling.withLock({ $0.unmoved.isEmpty }) {
             do {
                 try store.releaseHolds(owner: instance.id)
+                journaling.withLock { $0.file.remove() }
+                try store.forgetJournal(owner: instance.id)
             } catch {
                 logger.error("could not give back budget holds", metadata: ["gatehouse.reason": "\(error)"])
             }

@@ -20,6 +20,9 @@ public enum LedgerOperation: Sendable {
     case release(HoldKey, amount: Cost)
     /// Appends a record to the hash-chained audit trail.
     case record(AuditEntry)
+    /// Notes that the store has every operation of the owner's journal files up to `generation`
+    /// (see `LedgerJournal`), so they are never applied twice.
+    case journalMoved(owner: String, generation: Int64)
 
     /// One gateway's hold on one budget window.
     public struct HoldKey: Sendable, Hashable {

@@ -24,6 +24,9 @@ extension Store {
                         if chain == nil { chain = try AuditChain(db: db) }
                         try chain?.append(entry, in: db)
                         return .done
+                    case .journalMoved(let owner, let generation):
+                        try Self.noteJournalMoved(owner: owner, generation: generation, in: db)
+                        return .done
                     }
                 }
             }
@@ -32,57 +35,88 @@ extension Store {
         }
     }
 
-    /// Charges in full the holds of every gateway that stopped without giving them back (a crash, a
-    /// kill): a hold covers the requests that gateway had in flight at their worst case, so charging it
-    /// never leaves a budget overspent (it may charge some headroom no request used), and records each in
-    /// the audit trail. A hold's owner is the `InstanceLock` id of its gateway; `isRunning` tells live
-    /// owners from dead ones. Returns how many holds it charged.
+    /// Settles what every gateway that stopped without doing so (a crash, a kill) left behind: first
+    /// the operations of its journal files the store does not have yet (charges, releases and audit
+    /// records it had made durable there), then its holds, charged in full: a hold covers the requests
+    /// that gateway had in flight at their worst case, so charging it never leaves a budget overspent (it
+    /// may charge headroom no request used). Each hold charged is recorded in the audit trail. An owner is
+    /// the `InstanceLock` id of its gateway; `isRunning` tells live owners from dead ones. Returns how many
+    /// holds it charged.
     @discardableResult
     public func chargeAbandonedHolds(
         isRunning: (String) -> Bool,
         now: Date = Date()
     ) throws(StoreError) -> Int {
-        let owners = try read { db in try String.fetchAll(db, sql: "SELECT DISTINCT owner FROM budget_hold") }
-        let dead = owners.filter { !isRunning($0) }
-        guard !dead.isEmpty else { return 0 }
-        return try write { db in
+        let journals = LedgerJournal.files(in: directory)
+        let owners = try read { db in
+            try Set(String.fetchAll(db, sql: "SELECT owner FROM budget_hold UNION SELECT owner FROM ledger_journal"))
+        }
+        let dead = owners.union(journals.keys).filter { !isRunning($0) }.sorted()
+        var charged = 0
+        for owner in dead {
+            charged += try settle(abandoned: owner, journals: journals[owner] ?? [], now: now)
+        }
+        return charged
+    }
+
+    private func settle(abandoned owner: String, journals: [Int64], now: Date) throws(StoreError) -> Int {
+        let moved = try read { db in
+            try Int64.fetchOne(db, sql: "SELECT generation FROM ledger_journal WHERE owner = ?", arguments: [owner])
+        }
+        let replay = journals.filter { $0 > (moved ?? 0) }
+        var operations: [LedgerOperation] = []
+        do {
+            for generation in replay {
+                operations += try LedgerJournal.operations(in: directory, owner: owner, generation: generation)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.unavailable, "cannot read the ledger journal of \(owner): \(Self.describe(error))")
+        }
+        let charged = try write { db in
+            var chain = try AuditChain(db: db)
+            for operation in operations {
+                switch operation {
+                case .charge(let key, let cost): try Self.takeFromHold(key, amount: cost, spend: true, in: db)
+                case .release(let key, let amount): try Self.takeFromHold(key, amount: amount, spend: false, in: db)
+                case .record(let entry): try chain.append(entry, in: db)
+                case .hold, .journalMoved: break
+                }
+            }
+            if let last = journals.last { try Self.noteJournalMoved(owner: owner, generation: last, in: db) }
             let rows = try Row.fetchAll(
                 db,
-                sql: """
-                    SELECT owner, scope, window_start, amount_pusd FROM budget_hold
-                    WHERE owner IN (\(dead.map { _ in "?" }.joined(separator: ",")))
-                    ORDER BY updated_at, owner, scope, window_start
-                    """,
-                arguments: StatementArguments(dead)
+                sql:
+                    "SELECT scope, window_start, amount_pusd FROM budget_hold WHERE owner = ? ORDER BY scope, window_start",
+                arguments: [owner]
             )
-            var chain = try AuditChain(db: db)
             for row in rows {
                 let amount = Cost(picodollars: row["amount_pusd"])
-                let key = LedgerOperation.HoldKey(
-                    owner: row["owner"],
-                    scope: row["scope"],
-                    windowStart: row["window_start"]
-                )
+                let key = LedgerOperation.HoldKey(owner: owner, scope: row["scope"], windowStart: row["window_start"])
                 try Self.takeFromHold(key, amount: amount, spend: true, in: db)
-                try db.execute(
-                    sql: "DELETE FROM budget_hold WHERE owner = ? AND scope = ? AND window_start = ?",
-                    arguments: [key.owner, key.scope, key.windowStart]
-                )
-                var entry = AuditEntry(
-                    time: now,
-                    requestID: "hold-\(key.owner)",
-                    route: "",
-                    decision: "allow",
-                    status: 0
-                )
+                guard amount > .zero else { continue }
+                var entry = AuditEntry(time: now, requestID: "hold-\(owner)", route: "", decision: "allow", status: 0)
                 entry.cost = amount
                 entry.reason =
                     "charged what a gateway that stopped without settling held on budget \(key.scope): "
                     + "its requests in flight at their worst case"
                 try chain.append(entry, in: db)
             }
-            return rows.count
+            try db.execute(sql: "DELETE FROM budget_hold WHERE owner = ?", arguments: [owner])
+            return rows.count(where: { Cost(picodollars: $0["amount_pusd"]) > .zero })
         }
+        // Files go once the store has their operations, and the owner's mark once the files are gone:
+        // a crash in between leaves files the mark says were moved, never operations applied twice.
+        let folder = LedgerJournal.folder(in: directory)
+        for generation in journals { unlink(LedgerJournal.file(folder, owner, generation).path) }
+        try forgetJournal(owner: owner)
+        return charged
+    }
+
+    /// Forgets the owner's journal mark (its files are gone).
+    public func forgetJournal(owner: String) throws(StoreError) {
+        try write { db in try db.execute(sql: "DELETE FROM ledger_journal WHERE owner = ?", arguments: [owner]) }
     }
 
     /// Gives back everything `owner` holds and forgets its holds (a gateway stopping with nothing in flight).
@@ -198,6 +232,15 @@ extension Store {
         return .held(grants.map(\.amount))
     }
 
+    private static func noteJournalMoved(owner: String, generation: Int64, in db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO ledger_journal (owner, generation) VALUES (?, ?)
+                ON CONFLICT (owner) DO UPDATE SET generation = MAX(generation, excluded.generation)
+                """
+        ).execute(arguments: [owner, generation])
+    }
+
     /// Takes `amount` (at most what the hold has) out of a hold: spent when `spend`, else given back.
     private static func takeFromHold(
         _ key: LedgerOperation.HoldKey,
@@ -276,7 +319,8 @@ extension Store {
         )
     }
 
-    /// Reservations become holds: one row per gateway and budget window instead of one per request.
+    /// Reservations become holds: one row per gateway and budget window instead of one per request; a
+    /// gateway's journal files moved into the store are noted per gateway.
     /// Rows that ran down to nothing are kept (a gateway reuses its row) until the gateway stops.
     static func replaceReservationsWithHolds(_ db: Database) throws {
         try db.execute(
@@ -294,6 +338,10 @@ extension Store {
                     SELECT owner, scope, window_start, SUM(amount_pusd), MAX(created_at)
                     FROM reservation GROUP BY owner, scope, window_start;
                 DROP TABLE reservation;
+                CREATE TABLE ledger_journal (
+                    owner TEXT PRIMARY KEY,
+                    generation INTEGER NOT NULL
+                ) WITHOUT ROWID;
                 """
         )
     }

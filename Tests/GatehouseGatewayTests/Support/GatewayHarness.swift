@@ -179,14 +179,18 @@ struct GatewayHarness: Sendable {
     }
 
     /// The audit records of requests to `route` (all routes when nil), once `count` of them are stored
-    /// (refusals are recorded just after they are answered).
-    func audit(route: String? = "/v1/chat/completions", count: Int = 1) async throws -> [AuditEntry] {
+    /// and `done` says so (records reach the store in batches, just after their answers).
+    func audit(
+        route: String? = "/v1/chat/completions",
+        count: Int = 1,
+        until done: ([AuditEntry]) -> Bool = { _ in true }
+    ) async throws -> [AuditEntry] {
         var query = AuditQuery()
         query.limit = 100_000
         var entries: [AuditEntry] = []
         for _ in 0..<100 {
             entries = try store.auditRecords(query).map(\.entry).filter { route == nil || $0.route == route }
-            if entries.count >= count { break }
+            if entries.count >= count && done(entries) { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         return entries
