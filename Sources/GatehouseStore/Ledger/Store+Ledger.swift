@@ -60,21 +60,18 @@ extension Store {
     }
 
     private func settle(abandoned owner: String, journals: [Int64], now: Date) throws(StoreError) -> Int {
-        let moved = try read { db in
-            try Int64.fetchOne(db, sql: "SELECT generation FROM ledger_journal WHERE owner = ?", arguments: [owner])
-        }
-        let replay = journals.filter { $0 > (moved ?? 0) }
-        var operations: [LedgerOperation] = []
-        do {
-            for generation in replay {
+        // Read inside the write transaction: another gateway settling the same owner at the same time
+        // finds the mark this one leaves and replays nothing (it may find the files gone, too).
+        let charged = try write { db in
+            let moved = try Int64.fetchOne(
+                db,
+                sql: "SELECT generation FROM ledger_journal WHERE owner = ?",
+                arguments: [owner]
+            )
+            var operations: [LedgerOperation] = []
+            for generation in journals where generation > (moved ?? 0) {
                 operations += try LedgerJournal.operations(in: directory, owner: owner, generation: generation)
             }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.unavailable, "cannot read the ledger journal of \(owner): \(Self.describe(error))")
-        }
-        let charged = try write { db in
             var chain = try AuditChain(db: db)
             for operation in operations {
                 switch operation {
