@@ -1,14 +1,14 @@
-// The spend ledger and audit trail in-process, against a real SQLite store in a temporary directory:
-// what one request's reservation, settlement and audit record cost when the ledger applies them in
-// transactions of different sizes (the gateway's group commit makes a transaction of whatever
-// arrived while the last one committed).
+// The audit trail in-process, against a real SQLite store in a temporary directory: what one record
+// costs when it is committed to the store in transactions of different sizes, and when it is made
+// durable in the gateway's journal (one write per record, as a batch of one) and moved into the store
+// 2,048 to a transaction, as `serve` does under load.
 //
-// Usage: swift run -c release gatehouse-ledger-bench [REQUESTS] [ROUNDS]
+// Usage: swift run -c release gatehouse-ledger-bench [RECORDS] [ROUNDS]
 import Foundation
 import GatehouseCore
 import GatehouseStore
 
-let requests = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 20_000 : 20_000
+let records = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 20_000 : 20_000
 let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 5 : 5
 let directory = FileManager.default.temporaryDirectory.appending(path: "gatehouse-ledger-bench-\(UUID())")
 defer { try? FileManager.default.removeItem(at: directory) }
@@ -39,26 +39,47 @@ func entry(_ index: Int) -> AuditEntry {
     return entry
 }
 
-/// Appends `requests` audit records, `perTransaction` to a transaction; µs per record.
+/// Appends `records` audit records, `perTransaction` to a transaction; µs per record.
 func run(perTransaction: Int) -> Double {
     let started = ContinuousClock.now
     var index = 0
-    while index < requests {
-        let batch = (index..<min(index + perTransaction, requests)).map { LedgerOperation.record(entry($0)) }
+    while index < records {
+        let batch = (index..<min(index + perTransaction, records)).map { LedgerOperation.record(entry($0)) }
         _ = store.apply(batch)
         index += perTransaction
     }
-    return Double((ContinuousClock.now - started) / .microseconds(1)) / Double(requests)
+    return Double((ContinuousClock.now - started) / .microseconds(1)) / Double(records)
 }
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-print("µs per audit record (median of \(rounds) rounds of \(requests)), by records per transaction")
+print("µs per audit record (median of \(rounds) rounds of \(records)), by records per transaction")
 print("| records per transaction | µs per record |")
 print("|---|---|")
-for size in (ProcessInfo.processInfo.environment["SIZES"] ?? "1,2,4,8,16,64,256").split(separator: ",").compactMap({
-    Int($0)
-}) {
+for size in [1, 2, 4, 8, 16, 64, 256] {
     let times = (0..<rounds).map { _ in run(perTransaction: size) }
     print(String(format: "| %d | %.1f |", size, median(times)))
 }
+
+/// Journals `records` records one write each, moving them into the store 2,048 to a transaction.
+func runJournaled() throws -> Double {
+    let owner = UUID().uuidString.lowercased()
+    let journal = try LedgerJournal(directory: directory, owner: owner)
+    let started = ContinuousClock.now
+    var unmoved: [LedgerOperation] = []
+    for index in 0..<records {
+        let operation = LedgerOperation.record(entry(index))
+        try journal.append([operation])
+        unmoved.append(operation)
+        if unmoved.count == 2048 || index == records - 1 {
+            _ = store.apply(unmoved + [.journalMoved(owner: owner, generation: journal.generation)])
+            try journal.rotate()
+            unmoved = []
+        }
+    }
+    journal.remove()
+    return Double((ContinuousClock.now - started) / .microseconds(1)) / Double(records)
+}
+
+let journaled = try (0..<rounds).map { _ in try runJournaled() }
+print(String(format: "| journaled, moved 2,048 to a transaction | %.1f |", median(journaled)))
