@@ -64,20 +64,19 @@ for size in [1, 2, 4, 8, 16, 64, 256] {
 /// Journals `records` records one write each, moving them into the store 2,048 to a transaction.
 func runJournaled() throws -> Double {
     let owner = UUID().uuidString.lowercased()
-    let journal = try LedgerJournal(directory: directory, owner: owner)
+    let journal = try LedgerJournal(directory: directory, owner: owner, stream: 0)
     let started = ContinuousClock.now
     var unmoved: [LedgerOperation] = []
     for index in 0..<records {
-        let operation = LedgerOperation.record(entry(index))
-        try journal.append([operation])
-        unmoved.append(operation)
+        unmoved += try journal.append([.record(entry(index))])
         if unmoved.count == 2048 || index == records - 1 {
-            _ = store.apply(unmoved + [.journalMoved(owner: owner, generation: journal.generation)])
-            try journal.rotate()
+            _ = store.apply(unmoved + [.journalMoved(journal: journal.name, generation: journal.generation)])
+            try journal.startNext()
+            journal.removeFiles(from: journal.generation - 1, through: journal.generation - 1)
             unmoved = []
         }
     }
-    journal.remove()
+    journal.removeFiles(from: journal.generation, through: journal.generation)
     return Double((ContinuousClock.now - started) / .microseconds(1)) / Double(records)
 }
 

@@ -177,7 +177,7 @@ import Testing
         // What the gateway made durable in its journal before it died: two requests charged and recorded,
         // some headroom given back, and a last line the crash cut short.
         let key = LedgerOperation.HoldKey(owner: owner, scope: "team", windowStart: 0)
-        var journal: LedgerJournal? = try LedgerJournal(directory: directory, owner: owner)
+        var journal: LedgerJournal? = try LedgerJournal(directory: directory, owner: owner, stream: 1)
         var first = AuditEntry(
             time: Date(),
             requestID: "first",
@@ -192,7 +192,7 @@ import Testing
         try journal?.append([.charge(key, cost: Cost(dollars: "0.1")!), .release(key, amount: Cost(dollars: "0.3")!)])
         try journal?.append([.record(second)])
         journal = nil
-        let file = directory.appending(path: "ledger/\(owner).1.journal")
+        let file = directory.appending(path: "ledger/\(owner).1.1.journal")
         let handle = try FileHandle(forWritingTo: file)
         try handle.seekToEnd()
         try handle.write(contentsOf: Data("C\t0\t99".utf8))

@@ -34,12 +34,10 @@ final class SpendLedger: Service, Sendable {
         case move
     }
 
-    /// The journal and what of it the store does not have yet; the ledger's thread alone uses it.
-    private struct Journaling {
-        let file: LedgerJournal
-        var unmoved: [LedgerOperation] = []
-        var lastMove = ContinuousClock.now
-        var moveScheduled = false
+    /// When the journals were last moved into the store, and whether a move is on its way.
+    private struct Moves {
+        var last = ContinuousClock.now
+        var scheduled = false
     }
 
     /// What this gateway holds on one budget window, and how much of it requests in flight have.
@@ -57,6 +55,16 @@ final class SpendLedger: Service, Sendable {
         var retries: [Job] = []
         var draining = false
         var holds: [LedgerOperation.HoldKey: Hold] = [:]
+
+        /// A reservation ends, charged `cost`: the hold keeps the rest for the requests to come.
+        mutating func settle(_ reservation: BudgetReservation, cost: Cost) {
+            for key in reservation.keys {
+                guard var hold = holds[key] else { continue }
+                hold.held -= cost
+                hold.inFlight -= reservation.amount
+                holds[key] = hold.held == .zero && hold.inFlight == .zero ? nil : hold
+            }
+        }
 
         /// Takes `reservation` out of what is free in its holds, all or none.
         mutating func reserveFromHolds(_ reservation: BudgetReservation, now: Int64) -> Bool {
@@ -76,13 +84,12 @@ final class SpendLedger: Service, Sendable {
     private let logger: Logger
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let state = Mutex(State())
-    private let journaling: Mutex<Journaling>
+    private let journals: JournalSet
+    private let moves = Mutex(Moves())
     static let retryDelay = TimeAmount.milliseconds(200)
     /// How long journaled operations wait at most before they are moved into the store, and how many.
-    static let moveInterval = Duration.milliseconds(50)
+    static let moveDelay = DispatchTimeInterval.milliseconds(50)
     static let moveBatch = 4096
-    /// How long the ledger waits, once idle, before moving what is left.
-    static let idleMoveDelay = DispatchTimeInterval.milliseconds(20)
     /// How often holds of gateways that died are looked for and charged.
     static let sweepInterval = Duration.seconds(10)
 
@@ -92,7 +99,7 @@ final class SpendLedger: Service, Sendable {
         self.instance = instance
         self.dataDirectory = dataDirectory
         self.logger = logger
-        journaling = Mutex(Journaling(file: try LedgerJournal(directory: dataDirectory, owner: instance.id)))
+        journals = try JournalSet(directory: dataDirectory, owner: instance.id)
         thread.start()
     }
 
@@ -114,16 +121,25 @@ final class SpendLedger: Service, Sendable {
     }
 
     /// Charges a reserved request's `cost` (at most what was reserved; none without a reservation),
-    /// frees the rest of its reservation, and appends `entry` to the audit trail. The future completes
-    /// once the entry is durable (or has failed); without an entry, at once.
+    /// frees the rest of its reservation, and appends `entry` to the audit trail. Made durable in the
+    /// calling event loop's journal, so the future is complete at once; only when the journal cannot be
+    /// written do they go to the store from the ledger's thread, and the future waits for that.
     func finish(
         _ reservation: BudgetReservation?,
         cost: Cost,
         record entry: AuditEntry?,
         on eventLoop: any EventLoop
     ) -> EventLoopFuture<LedgerOutcome> {
+        let cost = reservation.map { min(cost, $0.amount) } ?? .zero
+        var operations: [LedgerOperation] = []
+        if let reservation, cost > .zero { operations += reservation.keys.map { .charge($0, cost: cost) } }
+        if let entry { operations.append(.record(entry)) }
+        if operations.isEmpty || journal(operations) {
+            if let reservation { state.withLock { $0.settle(reservation, cost: cost) } }
+            return eventLoop.makeSucceededFuture(.done)
+        }
         var jobs: [Job] = []
-        if let reservation { jobs.append(.settle(reservation, cost: min(cost, reservation.amount))) }
+        if let reservation { jobs.append(.settle(reservation, cost: cost)) }
         guard let entry else {
             enqueue(jobs)
             return eventLoop.makeSucceededFuture(.done)
@@ -136,7 +152,7 @@ final class SpendLedger: Service, Sendable {
 
     /// Records an entry without waiting for it (requests refused before anything was spent).
     func record(_ entry: AuditEntry) {
-        enqueue([.record(entry, nil)])
+        if !journal([.record(entry)]) { enqueue([.record(entry, nil)]) }
     }
 
     /// Charges the holds of gateways no longer running (see `Store.chargeAbandonedHolds`).
@@ -179,66 +195,67 @@ final class SpendLedger: Service, Sendable {
                 let claimed = jobs.map { Self.claim($0, in: &state) }
                 return (claimed, Self.releases(for: claimed, in: &state, now: now))
             }
-            guard let (jobs, releases) = taken else {
-                scheduleIdleMove()
-                return
-            }
+            guard let (jobs, releases) = taken else { return }
             apply(jobs, releases: releases)
         }
     }
 
-    /// Once the ledger is idle, what the journal has goes into the store soon, not at the next request.
-    private func scheduleIdleMove() {
-        let schedule = journaling.withLock { journaling in
-            guard !journaling.unmoved.isEmpty && !journaling.moveScheduled else { return false }
-            journaling.moveScheduled = true
-            return true
+    /// Has what the journals hold moved into the store after `delay`, unless a move is already on its way.
+    private func scheduleMove(after delay: DispatchTimeInterval) {
+        let schedule = moves.withLock { moves in
+            defer { moves.scheduled = true }
+            return !moves.scheduled
         }
         guard schedule else { return }
-        DispatchQueue.global().asyncAfter(deadline: .now() + Self.idleMoveDelay) {
-            self.journaling.withLock { $0.moveScheduled = false }
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
+            self.moves.withLock { $0.scheduled = false }
             self.enqueue([.move])
         }
     }
 
-    /// Applies `operations` in one transaction together with everything the journal has that the store
-    /// does not (and a note that it has it now); returns the outcomes of `operations`.
+    /// Applies `operations` in one transaction together with everything the journals have that the store
+    /// does not (and marks saying it has it now); returns the outcomes of `operations`. Appends meanwhile
+    /// go to new journal files, so nobody waits for the store.
     private func applyMoving(_ operations: [LedgerOperation]) -> [LedgerOutcome] {
-        journaling.withLock { journaling in
-            let moving = journaling.unmoved
-            guard !moving.isEmpty || !operations.isEmpty else { return [] }
-            var all = moving + operations
-            if !moving.isEmpty {
-                all.append(.journalMoved(owner: instance.id, generation: journaling.file.generation))
-            }
-            let outcomes = store.apply(all)
-            if case .failed = outcomes.first {
-                return Array(outcomes.prefix(operations.count))
-            }
-            if !moving.isEmpty {
-                journaling.unmoved = []
-                journaling.lastMove = .now
-                do {
-                    try journaling.file.rotate()
-                } catch {
-                    logger.error("could not start a new ledger journal", metadata: ["gatehouse.reason": "\(error)"])
-                }
-            }
-            return Array(outcomes[moving.count..<moving.count + operations.count])
+        let batch = journals.take()
+        guard !batch.isEmpty || !operations.isEmpty else { return [] }
+        let moving = Self.merged(batch.operations)
+        let outcomes = store.apply(moving + operations + batch.marks)
+        if case .failed = outcomes.first {
+            journals.restore(batch)
+            if !batch.isEmpty { scheduleMove(after: .nanoseconds(Int(Self.retryDelay.nanoseconds))) }
+            return Array(outcomes.prefix(operations.count))
         }
+        journals.moved(batch)
+        moves.withLock { $0.last = .now }
+        return Array(outcomes[moving.count..<moving.count + operations.count])
     }
 
-    /// Makes `operations` durable in the journal; false if it could not be written.
-    private func journal(_ operations: [LedgerOperation]) -> Bool {
-        journaling.withLock { journaling in
-            do {
-                try journaling.file.append(operations)
-            } catch {
-                logger.error("ledger journal write failed; using the store", metadata: ["gatehouse.reason": "\(error)"])
-                return false
+    /// Charges and releases summed per hold (one update each instead of one per request), then records.
+    private static func merged(_ operations: [LedgerOperation]) -> [LedgerOperation] {
+        var charges: [LedgerOperation.HoldKey: Cost] = [:]
+        var releases: [LedgerOperation.HoldKey: Cost] = [:]
+        var records: [LedgerOperation] = []
+        for operation in operations {
+            switch operation {
+            case .charge(let key, let cost): charges[key, default: .zero] += cost
+            case .release(let key, let amount): releases[key, default: .zero] += amount
+            case .record, .hold, .journalMoved: records.append(operation)
             }
-            journaling.unmoved += operations
+        }
+        return charges.map { .charge($0.key, cost: $0.value) } + releases.map { .release($0.key, amount: $0.value) }
+            + records
+    }
+
+    /// Makes `operations` durable in the calling loop's journal; false if it could not be written.
+    private func journal(_ operations: [LedgerOperation]) -> Bool {
+        switch journals.append(operations) {
+        case .written(let unmoved):
+            if unmoved >= Self.moveBatch { enqueue([.move]) } else { scheduleMove(after: Self.moveDelay) }
             return true
+        case .failed(let error):
+            logger.error("ledger journal write failed; using the store", metadata: ["gatehouse.reason": "\(error)"])
+            return false
         }
     }
 
@@ -333,7 +350,7 @@ final class SpendLedger: Service, Sendable {
             case .settle, .move: positions.append(nil)
             case .record(let entry, _):
                 positions.append(operations.count)
-                operations.append(.record(entry))
+                operations.append(.record(entry, text: nil))
             }
         }
         // Charges, releases and records are durable once journaled; a hold needs the store's answer, and
@@ -361,13 +378,7 @@ final class SpendLedger: Service, Sendable {
                         state.retries.append(job)
                         continue
                     }
-                    for key in reservation.keys {
-                        state.holds[key]?.held -= cost
-                        state.holds[key]?.inFlight -= reservation.amount
-                        if state.holds[key].map({ $0.held == .zero && $0.inFlight == .zero }) == true {
-                            state.holds[key] = nil
-                        }
-                    }
+                    state.settle(reservation, cost: cost)
                 case .record(let entry, let promise):
                     let outcome = position.map { outcomes[$0] } ?? .done
                     if failed { state.retries.append(.record(entry, nil)) }
@@ -378,13 +389,9 @@ final class SpendLedger: Service, Sendable {
         }
         Self.complete(completions)
         if failed { usleep(UInt32(Self.retryDelay.nanoseconds / 1000)) }
-        let moveDue = journaling.withLock { journaling in
-            !journaling.unmoved.isEmpty
-                && (journaling.unmoved.count >= Self.moveBatch
-                    || journaling.lastMove.duration(to: .now) >= Self.moveInterval
-                    || jobs.contains { if case .move = $0 { true } else { false } })
-        }
-        if moveDue, case .failed(let error) = applyMoving([]).first ?? .done {
+        if jobs.contains(where: { if case .move = $0 { true } else { false } }),
+            case .failed(let error) = applyMoving([]).first ?? .done
+        {
             logger.error(
                 "moving the ledger journal into the store failed; retrying",
                 metadata: ["gatehouse.reason": "\(error)"]
@@ -455,7 +462,7 @@ final class SpendLedger: Service, Sendable {
                 state.holds.values.allSatisfy { $0.inFlight == .zero } && !state.draining && state.pending.isEmpty
                     && state.retries.isEmpty
             }
-            let moved = journaling.withLock { $0.unmoved.isEmpty }
+            let moved = journals.isMoved
             if idle && moved { break }
             if idle && !moveAsked {
                 enqueue([.move])
@@ -469,11 +476,11 @@ final class SpendLedger: Service, Sendable {
         }
         // With nothing in flight and everything in the store, the holds are given back and the journal
         // forgotten; otherwise both stay for the next start to settle.
-        if settled && journaling.withLock({ $0.unmoved.isEmpty }) {
+        if settled && journals.isMoved {
             do {
                 try store.releaseHolds(owner: instance.id)
-                journaling.withLock { $0.file.remove() }
-                try store.forgetJournal(owner: instance.id)
+                journals.removeAll()
+                try store.forgetJournals(owner: instance.id)
             } catch {
                 logger.error("could not give back budget holds", metadata: ["gatehouse.reason": "\(error)"])
             }

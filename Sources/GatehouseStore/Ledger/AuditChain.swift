@@ -16,8 +16,8 @@ struct AuditChain {
         previousHash = last?["hash"] ?? Self.origin
     }
 
-    mutating func append(_ entry: AuditEntry, in db: Database) throws {
-        let text = AuditEntryJSON.encode(entry)
+    mutating func append(_ entry: AuditEntry, text: String? = nil, in db: Database) throws {
+        let text = text ?? AuditEntryJSON.encode(entry)
         let hash = Self.hash(previous: previousHash, text: text)
         sequence += 1
         let statement = try db.cachedStatement(

@@ -14,20 +14,24 @@ import Darwin
 /// `.journalMoved`) and starts a new file; a gateway that dies leaves files the next start replays
 /// (`Store.chargeAbandonedHolds`).
 ///
-/// Files are `ledger/<owner>.<generation>.journal`; each line is one operation: `C` (charge) or `L`
+/// A gateway writes several journals (one per event loop, so loops never wait on each other), each named
+/// `<owner>.<stream>`. Files are `ledger/<name>.<generation>.journal`; each line is one operation: `C` (charge) or `L`
 /// (release), window start, picodollars and the scope as a JSON string, tab-separated, or `R` and an
 /// audit entry's stored JSON. A line cut short by a crash has no newline and is ignored.
 ///
 /// Unchecked: one thread (the gateway's ledger thread) uses an instance.
 public final class LedgerJournal: @unchecked Sendable {
     public let owner: String
+    /// `<owner>.<stream>`: the journal's files and its mark in the store go by it.
+    public let name: String
     public private(set) var generation: Int64
     private let folder: URL
     private var descriptor: Int32 = -1
 
-    /// Opens the owner's first file in the data directory `directory`.
-    public init(directory: URL, owner: String) throws(StoreError) {
+    /// Opens the first file of the owner's journal `stream` in the data directory `directory`.
+    public init(directory: URL, owner: String, stream: Int) throws(StoreError) {
         self.owner = owner
+        name = "\(owner).\(stream)"
         folder = Self.folder(in: directory)
         generation = 1
         try? FileManager.default.createDirectory(
@@ -40,11 +44,23 @@ public final class LedgerJournal: @unchecked Sendable {
 
     deinit { if descriptor >= 0 { close(descriptor) } }
 
-    /// Appends `operations` (holds are not journaled: they need the store's answer) with one write.
-    public func append(_ operations: [LedgerOperation]) throws(StoreError) {
+    /// Appends `operations` (holds are not journaled: they need the store's answer) with one write, and
+    /// returns them with each record's stored JSON, so the store need not encode it again.
+    @discardableResult
+    public func append(_ operations: [LedgerOperation]) throws(StoreError) -> [LedgerOperation] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(operations.count * 700)
-        for operation in operations { Self.encode(operation, to: &bytes) }
+        let encoded = operations.map { operation -> LedgerOperation in
+            guard case .record(let entry, let text) = operation else {
+                Self.encode(operation, to: &bytes)
+                return operation
+            }
+            let json = text ?? AuditEntryJSON.encode(entry)
+            bytes.append(contentsOf: "R\t".utf8)
+            bytes.append(contentsOf: json.utf8)
+            bytes.append(UInt8(ascii: "\n"))
+            return .record(entry, text: json)
+        }
         let written = bytes.withUnsafeBytes { buffer -> Bool in
             var offset = 0
             while offset < buffer.count {
@@ -61,27 +77,26 @@ public final class LedgerJournal: @unchecked Sendable {
                 "the ledger journal could not be written: \(String(cString: strerror(errno)))"
             )
         }
+        return encoded
     }
 
-    /// Starts the next file and removes the current one, whose operations the store now has.
-    public func rotate() throws(StoreError) {
+    /// Starts the next file; the current one stays until the store has its operations (`removeFiles`).
+    public func startNext() throws(StoreError) {
         close(descriptor)
         descriptor = -1
-        unlink(Self.file(folder, owner, generation).path)
         generation += 1
         try openFile()
     }
 
-    /// Removes the current file (the store has everything in it).
-    public func remove() {
-        close(descriptor)
-        descriptor = -1
-        unlink(Self.file(folder, owner, generation).path)
+    /// Removes the files of generations `first` through `last` (the store has their operations).
+    public func removeFiles(from first: Int64, through last: Int64) {
+        guard first <= last else { return }
+        for generation in first...last { unlink(Self.file(folder, name, generation).path) }
     }
 
     private func openFile() throws(StoreError) {
         descriptor = open(
-            Self.file(folder, owner, generation).path,
+            Self.file(folder, name, generation).path,
             O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
             0o600
         )
@@ -94,25 +109,30 @@ public final class LedgerJournal: @unchecked Sendable {
 
     static func folder(in directory: URL) -> URL { directory.appending(path: "ledger") }
 
-    static func file(_ folder: URL, _ owner: String, _ generation: Int64) -> URL {
-        folder.appending(path: "\(owner).\(generation).journal")
+    static func file(_ folder: URL, _ name: String, _ generation: Int64) -> URL {
+        folder.appending(path: "\(name).\(generation).journal")
     }
 
-    /// The journal files in `directory`, by owner: generations, oldest first.
+    /// The gateway a journal named `name` belongs to.
+    static func owner(of name: String) -> String { String(name.prefix { $0 != "." }) }
+
+    /// The journal files in `directory`, by journal name: generations, oldest first.
     static func files(in directory: URL) -> [String: [Int64]] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder(in: directory).path)) ?? []
         var files: [String: [Int64]] = [:]
         for name in names where name.hasSuffix(".journal") {
             let parts = name.dropLast(".journal".count).split(separator: ".")
-            guard parts.count == 2, let generation = Int64(parts[1]) else { continue }
-            files[String(parts[0]), default: []].append(generation)
+            guard parts.count == 3, let generation = Int64(parts[2]) else { continue }
+            files["\(parts[0]).\(parts[1])", default: []].append(generation)
         }
         return files.mapValues { $0.sorted() }
     }
 
-    /// The operations in one file, with the owner filled in; a final line without a newline is dropped.
-    static func operations(in directory: URL, owner: String, generation: Int64) throws -> [LedgerOperation] {
-        let data = try Data(contentsOf: file(folder(in: directory), owner, generation))
+    /// The operations in one file of journal `name`, with the owner filled in; a final line without a
+    /// newline is dropped.
+    static func operations(in directory: URL, name: String, generation: Int64) throws -> [LedgerOperation] {
+        let owner = owner(of: name)
+        let data = try Data(contentsOf: file(folder(in: directory), name, generation))
         let decoder = AuditChain.makeDecoder()
         var operations: [LedgerOperation] = []
         var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
@@ -135,11 +155,7 @@ public final class LedgerJournal: @unchecked Sendable {
         switch operation {
         case .charge(let key, let cost): encode(kind: "C", key, cost, to: &bytes)
         case .release(let key, let amount): encode(kind: "L", key, amount, to: &bytes)
-        case .record(let entry):
-            bytes.append(contentsOf: "R\t".utf8)
-            bytes.append(contentsOf: AuditEntryJSON.encode(entry).utf8)
-            bytes.append(UInt8(ascii: "\n"))
-        case .hold, .journalMoved: break
+        case .record, .hold, .journalMoved: break
         }
     }
 
@@ -154,7 +170,9 @@ public final class LedgerJournal: @unchecked Sendable {
         let rest = Data(line[2...])
         switch line[0] {
         case UInt8(ascii: "R"):
-            return (try? decoder.decode(AuditEntry.self, from: rest)).map { .record($0) }
+            return (try? decoder.decode(AuditEntry.self, from: rest)).map {
+                .record($0, text: String(decoding: rest, as: UTF8.self))
+            }
         case UInt8(ascii: "C"), UInt8(ascii: "L"):
             let fields = rest.split(separator: UInt8(ascii: "\t"), maxSplits: 2, omittingEmptySubsequences: false)
             guard fields.count == 3,

@@ -18,11 +18,12 @@ public enum LedgerOperation: Sendable {
     case charge(HoldKey, cost: Cost)
     /// Gives `amount` of the owner's hold back to the budget (never more than it holds).
     case release(HoldKey, amount: Cost)
-    /// Appends a record to the hash-chained audit trail.
-    case record(AuditEntry)
-    /// Notes that the store has every operation of the owner's journal files up to `generation`
-    /// (see `LedgerJournal`), so they are never applied twice.
-    case journalMoved(owner: String, generation: Int64)
+    /// Appends a record to the hash-chained audit trail; `text` is its stored JSON when it was encoded
+    /// already (for the journal).
+    case record(AuditEntry, text: String? = nil)
+    /// Notes that the store has every operation of the files of journal `journal` (a `LedgerJournal`
+    /// name) up to `generation`, so they are never applied twice.
+    case journalMoved(journal: String, generation: Int64)
 
     /// One gateway's hold on one budget window.
     public struct HoldKey: Sendable, Hashable {

@@ -20,12 +20,12 @@ extension Store {
                     case .release(let key, let amount):
                         try Self.takeFromHold(key, amount: amount, spend: false, in: db)
                         return .done
-                    case .record(let entry):
+                    case .record(let entry, let text):
                         if chain == nil { chain = try AuditChain(db: db) }
-                        try chain?.append(entry, in: db)
+                        try chain?.append(entry, text: text, in: db)
                         return .done
-                    case .journalMoved(let owner, let generation):
-                        try Self.noteJournalMoved(owner: owner, generation: generation, in: db)
+                    case .journalMoved(let journal, let generation):
+                        try Self.noteJournalMoved(journal: journal, generation: generation, in: db)
                         return .done
                     }
                 }
@@ -48,40 +48,57 @@ extension Store {
         now: Date = Date()
     ) throws(StoreError) -> Int {
         let journals = LedgerJournal.files(in: directory)
-        let owners = try read { db in
-            try Set(String.fetchAll(db, sql: "SELECT owner FROM budget_hold UNION SELECT owner FROM ledger_journal"))
+        let (owners, marked) = try read { db in
+            (
+                try String.fetchAll(db, sql: "SELECT owner FROM budget_hold"),
+                try String.fetchAll(db, sql: "SELECT journal FROM ledger_journal")
+            )
         }
-        let dead = owners.union(journals.keys).filter { !isRunning($0) }.sorted()
+        let names = Set(journals.keys).union(marked)
+        let dead = Set(owners).union(names.map(LedgerJournal.owner)).filter { !isRunning($0) }.sorted()
         var charged = 0
         for owner in dead {
-            charged += try settle(abandoned: owner, journals: journals[owner] ?? [], now: now)
+            let theirs = names.filter { LedgerJournal.owner(of: $0) == owner }.sorted()
+            charged += try settle(abandoned: owner, journals: theirs.map { ($0, journals[$0] ?? []) }, now: now)
         }
         return charged
     }
 
-    private func settle(abandoned owner: String, journals: [Int64], now: Date) throws(StoreError) -> Int {
-        // Read inside the write transaction: another gateway settling the same owner at the same time
-        // finds the mark this one leaves and replays nothing (it may find the files gone, too).
+    private func settle(
+        abandoned owner: String,
+        journals: [(name: String, generations: [Int64])],
+        now: Date
+    ) throws(StoreError) -> Int {
+        // Marks are read inside the write transaction: another gateway settling the same owner at the same
+        // time finds the marks this one leaves and replays nothing (it may find the files gone, too).
         let charged = try write { db in
-            let moved = try Int64.fetchOne(
-                db,
-                sql: "SELECT generation FROM ledger_journal WHERE owner = ?",
-                arguments: [owner]
-            )
-            var operations: [LedgerOperation] = []
-            for generation in journals where generation > (moved ?? 0) {
-                operations += try LedgerJournal.operations(in: directory, owner: owner, generation: generation)
-            }
             var chain = try AuditChain(db: db)
-            for operation in operations {
-                switch operation {
-                case .charge(let key, let cost): try Self.takeFromHold(key, amount: cost, spend: true, in: db)
-                case .release(let key, let amount): try Self.takeFromHold(key, amount: amount, spend: false, in: db)
-                case .record(let entry): try chain.append(entry, in: db)
-                case .hold, .journalMoved: break
+            for journal in journals {
+                let moved = try Int64.fetchOne(
+                    db,
+                    sql: "SELECT generation FROM ledger_journal WHERE journal = ?",
+                    arguments: [journal.name]
+                )
+                for generation in journal.generations where generation > (moved ?? 0) {
+                    let operations = try LedgerJournal.operations(
+                        in: directory,
+                        name: journal.name,
+                        generation: generation
+                    )
+                    for operation in operations {
+                        switch operation {
+                        case .charge(let key, let cost): try Self.takeFromHold(key, amount: cost, spend: true, in: db)
+                        case .release(let key, let amount):
+                            try Self.takeFromHold(key, amount: amount, spend: false, in: db)
+                        case .record(let entry, let text): try chain.append(entry, text: text, in: db)
+                        case .hold, .journalMoved: break
+                        }
+                    }
+                }
+                if let last = journal.generations.last {
+                    try Self.noteJournalMoved(journal: journal.name, generation: last, in: db)
                 }
             }
-            if let last = journals.last { try Self.noteJournalMoved(owner: owner, generation: last, in: db) }
             let rows = try Row.fetchAll(
                 db,
                 sql:
@@ -103,17 +120,24 @@ extension Store {
             try db.execute(sql: "DELETE FROM budget_hold WHERE owner = ?", arguments: [owner])
             return rows.count(where: { Cost(picodollars: $0["amount_pusd"]) > .zero })
         }
-        // Files go once the store has their operations, and the owner's mark once the files are gone:
-        // a crash in between leaves files the mark says were moved, never operations applied twice.
+        // Files go once the store has their operations, and the marks once the files are gone: a crash
+        // in between leaves files the marks say were moved, never operations applied twice.
         let folder = LedgerJournal.folder(in: directory)
-        for generation in journals { unlink(LedgerJournal.file(folder, owner, generation).path) }
-        try forgetJournal(owner: owner)
+        for journal in journals {
+            for generation in journal.generations { unlink(LedgerJournal.file(folder, journal.name, generation).path) }
+        }
+        try forgetJournals(owner: owner)
         return charged
     }
 
-    /// Forgets the owner's journal mark (its files are gone).
-    public func forgetJournal(owner: String) throws(StoreError) {
-        try write { db in try db.execute(sql: "DELETE FROM ledger_journal WHERE owner = ?", arguments: [owner]) }
+    /// Forgets the marks of the owner's journals (their files are gone).
+    public func forgetJournals(owner: String) throws(StoreError) {
+        try write { db in
+            try db.execute(
+                sql: "DELETE FROM ledger_journal WHERE substr(journal, 1, ?) = ?",
+                arguments: [owner.count + 1, owner + "."]
+            )
+        }
     }
 
     /// Gives back everything `owner` holds and forgets its holds (a gateway stopping with nothing in flight).
@@ -229,13 +253,13 @@ extension Store {
         return .held(grants.map(\.amount))
     }
 
-    private static func noteJournalMoved(owner: String, generation: Int64, in db: Database) throws {
+    private static func noteJournalMoved(journal: String, generation: Int64, in db: Database) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO ledger_journal (owner, generation) VALUES (?, ?)
-                ON CONFLICT (owner) DO UPDATE SET generation = MAX(generation, excluded.generation)
+                INSERT INTO ledger_journal (journal, generation) VALUES (?, ?)
+                ON CONFLICT (journal) DO UPDATE SET generation = MAX(generation, excluded.generation)
                 """
-        ).execute(arguments: [owner, generation])
+        ).execute(arguments: [journal, generation])
     }
 
     /// Takes `amount` (at most what the hold has) out of a hold: spent when `spend`, else given back.
@@ -336,7 +360,7 @@ extension Store {
                     FROM reservation GROUP BY owner, scope, window_start;
                 DROP TABLE reservation;
                 CREATE TABLE ledger_journal (
-                    owner TEXT PRIMARY KEY,
+                    journal TEXT PRIMARY KEY,
                     generation INTEGER NOT NULL
                 ) WITHOUT ROWID;
                 """
