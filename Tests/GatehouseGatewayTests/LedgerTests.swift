@@ -16,6 +16,16 @@ import Testing
         FileManager.default.temporaryDirectory.appending(path: "gatehouse-test-\(UUID().uuidString)")
     }
 
+    /// A gateway's ledger on `store`, as `serve` makes it.
+    static func ledger(_ store: Store, in directory: URL) throws -> SpendLedger {
+        try SpendLedger(
+            store: store,
+            instance: try InstanceLock(directory: directory),
+            dataDirectory: directory,
+            logger: Logger(label: "test")
+        )
+    }
+
     @Test func auditRecordsReadBackExactlyAsWritten() throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -61,12 +71,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try Store(directory: directory, busyTimeout: 0.2)
         let budget = BudgetCharge(scope: "team", period: .total, limit: Cost(dollars: "1")!)
-        let ledger = try SpendLedger(
-            store: store,
-            instance: try InstanceLock(directory: directory),
-            dataDirectory: directory,
-            logger: Logger(label: "test")
-        )
+        let ledger = try Self.ledger(store, in: directory)
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let one = ledger.reservation(of: Cost(dollars: "0.5")!, against: [budget])
         #expect(try await ledger.reserve(one, on: loop).get() == .done)
@@ -125,12 +130,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try Store(directory: directory)
         let budget = BudgetCharge(scope: "team", period: .day, limit: Cost(dollars: "1")!)
-        let ledger = try SpendLedger(
-            store: store,
-            instance: try InstanceLock(directory: directory),
-            dataDirectory: directory,
-            logger: Logger(label: "test")
-        )
+        let ledger = try Self.ledger(store, in: directory)
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let worst = Cost(dollars: "0.03")!
         // 40 at once: 33 fit in the dollar (33 x 0.03 = 0.99), whatever the order the holds grow in.

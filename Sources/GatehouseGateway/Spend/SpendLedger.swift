@@ -8,8 +8,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// Reserves, charges and records requests' spending, and puts what must last into the store from one
-/// thread, many operations to a transaction: whatever arrives while a transaction commits goes into the
-/// next one (group commit). Event loops never wait on the database; they get futures.
+/// thread, many operations to a transaction. Event loops never wait on the database.
 ///
 /// Budgets are reserved in memory against holds: this gateway's share of each budget window, kept in
 /// the store as reserved (`LedgerOperation.hold`). A request that fits in what the gateway holds and
@@ -19,10 +18,10 @@ import Synchronization
 /// need is given back. Every request forwarded and not yet charged is covered by a hold in the store,
 /// so no budget is ever overspent, and a gateway that dies leaves holds the next start charges.
 ///
-/// Charges, releases and audit records are made durable in the gateway's journal (`LedgerJournal`,
-/// one `write` per batch) and moved into the store in large transactions: every 50 ms or 4,096
-/// operations, with the next hold that needs the store, and soon after the ledger goes idle. A journal
-/// that cannot be written sends the batch to the store directly; a charge or record whose transaction
+/// A request's charge and audit record are made durable in its event loop's journal (`JournalSet`, one
+/// `write` per request) and moved into the store in large transactions: within 50 ms, at 4,096
+/// operations, or with the next hold that needs the store. A journal that cannot be written sends them
+/// to the store from the ledger's thread (group commit); a charge or record whose transaction
 /// fails (disk full, database locked) is kept and retried until it lands: a charge is never dropped. A
 /// record's future still completes, with `.failed`, so a response is not held hostage by the store.
 final class SpendLedger: Service, Sendable {
@@ -32,12 +31,6 @@ final class SpendLedger: Service, Sendable {
         case record(AuditEntry, EventLoopPromise<LedgerOutcome>?)
         /// Moves what the journal has into the store.
         case move
-    }
-
-    /// When the journals were last moved into the store, and whether a move is on its way.
-    private struct Moves {
-        var last = ContinuousClock.now
-        var scheduled = false
     }
 
     /// What this gateway holds on one budget window, and how much of it requests in flight have.
@@ -85,7 +78,8 @@ final class SpendLedger: Service, Sendable {
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let state = Mutex(State())
     private let journals: JournalSet
-    private let moves = Mutex(Moves())
+    /// Whether a move of the journals into the store is on its way.
+    private let moveScheduled = Mutex(false)
     static let retryDelay = TimeAmount.milliseconds(200)
     /// How long journaled operations wait at most before they are moved into the store, and how many.
     static let moveDelay = DispatchTimeInterval.milliseconds(50)
@@ -202,13 +196,13 @@ final class SpendLedger: Service, Sendable {
 
     /// Has what the journals hold moved into the store after `delay`, unless a move is already on its way.
     private func scheduleMove(after delay: DispatchTimeInterval) {
-        let schedule = moves.withLock { moves in
-            defer { moves.scheduled = true }
-            return !moves.scheduled
+        let schedule = moveScheduled.withLock { scheduled in
+            defer { scheduled = true }
+            return !scheduled
         }
         guard schedule else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
-            self.moves.withLock { $0.scheduled = false }
+            self.moveScheduled.withLock { $0 = false }
             self.enqueue([.move])
         }
     }
@@ -227,7 +221,6 @@ final class SpendLedger: Service, Sendable {
             return Array(outcomes.prefix(operations.count))
         }
         journals.moved(batch)
-        moves.withLock { $0.last = .now }
         return Array(outcomes[moving.count..<moving.count + operations.count])
     }
 
