@@ -148,6 +148,7 @@ let package = Package(
                 "GatehousePolicy",
                 "GatehouseStore",
                 "GatehouseFlows",
+                "GatehouseTesting",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -12,6 +12,12 @@ public struct PolicyFixture: Sendable {
         self.engine = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
     }
 
+    /// An engine over resources already loaded (a folder, generated text).
+    public init(bundle: ResourceBundle) {
+        self.bundle = bundle
+        self.engine = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
+    }
+
     /// The verdict of one flow; `from` and `to` are `ns/pod` or `ip:ADDRESS`.
     public func verdict(
         _ from: String,

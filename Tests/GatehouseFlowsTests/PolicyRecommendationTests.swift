@@ -3,6 +3,7 @@ import GatehouseCore
 import GatehouseFlows
 import GatehousePolicy
 import GatehouseStore
+import GatehouseTesting
 import Testing
 
 /// Policies recommended from the example flow logs let exactly the observed traffic through.
@@ -24,12 +25,9 @@ import Testing
         let recommended = try loader.load(text: yaml, file: "recommended.yaml")
         #expect(recommended.warnings.isEmpty)
         bundle.policySet = recommended.policySet
-        let engine = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
+        let fixture = PolicyFixture(bundle: bundle)
         func verdict(_ from: String, _ to: String, _ port: UInt16) throws -> Verdict {
-            engine.decide(
-                Flow(source: try engine.resolve(from), destination: try engine.resolve(to), protocol: .tcp, port: port)
-            )
-            .verdict
+            try fixture.verdict(from, to, port: port)
         }
         // Every allowed flow of the logs between known ends goes through.
         var checked = 0

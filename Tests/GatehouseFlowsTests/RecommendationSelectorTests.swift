@@ -2,6 +2,7 @@ import Foundation
 import GatehouseCore
 import GatehouseFlows
 import GatehousePolicy
+import GatehouseTesting
 import Testing
 
 /// A workload's selector leaves out pods whose labels hold all of its labels and more (a canary).
@@ -57,12 +58,9 @@ import Testing
         #expect(vllm.excludedKeys == ["track"])
         let recommended = try loader.load(text: PolicyRecommendation(traffic: traffic).yaml(flavor), file: "r.yaml")
         bundle.policySet = recommended.policySet
-        let engine = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
+        let fixture = PolicyFixture(bundle: bundle)
         func verdict(_ from: String, _ to: String, _ port: UInt16) throws -> Verdict {
-            engine.decide(
-                Flow(source: try engine.resolve(from), destination: try engine.resolve(to), protocol: .tcp, port: port)
-            )
-            .verdict
+            try fixture.verdict(from, to, port: port)
         }
         #expect(try verdict("web/frontend", "ai/vllm-0", 8000) == .allow)
         #expect(try verdict("ai/vllm-0", "web/frontend", 80) == .allow)

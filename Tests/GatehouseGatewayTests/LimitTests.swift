@@ -202,11 +202,7 @@ import Testing
             #expect(allowed > 0)
             let entries = try await harness.audit(count: 1000)
             // Once the last charges are in the store, the gateway holds nothing more of the budget.
-            var budget = try #require(try harness.store.budgets().first { $0.scope == "team" })
-            for _ in 0..<50 where budget.reserved != .zero {
-                try await Task.sleep(for: .milliseconds(20))
-                budget = try #require(try harness.store.budgets().first { $0.scope == "team" })
-            }
+            let budget = try #require(try await LedgerTests.settled(harness.store, scope: "team"))
             #expect(budget.reserved == .zero)
             #expect(budget.spent <= budget.limit)
             let charged = entries.filter { $0.status == 200 }

@@ -24,4 +24,9 @@ struct BudgetReservation: Sendable {
         self.amount = amount
         self.at = at
     }
+
+    /// The ledger operations that charge `cost` to every budget (none for a zero cost).
+    func charges(_ cost: Cost) -> [LedgerOperation] {
+        cost > .zero ? keys.map { .charge($0, cost: cost) } : []
+    }
 }

@@ -76,8 +76,8 @@ final class JournalSet: Sendable {
             stream.state.withLock { state in
                 guard !state.unmoved.isEmpty else { return }
                 let generation = state.file.generation
-                // Without a new file, appends stay in this one, which is then removed only with the next
-                // move: nothing is lost, the move just waits.
+                // Without a new file this stream's operations wait for the next move (their file stays)
+                // and its appends fail over to the store meanwhile: nothing is lost.
                 guard (try? state.file.startNext()) != nil else { return }
                 batch.taken.append((stream, generation, state.unmoved))
                 state.unmoved = []

@@ -126,7 +126,7 @@ final class SpendLedger: Service, Sendable {
     ) -> EventLoopFuture<LedgerOutcome> {
         let cost = reservation.map { min(cost, $0.amount) } ?? .zero
         var operations: [LedgerOperation] = []
-        if let reservation, cost > .zero { operations += reservation.keys.map { .charge($0, cost: cost) } }
+        if let reservation { operations += reservation.charges(cost) }
         if let entry { operations.append(.record(entry)) }
         if operations.isEmpty || journal(operations) {
             if let reservation { state.withLock { $0.settle(reservation, cost: cost) } }
@@ -215,7 +215,8 @@ final class SpendLedger: Service, Sendable {
         guard !batch.isEmpty || !operations.isEmpty else { return [] }
         let moving = Self.merged(batch.operations)
         let outcomes = store.apply(moving + operations + batch.marks)
-        if case .failed = outcomes.first {
+        if case .failed(let error) = outcomes.first {
+            logger.error("ledger write failed; retrying", metadata: ["gatehouse.reason": "\(error)"])
             journals.restore(batch)
             if !batch.isEmpty { scheduleMove(after: .nanoseconds(Int(Self.retryDelay.nanoseconds))) }
             return Array(outcomes.prefix(operations.count))
@@ -304,15 +305,11 @@ final class SpendLedger: Service, Sendable {
     }
 
     private func apply(_ jobs: [Job], releases: [LedgerOperation.HoldKey: Cost]) {
-        var operations: [LedgerOperation] = []
-        var charges: [LedgerOperation.HoldKey: Cost] = [:]
-        for job in jobs {
-            if case .settle(let reservation, let cost) = job {
-                for key in reservation.keys { charges[key, default: .zero] += cost }
-            }
+        let settlements = jobs.flatMap { job -> [LedgerOperation] in
+            guard case .settle(let reservation, let cost) = job else { return [] }
+            return reservation.charges(cost)
         }
-        for (key, cost) in charges where cost > .zero { operations.append(.charge(key, cost: cost)) }
-        for (key, amount) in releases { operations.append(.release(key, amount: amount)) }
+        var operations = Self.merged(settlements + releases.map { .release($0.key, amount: $0.value) })
         // Where each job's outcome is among the operations' outcomes.
         var positions: [Int?] = []
         for job in jobs {
@@ -346,20 +343,21 @@ final class SpendLedger: Service, Sendable {
                 operations.append(.record(entry, text: nil))
             }
         }
-        // Charges, releases and records are durable once journaled; a hold needs the store's answer, and
-        // takes what the journal has into the store with it.
-        let needsStore = operations.contains { if case .hold = $0 { true } else { false } }
+        // Charges, releases and records are durable once journaled; a hold needs the store's answer, and a
+        // move is due: both take what the journals have into the store with them.
+        let needsStore =
+            operations.contains { if case .hold = $0 { true } else { false } }
+            || jobs.contains { if case .move = $0 { true } else { false } }
         let journaled = !needsStore && !operations.isEmpty && journal(operations)
         let outcomes =
             journaled ? Array(repeating: LedgerOutcome.done, count: operations.count) : applyMoving(operations)
         let failed = outcomes.first.map { if case .failed = $0 { true } else { false } } ?? false
-        if failed, case .failed(let error) = outcomes.first {
-            logger.error("ledger write failed; retrying", metadata: ["gatehouse.reason": "\(error)"])
-        }
         var completions: [(EventLoopPromise<LedgerOutcome>, LedgerOutcome)] = []
         state.withLock { state in
             if failed {
-                for (key, amount) in releases { state.holds[key]?.held += amount }
+                // Back into the hold, which releasing may have emptied and dropped (an entry made anew
+                // knows no window, so the next batch gives it all back).
+                for (key, amount) in releases { state.holds[key, default: Hold()].held += amount }
             }
             for (job, position) in zip(jobs, positions) {
                 switch job {
@@ -382,14 +380,6 @@ final class SpendLedger: Service, Sendable {
         }
         Self.complete(completions)
         if failed { usleep(UInt32(Self.retryDelay.nanoseconds / 1000)) }
-        if jobs.contains(where: { if case .move = $0 { true } else { false } }),
-            case .failed(let error) = applyMoving([]).first ?? .done
-        {
-            logger.error(
-                "moving the ledger journal into the store failed; retrying",
-                metadata: ["gatehouse.reason": "\(error)"]
-            )
-        }
     }
 
     /// Updates the holds with what became of a reservation that had to grow them, and says whether it

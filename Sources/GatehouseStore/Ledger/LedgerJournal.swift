@@ -21,7 +21,6 @@ import Darwin
 ///
 /// Unchecked: one thread (the gateway's ledger thread) uses an instance.
 public final class LedgerJournal: @unchecked Sendable {
-    public let owner: String
     /// `<owner>.<stream>`: the journal's files and its mark in the store go by it.
     public let name: String
     public private(set) var generation: Int64
@@ -30,7 +29,6 @@ public final class LedgerJournal: @unchecked Sendable {
 
     /// Opens the first file of the owner's journal `stream` in the data directory `directory`.
     public init(directory: URL, owner: String, stream: Int) throws(StoreError) {
-        self.owner = owner
         name = "\(owner).\(stream)"
         folder = Self.folder(in: directory)
         generation = 1
