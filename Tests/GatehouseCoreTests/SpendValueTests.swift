@@ -8,6 +8,15 @@ import Testing
         #expect(Cost(dollars: "0.000000000001")?.picodollars == 1)
         #expect(Cost(dollars: "100")?.exactDollars == "100")
         #expect(Cost(dollars: "0.00015")?.exactDollars == "0.00015")
+        #expect(Cost.zero.exactDollars == "0")
+        #expect(Cost(picodollars: 1).exactDollars == "0.000000000001")
+        #expect(Cost(picodollars: 12_500_000_000_000).exactDollars == "12.5")
+        #expect(Cost(picodollars: 3_000_001_000_000).exactDollars == "3.000001")
+        // Every amount reads back as itself.
+        for picodollars: Int64 in [7, 10, 999_999_999_999, 1_000_000_000_000, 1_000_000_000_010, 123_456_789_012_345] {
+            let cost = Cost(picodollars: picodollars)
+            #expect(Cost(dollars: cost.exactDollars) == cost, "\(picodollars)")
+        }
         for bad in ["", "-1", "1.", ".5", "1e3", "0.0000000000001", "1,5", "12345678", " 1", "NaN"] {
             #expect(Cost(dollars: bad) == nil, "\(bad)")
         }

@@ -19,7 +19,7 @@ import Synchronization
 /// so no budget is ever overspent, and a gateway that dies leaves holds the next start charges.
 ///
 /// A request's charge and audit record are made durable in its event loop's journal (`JournalSet`, one
-/// `write` per request) and moved into the store in large transactions: within 50 ms, at 4,096
+/// `write` per request) and moved into the store in large transactions: within 200 ms, at 4,096
 /// operations, or with the next hold that needs the store. A journal that cannot be written sends them
 /// to the store from the ledger's thread (group commit); a charge or record whose transaction
 /// fails (disk full, database locked) is kept and retried until it lands: a charge is never dropped. A
@@ -82,7 +82,7 @@ final class SpendLedger: Service, Sendable {
     private let moveScheduled = Mutex(false)
     static let retryDelay = TimeAmount.milliseconds(200)
     /// How long journaled operations wait at most before they are moved into the store, and how many.
-    static let moveDelay = DispatchTimeInterval.milliseconds(50)
+    static let moveDelay = DispatchTimeInterval.milliseconds(200)
     static let moveBatch = 4096
     /// How often holds of gateways that died are looked for and charged.
     static let sweepInterval = Duration.seconds(10)

@@ -61,7 +61,9 @@ struct SpendPlan: Sendable {
     var worstCase: Cost { price.cost(of: TokenUsage(input: inputBound, output: outputBound, estimated: true)) }
 
     /// The prompt's tokens as `TokenEstimator` counts them, for accounting without reported usage.
-    var promptEstimate: Int { TokenEstimator.count(body) }
+    var promptEstimate: Int {
+        body.withContiguousStorageIfAvailable { TokenEstimator.count($0) } ?? TokenEstimator.count(body)
+    }
 
     /// The tokens each quota's per-minute allowance is charged at admission (trued up when usage is
     /// known); the prompt is counted only when a quota counts it.

@@ -19,8 +19,9 @@ public enum LedgerOperation: Sendable {
     /// Gives `amount` of the owner's hold back to the budget (never more than it holds).
     case release(HoldKey, amount: Cost)
     /// Appends a record to the hash-chained audit trail; `text` is its stored JSON when it was encoded
-    /// already (for the journal).
-    case record(AuditEntry, text: String? = nil)
+    /// already (for the journal). Boxed: operations are copied between arrays on their way to the
+    /// store, and an entry is large.
+    indirect case record(AuditEntry, text: String? = nil)
     /// Notes that the store has every operation of the files of journal `journal` (a `LedgerJournal`
     /// name) up to `generation`, so they are never applied twice.
     case journalMoved(journal: String, generation: Int64)

@@ -36,23 +36,34 @@ struct LogLineHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var line = Self.timestamp()
-        line += " \(event.level) \(label): \(event.message)"
+        var line: [UInt8] = []
+        line.reserveCapacity(512)
+        line.append(contentsOf: Self.timestamp().utf8)
+        line.append(UInt8(ascii: " "))
+        line.append(contentsOf: event.level.rawValue.utf8)
+        line.append(UInt8(ascii: " "))
+        line.append(contentsOf: label.utf8)
+        line.append(contentsOf: ": ".utf8)
+        line.append(contentsOf: event.message.description.utf8)
         let fields: Logger.Metadata
         if let extra = event.metadata {
             fields = metadata.isEmpty ? extra : metadata.merging(extra) { _, new in new }
         } else {
             fields = metadata
         }
-        for key in fields.keys.sorted() {
-            line += " "
-            line += key
-            line += "="
-            if case .string(let text) = fields[key] { line += text } else { line += fields[key]?.description ?? "" }
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+            line.append(UInt8(ascii: " "))
+            line.append(contentsOf: key.utf8)
+            line.append(UInt8(ascii: "="))
+            if case .string(let text) = value {
+                line.append(contentsOf: text.utf8)
+            } else {
+                line.append(contentsOf: value.description.utf8)
+            }
         }
-        line += "\n"
+        line.append(UInt8(ascii: "\n"))
         _ = Self.flusher
-        Self.pending.withLock { $0.append(contentsOf: line.utf8) }
+        Self.pending.withLock { $0.append(contentsOf: line) }
         if event.level >= .warning { Self.flush() }
     }
 
