@@ -6,68 +6,82 @@ import GatehouseCore
 /// `JSONDecoder` reads it back.
 enum AuditEntryJSON {
     static func encode(_ entry: AuditEntry) -> String {
-        var text: [UInt8] = [UInt8(ascii: "{")]
-        text.reserveCapacity(512)
-        var first = true
-        func key(_ name: StaticString) {
-            if !first { text.append(UInt8(ascii: ",")) }
-            first = false
-            text.append(UInt8(ascii: "\""))
-            text.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            text.append(contentsOf: "\":".utf8)
-        }
-        func string(_ name: StaticString, _ value: String?) {
-            guard let value else { return }
-            key(name)
-            JSONText.appendQuoted(value.utf8, to: &text)
-        }
-        func number(_ name: StaticString, _ value: (some CustomStringConvertible)?) {
-            guard let value else { return }
-            key(name)
-            text.append(contentsOf: value.description.utf8)
-        }
+        var object = ObjectWriter()
         // Sorted by key.
-        string("authentication", entry.authentication)
-        string("client", entry.client)
-        if let cost = entry.cost { string("cost", cost.exactDollars) }
-        string("decision", entry.decision)
+        object.string("authentication", entry.authentication)
+        object.string("client", entry.client)
+        if let cost = entry.cost { object.string("cost", cost.exactDollars) }
+        object.string("decision", entry.decision)
         if let findings = entry.findings {
-            key("findings")
-            text.append(UInt8(ascii: "["))
+            object.key("findings")
+            object.bytes.append(UInt8(ascii: "["))
             for (index, finding) in findings.enumerated() {
-                if index > 0 { text.append(UInt8(ascii: ",")) }
-                JSONText.appendQuoted(finding.utf8, to: &text)
+                if index > 0 { object.bytes.append(UInt8(ascii: ",")) }
+                JSONText.appendQuoted(finding.utf8, to: &object.bytes)
             }
-            text.append(UInt8(ascii: "]"))
+            object.bytes.append(UInt8(ascii: "]"))
         }
-        string("identity", entry.identity)
+        object.string("identity", entry.identity)
         if let labels = entry.identityLabels {
-            key("identityLabels")
-            text.append(UInt8(ascii: "{"))
+            object.key("identityLabels")
+            object.bytes.append(UInt8(ascii: "{"))
             for (index, label) in labels.sorted(by: { $0.key < $1.key }).enumerated() {
-                if index > 0 { text.append(UInt8(ascii: ",")) }
-                JSONText.appendQuoted(label.key.utf8, to: &text)
-                text.append(UInt8(ascii: ":"))
-                JSONText.appendQuoted(label.value.utf8, to: &text)
+                if index > 0 { object.bytes.append(UInt8(ascii: ",")) }
+                JSONText.appendQuoted(label.key.utf8, to: &object.bytes)
+                object.bytes.append(UInt8(ascii: ":"))
+                JSONText.appendQuoted(label.value.utf8, to: &object.bytes)
             }
-            text.append(UInt8(ascii: "}"))
+            object.bytes.append(UInt8(ascii: "}"))
         }
-        string("keyID", entry.keyID)
-        number("latencyMilliseconds", entry.latencyMilliseconds.map(rounded))
-        string("model", entry.model)
-        string("reason", entry.reason)
-        string("requestID", entry.requestID)
-        string("route", entry.route)
-        number("status", entry.status)
-        number("time", entry.time.timeIntervalSince1970)
-        number("timeToFirstTokenMilliseconds", entry.timeToFirstTokenMilliseconds.map(rounded))
-        number("tokensEstimated", entry.tokensEstimated)
-        number("tokensIn", entry.tokensIn)
-        number("tokensOut", entry.tokensOut)
-        string("trace", entry.trace)
-        string("upstream", entry.upstream)
-        text.append(UInt8(ascii: "}"))
-        return String(decoding: text, as: UTF8.self)
+        object.string("keyID", entry.keyID)
+        object.number("latencyMilliseconds", entry.latencyMilliseconds.map(rounded))
+        object.string("model", entry.model)
+        object.string("reason", entry.reason)
+        object.string("requestID", entry.requestID)
+        object.string("route", entry.route)
+        object.number("status", entry.status)
+        object.number("time", entry.time.timeIntervalSince1970)
+        object.number("timeToFirstTokenMilliseconds", entry.timeToFirstTokenMilliseconds.map(rounded))
+        object.number("tokensEstimated", entry.tokensEstimated)
+        object.number("tokensIn", entry.tokensIn)
+        object.number("tokensOut", entry.tokensOut)
+        object.string("trace", entry.trace)
+        object.string("upstream", entry.upstream)
+        object.bytes.append(UInt8(ascii: "}"))
+        return String(decoding: object.bytes, as: UTF8.self)
+    }
+
+    /// A JSON object written member by member (a struct's methods, not closures over the buffer: this
+    /// runs once per request).
+    private struct ObjectWriter {
+        var bytes: [UInt8]
+        private var first = true
+
+        init() {
+            bytes = [UInt8(ascii: "{")]
+            bytes.reserveCapacity(768)
+        }
+
+        mutating func key(_ name: StaticString) {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(UInt8(ascii: ":"))
+        }
+
+        mutating func string(_ name: StaticString, _ value: String?) {
+            guard let value else { return }
+            key(name)
+            JSONText.appendQuoted(value.utf8, to: &bytes)
+        }
+
+        mutating func number(_ name: StaticString, _ value: (some CustomStringConvertible)?) {
+            guard let value else { return }
+            key(name)
+            bytes.append(contentsOf: value.description.utf8)
+        }
     }
 
     /// Milliseconds to the microsecond.
