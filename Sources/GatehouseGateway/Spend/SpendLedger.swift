@@ -78,8 +78,9 @@ final class SpendLedger: Service, Sendable {
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let state = Mutex(State())
     private let journals: JournalSet
-    /// Whether a move of the journals into the store is on its way.
-    private let moveScheduled = Mutex(false)
+    /// Whether a move of the journals into the store is on its way (asked by every request's append: an
+    /// atomic, read before it is swapped, so the event loops do not take turns on a lock for it).
+    private let moveScheduled = Atomic(false)
     static let retryDelay = TimeAmount.milliseconds(200)
     /// How long journaled operations wait at most before they are moved into the store, and how many.
     static let moveDelay = DispatchTimeInterval.milliseconds(200)
@@ -196,13 +197,11 @@ final class SpendLedger: Service, Sendable {
 
     /// Has what the journals hold moved into the store after `delay`, unless a move is already on its way.
     private func scheduleMove(after delay: DispatchTimeInterval) {
-        let schedule = moveScheduled.withLock { scheduled in
-            defer { scheduled = true }
-            return !scheduled
-        }
-        guard schedule else { return }
+        guard !moveScheduled.load(ordering: .relaxed),
+            !moveScheduled.exchange(true, ordering: .acquiringAndReleasing)
+        else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
-            self.moveScheduled.withLock { $0 = false }
+            self.moveScheduled.store(false, ordering: .releasing)
             self.enqueue([.move])
         }
     }
