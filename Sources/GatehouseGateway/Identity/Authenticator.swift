@@ -48,14 +48,18 @@ struct Authenticator: Sendable {
 
     /// The token of `Bearer <token>`: visible ASCII only, no quotes or spaces, bounded in length.
     static func bearerToken(_ value: Substring) -> Substring? {
-        guard value.utf8.count > 7, value.utf8.count <= JWTVerifier.maximumTokenLength + 7 else { return nil }
-        let scheme = value.prefix(7)
-        guard scheme.lowercased() == "bearer " else { return nil }
-        let token = value.dropFirst(7)
-        guard !token.isEmpty,
-            token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'") })
+        let bytes = value.utf8
+        guard bytes.count > 7, bytes.count <= JWTVerifier.maximumTokenLength + 7 else { return nil }
+        // The scheme compared byte by byte, ASCII letters in any case (no Unicode case mapping).
+        let scheme = bytes.prefix(7).map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
+        guard scheme.elementsEqual("bearer ".utf8) else { return nil }
+        let start = bytes.index(bytes.startIndex, offsetBy: 7)
+        guard
+            bytes[start...].allSatisfy({
+                $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'")
+            })
         else { return nil }
-        return token
+        return value[start...]
     }
 
     /// The verifier of the issuer the token's (still unverified) `iss` names.

@@ -53,12 +53,17 @@ final class QuotaBook: Sendable {
         let now = clock()
         let charged = demands.map { Double(tokens($0.quota)) }
         return entries.withLock { table in
-            var refusal: (String, Double)?
-            for (demand, charge) in zip(demands, charged) {
+            // Each demand's entry is looked up once and stored back once (quota names are unique, so
+            // a request's scopes are too).
+            var current = demands.map { demand in
                 var entry = Self.entry(for: demand, in: table, now: now)
                 entry.requests?.refill(now: now)
                 entry.tokens?.refill(now: now)
-                table[demand.scope] = entry
+                return entry
+            }
+            var refusal: (String, Double)?
+            for (index, demand) in demands.enumerated() {
+                let entry = current[index]
                 let name = demand.quota.name
                 if let max = demand.quota.maxConcurrent, entry.active >= max {
                     refusal = refusal ?? ("\(max) concurrent requests (quota \(name))", 1)
@@ -67,30 +72,27 @@ final class QuotaBook: Sendable {
                     refusal =
                         refusal ?? ("\(demand.quota.requestsPerMinute ?? 0) requests per minute (quota \(name))", wait)
                 }
-                if let wait = entry.tokens.map({ $0.wait(for: charge) }), wait > 0 {
+                if let wait = entry.tokens.map({ $0.wait(for: charged[index]) }), wait > 0 {
                     refusal =
                         refusal ?? ("\(demand.quota.tokensPerMinute ?? 0) tokens per minute (quota \(name))", wait)
                 }
             }
+            if refusal == nil {
+                for index in current.indices {
+                    current[index].requests?.take(1)
+                    current[index].tokens?.take(charged[index])
+                    current[index].active += 1
+                }
+            }
+            for (demand, entry) in zip(demands, current) { table[demand.scope] = entry }
             if let (limit, wait) = refusal {
                 return .refused(
                     limit: limit,
                     retryAfter: max(Int(wait.rounded(.up)), 1),
-                    headers: Self.headers(demands.compactMap { table[$0.scope] })
+                    headers: Self.headers(current)
                 )
             }
-            for (demand, charge) in zip(demands, charged) {
-                table[demand.scope]?.requests?.take(1)
-                table[demand.scope]?.tokens?.take(charge)
-                table[demand.scope]?.active += 1
-            }
-            return .admitted(
-                Hold(
-                    demands: demands,
-                    chargedTokens: charged,
-                    headers: Self.headers(demands.compactMap { table[$0.scope] })
-                )
-            )
+            return .admitted(Hold(demands: demands, chargedTokens: charged, headers: Self.headers(current)))
         }
     }
 
