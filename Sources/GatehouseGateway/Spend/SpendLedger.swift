@@ -13,8 +13,8 @@ import Synchronization
 /// Budgets are reserved in memory against holds: this gateway's share of each budget window, kept in
 /// the store as reserved (`LedgerOperation.hold`). A request that fits in what the gateway holds and
 /// has not promised to requests in flight is reserved at once; one that does not waits for its hold to
-/// grow, by what it needs and headroom for the requests after it, or is refused when the budget cannot
-/// spare it. A request's cost is charged out of the hold when it ends, and what the gateway does not
+/// grow, by what it needs and headroom for the requests after it (`Hold.headroom`), or is refused when
+/// the budget cannot spare it. A request's cost is charged out of the hold when it ends, and what the gateway does not
 /// need is given back. Every request forwarded and not yet charged is covered by a hold in the store,
 /// so no budget is ever overspent, and a gateway that dies leaves holds the next start charges.
 ///
@@ -36,11 +36,46 @@ final class SpendLedger: Service, Sendable {
     /// What this gateway holds on one budget window, and how much of it requests in flight have.
     private struct Hold {
         var held = Cost.zero
-        var inFlight = Cost.zero
+        private(set) var inFlight = Cost.zero
         var limit = Cost.zero
         var windowEnd: Int64 = 0
+        /// The most in flight and what was charged in this second and the one before: the headroom a
+        /// hold keeps is sized by them. Sized by the moment's requests alone, a hold shrank in every lull
+        /// and ran dry a few dozen requests after it grew (charges come out of it), a store transaction
+        /// and a wait for every request that found it short, dozens of times a second under load.
+        private var peak = Cost.zero
+        private var charged = Cost.zero
+        private var lastPeak = Cost.zero
+        private var lastCharged = Cost.zero
+        private var second: Int64 = 0
 
         var free: Cost { held > inFlight ? held - inFlight : .zero }
+
+        /// What to hold beyond what requests in flight have: twice the most in flight lately and about a
+        /// second of charges.
+        var headroom: Cost { max(peak, lastPeak) * 2 + max(charged, lastCharged) }
+
+        mutating func start(_ amount: Cost) {
+            inFlight += amount
+            if inFlight > peak { peak = inFlight }
+        }
+
+        mutating func end(_ amount: Cost, charged cost: Cost) {
+            held -= cost
+            inFlight -= amount
+            charged += cost
+        }
+
+        /// Starts a new second's counts when `now` is past the current one.
+        mutating func roll(now: Int64) {
+            guard now > second else { return }
+            let follows = now == second + 1
+            lastPeak = follows ? peak : inFlight
+            lastCharged = follows ? charged : .zero
+            peak = inFlight
+            charged = .zero
+            second = now
+        }
     }
 
     private struct State {
@@ -53,8 +88,7 @@ final class SpendLedger: Service, Sendable {
         mutating func settle(_ reservation: BudgetReservation, cost: Cost) {
             for key in reservation.keys {
                 guard var hold = holds[key] else { continue }
-                hold.held -= cost
-                hold.inFlight -= reservation.amount
+                hold.end(reservation.amount, charged: cost)
                 holds[key] = hold.held == .zero && hold.inFlight == .zero ? nil : hold
             }
         }
@@ -66,7 +100,7 @@ final class SpendLedger: Service, Sendable {
                     hold.free >= reservation.amount
                 else { return false }
             }
-            for key in reservation.keys { holds[key]?.inFlight += reservation.amount }
+            for key in reservation.keys { holds[key]?.start(reservation.amount) }
             return true
         }
     }
@@ -261,7 +295,7 @@ final class SpendLedger: Service, Sendable {
             // Headroom taken under another limit (configuration changed it) or for an ended window is not used.
             guard var hold = state.holds[key], hold.limit == charge.limit, hold.windowEnd > now else { return .zero }
             let taken = min(hold.free, reservation.amount)
-            hold.inFlight += taken
+            hold.start(taken)
             state.holds[key] = hold
             return taken
         }
@@ -270,7 +304,7 @@ final class SpendLedger: Service, Sendable {
 
     /// What to give back of each hold once this batch's requests are charged: all that will be free when
     /// nothing is in flight any more or the window has ended, and otherwise what will be free beyond twice
-    /// what is in flight. Taken out of the holds at once, so nothing reserves it meanwhile.
+    /// its headroom (`Hold.headroom`). Taken out of the holds at once, so nothing reserves it meanwhile.
     private static func releases(
         for jobs: [Job],
         in state: inout State,
@@ -292,9 +326,10 @@ final class SpendLedger: Service, Sendable {
         var releases: [LedgerOperation.HoldKey: Cost] = [:]
         for (key, hold) in state.holds where !reserving.contains(key) {
             let settled = settling[key] ?? (.zero, .zero)
+            state.holds[key]?.roll(now: now)
             let free = hold.free + settled.amount - settled.cost
             let inFlight = hold.inFlight - settled.amount
-            let keep = hold.windowEnd <= now ? .zero : inFlight * 2
+            let keep = hold.windowEnd <= now || inFlight == .zero ? .zero : state.holds[key]?.headroom ?? .zero
             guard free > keep * 2 || (keep == .zero && free > .zero) else { continue }
             state.holds[key]?.held -= free - keep
             releases[key] = free - keep
@@ -319,9 +354,11 @@ final class SpendLedger: Service, Sendable {
                     positions.append(nil)
                     continue
                 }
+                let now = Int64(reservation.at.timeIntervalSince1970)
                 let wanted = state.withLock { state in
                     zip(needed, reservation.keys).map { needed, key in
-                        needed + (state.holds[key]?.inFlight ?? .zero)
+                        state.holds[key]?.roll(now: now)
+                        return needed + (state.holds[key]?.headroom ?? .zero)
                     }
                 }
                 positions.append(operations.count)
@@ -390,7 +427,7 @@ final class SpendLedger: Service, Sendable {
         in state: inout State
     ) -> LedgerOutcome {
         guard case .held(let grants) = outcome else {
-            for (key, taken) in zip(reservation.keys, claimed) { state.holds[key]?.inFlight -= taken }
+            for (key, taken) in zip(reservation.keys, claimed) { state.holds[key]?.end(taken, charged: .zero) }
             if case .refused = outcome,
                 state.reserveFromHolds(reservation, now: Int64(reservation.at.timeIntervalSince1970))
             {
@@ -402,7 +439,7 @@ final class SpendLedger: Service, Sendable {
             let key = reservation.keys[index]
             var hold = state.holds[key] ?? Hold()
             hold.held += grants[index]
-            hold.inFlight += reservation.amount - claimed[index]
+            hold.start(reservation.amount - claimed[index])
             hold.limit = reservation.budgets[index].limit
             hold.windowEnd = reservation.windowEnds[index]
             state.holds[key] = hold
