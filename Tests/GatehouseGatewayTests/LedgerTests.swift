@@ -215,4 +215,42 @@ import Testing
         #expect(try store.budgets().first?.spent == Cost(dollars: "0.7"))
         #expect(try store.auditRecords(AuditQuery()).count == 3)
     }
+
+    @Test func aHoldUnderSteadySpendingRarelyMakesARequestWait() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store(directory: directory)
+        let ledger = try Self.ledger(store, in: directory)
+        let budget = BudgetCharge(scope: "team", period: .day, limit: Cost(dollars: "1000")!)
+        let worst = Cost(dollars: "0.01")!
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        final class Flag: @unchecked Sendable { var raised = false }
+        // 2,000 requests, 8 in flight, each charged a tenth of its worst case: every charge comes out of
+        // the hold. A hold sized by what is in flight alone ran dry every 90 requests or so.
+        var inFlight: [BudgetReservation] = []
+        var waited = 0
+        for _ in 0..<2000 {
+            let reservation = ledger.reservation(of: worst, against: [budget])
+            let (future, atOnce) = try await loop.submit { () -> (EventLoopFuture<LedgerOutcome>, Bool) in
+                let future = ledger.reserve(reservation, on: loop)
+                let done = Flag()
+                future.whenComplete { _ in done.raised = true }  // runs at once on the loop when complete
+                return (future, done.raised)
+            }.get()
+            if !atOnce { waited += 1 }
+            #expect(try await future.get() == .done)
+            inFlight.append(reservation)
+            if inFlight.count == 8 {
+                let oldest = inFlight.removeFirst()
+                _ = try await ledger.finish(oldest, cost: Cost(dollars: "0.001")!, record: nil, on: loop).get()
+            }
+        }
+        #expect(waited <= 12, "\(waited) reservations waited for the store")
+        for reservation in inFlight {
+            _ = try await ledger.finish(reservation, cost: Cost(dollars: "0.001")!, record: nil, on: loop).get()
+        }
+        let status = try await Self.settled(store)
+        #expect(status?.reserved == .zero)
+        #expect(status?.spent == Cost(dollars: "2"))
+    }
 }
