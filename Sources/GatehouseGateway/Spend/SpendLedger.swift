@@ -14,8 +14,8 @@ import Synchronization
 /// the store as reserved (`LedgerOperation.hold`). A request that fits in what the gateway holds and
 /// has not promised to requests in flight is reserved at once; one that does not waits for its hold to
 /// grow, by what it needs and headroom for the requests after it (`Hold.headroom`), or is refused when
-/// the budget cannot spare it. A request's cost is charged out of the hold when it ends, and what the gateway does not
-/// need is given back. Every request forwarded and not yet charged is covered by a hold in the store,
+/// the budget cannot spare it. A request's cost is charged out of the hold when it ends, and what the
+/// gateway does not need is given back. Every request forwarded and not yet charged is covered by a hold in the store,
 /// so no budget is ever overspent, and a gateway that dies leaves holds the next start charges.
 ///
 /// A request's charge and audit record are made durable in its event loop's journal (`JournalSet`, one
@@ -303,8 +303,9 @@ final class SpendLedger: Service, Sendable {
     }
 
     /// What to give back of each hold once this batch's requests are charged: all that will be free when
-    /// nothing is in flight any more or the window has ended, and otherwise what will be free beyond twice
-    /// its headroom (`Hold.headroom`). Taken out of the holds at once, so nothing reserves it meanwhile.
+    /// nothing is in flight any more or the window has ended, and otherwise, once more than twice its
+    /// headroom (`Hold.headroom`) will be free, what is beyond the headroom. Taken out of the holds at
+    /// once, so nothing reserves it meanwhile.
     private static func releases(
         for jobs: [Job],
         in state: inout State,
