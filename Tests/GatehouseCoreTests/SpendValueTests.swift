@@ -12,6 +12,10 @@ import Testing
         #expect(Cost(picodollars: 1).exactDollars == "0.000000000001")
         #expect(Cost(picodollars: 12_500_000_000_000).exactDollars == "12.5")
         #expect(Cost(picodollars: 3_000_001_000_000).exactDollars == "3.000001")
+        // A negative amount (never made by arithmetic, which saturates; only read from a damaged store) is
+        // written as one, down to the smallest.
+        #expect(Cost(picodollars: -1_500_000_000_000).exactDollars == "-1.5")
+        #expect(Cost(picodollars: .min).exactDollars == "-9223372.036854775808")
         // Every amount reads back as itself.
         for picodollars: Int64 in [7, 10, 999_999_999_999, 1_000_000_000_000, 1_000_000_000_010, 123_456_789_012_345] {
             let cost = Cost(picodollars: picodollars)

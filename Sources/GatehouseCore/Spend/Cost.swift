@@ -72,17 +72,17 @@ public struct Cost: Sendable, Hashable, Comparable, Codable, CustomStringConvert
 
     /// Every digit that matters, trailing zeros dropped: `12.5`, `0.00015`, `3`.
     public var exactDollars: String {
-        guard picodollars >= 0 else { return "-" + Cost(picodollars: 0 &- picodollars).exactDollars }
-        let whole = picodollars / 1_000_000_000_000
-        var fraction = picodollars % 1_000_000_000_000
-        guard fraction > 0 else { return String(whole) }
+        let sign = picodollars < 0 ? "-" : ""
+        let whole = picodollars.magnitude / 1_000_000_000_000
+        var fraction = picodollars.magnitude % 1_000_000_000_000
+        guard fraction > 0 else { return sign + String(whole) }
         var decimals = 12
         while fraction % 10 == 0 {
             fraction /= 10
             decimals -= 1
         }
         let digits = String(fraction)
-        return "\(whole)." + String(repeating: "0", count: decimals - digits.count) + digits
+        return "\(sign)\(whole)." + String(repeating: "0", count: decimals - digits.count) + digits
     }
 
     /// Dollars as a floating-point number, for metrics only (never for accounting).

@@ -51,7 +51,7 @@ struct Authenticator: Sendable {
         let bytes = value.utf8
         guard bytes.count > 7, bytes.count <= JWTVerifier.maximumTokenLength + 7 else { return nil }
         // The scheme compared byte by byte, ASCII letters in any case (no Unicode case mapping).
-        let scheme = bytes.prefix(7).map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
+        let scheme = bytes.prefix(7).lazy.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
         guard scheme.elementsEqual("bearer ".utf8) else { return nil }
         let start = bytes.index(bytes.startIndex, offsetBy: 7)
         guard

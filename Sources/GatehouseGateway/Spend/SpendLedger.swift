@@ -15,8 +15,9 @@ import Synchronization
 /// has not promised to requests in flight is reserved at once; one that does not waits for its hold to
 /// grow, by what it needs and headroom for the requests after it (`Hold.headroom`), or is refused when
 /// the budget cannot spare it. A request's cost is charged out of the hold when it ends, and what the
-/// gateway does not need is given back. Every request forwarded and not yet charged is covered by a hold in the store,
-/// so no budget is ever overspent, and a gateway that dies leaves holds the next start charges.
+/// gateway does not need is given back. Every request forwarded and not yet charged is covered by a
+/// hold in the store, so no budget is ever overspent, and a gateway that dies leaves holds the next
+/// start charges.
 ///
 /// A request's charge and audit record are made durable in its event loop's journal (`JournalSet`, one
 /// `write` per request) and moved into the store in large transactions: within 200 ms, at 4,096
@@ -325,16 +326,18 @@ final class SpendLedger: Service, Sendable {
             }
         }
         var releases: [LedgerOperation.HoldKey: Cost] = [:]
-        for (key, hold) in state.holds where !reserving.contains(key) {
+        for key in state.holds.keys where !reserving.contains(key) {
+            guard var hold = state.holds[key] else { continue }
+            hold.roll(now: now)
             let settled = settling[key] ?? (.zero, .zero)
-            state.holds[key]?.roll(now: now)
             let free = hold.free + settled.amount - settled.cost
             let inFlight = hold.inFlight - settled.amount
-            let keep = hold.windowEnd <= now || inFlight == .zero ? .zero : state.holds[key]?.headroom ?? .zero
-            guard free > keep * 2 || (keep == .zero && free > .zero) else { continue }
-            state.holds[key]?.held -= free - keep
-            releases[key] = free - keep
-            if state.holds[key].map({ $0.held == .zero && $0.inFlight == .zero }) == true { state.holds[key] = nil }
+            let keep = hold.windowEnd <= now || inFlight == .zero ? .zero : hold.headroom
+            if free > keep * 2 || (keep == .zero && free > .zero) {
+                hold.held -= free - keep
+                releases[key] = free - keep
+            }
+            state.holds[key] = hold.held == .zero && hold.inFlight == .zero ? nil : hold
         }
         return releases
     }
