@@ -150,7 +150,7 @@ package final class AnswerMeter {
         into output: inout [UInt8]
     ) -> [UInt8] {
         guard let answerGuard else { return Array(data) }
-        let choice = JSONFields.integer(named: "index", in: data) ?? 0
+        let choice = JSONFields.index(in: data) ?? 0
         let texts = values.filter { Self.isAnswerText($0.key) }
         var released: [String] = []
         for value in texts {

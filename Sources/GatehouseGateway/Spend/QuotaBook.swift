@@ -52,7 +52,8 @@ final class QuotaBook: Sendable {
         guard !demands.isEmpty else { return .admitted(Hold(demands: [], chargedTokens: [], headers: [])) }
         let now = clock()
         let charged = demands.map { Double(tokens($0.quota)) }
-        return entries.withLock { table in
+        // The headers are written after the lock is let go: only the entries' copies are needed.
+        let (current, refusal) = entries.withLock { table -> ([Entry], (String, Double)?) in
             // Each demand's entry is looked up once and stored back once (quota names are unique, so
             // a request's scopes are too).
             var current = demands.map { demand in
@@ -85,15 +86,12 @@ final class QuotaBook: Sendable {
                 }
             }
             for (demand, entry) in zip(demands, current) { table[demand.scope] = entry }
-            if let (limit, wait) = refusal {
-                return .refused(
-                    limit: limit,
-                    retryAfter: max(Int(wait.rounded(.up)), 1),
-                    headers: Self.headers(current)
-                )
-            }
-            return .admitted(Hold(demands: demands, chargedTokens: charged, headers: Self.headers(current)))
+            return (current, refusal)
         }
+        if let (limit, wait) = refusal {
+            return .refused(limit: limit, retryAfter: max(Int(wait.rounded(.up)), 1), headers: Self.headers(current))
+        }
+        return .admitted(Hold(demands: demands, chargedTokens: charged, headers: Self.headers(current)))
     }
 
     /// The request is over: frees its concurrency slots and trues up its token charge with what it used.
@@ -101,7 +99,8 @@ final class QuotaBook: Sendable {
         guard !hold.demands.isEmpty else { return }
         entries.withLock { table in
             for (demand, charged) in zip(hold.demands, hold.chargedTokens) {
-                table[demand.scope]?.active -= 1
+                guard let slot = table.index(forKey: demand.scope) else { continue }
+                table.values[slot].active -= 1
                 guard let usage else { continue }
                 let used: Int
                 switch demand.quota.countedTokens {
@@ -109,7 +108,7 @@ final class QuotaBook: Sendable {
                 case .output: used = usage.output
                 case .total: used = usage.total
                 }
-                table[demand.scope]?.tokens?.adjust(by: charged - Double(used))
+                table.values[slot].tokens?.adjust(by: charged - Double(used))
             }
         }
     }
@@ -122,17 +121,36 @@ final class QuotaBook: Sendable {
         return entry
     }
 
+    /// The names of one kind's `x-ratelimit-*` headers.
+    private struct HeaderNames {
+        let limit: String
+        let remaining: String
+        let reset: String
+
+        init(_ kind: String) {
+            limit = "x-ratelimit-limit-\(kind)"
+            remaining = "x-ratelimit-remaining-\(kind)"
+            reset = "x-ratelimit-reset-\(kind)"
+        }
+    }
+
+    private static let requestHeaders = HeaderNames("requests")
+    private static let tokenHeaders = HeaderNames("tokens")
+
     /// OpenAI's `x-ratelimit-*` headers for the tightest request and token allowances.
     private static func headers(_ entries: [Entry]) -> [(String, String)] {
         var headers: [(String, String)] = []
-        for (kind, allowances) in [
-            ("requests", entries.compactMap(\.requests)), ("tokens", entries.compactMap(\.tokens)),
-        ] {
-            guard let tightest = allowances.min(by: { $0.remaining < $1.remaining }) else { continue }
-            headers.append(("x-ratelimit-limit-\(kind)", String(Int(tightest.capacity))))
-            headers.append(("x-ratelimit-remaining-\(kind)", String(tightest.remaining)))
-            headers.append(("x-ratelimit-reset-\(kind)", "\(Int(tightest.secondsToFull.rounded(.up)))s"))
-        }
+        headers.reserveCapacity(6)
+        let byRemaining: (Allowance, Allowance) -> Bool = { $0.remaining < $1.remaining }
+        append(entries.lazy.compactMap(\.requests).min(by: byRemaining), requestHeaders, to: &headers)
+        append(entries.lazy.compactMap(\.tokens).min(by: byRemaining), tokenHeaders, to: &headers)
         return headers
+    }
+
+    private static func append(_ tightest: Allowance?, _ names: HeaderNames, to headers: inout [(String, String)]) {
+        guard let tightest else { return }
+        headers.append((names.limit, String(Int(tightest.capacity))))
+        headers.append((names.remaining, String(tightest.remaining)))
+        headers.append((names.reset, String(Int(tightest.secondsToFull.rounded(.up))) + "s"))
     }
 }
