@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -7,42 +8,51 @@ import Glibc
 import Darwin
 #endif
 
-/// A gateway's append-only file of ledger operations (charges, releases, audit records), written with
-/// one `write` per batch: durable against the process dying as soon as the call returns, like a WAL
-/// commit with `synchronous=NORMAL`, at the cost of one system call instead of a transaction's dozen.
+/// A gateway's append-only file of ledger operations (charges, releases, audit records), written one
+/// batch at a time: durable against the process dying as soon as `append` returns, like a WAL commit with
+/// `synchronous=NORMAL`, with no transaction and, on Linux, no system call (`JournalFile`).
 /// The gateway moves what it wrote into the store in large transactions (`Store.apply` with
 /// `.journalMoved`) and starts a new file; a gateway that dies leaves files the next start replays
-/// (`Store.chargeAbandonedHolds`).
+/// (`Store.chargeAbandonedHolds`). A file the store has is emptied and kept for the next one but one.
 ///
 /// A gateway writes several journals (one per event loop, so loops never wait on each other), each named
 /// `<owner>.<stream>`. Files are `ledger/<name>.<generation>.journal`; each line is one operation: `C` (charge) or `L`
 /// (release), window start, picodollars and the scope as a JSON string, tab-separated, or `R` and an
-/// audit entry's stored JSON. A line cut short by a crash has no newline and is ignored.
+/// audit entry's stored JSON. A line cut short by a crash has no newline and is ignored, and so is
+/// everything from the first NUL byte (the unwritten rest of a sized file; no line has one). A journal
+/// closed in order cuts its file to what it holds.
 ///
-/// Unchecked: one thread (the gateway's ledger thread) uses an instance.
+/// Unchecked: one thread at a time uses an instance (the gateway's journals are behind locks).
 public final class LedgerJournal: @unchecked Sendable {
     /// `<owner>.<stream>`: the journal's files and its mark in the store go by it.
     public let name: String
-    public private(set) var generation: Int64
     private let folder: URL
-    private var descriptor: Int32 = -1
+    private var current: JournalFile
+    /// Files of earlier generations the store may not have yet.
+    private var retired: [JournalFile] = []
+    /// An emptied file (under the name of a generation the store has) for the next generation.
+    private var spare: JournalFile?
+
+    public var generation: Int64 { current.generation }
 
     /// Opens the first file of the owner's journal `stream` in the data directory `directory`.
     public init(directory: URL, owner: String, stream: Int) throws(StoreError) {
         name = "\(owner).\(stream)"
         folder = Self.folder(in: directory)
-        generation = 1
         try? FileManager.default.createDirectory(
             at: folder,
             withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o700]
         )
-        try openFile()
+        current = try JournalFile(folder: folder, name: name, generation: 1)
     }
 
-    deinit { if descriptor >= 0 { close(descriptor) } }
+    deinit {
+        current.trim()
+        spare?.remove()
+    }
 
-    /// Appends `operations` (holds are not journaled: they need the store's answer) with one write, and
+    /// Appends `operations` (holds are not journaled: they need the store's answer) in one batch, and
     /// returns them with each record's stored JSON, so the store need not encode it again.
     @discardableResult
     public func append(_ operations: [LedgerOperation]) throws(StoreError) -> [LedgerOperation] {
@@ -59,17 +69,7 @@ public final class LedgerJournal: @unchecked Sendable {
             bytes.append(UInt8(ascii: "\n"))
             return .record(entry, text: json)
         }
-        let written = bytes.withUnsafeBytes { buffer -> Bool in
-            var offset = 0
-            while offset < buffer.count {
-                let result = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if result < 0 && errno == EINTR { continue }
-                guard result > 0 else { return false }
-                offset += result
-            }
-            return true
-        }
-        guard written else {
+        guard bytes.withUnsafeBytes({ current.write($0) }) else {
             throw StoreError(
                 .unavailable,
                 "the ledger journal could not be written: \(String(cString: strerror(errno)))"
@@ -78,28 +78,40 @@ public final class LedgerJournal: @unchecked Sendable {
         return encoded
     }
 
-    /// Starts the next file; the current one stays until the store has its operations (`removeFiles`).
+    /// Starts the next file (the spare, renamed, when there is one); the current one stays until the
+    /// store has its operations (`removeFiles`). When no file can be made, the current one goes on.
     public func startNext() throws(StoreError) {
-        close(descriptor)
-        descriptor = -1
-        generation += 1
-        try openFile()
+        let next = generation + 1
+        let file: JournalFile
+        if let spare, spare.renumber(to: next) {
+            file = spare
+        } else {
+            spare?.remove()
+            file = try JournalFile(folder: folder, name: name, generation: next)
+        }
+        spare = nil
+        retired.append(current)
+        current = file
     }
 
-    /// Removes the files of generations `first` through `last` (the store has their operations).
+    /// Done with the files of generations `first` through `last` (the store has their operations): one
+    /// is emptied and kept as the spare, the rest removed.
     public func removeFiles(from first: Int64, through last: Int64) {
         guard first <= last else { return }
-        for generation in first...last { unlink(Self.file(folder, name, generation).path) }
-    }
-
-    private func openFile() throws(StoreError) {
-        descriptor = open(
-            Self.file(folder, name, generation).path,
-            O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-            0o600
-        )
-        guard descriptor >= 0 else {
-            throw StoreError(.unavailable, "cannot create a ledger journal in \(folder.path)")
+        let done = first...last
+        let finished = retired.filter { done.contains($0.generation) }
+        for file in finished {
+            if spare == nil, file.clear() {
+                spare = file
+            } else {
+                file.remove()
+            }
+        }
+        retired.removeAll { done.contains($0.generation) }
+        // Generations with no file open here: from before a restart, or the current one at shutdown.
+        let handled = Set(finished.map(\.generation))
+        for generation in done where !handled.contains(generation) {
+            unlink(JournalFile.path(folder, name, generation))
         }
     }
 
@@ -130,7 +142,8 @@ public final class LedgerJournal: @unchecked Sendable {
     /// newline is dropped.
     static func operations(in directory: URL, name: String, generation: Int64) throws -> [LedgerOperation] {
         let owner = owner(of: name)
-        let data = try Data(contentsOf: file(folder(in: directory), name, generation))
+        var data = try Data(contentsOf: file(folder(in: directory), name, generation))
+        if let end = data.firstIndex(of: 0) { data = data[..<end] }
         let decoder = AuditChain.makeDecoder()
         var operations: [LedgerOperation] = []
         var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
