@@ -42,7 +42,7 @@ struct AdminPlane: Responder {
         head: HTTPRequestHead,
         requestID: String,
         certificateNames: [String],
-        client: SocketAddress?
+        client: String?
     ) -> Result<AdmittedRequest, GatewayError> {
         let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         if path == "/healthz" || Self.consolePaths.contains(path) {

@@ -51,7 +51,10 @@ struct JSONBodyScanner {
     private init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     static func scan(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> Fields {
-        guard String(validating: bytes, as: UTF8.self) != nil else { throw .invalid }
+        // Plain ASCII (most bodies) is UTF-8 as it stands: no string is made to find that out.
+        guard bytes.allSatisfy({ $0 < 0x80 }) || String(validating: bytes, as: UTF8.self) != nil else {
+            throw .invalid
+        }
         var scanner = JSONBodyScanner(bytes)
         scanner.skipWhitespace()
         guard scanner.peek == UInt8(ascii: "{") else {
@@ -72,6 +75,7 @@ struct JSONBodyScanner {
         var fields = Fields()
         fields.firstKeyOffset = index + 1
         var seen: [TopLevelKey] = []
+        seen.reserveCapacity(8)
         try elements(closedBy: UInt8(ascii: "}")) { scanner throws(Failure) in
             let key = try scanner.topLevelKey()
             if scanner.withBytes(of: key, Self.isRefused) { throw .refusedKey(scanner.text(of: key)) }
@@ -131,7 +135,7 @@ struct JSONBodyScanner {
         let start = index
         guard try skipString() else { return .raw((start + 1)..<(index - 1)) }
         index = start
-        return .decoded(Array(try decodedString().utf8))
+        return .decoded(Array(try escapedString().utf8))
     }
 
     private func withBytes<T>(of key: TopLevelKey, _ body: (UnsafeRawBufferPointer) -> T) -> T {
@@ -312,7 +316,7 @@ struct JSONBodyScanner {
         let start = index
         if try skipString() {
             index = start
-            let key = try decodedString()
+            let key = try escapedString()
             if Self.isRefused(key.utf8) { throw .refusedKey(key) }
         } else {
             let raw = UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<(index - 1)])
@@ -362,8 +366,17 @@ struct JSONBodyScanner {
         throw .invalid
     }
 
-    /// Reads a string with its escapes resolved.
+    /// Reads a string with its escapes resolved (one without escapes is made from its bytes at once).
     private mutating func decodedString() throws(Failure) -> String {
+        let start = index
+        guard try skipString() else {
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<(index - 1)]), as: UTF8.self)
+        }
+        index = start
+        return try escapedString()
+    }
+
+    private mutating func escapedString() throws(Failure) -> String {
         try expect(UInt8(ascii: "\""))
         var scalars = String.UnicodeScalarView()
         var plainStart = index

@@ -1,3 +1,4 @@
+import Foundation
 import NIOHTTP1
 
 /// A request whose head a responder accepted: what it needs again once the body is in.
@@ -10,6 +11,10 @@ struct AdmittedRequest: Sendable {
     /// The configuration in force when the head arrived, used for the whole request.
     let runtime: GatewayRuntime
     let started: ContinuousClock.Instant
+    /// When the head arrived, by the wall clock (the audit record's time).
+    var arrived = Date()
+    /// The client's address (`127.0.0.1:50122`), written once per connection.
+    var client: String?
 
     /// The caller, when authentication needed no further (asynchronous) step.
     var identity: Identity? {

@@ -37,6 +37,8 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
     /// The request being answered, to abandon when the client goes away.
     private var cancellation: RequestCancellation?
     private var certificateNames: [String]?
+    /// The client's address as text, written at the connection's first request (not per request).
+    private var client: String?
     /// Counts requests, so a late "response finished" for an earlier request is recognised.
     private var sequence = 0
     private let writability = WritabilitySignal()
@@ -253,11 +255,12 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
             return
         }
         if certificateNames == nil { certificateNames = Self.certificateNames(context: context) }
+        if client == nil { client = context.channel.remoteAddress?.readable }
         switch responder.admit(
             head: head,
             requestID: requestID,
             certificateNames: certificateNames ?? [],
-            client: context.channel.remoteAddress
+            client: client
         ) {
         case .failure(let error):
             refuse(error, head: head, requestID: requestID, context: context)

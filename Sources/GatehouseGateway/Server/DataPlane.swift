@@ -32,7 +32,7 @@ struct DataPlane: Responder {
         head: HTTPRequestHead,
         requestID: String,
         certificateNames: [String],
-        client: SocketAddress?
+        client: String?
     ) -> Result<AdmittedRequest, GatewayError> {
         // Routing uses the raw path only: never a URL rebuilt from Host.
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
@@ -84,7 +84,8 @@ struct DataPlane: Responder {
                 requestID: requestID,
                 authentication: result,
                 runtime: runtime,
-                started: .now
+                started: .now,
+                client: client
             )
         )
     }
@@ -108,7 +109,7 @@ struct DataPlane: Responder {
                 Task(executorPreference: executor) {
                     guard let identity = await verifier.identify(token: token, header: header, now: Date()) else {
                         log(request, status: 401, extra: ["gatehouse.reason": "token not valid"])
-                        var entry = auditEntry(request, identity: nil, writer: writer)
+                        var entry = auditEntry(request, identity: nil)
                         entry.reason = "token_not_valid"
                         refuse(entry, with: .unauthenticated, writer: writer)
                         return
@@ -124,7 +125,7 @@ struct DataPlane: Responder {
                 }
             )
         case .rejected:
-            refuse(auditEntry(request, identity: nil, writer: writer), with: .unauthenticated, writer: writer)
+            refuse(auditEntry(request, identity: nil), with: .unauthenticated, writer: writer)
         }
     }
 
@@ -148,7 +149,7 @@ struct DataPlane: Responder {
                 status: Int(error.status.code),
                 extra: ["gatehouse.reason": "\(error.code)"]
             )
-            refuse(auditEntry(request, identity: identity, writer: writer), with: error, writer: writer)
+            refuse(auditEntry(request, identity: identity), with: error, writer: writer)
             return
         case .success(let result):
             inspected = result
@@ -156,7 +157,7 @@ struct DataPlane: Responder {
         guard let model = request.runtime.model(named: inspected.model) else {
             log(request, identity: identity, status: 404, extra: ["gatehouse.reason": "unknown model"])
             refuse(
-                auditEntry(request, identity: identity, writer: writer),
+                auditEntry(request, identity: identity),
                 with: GatewayError(
                     .notFound,
                     type: "invalid_request_error",
@@ -168,7 +169,7 @@ struct DataPlane: Responder {
             return
         }
         let decision = request.runtime.access.evaluate(caller: identity.subject, model: model.subject)
-        var entry = auditEntry(request, identity: identity, writer: writer)
+        var entry = auditEntry(request, identity: identity)
         entry.model = model.route.name
         entry.trace = decision.compactTrace
         entry.access = decision
@@ -357,9 +358,9 @@ struct DataPlane: Responder {
 
     // MARK: Audit
 
-    private func auditEntry(_ request: AdmittedRequest, identity: Identity?, writer: ResponseWriter?) -> RequestRecord {
+    private func auditEntry(_ request: AdmittedRequest, identity: Identity?) -> RequestRecord {
         var entry = AuditEntry(
-            time: Date(timeIntervalSinceNow: -((ContinuousClock.now - request.started) / .seconds(1))),
+            time: request.arrived,
             requestID: request.requestID,
             route: request.path,
             decision: "allow",
@@ -371,7 +372,7 @@ struct DataPlane: Responder {
             entry.authentication = identity.method.rawValue
             entry.keyID = identity.keyID
         }
-        entry.client = writer?.channel.remoteAddress?.readable
+        entry.client = request.client
         return RequestRecord(entry)
     }
 
@@ -400,7 +401,7 @@ struct DataPlane: Responder {
             }
         }
         log(request, identity: identity, status: 200, extra: ["gatehouse.models": "\(items.count)"])
-        var entry = auditEntry(request, identity: identity, writer: writer)
+        var entry = auditEntry(request, identity: identity)
         entry.status = 200
         record(entry)
         writer.writeJSON(status: .ok, "{\"object\":\"list\",\"data\":[\(items.joined(separator: ","))]}")
@@ -416,7 +417,7 @@ struct DataPlane: Responder {
     private func recordRefusal(
         path: String,
         requestID: String,
-        client: SocketAddress?,
+        client: String?,
         error: GatewayError,
         reason: String
     ) {
@@ -428,7 +429,7 @@ struct DataPlane: Responder {
             status: Int(error.status.code)
         )
         entry.reason = reason
-        entry.client = client?.readable
+        entry.client = client
         record(RequestRecord(entry))
     }
 

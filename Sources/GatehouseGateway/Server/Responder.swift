@@ -11,7 +11,7 @@ protocol Responder: Sendable {
         head: HTTPRequestHead,
         requestID: String,
         certificateNames: [String],
-        client: SocketAddress?
+        client: String?
     ) -> Result<AdmittedRequest, GatewayError>
 
     /// Answers an admitted request; called on the connection's event loop. Work that outlives the call

@@ -25,7 +25,9 @@ enum AuditEntryJSON {
         if let labels = entry.identityLabels {
             object.key("identityLabels")
             object.bytes.append(UInt8(ascii: "{"))
-            for (index, label) in labels.sorted(by: { $0.key < $1.key }).enumerated() {
+            // Most callers carry one label or two: no sorted copy is made for one.
+            let sorted = labels.count < 2 ? Array(labels) : labels.sorted(by: { $0.key < $1.key })
+            for (index, label) in sorted.enumerated() {
                 if index > 0 { object.bytes.append(UInt8(ascii: ",")) }
                 JSONText.appendQuoted(label.key.utf8, to: &object.bytes)
                 object.bytes.append(UInt8(ascii: ":"))
