@@ -138,6 +138,25 @@ import Testing
         )
     }
 
+    /// A refused request whose body keeps coming still gets its answer: the connection closes its output
+    /// and lingers, reading and dropping, instead of resetting the bytes in flight (and the answer with them).
+    @Test func anAnswerThatClosesTheConnectionIsNotLostToTheBodyStillArriving() async throws {
+        try await GatewayHarness.with(
+            configure: { configuration, _ in configuration.limits.maxBodyBytes = 1024 },
+            { harness in
+                let head =
+                    "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 400000\r\n\r\n"
+                let body = Array(repeating: String(repeating: "x", count: 16 << 10), count: 24)
+                for _ in 0..<3 {
+                    let exchange = try await RawClient.exchange(port: harness.dataPort, [head] + body)
+                    #expect(exchange.response.hasPrefix("HTTP/1.1 413"))
+                    #expect(exchange.closed && exchange.elapsed < .seconds(3))
+                }
+            }
+        )
+    }
+
     @Test func slowHeadersSlowBodiesAndIdleConnectionsAreCut() async throws {
         try await GatewayHarness.with(
             configure: { configuration, _ in

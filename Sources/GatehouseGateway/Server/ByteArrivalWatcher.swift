@@ -30,7 +30,7 @@ final class ByteArrivalWatcher: ChannelInboundHandler, RemovableChannelHandler {
             + "x-request-id: \(requestID)\r\nconnection: close\r\n\r\n\(body)"
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response))).whenComplete { _ in
-            channel.close(promise: nil)
+            channel.closeAfterAnswer()
         }
     }
 

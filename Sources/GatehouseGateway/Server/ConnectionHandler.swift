@@ -373,7 +373,7 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if closes {
             let channel = context.channel
-            written.whenComplete { _ in channel.close(promise: nil) }
+            written.whenComplete { _ in channel.closeAfterAnswer() }
         }
     }
 
