@@ -69,4 +69,32 @@ import Testing
         #expect(data.last == UInt8(ascii: "\n"))
         #expect(Self.requestIDs(try LedgerJournal.operations(in: directory, name: "gw.1", generation: 3)) == ["four"])
     }
+
+    /// While the store is out of reach every move starts a file: the files wait on disk, not open.
+    @Test func filesTheStoreHasNotTakenYetStayOnDiskNotOpen() throws {
+        let directory = LedgerTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let journal = try LedgerJournal(directory: directory, owner: "gw", stream: 1)
+        // The journal's files this process has mapped (Linux; elsewhere files are not mapped).
+        let mapped = {
+            let maps = (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)) ?? ""
+            return maps.split(separator: "\n").count { $0.contains(directory.lastPathComponent) }
+        }
+        for index in 1...40 {
+            try journal.append([Self.record("r\(index)")])
+            try journal.startNext()
+        }
+        #expect(mapped() <= 3)
+        #if os(Linux)
+        #expect(mapped() >= 1)
+        #endif
+        #expect(LedgerJournal.files(in: directory)["gw.1"]?.count == 41)
+        // The store has them all now: one is kept, emptied, for the next file; the others go.
+        journal.removeFiles(from: 1, through: 40)
+        #expect(LedgerJournal.files(in: directory)["gw.1"]?.count == 2)
+        try journal.append([Self.record("last")])
+        #expect(Self.requestIDs(try LedgerJournal.operations(in: directory, name: "gw.1", generation: 41)) == ["last"])
+        try journal.startNext()
+        #expect(LedgerJournal.files(in: directory)["gw.1"] == [41, 42])
+    }
 }

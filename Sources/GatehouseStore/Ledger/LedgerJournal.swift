@@ -91,6 +91,9 @@ public final class LedgerJournal: @unchecked Sendable {
         }
         spare = nil
         retired.append(current)
+        // Only the newest stay open (one of them becomes the spare): while the store is out of reach a
+        // move is tried, and a file started, several times a second. Older ones wait on disk, closed.
+        if retired.count > 2 { retired.removeFirst(retired.count - 2) }
         current = file
     }
 
