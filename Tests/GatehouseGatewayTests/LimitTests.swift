@@ -116,14 +116,19 @@ import Testing
 
     @Test func concurrentRequestsAreCapped() async throws {
         var fixture = FixtureModel.Configuration()
-        fixture.eventInterval = .milliseconds(100)
+        fixture.eventInterval = .milliseconds(200)
         try await GatewayHarness.with(
             fixture: fixture,
             configure: Self.with([Self.quota("one-at-a-time") { $0.maxConcurrent = 1 }])
         ) { harness in
             let key = try await harness.key()
             async let slow = harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat(stream: true))
-            try await Task.sleep(for: .milliseconds(300))
+            // Once the model has the stream, the gateway holds its one slot for the stream's 2.4 s (not a
+            // fixed wait: on a loaded machine the stream may not have started by then).
+            let deadline = ContinuousClock.now + .seconds(10)
+            while harness.fixture.counters.requests < 1 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             let second = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
             #expect(second.status == 429)
             #expect(second.body.contains("1 concurrent requests"))
