@@ -1,3 +1,5 @@
+import GatehouseCore
+
 /// One pass over a request body that checks it is a single valid JSON object (RFC 8259, UTF-8,
 /// nesting bounded), reads the top-level fields limits and accounting need (`model`, `stream`,
 /// `max_tokens`, `n`, the number of `messages`, `tools` and `input`s, `stream_options.include_usage`),
@@ -437,15 +439,8 @@ struct JSONBodyScanner {
         guard index + 4 <= bytes.count else { throw .invalid }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            let byte = bytes[index]
+            guard let digit = bytes[index].hexDigitValue else { throw .invalid }
             index += 1
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw .invalid
-            }
             value = value << 4 | UInt32(digit)
         }
         return value

@@ -208,7 +208,7 @@ enum JSONFields {
     private static func hex(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int) -> UInt32? {
         var value: UInt32 = 0
         for byte in bytes[start..<(start + 4)] {
-            guard let digit = Character(Unicode.Scalar(byte)).hexDigitValue else { return nil }
+            guard let digit = byte.hexDigitValue else { return nil }
             value = value << 4 | UInt32(digit)
         }
         return value

@@ -17,7 +17,7 @@ import Darwin
 /// Unchecked: its journal's user (one thread at a time) is its only user.
 final class JournalFile: @unchecked Sendable {
     private(set) var generation: Int64
-    private(set) var length = 0
+    private var length = 0
     private let folder: URL
     private let name: String
     private let descriptor: Int32

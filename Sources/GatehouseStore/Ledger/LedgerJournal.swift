@@ -1,6 +1,5 @@
 import Foundation
 import GatehouseCore
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -87,6 +86,7 @@ public final class LedgerJournal: @unchecked Sendable {
             file = spare
         } else {
             spare?.remove()
+            spare = nil
             file = try JournalFile(folder: folder, name: name, generation: next)
         }
         spare = nil
