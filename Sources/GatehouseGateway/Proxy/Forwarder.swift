@@ -30,7 +30,11 @@ enum Forwarder {
         "proxy-authorization", "set-cookie", "server", "www-authenticate", "x-request-id", "alt-svc",
     ]
 
-    /// Tries the model's upstreams in turn, on the client connection's event loop (call it there).
+    /// What a request came to, on the client connection's event loop.
+    typealias Completion = @Sendable (Outcome) -> Void
+
+    /// Tries the model's upstreams in turn, on the client connection's event loop (call it there);
+    /// `completion` is called once, on that loop.
     static func forward(
         model: ModelRuntime,
         path: String,
@@ -40,8 +44,9 @@ enum Forwarder {
         extraHeaders: [(String, String)],
         metering: UpstreamExchange.Metering,
         writer: ResponseWriter,
-        cancellation: RequestCancellation
-    ) -> EventLoopFuture<Outcome> {
+        cancellation: RequestCancellation,
+        completion: @escaping Completion
+    ) {
         attempt(
             0,
             of: model.candidates,
@@ -56,7 +61,8 @@ enum Forwarder {
             ),
             writer: writer,
             cancellation: cancellation,
-            outcome: Outcome(status: 502, upstream: nil, attempts: 0, bytes: 0, failure: nil)
+            outcome: Outcome(status: 502, upstream: nil, attempts: 0, bytes: 0, failure: nil),
+            completion: completion
         )
     }
 
@@ -77,19 +83,21 @@ enum Forwarder {
         request: Request,
         writer: ResponseWriter,
         cancellation: RequestCancellation,
-        outcome: Outcome
-    ) -> EventLoopFuture<Outcome> {
-        let eventLoop = writer.channel.eventLoop
+        outcome: Outcome,
+        completion: @escaping Completion
+    ) {
         var outcome = outcome
         if cancellation.isCancelled {
             outcome.failure = "client went away"
             outcome.status = 499
-            return eventLoop.makeSucceededFuture(outcome)
+            completion(outcome)
+            return
         }
         guard index < candidates.count else {
             writer.writeError(.upstreamUnavailable("no upstream for \(model.route.name) answered; retry later"))
             outcome.status = 502
-            return eventLoop.makeSucceededFuture(outcome)
+            completion(outcome)
+            return
         }
         let upstream = candidates[index]
         let isLast = index == candidates.count - 1
@@ -122,7 +130,7 @@ enum Forwarder {
             return headers
         }
         let tried = outcome
-        let next = { @Sendable (outcome: Outcome) -> EventLoopFuture<Outcome> in
+        let next = { @Sendable (outcome: Outcome) in
             attempt(
                 index + 1,
                 of: candidates,
@@ -130,30 +138,31 @@ enum Forwarder {
                 request: request,
                 writer: writer,
                 cancellation: cancellation,
-                outcome: outcome
+                outcome: outcome,
+                completion: completion
             )
         }
-        return upstream.connections.forward(
+        upstream.connections.forward(
             head: head,
             body: payload,
             writer: writer,
             cancellation: cancellation,
             metering: request.metering,
             decide: decide
-        ).flatMap { answer -> EventLoopFuture<Outcome> in
+        ) { answer in
             var outcome = tried
             switch answer {
-            case .declined(let status) where status == .unauthorized || status == .forbidden:
+            case .success(.declined(let status)) where status == .unauthorized || status == .forbidden:
                 outcome.failure = "upstream refused the gateway's credential"
                 outcome.status = 502
                 writer.writeError(
                     .upstreamUnavailable("the model server refused the gateway's credentials; tell the operator")
                 )
-                return eventLoop.makeSucceededFuture(outcome)
-            case .declined(let status):
+                completion(outcome)
+            case .success(.declined(let status)):
                 outcome.failure = "upstream status \(status.code)"
-                return next(outcome)
-            case .relayed(let status, let relayed):
+                next(outcome)
+            case .success(.relayed(let status, let relayed)):
                 upstream.markHealthy(true)
                 outcome.status = Int(status.code)
                 outcome.bytes = relayed.bytes
@@ -163,19 +172,19 @@ enum Forwarder {
                 outcome.endPending = relayed.complete
                 outcome.failure =
                     relayed.complete ? nil : (cancellation.isCancelled ? "client went away" : "stream interrupted")
-                return eventLoop.makeSucceededFuture(outcome)
+                completion(outcome)
+            case .failure(let error):
+                guard !cancellation.isCancelled else {
+                    outcome.failure = "client went away"
+                    outcome.status = 499
+                    completion(outcome)
+                    return
+                }
+                upstream.markHealthy(false)
+                outcome.failure =
+                    error is UpstreamLoopPool.UpstreamTimeout ? "upstream response timeout" : "upstream connect error"
+                next(outcome)
             }
-        }.flatMapError { error -> EventLoopFuture<Outcome> in
-            var outcome = tried
-            guard !cancellation.isCancelled else {
-                outcome.failure = "client went away"
-                outcome.status = 499
-                return eventLoop.makeSucceededFuture(outcome)
-            }
-            upstream.markHealthy(false)
-            outcome.failure =
-                error is UpstreamLoopPool.UpstreamTimeout ? "upstream response timeout" : "upstream connect error"
-            return next(outcome)
         }
     }
 

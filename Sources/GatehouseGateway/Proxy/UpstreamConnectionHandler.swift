@@ -2,8 +2,9 @@ import NIOCore
 import NIOHTTP1
 
 /// One connection to an upstream: sends one request at a time and hands the response to the
-/// exchange that asked for it: the head to a promise, then the body parts to a sink (buffered until
-/// one attaches).
+/// exchange that asked for it: the head to a callback, then the body parts to a sink (buffered until
+/// one attaches). Callbacks, not futures: everything happens on the connection's event loop, and a
+/// future per step cost more than the step.
 final class UpstreamConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
@@ -18,9 +19,12 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
         func readComplete()
     }
 
+    /// Gets the response head, or why none came; called once, on the connection's event loop.
+    typealias HeadCallback = (Result<HTTPResponseHead, any Error>) -> Void
+
     private enum State {
         case idle
-        case awaitingHead(EventLoopPromise<HTTPResponseHead>)
+        case awaitingHead(HeadCallback)
         case receiving(buffered: [ByteBuffer], ended: Bool)
         case relaying(any Sink)
         case closed
@@ -36,13 +40,13 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    /// Sends a request; the promise gets the response head.
-    func send(head: HTTPRequestHead, body: ByteBuffer, headPromise: EventLoopPromise<HTTPResponseHead>) {
+    /// Sends a request; `received` gets the response head.
+    func send(head: HTTPRequestHead, body: ByteBuffer, received: @escaping HeadCallback) {
         guard let context, case .idle = state else {
-            headPromise.fail(ChannelError.ioOnClosedChannel)
+            received(.failure(ChannelError.ioOnClosedChannel))
             return
         }
-        state = .awaitingHead(headPromise)
+        state = .awaitingHead(received)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -62,10 +66,10 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (unwrapInboundIn(data), state) {
-        case (.head(let head), .awaitingHead(let promise)):
+        case (.head(let head), .awaitingHead(let received)):
             responseKeepAlive = head.isKeepAlive
             state = .receiving(buffered: [], ended: false)
-            promise.succeed(head)
+            received(.success(head))
         case (.body(let buffer), .receiving(var buffered, let ended)):
             state = .closed
             buffered.append(buffer)
@@ -91,7 +95,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
         let previous = state
         state = .closed
         switch previous {
-        case .awaitingHead(let promise): promise.fail(ChannelError.eof)
+        case .awaitingHead(let received): received(.failure(ChannelError.eof))
         case .relaying(let sink): sink.failed()
         default: break
         }

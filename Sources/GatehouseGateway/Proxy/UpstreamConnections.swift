@@ -40,24 +40,31 @@ final class UpstreamConnections: Sendable {
     /// Sends the request on the client connection's event loop (call it there); when the response head
     /// arrives, `decide` returns the headers to relay it with, or nil to turn it down. A pooled connection
     /// that fails before any answer is replaced by a fresh one once: the upstream may have closed it while
-    /// it sat idle. Cancellation (the client went away) closes the connection.
+    /// it sat idle. Cancellation (the client went away) closes the connection. `completion` is called
+    /// once, on that event loop.
     func forward(
         head: HTTPRequestHead,
         body: ByteBuffer,
         writer: ResponseWriter,
         cancellation: RequestCancellation,
         metering: UpstreamExchange.Metering,
-        decide: @escaping @Sendable (HTTPResponseHead) -> HTTPHeaders?
-    ) -> EventLoopFuture<Answer> {
-        let eventLoop = writer.channel.eventLoop
+        decide: @escaping @Sendable (HTTPResponseHead) -> HTTPHeaders?,
+        completion: @escaping @Sendable (Result<Answer, any Error>) -> Void
+    ) {
         let idleTimeout = settings.idleTimeout
-        return pool(for: eventLoop).start(head: head, body: body).flatMap { exchange -> EventLoopFuture<Answer> in
-            guard cancellation.hold(exchange.connection), let headers = decide(exchange.head) else {
-                exchange.discard()
-                return eventLoop.makeSucceededFuture(.declined(exchange.head.status))
-            }
-            return exchange.startRelay(headers: headers, to: writer, idleTimeout: idleTimeout, metering: metering).map {
-                .relayed(exchange.head.status, $0)
+        pool(for: writer.channel.eventLoop).start(head: head, body: body) { started in
+            switch started {
+            case .failure(let error):
+                completion(.failure(error))
+            case .success(let exchange):
+                guard cancellation.hold(exchange.connection), let headers = decide(exchange.head) else {
+                    exchange.discard()
+                    completion(.success(.declined(exchange.head.status)))
+                    return
+                }
+                exchange.startRelay(headers: headers, to: writer, idleTimeout: idleTimeout, metering: metering) {
+                    completion(.success(.relayed(exchange.head.status, $0)))
+                }
             }
         }
     }

@@ -43,14 +43,14 @@ struct UpstreamExchange: Sendable {
 
     /// Sends the answer to the client, head with `headers`, then every body part as it arrives;
     /// call on the pool's event loop. Reading from the upstream pauses while the client's connection
-    /// is full. The future completes when the answer has been relayed or broken off.
+    /// is full. `done` is called once, on that loop, when the answer has been relayed or broken off.
     func startRelay(
         headers: HTTPHeaders,
         to writer: ResponseWriter,
         idleTimeout: Duration,
-        metering: Metering
-    ) -> EventLoopFuture<Relayed> {
-        let promise = pool.eventLoop.makePromise(of: Relayed.self)
+        metering: Metering,
+        done: @escaping (Relayed) -> Void
+    ) {
         let meter = AnswerMeter(
             stream: metering.stream,
             dropUsageOnlyEvents: metering.dropUsageOnlyEvents,
@@ -71,10 +71,9 @@ struct UpstreamExchange: Sendable {
             idleTimeout: TimeAmount(idleTimeout),
             meter: meter,
             heldHead: heldHead,
-            done: promise
+            done: done
         )
         handler.value.attach(sink)
-        return promise.futureResult
     }
 
     /// The connection, for closing it when the client goes away.
@@ -87,7 +86,7 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
     private let upstream: any Channel
     private let release: () -> Void
     private let idleTimeout: TimeAmount
-    private let done: EventLoopPromise<UpstreamExchange.Relayed>
+    private let done: (UpstreamExchange.Relayed) -> Void
     private let meter: AnswerMeter
     private var heldHead: (HTTPResponseStatus, HTTPHeaders)?
     private var bytes = 0
@@ -102,7 +101,7 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
         idleTimeout: TimeAmount,
         meter: AnswerMeter,
         heldHead: (HTTPResponseStatus, HTTPHeaders)?,
-        done: EventLoopPromise<UpstreamExchange.Relayed>
+        done: @escaping (UpstreamExchange.Relayed) -> Void
     ) {
         self.meter = meter
         self.heldHead = heldHead
@@ -179,7 +178,7 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
     }
 
     private func succeed(complete: Bool) {
-        done.succeed(
+        done(
             .init(
                 bytes: bytes,
                 complete: complete,

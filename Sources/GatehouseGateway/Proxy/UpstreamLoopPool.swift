@@ -14,20 +14,34 @@ final class UpstreamLoopPool: @unchecked Sendable {
         self.connections = connections
     }
 
-    func start(head: HTTPRequestHead, body: ByteBuffer) -> EventLoopFuture<UpstreamExchange> {
+    /// What `start` ends with, on the pool's event loop: the exchange whose head arrived, or the error.
+    typealias Started = @Sendable (Result<UpstreamExchange, any Error>) -> Void
+
+    /// Sends a request on an idle connection (a fresh one when the idle one fails before answering, since
+    /// the upstream may have closed it while it sat idle) or on a new one. Call on the pool's event loop.
+    func start(head: HTTPRequestHead, body: ByteBuffer, completion: @escaping Started) {
         while let (channel, handler) = idle.popLast() {
             guard channel.isActive, handler.isIdle else { continue }
-            return send(head: head, body: body, channel: channel, handler: handler).flatMapError { error in
-                guard !(error is UpstreamTimeout) else { return self.eventLoop.makeFailedFuture(error) }
-                return self.sendOnNewConnection(head: head, body: body)
+            send(head: head, body: body, channel: channel, handler: handler) { result in
+                if case .failure(let error) = result, !(error is UpstreamTimeout) {
+                    self.sendOnNewConnection(head: head, body: body, completion: completion)
+                } else {
+                    completion(result)
+                }
             }
+            return
         }
-        return sendOnNewConnection(head: head, body: body)
+        sendOnNewConnection(head: head, body: body, completion: completion)
     }
 
-    private func sendOnNewConnection(head: HTTPRequestHead, body: ByteBuffer) -> EventLoopFuture<UpstreamExchange> {
-        connections.connect(on: eventLoop).flatMap { channel, handler in
-            self.send(head: head, body: body, channel: channel, handler: handler)
+    private func sendOnNewConnection(head: HTTPRequestHead, body: ByteBuffer, completion: @escaping Started) {
+        connections.connect(on: eventLoop).whenComplete { result in
+            switch result {
+            case .success(let (channel, handler)):
+                self.send(head: head, body: body, channel: channel, handler: handler, completion: completion)
+            case .failure(let error):
+                completion(.failure(error))
+            }
         }
     }
 
@@ -35,22 +49,23 @@ final class UpstreamLoopPool: @unchecked Sendable {
         head: HTTPRequestHead,
         body: ByteBuffer,
         channel: any Channel,
-        handler: UpstreamConnectionHandler
-    ) -> EventLoopFuture<UpstreamExchange> {
-        let promise = eventLoop.makePromise(of: HTTPResponseHead.self)
+        handler: UpstreamConnectionHandler,
+        completion: @escaping Started
+    ) {
         let timedOut = NIOLoopBoundBox(false, eventLoop: eventLoop)
         let timer = eventLoop.scheduleTask(in: TimeAmount(connections.settings.responseTimeout)) {
             timedOut.value = true
             channel.close(promise: nil)
         }
-        handler.send(head: head, body: body, headPromise: promise)
-        let boundHandler = NIOLoopBound(handler, eventLoop: eventLoop)
-        return promise.futureResult.flatMapErrorThrowing { error in
+        handler.send(head: head, body: body) { result in
             timer.cancel()
-            throw timedOut.value ? UpstreamTimeout() : error
-        }.map { responseHead in
-            timer.cancel()
-            return UpstreamExchange(head: responseHead, channel: channel, handler: boundHandler.value, pool: self)
+            switch result {
+            case .success(let responseHead):
+                let exchange = UpstreamExchange(head: responseHead, channel: channel, handler: handler, pool: self)
+                completion(.success(exchange))
+            case .failure(let error):
+                completion(.failure(timedOut.value ? UpstreamTimeout() : error))
+            }
         }
     }
 
