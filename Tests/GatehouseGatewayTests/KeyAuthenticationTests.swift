@@ -78,4 +78,57 @@ import Testing
             #expect(try await harness.call(.GET, "/v1/models", key: expiring).status == 401)
         }
     }
+
+    /// A connection remembers the key its last request authenticated with; nothing the key rests on
+    /// may be remembered with it. Each case runs on one connection.
+    @Test func aKeyRememberedOnAConnectionIsStillRevokedExpiredAndReplaced() async throws {
+        try await GatewayHarness.with { harness in
+            func models(_ key: String) -> String {
+                "GET /v1/models HTTP/1.1\r\nHost: gatehouse\r\nAuthorization: Bearer \(key)\r\n\r\n"
+            }
+            func statuses(_ response: String) -> [String] {
+                response.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            }
+            // Revoked between two requests.
+            let revoked = try await harness.key("revoked")
+            async let revocation: Void = {
+                try await Task.sleep(for: .milliseconds(300))
+                try harness.store.revokeKey(kind: .api, "revoked")
+            }()
+            let first = try await RawClient.exchange(
+                port: harness.dataPort,
+                [models(revoked), models(revoked)],
+                pause: .milliseconds(1800),
+                timeout: .seconds(4)
+            )
+            try await revocation
+            #expect(statuses(first.response) == ["200", "401"])
+            // Expired between two requests.
+            let expiring = try await harness.key("expiring", expiresAt: Date().addingTimeInterval(1.5))
+            let second = try await RawClient.exchange(
+                port: harness.dataPort,
+                [models(expiring), models(expiring)],
+                pause: .milliseconds(2000),
+                timeout: .seconds(5)
+            )
+            #expect(statuses(second.response) == ["200", "401"])
+            // Another key, a key one character off, then the first again.
+            let alpha = try await harness.key("alpha")
+            let beta = try await harness.key("beta")
+            let forged = String(alpha.dropLast()) + (alpha.hasSuffix("A") ? "B" : "A")
+            let third = try await RawClient.exchange(
+                port: harness.dataPort,
+                [models(alpha) + models(beta) + models(forged) + models(alpha)],
+                timeout: .seconds(2)
+            )
+            #expect(statuses(third.response) == ["200", "200", "401", "200"])
+            let identities = harness.logs.text.components(separatedBy: "\n").compactMap { line in
+                line.contains("gatehouse.route=/v1/models") && line.contains("gatehouse.status=200")
+                    ? line.components(separatedBy: " ").first { $0.hasPrefix("gatehouse.identity=") } : nil
+            }
+            #expect(
+                identities.suffix(3).map { $0.dropFirst("gatehouse.identity=".count) } == ["alpha", "beta", "alpha"]
+            )
+        }
+    }
 }

@@ -41,8 +41,7 @@ struct AdminPlane: Responder {
     func admit(
         head: HTTPRequestHead,
         requestID: String,
-        certificateNames: [String],
-        client: String?
+        connection: inout ConnectionFacts
     ) -> Result<AdmittedRequest, GatewayError> {
         let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         if path == "/healthz" || Self.consolePaths.contains(path) {
@@ -53,7 +52,7 @@ struct AdminPlane: Responder {
         guard Self.authenticatedPaths.contains(path) || path.hasPrefix("/v1/keys/") else { return .failure(.notFound) }
         let result = authenticator.authenticate(
             headers: head.headers,
-            certificateNames: [],
+            connection: &connection,
             runtime: state.runtime,
             kind: .admin,
             now: Date()

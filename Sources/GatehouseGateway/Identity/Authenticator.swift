@@ -15,9 +15,10 @@ struct Authenticator: Sendable {
 
     let keys: KeyDirectory
 
+    /// A key is remembered on `connection` (see `RememberedKey`).
     func authenticate(
         headers: HTTPHeaders,
-        certificateNames: [String],
+        connection: inout ConnectionFacts,
         runtime: GatewayRuntime,
         kind: StoredKey.Kind,
         now: Date
@@ -25,12 +26,30 @@ struct Authenticator: Sendable {
         let authorizations = headers["authorization"]
         guard authorizations.count <= 1 else { return .rejected }
         if let authorization = authorizations.first {
+            let version = keys.version
+            if let identity = connection.rememberedKey?.identity(
+                for: authorization,
+                kind: kind,
+                runtime: runtime,
+                directoryVersion: version,
+                now: now
+            ) {
+                return .identified(identity)
+            }
             guard let token = Self.bearerToken(Substring(authorization)) else { return .rejected }
             if kind == .admin || token.hasPrefix(KeySecret.apiPrefix) || token.hasPrefix(KeySecret.adminPrefix) {
                 guard kind == .admin || runtime.configuration.apiKeys,
-                    let identity = keys.identify(token, kind: kind, now: now)
+                    let entry = keys.entry(for: token, kind: kind, now: now)
                 else { return .rejected }
-                return .identified(identity)
+                connection.rememberedKey = RememberedKey(
+                    authorization: authorization,
+                    kind: kind,
+                    identity: entry.identity,
+                    expiresAt: entry.key.expiresAt,
+                    directoryVersion: version,
+                    runtime: runtime
+                )
+                return .identified(entry.identity)
             }
             guard kind == .api, let header = JWTVerifier.header(of: token),
                 let verifier = Self.verifier(for: token, runtime: runtime), verifier.accepts(header)
@@ -38,7 +57,7 @@ struct Authenticator: Sendable {
             return .token(String(token), header, verifier)
         }
         guard kind == .api else { return .rejected }
-        for name in certificateNames {
+        for name in connection.certificateNames {
             if let rule = runtime.configuration.certificateIdentities.first(where: { $0.matches(name) }) {
                 return .identified(Identity(name: rule.name ?? name, method: .clientCertificate, labels: rule.labels))
             }

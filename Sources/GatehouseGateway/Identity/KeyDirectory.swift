@@ -14,6 +14,7 @@ public final class KeyDirectory: Sendable {
 
     private let entries = Mutex<[String: Entry]>([:])
     private let loadedGeneration = Mutex<Int64>(-1)
+    private let loads = Atomic<Int>(0)
 
     public init() {}
 
@@ -41,18 +42,27 @@ public final class KeyDirectory: Sendable {
         }
         entries.withLock { $0 = fresh }
         loadedGeneration.withLock { $0 = generation }
+        loads.add(1, ordering: .releasing)
         return true
     }
+
+    /// Changes whenever the keys are reloaded: what a remembered key is checked against.
+    var version: Int { loads.load(ordering: .acquiring) }
 
     /// The identity for presented key text of `kind`, or nil. The text is checked for shape before any
     /// lookup; the digest comparison takes the same time wherever the digests differ.
     public func identify(_ text: Substring, kind: StoredKey.Kind, now: Date) -> Identity? {
+        entry(for: text, kind: kind, now: now)?.identity
+    }
+
+    /// The key and identity for presented key text of `kind`, or nil.
+    func entry(for text: Substring, kind: StoredKey.Kind, now: Date) -> Entry? {
         guard let secret = KeySecret.parse(text), secret.kind == kind else { return nil }
         guard let entry = entries.withLock({ $0[secret.id] }) else { return nil }
         guard KeySecret.digestsEqual(entry.key.secretDigest, secret.digest), entry.key.isUsable(at: now) else {
             return nil
         }
-        return entry.identity
+        return entry
     }
 
     /// Whether any admin key exists (the first start makes one).

@@ -36,9 +36,8 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
     private var bytesThisWindow = 0
     /// The request being answered, to abandon when the client goes away.
     private var cancellation: RequestCancellation?
-    private var certificateNames: [String]?
-    /// The client's address as text, written at the connection's first request (not per request).
-    private var client: String?
+    /// Read at the connection's first request, not per request.
+    private var facts: ConnectionFacts?
     /// Counts requests, so a late "response finished" for an earlier request is recognised.
     private var sequence = 0
     private let writability = WritabilitySignal()
@@ -254,14 +253,13 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
             refuse(.bodyTooLarge(limit: limits.maxBodyBytes), head: head, requestID: requestID, context: context)
             return
         }
-        if certificateNames == nil { certificateNames = Self.certificateNames(context: context) }
-        if client == nil { client = context.channel.remoteAddress?.readable }
-        switch responder.admit(
-            head: head,
-            requestID: requestID,
-            certificateNames: certificateNames ?? [],
-            client: client
-        ) {
+        if facts == nil {
+            facts = ConnectionFacts(
+                certificateNames: Self.certificateNames(context: context),
+                address: context.channel.remoteAddress?.readable
+            )
+        }
+        switch responder.admit(head: head, requestID: requestID, connection: &facts!) {
         case .failure(let error):
             refuse(error, head: head, requestID: requestID, context: context)
         case .success(let admitted):

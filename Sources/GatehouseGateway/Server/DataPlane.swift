@@ -31,9 +31,9 @@ struct DataPlane: Responder {
     func admit(
         head: HTTPRequestHead,
         requestID: String,
-        certificateNames: [String],
-        client: String?
+        connection: inout ConnectionFacts
     ) -> Result<AdmittedRequest, GatewayError> {
+        let client = connection.address
         // Routing uses the raw path only: never a URL rebuilt from Host.
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         guard let route = Route(rawValue: String(path)) else {
@@ -61,7 +61,7 @@ struct DataPlane: Responder {
         let runtime = state.runtime
         let result = authenticator.authenticate(
             headers: head.headers,
-            certificateNames: certificateNames,
+            connection: &connection,
             runtime: runtime,
             kind: .api,
             now: Date()

@@ -7,11 +7,11 @@ protocol Responder: Sendable {
     /// The limits for the next request (they follow configuration reloads).
     var limits: RequestLimits { get }
 
+    /// `connection` is the connection's own, kept from request to request.
     func admit(
         head: HTTPRequestHead,
         requestID: String,
-        certificateNames: [String],
-        client: String?
+        connection: inout ConnectionFacts
     ) -> Result<AdmittedRequest, GatewayError>
 
     /// Answers an admitted request; called on the connection's event loop. Work that outlives the call
