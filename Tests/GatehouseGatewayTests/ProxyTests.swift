@@ -16,6 +16,10 @@ import Testing
             #expect(chat.status == 200)
             #expect(chat.body.contains("\"object\":\"chat.completion\""))
             #expect(chat.body.contains("Gatehouse fixture model"))
+            // The upstream's own identity stays behind; the answer's type and length come through.
+            #expect(chat.headers["server"].isEmpty)
+            #expect(chat.headers.first(name: "content-type") == "application/json")
+            #expect(chat.headers.first(name: "content-length") == String(chat.body.utf8.count))
             let completion = try await harness.call(
                 "/v1/completions",
                 key: key,
