@@ -1,8 +1,10 @@
 import Foundation
 import NIOHTTP1
 
-/// A request whose head a responder accepted: what it needs again once the body is in.
-struct AdmittedRequest: Sendable {
+/// A request whose head a responder accepted: what it needs again once the body is in. A class: it
+/// travels through the connection's state and the request's callbacks, and copying its fields at every
+/// step showed in profiles.
+final class AdmittedRequest: Sendable {
     let head: HTTPRequestHead
     /// The raw path, without the query.
     let path: String
@@ -12,9 +14,27 @@ struct AdmittedRequest: Sendable {
     let runtime: GatewayRuntime
     let started: ContinuousClock.Instant
     /// When the head arrived, by the wall clock (the audit record's time).
-    var arrived = Date()
+    let arrived = Date()
     /// The client's address (`127.0.0.1:50122`), written once per connection.
-    var client: String?
+    let client: String?
+
+    init(
+        head: HTTPRequestHead,
+        path: String,
+        requestID: String,
+        authentication: Authenticator.Result,
+        runtime: GatewayRuntime,
+        started: ContinuousClock.Instant,
+        client: String? = nil
+    ) {
+        self.head = head
+        self.path = path
+        self.requestID = requestID
+        self.authentication = authentication
+        self.runtime = runtime
+        self.started = started
+        self.client = client
+    }
 
     /// The caller, when authentication needed no further (asynchronous) step.
     var identity: Identity? {
