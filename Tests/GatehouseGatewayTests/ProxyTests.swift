@@ -5,6 +5,7 @@ import GatehouseFixtureModel
 import GatehouseGateway
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Testing
 
 /// The OpenAI routes end to end on loopback: a key, the gateway, the fixture model.
@@ -222,5 +223,51 @@ import Testing
             }
         )
         try await broken.stop()
+    }
+
+    @Test func silentAndStalledUpstreamsAreCutByTheirTimeouts() async throws {
+        // An upstream that takes connections and never answers, and one that pauses 2 s before each event.
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let stalling = try await FixtureModel.start(configuration: .init(eventInterval: .seconds(2)))
+        let silentPort = silent.localAddress?.port ?? 0
+        try await GatewayHarness.with(
+            configure: { configuration, _ in
+                var quiet = UpstreamSettings(url: "http://127.0.0.1:\(silentPort)")!
+                quiet.responseTimeout = .milliseconds(300)
+                var slow = UpstreamSettings(url: stalling.baseURL)!
+                slow.idleTimeout = .milliseconds(300)
+                configuration.models = [
+                    ModelRoute(name: "fixture-small", upstreams: [quiet]),
+                    ModelRoute(name: "fixture-large", upstreams: [slow]),
+                ]
+            },
+            { harness in
+                let key = try await harness.key()
+                let started = ContinuousClock.now
+                let unanswered = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
+                #expect(unanswered.status == 502)
+                #expect(ContinuousClock.now - started >= .milliseconds(300))
+                #expect(await harness.logged("gatehouse.reason=upstream response timeout"))
+                // The stream's head is relayed, then nothing comes for longer than the idle timeout.
+                let body = GatewayHarness.chat("fixture-large", stream: true)
+                let request =
+                    "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                let cut = try await RawClient.exchange(port: harness.dataPort, [request], timeout: .seconds(5))
+                #expect(cut.response.hasPrefix("HTTP/1.1 200"))
+                #expect(cut.closed && cut.elapsed < .milliseconds(1800))
+                #expect(!cut.response.contains("data:"))
+                #expect(await harness.logged("gatehouse.reason=stream interrupted"))
+                // The gateway closed its connection to the stalled upstream: its next event finds it gone.
+                for _ in 0..<40 where stalling.counters.streamsAbandoned == 0 {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(stalling.counters.streamsAbandoned == 1)
+            }
+        )
+        try await stalling.stop()
+        try await silent.close()
     }
 }

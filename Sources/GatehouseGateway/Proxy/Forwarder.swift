@@ -196,7 +196,7 @@ enum Forwarder {
                 }
                 upstream.markHealthy(false)
                 outcome.failure =
-                    error is UpstreamLoopPool.UpstreamTimeout ? "upstream response timeout" : "upstream connect error"
+                    error is UpstreamConnectionHandler.Timeout ? "upstream response timeout" : "upstream connect error"
                 next(outcome)
             }
         }

@@ -5,7 +5,14 @@ import NIOHTTP1
 /// exchange that asked for it: the head to a callback, then the body parts to a sink (buffered until
 /// one attaches). Callbacks, not futures: everything happens on the connection's event loop, and a
 /// future per step cost more than the step.
+///
+/// One watchdog timer per connection, re-armed lazily, enforces the upstream's response timeout (request
+/// sent, no head yet) and idle timeout (no piece of the answer for that long): a request sets a time, it
+/// schedules nothing.
 final class UpstreamConnectionHandler: ChannelInboundHandler {
+    /// The upstream sent no response head within its response timeout.
+    struct Timeout: Error {}
+
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
 
@@ -33,8 +40,19 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var responseKeepAlive = true
+    private let responseTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+    /// While a request is out: since when the connection waits, and how long it may.
+    private var waiting: (since: NIODeadline, limit: TimeAmount)?
+    private var watchdog: (timer: Scheduled<Void>, deadline: NIODeadline)?
+    private var timedOut = false
     /// Called when the connection closes, so its pool forgets it.
     var onClose: (() -> Void)?
+
+    init(responseTimeout: TimeAmount, idleTimeout: TimeAmount) {
+        self.responseTimeout = responseTimeout
+        self.idleTimeout = idleTimeout
+    }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
@@ -47,6 +65,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
             return
         }
         state = .awaitingHead(received)
+        wait(limit: responseTimeout)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -59,6 +78,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
             return
         }
         state = .relaying(sink)
+        wait(limit: idleTimeout)
         for buffer in buffered { sink.body(buffer) }
         if !buffered.isEmpty { sink.readComplete() }
         if ended { finish(sink) }
@@ -75,6 +95,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
             buffered.append(buffer)
             state = .receiving(buffered: buffered, ended: ended)
         case (.body(let buffer), .relaying(let sink)):
+            waiting?.since = .now()
             sink.body(buffer)
         case (.end, .receiving(let buffered, _)):
             state = .receiving(buffered: buffered, ended: true)
@@ -94,8 +115,11 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         let previous = state
         state = .closed
+        waiting = nil
+        watchdog?.timer.cancel()
+        watchdog = nil
         switch previous {
-        case .awaitingHead(let received): received(.failure(ChannelError.eof))
+        case .awaitingHead(let received): received(.failure(timedOut ? Timeout() : ChannelError.eof))
         case .relaying(let sink): sink.failed()
         default: break
         }
@@ -117,7 +141,37 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
     private func finish(_ sink: any Sink) {
         let reusable = responseKeepAlive && context?.channel.isActive == true
         state = reusable ? .idle : .closed
+        waiting = nil
         sink.end(reusable: reusable)
         if !reusable { context?.close(promise: nil) }
+    }
+
+    /// Starts a wait of at most `limit`; the watchdog is scheduled only when none is due by then.
+    private func wait(limit: TimeAmount) {
+        let since = NIODeadline.now()
+        waiting = (since, limit)
+        if let watchdog, watchdog.deadline <= since + limit { return }
+        watchdog?.timer.cancel()
+        armWatchdog(at: since + limit)
+    }
+
+    /// When the watchdog fires it closes the connection if the wait ran out, waits for the rest of it if
+    /// not, and stops when nothing waits.
+    private func armWatchdog(at deadline: NIODeadline) {
+        guard let context else { return }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let handler = handler.value
+            handler.watchdog = nil
+            guard let waiting = handler.waiting else { return }
+            let due = waiting.since + waiting.limit
+            if due <= .now() {
+                handler.timedOut = true
+                handler.context?.close(promise: nil)
+            } else {
+                handler.armWatchdog(at: due)
+            }
+        }
+        watchdog = (timer, deadline)
     }
 }

@@ -51,7 +51,6 @@ final class UpstreamConnections: Sendable {
         decide: @escaping @Sendable (HTTPResponseHead) -> HTTPHeaders?,
         completion: @escaping @Sendable (Result<Answer, any Error>) -> Void
     ) {
-        let idleTimeout = settings.idleTimeout
         pool(for: writer.channel.eventLoop).start(head: head, body: body) { started in
             switch started {
             case .failure(let error):
@@ -62,7 +61,7 @@ final class UpstreamConnections: Sendable {
                     completion(.success(.declined(exchange.head.status)))
                     return
                 }
-                exchange.startRelay(headers: headers, to: writer, idleTimeout: idleTimeout, metering: metering) {
+                exchange.startRelay(headers: headers, to: writer, metering: metering) {
                     completion(.success(.relayed(exchange.head.status, $0)))
                 }
             }
@@ -82,6 +81,8 @@ final class UpstreamConnections: Sendable {
     /// Opens a connection on `eventLoop`: TLS when the upstream is https, HTTP/1.1 framing, one handler.
     func connect(on eventLoop: any EventLoop) -> EventLoopFuture<(any Channel, UpstreamConnectionHandler)> {
         let tls = self.tls
+        let responseTimeout = TimeAmount(settings.responseTimeout)
+        let idleTimeout = TimeAmount(settings.idleTimeout)
         let serverName = settings.host.first?.isLetter == true ? settings.host : nil
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(settings.connectTimeout))
@@ -97,7 +98,9 @@ final class UpstreamConnections: Sendable {
                     try pipeline.addHandler(
                         ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes))
                     )
-                    try pipeline.addHandler(UpstreamConnectionHandler())
+                    try pipeline.addHandler(
+                        UpstreamConnectionHandler(responseTimeout: responseTimeout, idleTimeout: idleTimeout)
+                    )
                 }
             }
         return bootstrap.connect(host: settings.host, port: settings.port).flatMapThrowing { channel in

@@ -47,7 +47,6 @@ struct UpstreamExchange: Sendable {
     func startRelay(
         headers: HTTPHeaders,
         to writer: ResponseWriter,
-        idleTimeout: Duration,
         metering: Metering,
         done: @escaping (Relayed) -> Void
     ) {
@@ -68,7 +67,6 @@ struct UpstreamExchange: Sendable {
             writer: writer,
             upstream: upstream,
             release: { [pool, handler] in pool.release(upstream, handler.value) },
-            idleTimeout: TimeAmount(idleTimeout),
             meter: meter,
             heldHead: heldHead,
             done: done
@@ -85,20 +83,16 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
     private let writer: ResponseWriter
     private let upstream: any Channel
     private let release: () -> Void
-    private let idleTimeout: TimeAmount
     private let done: (UpstreamExchange.Relayed) -> Void
     private let meter: AnswerMeter
     private var heldHead: (HTTPResponseStatus, HTTPHeaders)?
     private var bytes = 0
-    private var idleTimer: Scheduled<Void>?
-    private var lastActivity = NIODeadline.now()
     private var finished = false
 
     init(
         writer: ResponseWriter,
         upstream: any Channel,
         release: @escaping () -> Void,
-        idleTimeout: TimeAmount,
         meter: AnswerMeter,
         heldHead: (HTTPResponseStatus, HTTPHeaders)?,
         done: @escaping (UpstreamExchange.Relayed) -> Void
@@ -108,13 +102,11 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
         self.writer = writer
         self.upstream = upstream
         self.release = release
-        self.idleTimeout = idleTimeout
         self.done = done
     }
 
     func body(_ buffer: ByteBuffer) {
         guard !finished else { return }
-        lastActivity = .now()
         if let output = meter.consume(buffer) {
             bytes += output.readableBytes
             writer.channel.write(HTTPServerResponsePart.body(.byteBuffer(output)), promise: nil)
@@ -122,17 +114,15 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
         if meter.stopped {
             // A guardrail ended the answer: the client gets a proper end, the upstream is dropped.
             finished = true
-            idleTimer?.cancel()
             upstream.close(promise: nil)
             succeed(complete: true)
         }
     }
 
-    /// A read burst ended with the answer unfinished: flush, watch for a stall, mind the client's pace.
+    /// A read burst ended with the answer unfinished: flush, mind the client's pace.
     func readComplete() {
         let client = writer.channel
         client.flush()
-        if idleTimer == nil { armIdleTimer(after: idleTimeout) }
         guard !client.isWritable, client.isActive else { return }
         // The client reads slower than the upstream writes: stop reading until it catches up.
         let upstream = self.upstream
@@ -147,7 +137,6 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
     func end(reusable: Bool) {
         guard !finished else { return }
         finished = true
-        idleTimer?.cancel()
         if reusable { release() }
         let rest = meter.finish()
         if let (status, headers) = heldHead {
@@ -166,7 +155,6 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
     func failed() {
         guard !finished else { return }
         finished = true
-        idleTimer?.cancel()
         if heldHead != nil {
             // Nothing was sent yet: the client can still be told properly.
             writer.writeError(.upstreamUnavailable("the model server broke off its answer; retry"))
@@ -187,22 +175,5 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
                 findings: meter.findings
             )
         )
-    }
-
-    /// One timer for the whole answer: when it fires it checks the time of the last piece and either
-    /// closes the stalled upstream or waits for the rest of the idle time.
-    private func armIdleTimer(after delay: TimeAmount) {
-        let sink = NIOLoopBound(self, eventLoop: upstream.eventLoop)
-        idleTimer = upstream.eventLoop.scheduleTask(in: delay) {
-            let sink = sink.value
-            sink.idleTimer = nil
-            guard !sink.finished else { return }
-            let remaining = sink.lastActivity + sink.idleTimeout - .now()
-            if remaining <= .zero {
-                sink.upstream.close(promise: nil)
-            } else {
-                sink.armIdleTimer(after: remaining)
-            }
-        }
     }
 }

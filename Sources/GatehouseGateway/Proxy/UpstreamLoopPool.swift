@@ -3,8 +3,6 @@ import NIOHTTP1
 
 /// The idle connections to one upstream on one event loop. Used only on that loop (hence unchecked).
 final class UpstreamLoopPool: @unchecked Sendable {
-    struct UpstreamTimeout: Error {}
-
     let eventLoop: any EventLoop
     let connections: UpstreamConnections
     private var idle: [(channel: any Channel, handler: UpstreamConnectionHandler)] = []
@@ -23,7 +21,7 @@ final class UpstreamLoopPool: @unchecked Sendable {
         while let (channel, handler) = idle.popLast() {
             guard channel.isActive, handler.isIdle else { continue }
             send(head: head, body: body, channel: channel, handler: handler) { result in
-                if case .failure(let error) = result, !(error is UpstreamTimeout) {
+                if case .failure(let error) = result, !(error is UpstreamConnectionHandler.Timeout) {
                     self.sendOnNewConnection(head: head, body: body, completion: completion)
                 } else {
                     completion(result)
@@ -52,20 +50,8 @@ final class UpstreamLoopPool: @unchecked Sendable {
         handler: UpstreamConnectionHandler,
         completion: @escaping Started
     ) {
-        let timedOut = NIOLoopBoundBox(false, eventLoop: eventLoop)
-        let timer = eventLoop.scheduleTask(in: TimeAmount(connections.settings.responseTimeout)) {
-            timedOut.value = true
-            channel.close(promise: nil)
-        }
         handler.send(head: head, body: body) { result in
-            timer.cancel()
-            switch result {
-            case .success(let responseHead):
-                let exchange = UpstreamExchange(head: responseHead, channel: channel, handler: handler, pool: self)
-                completion(.success(exchange))
-            case .failure(let error):
-                completion(.failure(timedOut.value ? UpstreamTimeout() : error))
-            }
+            completion(result.map { UpstreamExchange(head: $0, channel: channel, handler: handler, pool: self) })
         }
     }
 
