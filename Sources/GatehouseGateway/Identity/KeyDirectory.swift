@@ -13,8 +13,8 @@ public final class KeyDirectory: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
-    private let loadedGeneration = Mutex<Int64>(-1)
-    private let loads = Atomic<Int>(0)
+    /// The store generation the keys were loaded at: what a remembered key is checked against.
+    private let loadedGeneration = Atomic<Int64>(-1)
 
     public init() {}
 
@@ -23,7 +23,7 @@ public final class KeyDirectory: Sendable {
     @discardableResult
     public func reload(from store: Store) throws(StoreError) -> Bool {
         let generation = try store.generation()
-        guard generation != loadedGeneration.withLock({ $0 }) else { return false }
+        guard generation != version else { return false }
         var fresh: [String: Entry] = [:]
         for kind in [StoredKey.Kind.api, .admin] {
             for key in try store.keys(kind: kind) where key.revokedAt == nil {
@@ -41,21 +41,15 @@ public final class KeyDirectory: Sendable {
             }
         }
         entries.withLock { $0 = fresh }
-        loadedGeneration.withLock { $0 = generation }
-        loads.add(1, ordering: .releasing)
+        loadedGeneration.store(generation, ordering: .releasing)
         return true
     }
 
-    /// Changes whenever the keys are reloaded: what a remembered key is checked against.
-    var version: Int { loads.load(ordering: .acquiring) }
+    /// Changes whenever the keys are reloaded.
+    var version: Int64 { loadedGeneration.load(ordering: .acquiring) }
 
-    /// The identity for presented key text of `kind`, or nil. The text is checked for shape before any
-    /// lookup; the digest comparison takes the same time wherever the digests differ.
-    public func identify(_ text: Substring, kind: StoredKey.Kind, now: Date) -> Identity? {
-        entry(for: text, kind: kind, now: now)?.identity
-    }
-
-    /// The key and identity for presented key text of `kind`, or nil.
+    /// The key and identity for presented key text of `kind`, or nil. The text is checked for shape before
+    /// any lookup; the digest comparison takes the same time wherever the digests differ.
     func entry(for text: Substring, kind: StoredKey.Kind, now: Date) -> Entry? {
         guard let secret = KeySecret.parse(text), secret.kind == kind else { return nil }
         guard let entry = entries.withLock({ $0[secret.id] }) else { return nil }

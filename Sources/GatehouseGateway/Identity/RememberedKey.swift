@@ -11,7 +11,7 @@ struct RememberedKey: Sendable {
     let kind: StoredKey.Kind
     let identity: Identity
     let expiresAt: Date?
-    let directoryVersion: Int
+    let directoryVersion: Int64
     let runtime: GatewayRuntime
 
     /// The remembered identity, if `authorization` is the remembered value and it still holds.
@@ -19,7 +19,7 @@ struct RememberedKey: Sendable {
         for authorization: String,
         kind: StoredKey.Kind,
         runtime: GatewayRuntime,
-        directoryVersion: Int,
+        directoryVersion: Int64,
         now: Date
     ) -> Identity? {
         guard kind == self.kind, runtime === self.runtime, directoryVersion == self.directoryVersion,

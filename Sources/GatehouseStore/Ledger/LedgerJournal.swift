@@ -82,14 +82,14 @@ public final class LedgerJournal: @unchecked Sendable {
     public func startNext() throws(StoreError) {
         let next = generation + 1
         let file: JournalFile
+        let spare = self.spare
+        self.spare = nil
         if let spare, spare.renumber(to: next) {
             file = spare
         } else {
             spare?.remove()
-            spare = nil
             file = try JournalFile(folder: folder, name: name, generation: next)
         }
-        spare = nil
         retired.append(current)
         // Only the newest stay open (one of them becomes the spare): while the store is out of reach a
         // move is tried, and a file started, several times a second. Older ones wait on disk, closed.
