@@ -21,7 +21,7 @@ public struct FixtureReply: Sendable, Equatable {
         let route = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
         switch (method, route) {
         case ("GET", "/v1/models"), ("GET", "/health"):
-            return FixtureReply(status: 200, body: .json(json(modelList(configuration))))
+            return FixtureReply(status: 200, body: .json(modelList(configuration).bytes))
         case ("POST", "/v1/chat/completions"), ("POST", "/v1/completions"), ("POST", "/v1/embeddings"):
             guard let request = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
                 return error(400, "invalid_request_error", "the body is not a JSON object")
@@ -45,14 +45,18 @@ public struct FixtureReply: Sendable, Equatable {
 
     // MARK: Answers
 
-    private static func modelList(_ configuration: FixtureModel.Configuration) -> [String: Any] {
-        [
-            "object": "list",
-            "data": configuration.models.map {
-                ["id": $0, "object": "model", "created": 1_764_115_200, "owned_by": "gatehouse-fixture"]
-                    as [String: Any]
-            },
-        ]
+    private static func modelList(_ configuration: FixtureModel.Configuration) -> FixtureJSON {
+        .object([
+            "object": .string("list"),
+            "data": .array(
+                configuration.models.map {
+                    .object([
+                        "id": .string($0), "object": .string("model"), "created": .int(created),
+                        "owned_by": .string("gatehouse-fixture"),
+                    ])
+                }
+            ),
+        ])
     }
 
     private static func completion(
@@ -64,50 +68,66 @@ public struct FixtureReply: Sendable, Equatable {
         let prompt = promptText(request, chat: chat)
         let promptTokens = max(1, prompt.split(whereSeparator: \.isWhitespace).count)
         let words = answerPieces(for: prompt, limit: request["max_tokens"] as? Int)
-        let id = (chat ? "chatcmpl-" : "cmpl-") + "fixture"
-        let object = chat ? "chat.completion" : "text_completion"
+        let id = FixtureJSON.string((chat ? "chatcmpl-" : "cmpl-") + "fixture")
+        let object = FixtureJSON.string(chat ? "chat.completion" : "text_completion")
         let reported = report == .inflated ? (10_000_000, 10_000_000) : (promptTokens, words.count)
-        let usage: [String: Any]? =
+        let usage: FixtureJSON? =
             report == .omitted
             ? nil
-            : [
-                "prompt_tokens": reported.0, "completion_tokens": reported.1,
-                "total_tokens": reported.0 + reported.1,
-            ]
-        let finish = request["max_tokens"] as? Int == words.count && words.count < fullAnswerLength ? "length" : "stop"
+            : .object([
+                "prompt_tokens": .int(reported.0), "completion_tokens": .int(reported.1),
+                "total_tokens": .int(reported.0 + reported.1),
+            ])
+        let finish = FixtureJSON.string(
+            request["max_tokens"] as? Int == words.count && words.count < fullAnswerLength ? "length" : "stop"
+        )
+        let name = FixtureJSON.string(model)
         guard request["stream"] as? Bool == true else {
-            let text = words.joined()
-            let choice: [String: Any] =
+            let text = FixtureJSON.string(words.joined())
+            let choice: FixtureJSON =
                 chat
-                ? ["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": finish]
-                : ["index": 0, "text": text, "finish_reason": finish]
-            var answer: [String: Any] = [
-                "id": id, "object": object, "created": 1_764_115_200, "model": model, "choices": [choice],
-            ]
-            if let usage { answer["usage"] = usage }
-            return FixtureReply(status: 200, body: .json(json(answer)))
+                ? .object([
+                    "index": .int(0), "message": .object(["role": .string("assistant"), "content": text]),
+                    "finish_reason": finish,
+                ])
+                : .object(["index": .int(0), "text": text, "finish_reason": finish])
+            let answer: FixtureJSON = .object([
+                "id": id, "object": object, "created": .int(created), "model": name, "choices": .array([choice]),
+                "usage": usage,
+            ])
+            return FixtureReply(status: 200, body: .json(answer.bytes))
         }
-        let chunkObject = chat ? "chat.completion.chunk" : "text_completion"
-        func chunk(_ choice: [String: Any]?, usage: [String: Any]? = nil) -> [UInt8] {
-            var event: [String: Any] = [
-                "id": id, "object": chunkObject, "created": 1_764_115_200, "model": model,
-                "choices": choice.map { [$0] } ?? [],
-            ]
-            if let usage { event["usage"] = usage }
-            return Array("data: ".utf8) + json(event) + Array("\n\n".utf8)
+        let chunkObject = FixtureJSON.string(chat ? "chat.completion.chunk" : "text_completion")
+        func chunk(_ choice: FixtureJSON?, usage: FixtureJSON? = nil) -> [UInt8] {
+            var event = Array("data: ".utf8)
+            FixtureJSON.object([
+                "id": id, "object": chunkObject, "created": .int(created), "model": name,
+                "choices": .array(choice.map { [$0] } ?? []), "usage": usage,
+            ])
+            .write(to: &event)
+            event += "\n\n".utf8
+            return event
         }
         var events: [[UInt8]] = []
-        if chat { events.append(chunk(["index": 0, "delta": ["role": "assistant", "content": ""]])) }
+        if chat {
+            let opening = FixtureJSON.object(["role": .string("assistant"), "content": .string("")])
+            events.append(chunk(.object(["index": .int(0), "delta": opening])))
+        }
         for piece in words {
+            let text = FixtureJSON.string(piece)
             events.append(
-                chunk(chat ? ["index": 0, "delta": ["content": piece]] : ["index": 0, "text": piece])
+                chunk(
+                    chat
+                        ? .object(["index": .int(0), "delta": .object(["content": text])])
+                        : .object(["index": .int(0), "text": text])
+                )
             )
         }
         events.append(
             chunk(
                 chat
-                    ? ["index": 0, "delta": [:] as [String: Any], "finish_reason": finish]
-                    : ["index": 0, "text": "", "finish_reason": finish]
+                    ? .object(["index": .int(0), "delta": .object([:]), "finish_reason": finish])
+                    : .object(["index": .int(0), "text": .string(""), "finish_reason": finish])
             )
         )
         let options = request["stream_options"] as? [String: Any]
@@ -130,27 +150,26 @@ public struct FixtureReply: Sendable, Equatable {
             return error(400, "invalid_request_error", "input must be a string or a list of strings")
         }
         let data = inputs.enumerated().map { index, text in
-            [
-                "object": "embedding", "index": index,
-                "embedding": vector(for: text, dimensions: configuration.embeddingDimensions),
-            ]
-                as [String: Any]
+            FixtureJSON.object([
+                "object": .string("embedding"), "index": .int(index),
+                "embedding": .array(
+                    vector(for: text, dimensions: configuration.embeddingDimensions).map { .number($0) }
+                ),
+            ])
         }
         let tokens = inputs.reduce(0) { $0 + max(1, $1.split(whereSeparator: \.isWhitespace).count) }
-        return FixtureReply(
-            status: 200,
-            body: .json(
-                json([
-                    "object": "list", "data": data, "model": model,
-                    "usage": ["prompt_tokens": tokens, "total_tokens": tokens],
-                ])
-            )
-        )
+        let answer: FixtureJSON = .object([
+            "object": .string("list"), "data": .array(data), "model": .string(model),
+            "usage": .object(["prompt_tokens": .int(tokens), "total_tokens": .int(tokens)]),
+        ])
+        return FixtureReply(status: 200, body: .json(answer.bytes))
     }
 
     // MARK: Pieces
 
     private static let fullAnswerLength = 12
+    /// The creation time every answer reports (fixed, so answers compare equal across runs).
+    private static let created = 1_764_115_200
 
     /// The answer as the pieces a stream sends: the fixed sentence word by word (cut to `limit` words),
     /// or, for a prompt with `echo: `, what follows the last one of the prompt in pieces of three characters
@@ -190,10 +209,10 @@ public struct FixtureReply: Sendable, Equatable {
     }
 
     static func error(_ status: Int, _ type: String, _ message: String) -> FixtureReply {
-        FixtureReply(status: status, body: .json(json(["error": ["message": message, "type": type, "code": type]])))
-    }
-
-    private static func json(_ object: [String: Any]) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8))
+        let kind = FixtureJSON.string(type)
+        let body: FixtureJSON = .object([
+            "error": .object(["message": .string(message), "type": kind, "code": kind])
+        ])
+        return FixtureReply(status: status, body: .json(body.bytes))
     }
 }
