@@ -84,6 +84,7 @@ let package = Package(
         .target(
             name: "GatehouseFixtureModel",
             dependencies: [
+                "GatehouseCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,5 +1,5 @@
 /// Writing JSON string literals: the one escaping rule every JSON the project writes by hand uses
-/// (error bodies, audit records, rewritten answers).
+/// (error bodies, audit records, rewritten answers, the fixture model's answers).
 public enum JSONText {
     /// Appends `text` (UTF-8) as a JSON string literal, quotes included. Inlinable, so each caller gets
     /// a copy for its own kind of byte sequence (it runs for every string of every audit record); text in
