@@ -20,12 +20,7 @@ enum RawClient {
         timeout: Duration = .seconds(3)
     ) async throws -> Exchange {
         let started = ContinuousClock.now
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
+        let channel = try await connect(port: port)
         return try await channel.executeThenClose { inbound, outbound in
             try await withThrowingTaskGroup(of: Exchange?.self) { group in
                 group.addTask {
@@ -59,12 +54,7 @@ enum RawClient {
     /// One connection for a conversation: `body` gets a function that sends a request's bytes and returns
     /// the status code of the next whole response (head and `content-length` body) read back.
     static func session(port: Int, _ body: (_ send: (String) async throws -> Int) async throws -> Void) async throws {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
+        let channel = try await connect(port: port)
         try await channel.executeThenClose { inbound, outbound in
             var responses = inbound.makeAsyncIterator()
             var pending: [UInt8] = []
@@ -78,6 +68,16 @@ enum RawClient {
             }
             try await body(send)
         }
+    }
+
+    /// A loopback connection read and written as byte buffers.
+    private static func connect(port: Int) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
     }
 
     /// The status of the first whole response in `bytes`, which it removes; nil while incomplete.
