@@ -37,7 +37,7 @@ struct DataPlane: Responder {
         // Routing uses the raw path only: never a URL rebuilt from Host.
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         guard let route = Route(rawValue: String(path)) else {
-            log(head: head, requestID: requestID, status: 404, extra: ["gatehouse.reason": "no route"])
+            log(head: head, requestID: requestID, status: 404, reason: "no route")
             recordRefusal(
                 path: String(path.prefix(256)),
                 requestID: requestID,
@@ -67,7 +67,7 @@ struct DataPlane: Responder {
             now: Date()
         )
         if case .rejected = result {
-            log(head: head, requestID: requestID, status: 401, extra: ["gatehouse.reason": "not authenticated"])
+            log(head: head, requestID: requestID, status: 401, reason: "not authenticated")
             recordRefusal(
                 path: route.rawValue,
                 requestID: requestID,
@@ -108,7 +108,7 @@ struct DataPlane: Responder {
             cancellation.hold(
                 Task(executorPreference: executor) {
                     guard let identity = await verifier.identify(token: token, header: header, now: Date()) else {
-                        log(request, status: 401, extra: ["gatehouse.reason": "token not valid"])
+                        log(request, status: 401, reason: "token not valid")
                         var entry = auditEntry(request, identity: nil)
                         entry.reason = "token_not_valid"
                         refuse(entry, with: .unauthenticated, writer: writer)
@@ -147,7 +147,7 @@ struct DataPlane: Responder {
                 request,
                 identity: identity,
                 status: Int(error.status.code),
-                extra: ["gatehouse.reason": "\(error.code)"]
+                reason: "\(error.code)"
             )
             refuse(auditEntry(request, identity: identity), with: error, writer: writer)
             return
@@ -155,7 +155,7 @@ struct DataPlane: Responder {
             inspected = result
         }
         guard let model = request.runtime.model(named: inspected.model) else {
-            log(request, identity: identity, status: 404, extra: ["gatehouse.reason": "unknown model"])
+            log(request, identity: identity, status: 404, reason: "unknown model")
             refuse(
                 auditEntry(request, identity: identity),
                 with: GatewayError(
@@ -176,15 +176,11 @@ struct DataPlane: Responder {
         entry.modelLabels = model.route.labels
         entry.bytesIn = body.readableBytes
         guard decision.verdict == .allow else {
-            log(
-                request,
-                identity: identity,
-                status: 403,
-                extra: [
-                    "gatehouse.model": "\(model.route.name)", "gatehouse.decision": "\(decision.outcome)",
-                    "gatehouse.trace": "\(decision.compactTrace)",
-                ]
-            )
+            var line = logLine(request, identity: identity, status: 403)
+            line.add("gatehouse.model", model.route.name)
+            line.add("gatehouse.decision", "\(decision.outcome)")
+            line.add("gatehouse.trace", entry.trace)
+            log(line, of: request)
             refuse(
                 entry,
                 with: .forbidden("\(identity.name) may not use the model \(model.route.name)"),
@@ -199,7 +195,7 @@ struct DataPlane: Responder {
             if let encoding = request.head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity"
             {
                 // A compressed body cannot be inspected, so it does not go through.
-                log(request, identity: identity, status: 415, extra: ["gatehouse.reason": "compressed body"])
+                log(request, identity: identity, status: 415, reason: "compressed body")
                 refuse(entry, with: .compressedBody, writer: writer)
                 return
             }
@@ -211,7 +207,7 @@ struct DataPlane: Responder {
                 body = redacted
             case .blocked(let rules, let findings):
                 entry.findings = findings
-                log(request, identity: identity, status: 400, extra: ["gatehouse.reason": "guardrail_blocked"])
+                log(request, identity: identity, status: 400, reason: "guardrail_blocked")
                 refuse(entry, with: .guardrailBlocked(rules), writer: writer)
                 return
             }
@@ -225,14 +221,14 @@ struct DataPlane: Responder {
             configuration: request.runtime.configuration
         )
         if let error = plan.exceededCap(inspected: inspected, bodyBytes: body.readableBytes) {
-            log(request, identity: identity, status: 400, extra: ["gatehouse.reason": "limit_exceeded"])
+            log(request, identity: identity, status: 400, reason: "limit_exceeded")
             refuse(entry, with: error, writer: writer)
             return
         }
         let hold: QuotaBook.Hold
         switch quotaBook.admit(plan.demands, tokens: plan.admissionTokens()) {
         case .refused(let limit, let retryAfter, let headers):
-            log(request, identity: identity, status: 429, extra: ["gatehouse.reason": .string(limit)])
+            log(request, identity: identity, status: 429, reason: limit)
             refuse(entry, with: .rateLimited(limit, retryAfter: retryAfter, headers: headers), writer: writer)
             return
         case .admitted(let admitted):
@@ -263,10 +259,10 @@ struct DataPlane: Responder {
                 forward(exchange, reservation: reservation)
                 return
             case .refused(let refusal):
-                log(request, identity: identity, status: 429, extra: ["gatehouse.reason": "budget \(refusal.scope)"])
+                log(request, identity: identity, status: 429, reason: "budget \(refusal.scope)")
                 error = .budgetExceeded(refusal, needed: plan.worstCase)
             case .failed(let failure):
-                log(request, identity: identity, status: 503, extra: ["gatehouse.reason": "ledger: \(failure)"])
+                log(request, identity: identity, status: 503, reason: "ledger: \(failure)")
                 error = .ledgerUnavailable
             }
             quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
@@ -343,17 +339,18 @@ struct DataPlane: Responder {
                 }
             }
             telemetry.observe(entry)
-            let extra: KeyValuePairs<String, Logger.MetadataValue?> = [
-                "gatehouse.model": .string(model.route.name),
-                "gatehouse.stream": .string(inspected.stream ? "true" : "false"),
-                "gatehouse.attempts": .string(String(outcome.attempts)),
-                "gatehouse.bytes": .string(String(outcome.bytes)),
-                "gatehouse.tokens": .string("\(usage.input)+\(usage.output)\(usage.estimated ? "~" : "")"),
-                "gatehouse.cost": .string(cost.dollars(decimals: 6)),
-                "gatehouse.upstream": outcome.upstream.map { .string($0) },
-                "gatehouse.reason": outcome.failure.map { .string($0) },
-            ]
-            log(exchange.request, identity: exchange.identity, status: outcome.status, extra: extra)
+            var line = logLine(exchange.request, identity: exchange.identity, status: outcome.status)
+            line.add("gatehouse.model", model.route.name)
+            line.add("gatehouse.decision", "allow")
+            line.add("gatehouse.trace", exchange.entry.trace)
+            line.add("gatehouse.stream", inspected.stream ? "true" : "false")
+            line.add("gatehouse.upstream", outcome.upstream)
+            line.add("gatehouse.attempts", outcome.attempts)
+            line.add("gatehouse.bytes", outcome.bytes)
+            line.add("gatehouse.tokens", "\(usage.input)+\(usage.output)\(usage.estimated ? "~" : "")")
+            line.add("gatehouse.cost", cost.dollars(decimals: 6))
+            line.add("gatehouse.reason", outcome.failure)
+            log(line, of: exchange.request)
         }
     }
 
@@ -401,7 +398,9 @@ struct DataPlane: Responder {
                 )
             }
         }
-        log(request, identity: identity, status: 200, extra: ["gatehouse.models": "\(items.count)"])
+        var line = logLine(request, identity: identity, status: 200)
+        line.add("gatehouse.models", items.count)
+        log(line, of: request)
         var entry = auditEntry(request, identity: identity)
         entry.status = 200
         record(entry)
@@ -436,45 +435,35 @@ struct DataPlane: Responder {
 
     // MARK: Logging (one line per request; never a credential or a body)
 
-    /// `extra`'s nil values are left out.
-    private func log(
-        _ request: AdmittedRequest,
-        identity: Identity? = nil,
-        status: Int,
-        extra: KeyValuePairs<String, Logger.MetadataValue?>
-    ) {
-        // Sized once: growing a dictionary rehashes it, which showed in profiles.
-        var metadata = Logger.Metadata(minimumCapacity: extra.count + 6)
-        metadata["gatehouse.request.id"] = .string(request.requestID)
-        metadata["gatehouse.route"] = .string(request.path)
-        metadata["gatehouse.status"] = .string(String(status))
-        metadata["gatehouse.duration_ms"] = .string(Self.milliseconds(since: request.started))
-        if let identity {
-            metadata["gatehouse.identity"] = .string(identity.name)
-            metadata["gatehouse.auth"] = .string(identity.method.rawValue)
-        }
-        for case (let key, let value?) in extra { metadata[key] = value }
-        logger.info("request", metadata: metadata)
+    /// The start of an admitted request's line: who asked, for what, and the answer's status.
+    private func logLine(_ request: AdmittedRequest, identity: Identity?, status: Int) -> RequestLogLine {
+        var line = RequestLogLine(requestID: request.requestID)
+        line.add("gatehouse.route", request.path)
+        line.add("gatehouse.status", status)
+        line.add("gatehouse.identity", identity?.name)
+        line.add("gatehouse.auth", identity?.method.rawValue)
+        return line
     }
 
-    private func log(
-        head: HTTPRequestHead,
-        requestID: String,
-        status: Int,
-        extra: KeyValuePairs<String, Logger.MetadataValue?>
-    ) {
-        var metadata = Logger.Metadata(minimumCapacity: extra.count + 3)
-        metadata["gatehouse.request.id"] = .string(requestID)
-        metadata["gatehouse.method"] = .string(head.method.rawValue)
-        metadata["gatehouse.status"] = .string(String(status))
-        for case (let key, let value?) in extra { metadata[key] = value }
-        logger.info("request", metadata: metadata)
+    /// Writes an admitted request's line, its duration last.
+    private func log(_ line: consuming RequestLogLine, of request: AdmittedRequest) {
+        line.add("gatehouse.duration_ms", milliseconds: .now - request.started)
+        logger.info(line.message)
     }
 
-    private static func milliseconds(since start: ContinuousClock.Instant) -> String {
-        let elapsed = (ContinuousClock.now - start).components
-        let hundredths = elapsed.seconds * 100_000 + elapsed.attoseconds / 10_000_000_000_000
-        let fraction = hundredths % 100
-        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    /// An admitted request refused for `reason`.
+    private func log(_ request: AdmittedRequest, identity: Identity? = nil, status: Int, reason: String) {
+        var line = logLine(request, identity: identity, status: status)
+        line.add("gatehouse.reason", reason)
+        log(line, of: request)
+    }
+
+    /// A request refused at its head, before it was admitted.
+    private func log(head: HTTPRequestHead, requestID: String, status: Int, reason: String) {
+        var line = RequestLogLine(requestID: requestID)
+        line.add("gatehouse.method", head.method.rawValue)
+        line.add("gatehouse.status", status)
+        line.add("gatehouse.reason", reason)
+        logger.info(line.message)
     }
 }

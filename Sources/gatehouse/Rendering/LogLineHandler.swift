@@ -36,34 +36,36 @@ struct LogLineHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var line: [UInt8] = []
-        line.reserveCapacity(512)
-        line.append(contentsOf: Self.timestamp().utf8)
-        line.append(UInt8(ascii: " "))
-        line.append(contentsOf: event.level.rawValue.utf8)
-        line.append(UInt8(ascii: " "))
-        line.append(contentsOf: label.utf8)
-        line.append(contentsOf: ": ".utf8)
-        line.append(contentsOf: event.message.description.utf8)
         let fields: Logger.Metadata
         if let extra = event.metadata {
             fields = metadata.isEmpty ? extra : metadata.merging(extra) { _, new in new }
         } else {
             fields = metadata
         }
-        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
-            line.append(UInt8(ascii: " "))
-            line.append(contentsOf: key.utf8)
-            line.append(UInt8(ascii: "="))
-            if case .string(let text) = value {
-                line.append(contentsOf: text.utf8)
-            } else {
-                line.append(contentsOf: value.description.utf8)
-            }
-        }
-        line.append(UInt8(ascii: "\n"))
+        let sorted = fields.sorted { $0.key < $1.key }
+        let stamp = Self.timestamp()
         _ = Self.flusher
-        Self.pending.withLock { $0.append(contentsOf: line) }
+        // Appended where it waits, under the lock: a line of its own first would be one more copy.
+        Self.pending.withLock { line in
+            line.append(contentsOf: stamp.utf8)
+            line.append(UInt8(ascii: " "))
+            line.append(contentsOf: event.level.rawValue.utf8)
+            line.append(UInt8(ascii: " "))
+            line.append(contentsOf: label.utf8)
+            line.append(contentsOf: ": ".utf8)
+            line.append(contentsOf: event.message.description.utf8)
+            for (key, value) in sorted {
+                line.append(UInt8(ascii: " "))
+                line.append(contentsOf: key.utf8)
+                line.append(UInt8(ascii: "="))
+                if case .string(let text) = value {
+                    line.append(contentsOf: text.utf8)
+                } else {
+                    line.append(contentsOf: value.description.utf8)
+                }
+            }
+            line.append(UInt8(ascii: "\n"))
+        }
         if event.level >= .warning { Self.flush() }
     }
 
