@@ -218,7 +218,7 @@ struct DataPlane: Responder {
             route: Route(rawValue: request.path) ?? .chatCompletions,
             inspected: inspected,
             body: body.readableBytesView,
-            configuration: request.runtime.configuration
+            quotas: request.runtime.configuration.quotas
         )
         if let error = plan.exceededCap(inspected: inspected, bodyBytes: body.readableBytes) {
             log(request, identity: identity, status: 400, reason: "limit_exceeded")

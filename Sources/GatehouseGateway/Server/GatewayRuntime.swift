@@ -11,7 +11,11 @@ final class GatewayRuntime: Sendable {
     init(configuration: GatewayConfiguration, registry: UpstreamRegistry, previous: GatewayRuntime?) {
         self.configuration = configuration
         let models = configuration.models.map { route in
-            ModelRuntime(route: route, upstreams: route.upstreams.map(registry.upstream(for:)))
+            ModelRuntime(
+                route: route,
+                price: configuration.price(of: route),
+                upstreams: route.upstreams.map(registry.upstream(for:))
+            )
         }
         self.models = models
         var table: [String: ModelRuntime] = [:]

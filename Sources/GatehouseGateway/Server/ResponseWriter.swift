@@ -3,7 +3,9 @@ import NIOHTTP1
 
 /// Writes one response onto a connection, from its event loop or from a task. Writes are queued without
 /// waiting; a relayed body pauses the upstream read while the connection is full (see `writability`).
-struct ResponseWriter: Sendable {
+/// A class: the request's callbacks each hold the writer, and copying its fields into every one of them
+/// showed in profiles.
+final class ResponseWriter: Sendable {
     let channel: any Channel
     let requestID: String
     let keepAlive: Bool
@@ -12,6 +14,22 @@ struct ResponseWriter: Sendable {
     let writability: WritabilitySignal
     /// Tells the connection the response is complete (hops to its event loop).
     let finished: @Sendable (_ keepAlive: Bool) -> Void
+
+    init(
+        channel: any Channel,
+        requestID: String,
+        keepAlive: Bool,
+        version: HTTPVersion,
+        writability: WritabilitySignal,
+        finished: @escaping @Sendable (_ keepAlive: Bool) -> Void
+    ) {
+        self.channel = channel
+        self.requestID = requestID
+        self.keepAlive = keepAlive
+        self.version = version
+        self.writability = writability
+        self.finished = finished
+    }
 
     func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, closes: Bool = false) {
         var fields = headers

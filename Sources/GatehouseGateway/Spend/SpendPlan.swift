@@ -23,9 +23,9 @@ struct SpendPlan: Sendable {
         route: DataPlane.Route,
         inspected: RequestInspector.Inspected,
         body: ByteBufferView,
-        configuration: GatewayConfiguration
+        quotas configured: [Quota]
     ) {
-        var quotas = configuration.quotas.filter { $0.selector.matches(identity.labels) }
+        var quotas = configured.filter { $0.selector.matches(identity.labels) }
         let key = identity.keyQuota
         if !key.isEmpty {
             var quota = Quota(name: "key", selector: .all)
@@ -50,7 +50,7 @@ struct SpendPlan: Sendable {
             let scope = quota.per == .identity ? "\(quota.name)/\(identity.name)" : quota.name
             return BudgetCharge(scope: scope, period: quota.budgetPeriod, limit: limit)
         }
-        price = configuration.price(of: model.route)
+        price = model.price
         inputBound = body.count
         self.body = body
         outputBound =
