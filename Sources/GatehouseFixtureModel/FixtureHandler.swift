@@ -67,6 +67,9 @@ final class FixtureHandler: ChannelInboundHandler, RemovableChannelHandler {
             if let cut = configuration.cutStreamAfterEvents { events = Array(events.prefix(cut)) }
             headers.add(name: "content-type", value: "text/event-stream")
             headers.add(name: "cache-control", value: "no-cache")
+            if configuration.lengthOnStreams && configuration.eventInterval == .zero {
+                headers.add(name: "content-length", value: String(events.reduce(0) { $0 + $1.count }))
+            }
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
                 promise: nil

@@ -21,6 +21,9 @@ public final class FixtureModel: Service, Sendable {
         /// When set, a streamed answer stops after this many events and the connection is closed (an
         /// upstream reset mid-answer).
         public var cutStreamAfterEvents: Int?
+        /// When set, a stream sent all at once carries a `content-length`, as from a server that buffers
+        /// its streams, instead of coming in chunks.
+        public var lengthOnStreams = false
 
         public enum UsageReport: Sendable {
             /// As OpenAI does: in every answer, and in a last stream event when `include_usage` asks.

@@ -60,6 +60,9 @@ struct UpstreamExchange: Sendable {
             // Sent last, with the length of the answer as the guardrails leave it.
             heldHead = (head.status, headers)
         } else {
+            var headers = headers
+            // Events the meter drops or a guardrail changes make the upstream's length wrong.
+            if meter.rewritesAnswer { headers.remove(name: "content-length") }
             writer.writeHead(status: head.status, headers: headers)
         }
         let upstream = channel

@@ -124,6 +124,10 @@ public final class GatewayServer: Service, Sendable {
                     decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
                     decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
                     decoderLimits.maxHeaderFieldCount = 1000
+                    // The response writer sets the framing headers: the encoder setting them copied every
+                    // head it wrote.
+                    var encoder = HTTPResponseEncoder.Configuration()
+                    encoder.automaticallySetFramingHeaders = false
                     try pipeline.configureHTTPServerPipeline(
                         // The connection handler queues pipelined requests itself; NIO's assistance
                         // switches read interest off and on for every request (two epoll_ctl calls).
@@ -133,7 +137,7 @@ public final class GatewayServer: Service, Sendable {
                         withErrorHandling: false,
                         // Response headers are the upstream's (checked by the client-side parser) and our own.
                         withOutboundHeaderValidation: false,
-                        withEncoderConfiguration: .init(),
+                        withEncoderConfiguration: encoder,
                         withDecoderLimitConfiguration: decoderLimits
                     )
                     try pipeline.addHandler(ConnectionHandler(responder: responder, watcher: watcher, tracker: tracker))

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Writes one response onto a connection, from its event loop or from a task. Writes are queued without
 /// waiting; a relayed body pauses the upstream read while the connection is full (see `writability`).
@@ -14,6 +15,8 @@ final class ResponseWriter: Sendable {
     let writability: WritabilitySignal
     /// Tells the connection the response is complete (hops to its event loop).
     let finished: @Sendable (_ keepAlive: Bool) -> Void
+    /// Set by a head whose body only the connection's end can end.
+    private let endsConnection = Atomic(false)
 
     init(
         channel: any Channel,
@@ -31,16 +34,31 @@ final class ResponseWriter: Sendable {
         self.finished = finished
     }
 
-    func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, closes: Bool = false) {
+    /// Writes the head with its framing headers, which the connection's encoder leaves as they are (see
+    /// `GatewayServer`): a body without a length is sent in chunks, or on HTTP/1.0, which has none, ended
+    /// by closing the connection.
+    func writeHead(status: HTTPResponseStatus, headers: consuming HTTPHeaders, closes: Bool = false) {
         var fields = headers
         fields.add(name: RequestID.headerName, value: requestID)
-        if closes || !keepAlive { fields.replaceOrAdd(name: "connection", value: "close") }
+        var closes = closes || !keepAlive
+        if !status.mayHaveResponseBody {
+            fields.remove(name: "content-length")
+            fields.remove(name: "transfer-encoding")
+        } else if fields.contains(name: "content-length") {
+            fields.remove(name: "transfer-encoding")
+        } else if version.major == 1 && version.minor >= 1 {
+            fields.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+        } else {
+            closes = true
+            endsConnection.store(true, ordering: .sequentiallyConsistent)
+        }
+        if closes { fields.replaceOrAdd(name: "connection", value: "close") }
         let head = HTTPResponseHead(version: version, status: status, headers: fields)
         channel.write(HTTPServerResponsePart.head(head), promise: nil)
     }
 
     func writeEnd(closes: Bool = false) {
-        let keep = keepAlive && !closes
+        let keep = keepAlive && !closes && !endsConnection.load(ordering: .sequentiallyConsistent)
         let finished = self.finished
         channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { result in
             if case .success = result { finished(keep) } else { finished(false) }

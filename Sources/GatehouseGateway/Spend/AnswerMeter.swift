@@ -32,6 +32,10 @@ package final class AnswerMeter {
     /// its head is then sent last, with the final length.
     var holdsWholeAnswer: Bool { !stream && answerGuard?.changesAnswers == true }
 
+    /// Whether what reaches the client may differ from what the upstream sent (a stream whose usage-only
+    /// event is dropped, or that a guardrail reads): its length is then not the upstream's.
+    var rewritesAnswer: Bool { stream && (dropUsageOnlyEvents || answerGuard != nil) }
+
     var findings: [String] { answerGuard?.findings ?? [] }
 
     /// Takes one body part; returns what to send on now (complete events only, for a stream).
