@@ -9,6 +9,8 @@ import Synchronization
 struct LogLineHandler: LogHandler {
     /// Lines not yet written.
     private static let pending = Mutex<[UInt8]>([])
+    /// The buffer swapped with `pending` when lines are written, held while they are.
+    private static let writing = Mutex<[UInt8]>([])
     private static let flusher: Void = {
         Thread.detachNewThread {
             while true {
@@ -69,10 +71,13 @@ struct LogLineHandler: LogHandler {
         if event.level >= .warning { Self.flush() }
     }
 
-    /// Writes every pending line; call before the process exits.
+    /// Writes every pending line; call before the process exits. The lines are swapped out and written
+    /// outside the lock that loggers take: a write of 100 ms of lines held every request that logged
+    /// meanwhile. Flushes run one at a time, so lines keep their order.
     static func flush() {
-        pending.withLock { bytes in
-            bytes.withUnsafeBytes { buffer in
+        writing.withLock { spare in
+            pending.withLock { swap(&$0, &spare) }
+            spare.withUnsafeBytes { buffer in
                 var offset = 0
                 while offset < buffer.count {
                     let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
@@ -80,7 +85,7 @@ struct LogLineHandler: LogHandler {
                     offset += written
                 }
             }
-            bytes.removeAll(keepingCapacity: bytes.count < 1 << 20)
+            spare.removeAll(keepingCapacity: spare.count < 1 << 20)
         }
     }
 
