@@ -30,7 +30,10 @@ final class ConnectionTracker: Sendable {
     /// Marks the connection busy or idle; an idle connection during a drain is closed.
     func setBusy(_ channel: any Channel, _ busy: Bool) {
         let closeNow = state.withLock { state -> Bool in
-            state.channels[ObjectIdentifier(channel)]?.busy = busy
+            // Through the index: setting through the optional subscript made a copy of the entry each time.
+            if let index = state.channels.index(forKey: ObjectIdentifier(channel)) {
+                state.channels.values[index].busy = busy
+            }
             return state.draining && !busy
         }
         if closeNow { channel.close(promise: nil) }

@@ -9,7 +9,7 @@ import NIOHTTP1
 /// The data plane: the OpenAI routes, and nothing else. Authenticates at the head (before the body is
 /// read), decides model access with the policy engine, and forwards to the model's upstreams.
 struct DataPlane: Responder {
-    enum Route: String, Sendable {
+    enum Route: String, Sendable, CaseIterable {
         case chatCompletions = "/v1/chat/completions"
         case completions = "/v1/completions"
         case embeddings = "/v1/embeddings"
@@ -35,8 +35,10 @@ struct DataPlane: Responder {
     ) -> Result<AdmittedRequest, GatewayError> {
         let client = connection.address
         // Routing uses the raw path only: never a URL rebuilt from Host.
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        guard let route = Route(rawValue: String(path)) else {
+        let uri = head.uri
+        let path = uri[..<(uri.utf8.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex)]
+        // Compared as it is: no string made per request.
+        guard let route = Route.allCases.first(where: { $0.rawValue[...] == path }) else {
             log(head: head, requestID: requestID, status: 404, reason: "no route")
             recordRefusal(
                 path: String(path.prefix(256)),

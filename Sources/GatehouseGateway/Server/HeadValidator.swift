@@ -56,10 +56,15 @@ enum HeadValidator {
 
     /// `name`, `name:port`, `1.2.3.4:port` or `[v6]:port`: letters, digits, `.`, `-`, and a port.
     static func isValidHost(_ value: String) -> Bool {
-        let bytes = Array(value.utf8)
+        var value = value
+        // Read in place: a copy of the bytes into an array was an allocation per request.
+        return value.withUTF8(isValidHost(bytes:))
+    }
+
+    private static func isValidHost(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !bytes.isEmpty, bytes.count <= 261 else { return false }
         var host = bytes[...]
-        var port: ArraySlice<UInt8> = []
+        var port = bytes[0..<0]
         if bytes.first == UInt8(ascii: "[") {
             guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
             let inner = bytes[1..<close]

@@ -20,6 +20,12 @@ final class GatewayMetrics: Sendable {
         let identity: [String]
     }
 
+    /// The labels of a counter of `observe(access:findings:)`.
+    private enum CounterKey: Hashable {
+        case verdict(tier: String, policy: String, action: String)
+        case finding(direction: String, detector: String)
+    }
+
     private struct RequestInstruments {
         let requests: Counter
         let cost: Counter
@@ -32,7 +38,7 @@ final class GatewayMetrics: Sendable {
 
     let registry = PrometheusCollectorRegistry()
     private let requests = Mutex<[RequestKey: RequestInstruments]>([:])
-    private let counters = Mutex<[[String]: Counter]>([:])
+    private let counters = Mutex<[CounterKey: Counter]>([:])
 
     /// Counts one finished request.
     func observe(_ record: RequestRecord, identityLabels: [String]) {
@@ -78,24 +84,30 @@ final class GatewayMetrics: Sendable {
         if let output = audit.tokensOut, operation != "embeddings" { instruments.outputTokens?.record(Double(output)) }
     }
 
-    /// Counts each rule hit of an access decision, and each guardrail finding.
+    /// Counts each rule hit of an access decision, and each guardrail finding: looked up and counted under
+    /// one lock, with no array made per request.
     func observe(access: Evaluation?, findings: [String]?) {
-        var rows: [[String]] = []
-        for tier in access?.tiers ?? [] {
-            for hit in tier.hits {
-                if let action = hit.action { rows.append(["verdict", tier.tier, hit.policy.name, action.rawValue]) }
+        let tiers = access?.tiers ?? []
+        guard !tiers.isEmpty || findings?.isEmpty == false else { return }
+        counters.withLock { table in
+            for tier in tiers {
+                for hit in tier.hits {
+                    guard let action = hit.action else { continue }
+                    let key = CounterKey.verdict(tier: tier.tier, policy: hit.policy.name, action: action.rawValue)
+                    counter(key, in: &table).increment()
+                }
+                if let end = tier.endOfTier {
+                    counter(.verdict(tier: tier.tier, policy: "end-of-tier", action: end.rawValue), in: &table)
+                        .increment()
+                }
             }
-            if let end = tier.endOfTier { rows.append(["verdict", tier.tier, "end-of-tier", end.rawValue]) }
+            for finding in findings ?? [] {
+                // `prompt:email@12`: direction and detector, never the position.
+                let parts = finding.split(separator: "@").first?.split(separator: ":", maxSplits: 1) ?? []
+                guard parts.count == 2 else { continue }
+                counter(.finding(direction: String(parts[0]), detector: String(parts[1])), in: &table).increment()
+            }
         }
-        for finding in findings ?? [] {
-            // `prompt:email@12`: direction and detector, never the position.
-            let parts = finding.split(separator: "@").first?.split(separator: ":", maxSplits: 1) ?? []
-            guard parts.count == 2 else { continue }
-            rows.append(["finding", String(parts[0]), String(parts[1])])
-        }
-        guard !rows.isEmpty else { return }
-        let found = counters.withLock { table in rows.map { row in counter(row, in: &table) } }
-        for counter in found { counter.increment() }
     }
 
     /// Sets the gauges read at scrape time: budgets, upstream health and the flow aggregator.
@@ -136,29 +148,30 @@ final class GatewayMetrics: Sendable {
         )
     }
 
-    private func counter(_ row: [String], in table: inout [[String]: Counter]) -> Counter {
-        if let known = table[row] { return known }
+    private func counter(_ key: CounterKey, in table: inout [CounterKey: Counter]) -> Counter {
+        if let known = table[key] { return known }
         let made: Counter
-        if row[0] == "verdict" {
+        switch key {
+        case .verdict(let tier, let policy, let action):
             made = registry.makeCounter(
                 descriptor: MetricNameDescriptor(
                     metricName: "gatehouse_policy_verdicts",
                     unitName: "total",
                     helpText: "Model access rule hits, by tier, policy and action (end-of-tier for a tier's default)."
                 ),
-                labels: [("tier", row[1]), ("policy", row[2]), ("action", row[3])]
+                labels: [("tier", tier), ("policy", policy), ("action", action)]
             )
-        } else {
+        case .finding(let direction, let detector):
             made = registry.makeCounter(
                 descriptor: MetricNameDescriptor(
                     metricName: "gatehouse_guardrail_findings",
                     unitName: "total",
                     helpText: "Guardrail findings, by direction (prompt or answer) and detector."
                 ),
-                labels: [("direction", row[1]), ("detector", row[2])]
+                labels: [("direction", direction), ("detector", detector)]
             )
         }
-        table[row] = made
+        table[key] = made
         return made
     }
 
