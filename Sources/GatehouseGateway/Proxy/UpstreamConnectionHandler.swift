@@ -4,7 +4,8 @@ import NIOHTTP1
 /// One connection to an upstream: sends one request at a time and hands the response to the
 /// exchange that asked for it: the head to a callback, then the body parts to a sink (buffered until
 /// one attaches). Callbacks, not futures: everything happens on the connection's event loop, and a
-/// future per step cost more than the step.
+/// future per step cost more than the step. It reads and writes the connection's bytes itself: the
+/// request head is written as bytes, the response read by `UpstreamResponseParser`.
 ///
 /// One watchdog timer per connection, re-armed lazily, enforces the upstream's response timeout (request
 /// sent, no head yet) and idle timeout (no piece of the answer for that long): a request sets a time, it
@@ -13,8 +14,8 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
     /// The upstream sent no response head within its response timeout.
     struct Timeout: Error {}
 
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// Where body parts go once the caller has decided to relay the response.
     protocol Sink: AnyObject {
@@ -38,6 +39,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
     }
 
     private var state = State.idle
+    private var parser = UpstreamResponseParser()
     private var context: ChannelHandlerContext?
     private var responseKeepAlive = true
     private let responseTimeout: TimeAmount
@@ -66,9 +68,10 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
         }
         state = .awaitingHead(received)
         wait(limit: responseTimeout)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        var bytes = context.channel.allocator.buffer(capacity: 512)
+        bytes.writeRequestHead(head)
+        context.write(wrapOutboundOut(bytes), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(body), promise: nil)
     }
 
     /// Starts relaying: buffered parts go to the sink at once.
@@ -85,7 +88,21 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch (unwrapInboundIn(data), state) {
+        // Fed outside `self`: handling a part can close the connection, and `channelInactive` then runs
+        // at once, inside this call, and must find a parser of its own.
+        var parser = self.parser
+        self.parser = UpstreamResponseParser()
+        defer { self.parser = parser }
+        do {
+            try parser.feed(unwrapInboundIn(data)) { part in received(part, context: context) }
+        } catch {
+            // A response that cannot be read: the connection cannot be trusted for another.
+            context.close(promise: nil)
+        }
+    }
+
+    private func received(_ part: HTTPClientResponsePart, context: ChannelHandlerContext) {
+        switch (part, state) {
         case (.head(let head), .awaitingHead(let received)):
             responseKeepAlive = head.isKeepAlive
             state = .receiving(buffered: [], ended: false)
@@ -113,6 +130,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        parser.connectionClosed { part in received(part, context: context) }
         let previous = state
         state = .closed
         waiting = nil

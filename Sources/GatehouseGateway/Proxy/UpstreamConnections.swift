@@ -78,7 +78,7 @@ final class UpstreamConnections: Sendable {
         }
     }
 
-    /// Opens a connection on `eventLoop`: TLS when the upstream is https, HTTP/1.1 framing, one handler.
+    /// Opens a connection on `eventLoop`: TLS when the upstream is https, then one handler that speaks HTTP/1.1.
     func connect(on eventLoop: any EventLoop) -> EventLoopFuture<(any Channel, UpstreamConnectionHandler)> {
         let tls = self.tls
         let responseTimeout = TimeAmount(settings.responseTimeout)
@@ -93,11 +93,6 @@ final class UpstreamConnections: Sendable {
                     if let tls {
                         try pipeline.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
-                    // The request heads are built here from checked values; no second validation pass.
-                    try pipeline.addHandler(HTTPRequestEncoder())
-                    try pipeline.addHandler(
-                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes))
-                    )
                     try pipeline.addHandler(
                         UpstreamConnectionHandler(responseTimeout: responseTimeout, idleTimeout: idleTimeout)
                     )
