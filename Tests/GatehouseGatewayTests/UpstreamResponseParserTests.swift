@@ -23,7 +23,7 @@ import Testing
             }
         }
         for piece in pieces { try parser.feed(ByteBuffer(string: piece), emit) }
-        if closed { parser.connectionClosed(emit) }
+        if closed { parser.inputClosed(emit) }
         return parts
     }
 
@@ -66,6 +66,24 @@ import Testing
         for result in try Self.everySplit(text) { #expect(result == expected) }
     }
 
+    @Test func chunkSizesMayHaveLeadingZerosAndSpaceBeforeExtensions() throws {
+        let text =
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: Chunked\r\n\r\n"
+            + "00000000000000000003 ;a=b\r\nabc\r\n2\t\r\nde\r\n0\r\n\r\n"
+        for result in try Self.everySplit(text) {
+            #expect(result == ["HTTP/1.1 200 [transfer-encoding=Chunked]", "body abcde", "end"])
+        }
+    }
+
+    @Test func whatIsLeftBetweenResponsesIsKnown() throws {
+        var parser = UpstreamResponseParser()
+        #expect(parser.isBetweenResponses)
+        try parser.feed(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nx")) { _ in }
+        #expect(parser.isBetweenResponses)
+        try parser.feed(ByteBuffer(string: "HTTP/1.1 2")) { _ in }
+        #expect(!parser.isBetweenResponses)
+    }
+
     @Test func informationalHeadsAreSkippedAndSomeStatusesHaveNoBody() throws {
         let text =
             "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n"
@@ -99,6 +117,7 @@ import Testing
         ("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", "bad content-length"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", "content-length with chunks"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "unsupported transfer-encoding"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "unsupported transfer-encoding"),
         (
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
             "unsupported transfer-encoding"
@@ -122,6 +141,11 @@ import Testing
     @Test func headsAndLinesAreBounded() throws {
         let huge = "HTTP/1.1 200 OK\r\n" + String(repeating: "x-filler: 0123456789\r\n", count: 4000)
         #expect(throws: UpstreamResponseParser.Malformed(reason: "head too large")) { try Self.parse([huge]) }
+        // Also when the head's end comes in the read that takes it past the limit.
+        let start = "HTTP/1.1 200 OK\r\n" + String(repeating: "x-filler: 0123456789\r\n", count: 2900)
+        #expect(throws: UpstreamResponseParser.Malformed(reason: "head too large")) {
+            try Self.parse([start, String(repeating: "x-filler: 0123456789\r\n", count: 100) + "\r\n"])
+        }
         let longLine = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "e", count: 9000)
         #expect(throws: UpstreamResponseParser.Malformed(reason: "line too long")) { try Self.parse([longLine]) }
         let trailers =

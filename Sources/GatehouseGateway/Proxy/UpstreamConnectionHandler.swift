@@ -48,6 +48,8 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
     private var waiting: (since: NIODeadline, limit: TimeAmount)?
     private var watchdog: (timer: Scheduled<Void>, deadline: NIODeadline)?
     private var timedOut = false
+    /// Why the response could not be read, when that closed the connection.
+    private var malformed: (any Error)?
     /// Called when the connection closes, so its pool forgets it.
     var onClose: (() -> Void)?
 
@@ -97,8 +99,27 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
             try parser.feed(unwrapInboundIn(data)) { part in received(part, context: context) }
         } catch {
             // A response that cannot be read: the connection cannot be trusted for another.
+            malformed = error
             context.close(promise: nil)
+            return
         }
+        // Bytes with no request to answer, or left after a response: the connection is out of step.
+        if case .idle = state, !parser.isBetweenResponses { context.close(promise: nil) }
+    }
+
+    /// The upstream closed its side in order: the end of a body that only the close delimits.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case ChannelEvent.inputClosed = event else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        if context.channel.isActive {
+            var parser = self.parser
+            self.parser = UpstreamResponseParser()
+            parser.inputClosed { part in received(part, context: context) }
+            self.parser = parser
+        }
+        context.close(promise: nil)
     }
 
     private func received(_ part: HTTPClientResponsePart, context: ChannelHandlerContext) {
@@ -130,14 +151,13 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        parser.connectionClosed { part in received(part, context: context) }
         let previous = state
         state = .closed
         waiting = nil
         watchdog?.timer.cancel()
         watchdog = nil
         switch previous {
-        case .awaitingHead(let received): received(.failure(timedOut ? Timeout() : ChannelError.eof))
+        case .awaitingHead(let received): received(.failure(malformed ?? (timedOut ? Timeout() : ChannelError.eof)))
         case .relaying(let sink): sink.failed()
         default: break
         }

@@ -87,6 +87,8 @@ final class UpstreamConnections: Sendable {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(settings.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A FIN is told apart from a reset: only an orderly close ends a body delimited by the close.
+            .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations

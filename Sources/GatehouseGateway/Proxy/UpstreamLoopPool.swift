@@ -21,7 +21,11 @@ final class UpstreamLoopPool: @unchecked Sendable {
         while let (channel, handler) = idle.popLast() {
             guard channel.isActive, handler.isIdle else { continue }
             send(head: head, body: body, channel: channel, handler: handler) { result in
-                if case .failure(let error) = result, !(error is UpstreamConnectionHandler.Timeout) {
+                // Retried only when the pooled connection was found closed: not after a timeout or an
+                // unreadable answer, which the upstream may have given after acting on the request.
+                if case .failure(let error) = result, !(error is UpstreamConnectionHandler.Timeout),
+                    !(error is UpstreamResponseParser.Malformed)
+                {
                     self.sendOnNewConnection(head: head, body: body, completion: completion)
                 } else {
                     completion(result)

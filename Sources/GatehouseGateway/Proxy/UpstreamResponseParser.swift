@@ -30,19 +30,27 @@ struct UpstreamResponseParser {
     }
 
     private var state = State.head
-    /// The start of a head or line whose end has not arrived (a copy: the read buffer is not kept).
+    /// The start of a head or line whose end has not arrived (owned: a read buffer is copied, not kept).
     private var partial: ByteBuffer?
-    /// How far `partial` was searched for the end of a head.
+    /// How far `partial` was searched for the end of its head or line, so no byte is searched twice.
     private var searched = 0
+
+    /// Whether no response is under way and no byte of the next one has come.
+    var isBetweenResponses: Bool {
+        guard case .head = state else { return false }
+        return partial == nil
+    }
 
     /// Reads `bytes`; `emit` gets each complete part in order. Throws on a malformed response, after
     /// which the connection cannot be read further.
     mutating func feed(_ bytes: ByteBuffer, _ emit: (HTTPClientResponsePart) -> Void) throws {
         var input = bytes
+        var owned = false
         if var partial {
             self.partial = nil
             partial.writeImmutableBuffer(bytes)
             input = partial
+            owned = true
         }
         while input.readableBytes > 0 {
             switch state {
@@ -52,9 +60,10 @@ struct UpstreamResponseParser {
                         throw Malformed(reason: "head too large")
                     }
                     searched = max(0, input.readableBytes - 3)
-                    keep(input)
+                    keep(input, owned: owned)
                     return
                 }
+                guard length <= Self.maximumHeadBytes else { throw Malformed(reason: "head too large") }
                 searched = 0
                 guard let head = try parseHead(input.readSlice(length: length)!) else {
                     continue  // informational: the final head follows
@@ -68,7 +77,7 @@ struct UpstreamResponseParser {
                 emit(.body(piece))
                 if left == 0 { emit(.end(nil)) }
             case .chunkSize:
-                guard let line = try readLine(&input, limit: Self.maximumLineBytes) else { return }
+                guard let line = try readLine(&input, owned: owned) else { return }
                 let size = try Self.chunkSize(line)
                 state = size == 0 ? .trailers(bytes: 0) : .chunkData(remaining: size)
             case .chunkData(let remaining):
@@ -78,7 +87,7 @@ struct UpstreamResponseParser {
                 emit(.body(piece))
             case .chunkEnd:
                 guard input.readableBytes >= 2 else {
-                    keep(input)
+                    keep(input, owned: owned)
                     return
                 }
                 guard input.readInteger(as: UInt16.self) == 0x0D0A else {
@@ -86,7 +95,7 @@ struct UpstreamResponseParser {
                 }
                 state = .chunkSize
             case .trailers(let bytes):
-                guard let line = try readLine(&input, limit: Self.maximumLineBytes) else { return }
+                guard let line = try readLine(&input, owned: owned) else { return }
                 guard line.readableBytes > 0 else {
                     state = .head
                     emit(.end(nil))
@@ -102,31 +111,43 @@ struct UpstreamResponseParser {
         }
     }
 
-    /// The connection closed: a body that only the close could end ends here.
-    mutating func connectionClosed(_ emit: (HTTPClientResponsePart) -> Void) {
+    /// The upstream closed its side in order (a FIN, or TLS close_notify): a body that only the close
+    /// could end ends here. A connection lost otherwise (reset, timeout) leaves such a body unfinished.
+    mutating func inputClosed(_ emit: (HTTPClientResponsePart) -> Void) {
         guard case .untilClose = state else { return }
         state = .head
         emit(.end(nil))
     }
 
-    private mutating func keep(_ input: ByteBuffer) {
-        var copy = ByteBuffer()
-        copy.writeImmutableBuffer(input)
-        partial = copy
+    /// Keeps what is left for the next read: as it is when the parser owns it, else a copy (holding on
+    /// to a read buffer would keep the channel from reusing it).
+    private mutating func keep(_ input: ByteBuffer, owned: Bool) {
+        if owned {
+            partial = input
+        } else {
+            var copy = ByteBuffer()
+            copy.writeImmutableBuffer(input)
+            partial = copy
+        }
     }
 
     /// The next line without its CRLF, or nil (and the bytes kept) when its end has not arrived.
-    private mutating func readLine(_ input: inout ByteBuffer, limit: Int) throws -> ByteBuffer? {
-        let end = input.withUnsafeReadableBytes { bytes in bytes.firstIndex(of: UInt8(ascii: "\n")) }
-        guard let end else {
-            guard input.readableBytes <= limit else { throw Malformed(reason: "line too long") }
-            keep(input)
+    private mutating func readLine(_ input: inout ByteBuffer, owned: Bool) throws -> ByteBuffer? {
+        let from = searched
+        let found = input.withUnsafeReadableBytes { bytes in
+            bytes[min(from, bytes.count)...].firstIndex(of: UInt8(ascii: "\n"))
+        }
+        guard let end = found else {
+            guard input.readableBytes <= Self.maximumLineBytes else { throw Malformed(reason: "line too long") }
+            searched = input.readableBytes
+            keep(input, owned: owned)
             return nil
         }
+        searched = 0
         guard end > 0, input.getInteger(at: input.readerIndex + end - 1, as: UInt8.self) == UInt8(ascii: "\r") else {
             throw Malformed(reason: "line not ended by CRLF")
         }
-        guard end - 1 <= limit else { throw Malformed(reason: "line too long") }
+        guard end - 1 <= Self.maximumLineBytes else { throw Malformed(reason: "line too long") }
         let line = input.readSlice(length: end - 1)!
         input.moveReaderIndex(forwardBy: 2)
         return line
@@ -177,14 +198,20 @@ struct UpstreamResponseParser {
         try line.withUnsafeReadableBytes { bytes in
             var size = 0
             var digits = 0
-            for byte in bytes {
-                if byte == UInt8(ascii: ";") { break }  // chunk extensions: ignored
-                guard let value = byte.hexDigitValue else { throw Malformed(reason: "bad chunk size") }
-                digits += 1
+            var index = bytes.startIndex
+            while index < bytes.endIndex, let value = bytes[index].hexDigitValue {
+                // Leading zeros aside, at most 15 digits: no size can overflow.
+                if size > 0 || value > 0 { digits += 1 }
                 guard digits <= 15 else { throw Malformed(reason: "chunk too large") }
                 size = size << 4 | Int(value)
+                index += 1
             }
-            guard digits > 0 else { throw Malformed(reason: "bad chunk size") }
+            guard index > bytes.startIndex else { throw Malformed(reason: "bad chunk size") }
+            // Then optional whitespace and extensions (`;name=value`), which are ignored.
+            while index < bytes.endIndex, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
+            guard index == bytes.endIndex || bytes[index] == UInt8(ascii: ";") else {
+                throw Malformed(reason: "bad chunk size")
+            }
             return size
         }
     }
@@ -226,10 +253,9 @@ extension UpstreamResponseParser {
                     }
                     contentLength = length
                 } else if Self.equalsIgnoringCase(name, "transfer-encoding") {
-                    // Only chunked was asked for (by HTTP/1.1 itself); any other coding cannot be relayed.
-                    var coding = value[(value.lastIndex(of: UInt8(ascii: ",")).map { $0 + 1 } ?? value.startIndex)...]
-                    while let first = coding.first, first == 0x20 || first == 0x09 { coding = coding.dropFirst() }
-                    guard !chunked, minorVersion == 1, Self.equalsIgnoringCase(coding, "chunked") else {
+                    // Only chunked was asked for (by HTTP/1.1 itself): any other coding, even under chunks,
+                    // would reach the client undeclared and past the guardrails.
+                    guard !chunked, minorVersion == 1, Self.equalsIgnoringCase(value, "chunked") else {
                         throw Malformed(reason: "unsupported transfer-encoding")
                     }
                     chunked = true

@@ -32,9 +32,10 @@ package final class AnswerMeter {
     /// its head is then sent last, with the final length.
     var holdsWholeAnswer: Bool { !stream && answerGuard?.changesAnswers == true }
 
-    /// Whether what reaches the client may differ from what the upstream sent (a stream whose usage-only
-    /// event is dropped, or that a guardrail reads): its length is then not the upstream's.
-    var rewritesAnswer: Bool { stream && (dropUsageOnlyEvents || answerGuard != nil) }
+    /// Whether what reaches the client may differ in length from what the upstream sent: a stream is
+    /// relayed event by event, and an event may be dropped, changed by a guardrail, or ended with the
+    /// blank line the upstream left out.
+    var rewritesAnswer: Bool { stream }
 
     var findings: [String] { answerGuard?.findings ?? [] }
 
