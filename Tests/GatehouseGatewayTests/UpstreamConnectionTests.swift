@@ -73,6 +73,7 @@ import Testing
             let answer = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
             #expect(answer.status == 502)
             #expect(answer.body.contains("\"code\":\"upstream_unavailable\""))
+            #expect(await harness.logged("gatehouse.reason=upstream answer unreadable"))
         }
     }
 

@@ -195,8 +195,11 @@ enum Forwarder {
                     return
                 }
                 upstream.markHealthy(false)
-                outcome.failure =
-                    error is UpstreamConnectionHandler.Timeout ? "upstream response timeout" : "upstream connect error"
+                switch error {
+                case is UpstreamConnectionHandler.Timeout: outcome.failure = "upstream response timeout"
+                case is UpstreamResponseParser.Malformed: outcome.failure = "upstream answer unreadable"
+                default: outcome.failure = "upstream connect error"
+                }
                 next(outcome)
             }
         }
