@@ -8,6 +8,12 @@ import Testing
             + "Connection: \(connection)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }
 
+    /// A response's head, lowercased, and its body when the head ended.
+    private static func split(_ response: String) -> (head: String, body: Substring?) {
+        let parts = response.split(separator: "\r\n\r\n", maxSplits: 1)
+        return (parts.first.map { $0.lowercased() } ?? "", parts.count == 2 ? parts[1] : nil)
+    }
+
     /// The body of a chunked message, or nil when its framing is wrong or it has no last chunk.
     private static func dechunked(_ body: Substring) -> String? {
         var rest = body.utf8[...]
@@ -40,12 +46,11 @@ import Testing
                 [Self.request(key, body: body, connection: "close")]
             )
             #expect(exchange.closed)
-            let parts = exchange.response.split(separator: "\r\n\r\n", maxSplits: 1)
-            let head = parts.first.map { $0.lowercased() } ?? ""
+            let (head, answer) = Self.split(exchange.response)
             #expect(head.hasPrefix("http/1.1 200"))
             #expect(head.contains("transfer-encoding: chunked"))
             #expect(!head.contains("content-length"))
-            let events = parts.count == 2 ? Self.dechunked(parts[1]) : nil
+            let events = answer.flatMap(Self.dechunked)
             #expect(events?.hasSuffix("data: [DONE]\n\n") == true)
             #expect(events?.contains("\"choices\":[]") == false)
         }
@@ -61,12 +66,11 @@ import Testing
                 [Self.request(key, body: GatewayHarness.chat(stream: true), version: "1.0", connection: "keep-alive")]
             )
             #expect(exchange.closed)
-            let parts = exchange.response.split(separator: "\r\n\r\n", maxSplits: 1)
-            let head = parts.first.map { $0.lowercased() } ?? ""
+            let (head, answer) = Self.split(exchange.response)
             #expect(head.hasPrefix("http/1.0 200"))
             #expect(head.contains("connection: close"))
             #expect(!head.contains("transfer-encoding"))
-            #expect(parts.count == 2 && parts[1].hasSuffix("data: [DONE]\n\n"))
+            #expect(answer?.hasSuffix("data: [DONE]\n\n") == true)
         }
     }
 
@@ -85,14 +89,13 @@ import Testing
                     ]
                 )
                 #expect(exchange.closed, "HTTP/\(version)")
-                let parts = exchange.response.split(separator: "\r\n\r\n", maxSplits: 1)
-                let head = parts.first.map { $0.lowercased() } ?? ""
+                let (head, answer) = Self.split(exchange.response)
                 #expect(head.hasPrefix("http/\(version) 200"))
                 #expect(!head.contains("transfer-encoding"))
                 #expect(!head.contains("connection: close"))
                 let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length: ") }
                     .flatMap { Int($0.dropFirst("content-length: ".count)) }
-                let rest = parts.count == 2 ? parts[1].utf8.dropFirst(length ?? 0) : "".utf8[...]
+                let rest = answer?.utf8.dropFirst(length ?? 0) ?? "".utf8[...]
                 #expect(length != nil && String(decoding: rest, as: UTF8.self).hasPrefix("HTTP/\(version) 200"))
             }
         }
