@@ -93,6 +93,7 @@ import Testing
                 #expect(head.hasPrefix("http/\(version) 200"))
                 #expect(!head.contains("transfer-encoding"))
                 #expect(!head.contains("connection: close"))
+                #expect(version == "1.1" || head.contains("connection: keep-alive"))
                 let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length: ") }
                     .flatMap { Int($0.dropFirst("content-length: ".count)) }
                 let rest = answer?.utf8.dropFirst(length ?? 0) ?? "".utf8[...]
