@@ -90,13 +90,10 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // Fed outside `self`: handling a part can close the connection, and `channelInactive` then runs
-        // at once, inside this call, and must find a parser of its own.
-        var parser = self.parser
-        self.parser = UpstreamResponseParser()
-        defer { self.parser = parser }
         do {
-            try parser.feed(unwrapInboundIn(data)) { part in received(part, context: context) }
+            try withParser { parser in
+                try parser.feed(unwrapInboundIn(data)) { part in received(part, context: context) }
+            }
         } catch {
             // A response that cannot be read: the connection cannot be trusted for another.
             malformed = error
@@ -107,6 +104,15 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
         if case .idle = state, !parser.isBetweenResponses { context.close(promise: nil) }
     }
 
+    /// Runs `body` on the parser taken out of `self`: handling a part can close the connection, and
+    /// `channelInactive` then runs at once, inside `body`, and must find a parser of its own.
+    private func withParser(_ body: (inout UpstreamResponseParser) throws -> Void) rethrows {
+        var taken = parser
+        parser = UpstreamResponseParser()
+        defer { parser = taken }
+        try body(&taken)
+    }
+
     /// The upstream closed its side in order: the end of a body that only the close delimits.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard case ChannelEvent.inputClosed = event else {
@@ -114,10 +120,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
             return
         }
         if context.channel.isActive {
-            var parser = self.parser
-            self.parser = UpstreamResponseParser()
-            parser.inputClosed { part in received(part, context: context) }
-            self.parser = parser
+            withParser { parser in parser.inputClosed { part in received(part, context: context) } }
         }
         context.close(promise: nil)
     }

@@ -364,11 +364,7 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: String(body.utf8.count))
         headers.add(name: RequestID.headerName, value: requestID)
-        if closes {
-            headers.add(name: "connection", value: "close")
-        } else if version.minor == 0 {
-            headers.add(name: "connection", value: "keep-alive")
-        }
+        headers.setPersistence(closes: closes, version: version)
         let responseHead = HTTPResponseHead(version: version, status: error.status, headers: headers)
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)

@@ -52,12 +52,7 @@ final class ResponseWriter: Sendable {
             closes = true
             endsConnection.store(true, ordering: .sequentiallyConsistent)
         }
-        if closes {
-            fields.replaceOrAdd(name: "connection", value: "close")
-        } else if version.minor == 0 {
-            // An HTTP/1.0 connection persists only when the answer says so (RFC 9112, C.2.2).
-            fields.replaceOrAdd(name: "connection", value: "keep-alive")
-        }
+        fields.setPersistence(closes: closes, version: version)
         let head = HTTPResponseHead(version: version, status: status, headers: fields)
         channel.write(HTTPServerResponsePart.head(head), promise: nil)
     }
