@@ -3,16 +3,33 @@ extension [GuardFinding] {
     ///
     /// A generic secret inside a specific credential's finding, and any finding inside a private key
     /// block, is dropped: the more specific finding already covers it.
+    ///
+    /// One sweep in start order: for each credential detector, the furthest end of its findings that
+    /// start at or before the current one. A finding is covered when such an end reaches past it, so
+    /// the work stays linear however many credential-shaped tokens a text holds.
     func resolved() -> [GuardFinding] {
         let sorted = byStart()
         let covering = sorted.filter { finding in
             if case .detector(let detector) = finding.rule { return detector.isSpecificSecret }
             return false
         }
+        var reach: [(detector: GuardDetector, end: Int)] = []
+        var nextCovering = 0
         var resolved: [GuardFinding] = []
         // The latest finding of each rule, searched linearly: there are few rules, and hashing costs more.
         var latest: [(rule: GuardRule, index: Int)] = []
-        for finding in sorted where !covering.contains(where: { $0.covers(finding) }) {
+        for finding in sorted {
+            while nextCovering < covering.count && covering[nextCovering].range.lowerBound <= finding.range.lowerBound {
+                let credential = covering[nextCovering]
+                nextCovering += 1
+                guard case .detector(let detector) = credential.rule else { continue }
+                if let slot = reach.firstIndex(where: { $0.detector == detector }) {
+                    reach[slot].end = Swift.max(reach[slot].end, credential.range.upperBound)
+                } else {
+                    reach.append((detector, credential.range.upperBound))
+                }
+            }
+            if reach.contains(where: { finding.isCovered(by: $0.detector, reaching: $0.end) }) { continue }
             let slot = latest.firstIndex { $0.rule == finding.rule }
             if let slot, resolved[latest[slot].index].range.overlaps(finding.range) {
                 let index = latest[slot].index
@@ -35,12 +52,10 @@ extension [GuardFinding] {
 }
 
 extension GuardFinding {
-    /// Whether this credential finding makes `other` redundant: a generic secret inside it, or anything
-    /// inside a private key block.
-    fileprivate func covers(_ other: GuardFinding) -> Bool {
-        guard other.rule != rule, range.lowerBound <= other.range.lowerBound,
-            other.range.upperBound <= range.upperBound
-        else { return false }
-        return rule == .detector(.privateKey) || other.rule == .detector(.genericSecret)
+    /// Whether a finding of the credential `detector` that starts no later than this one and ends at
+    /// `end` makes this one redundant: a generic secret inside it, or anything inside a private key block.
+    fileprivate func isCovered(by detector: GuardDetector, reaching end: Int) -> Bool {
+        guard rule != .detector(detector), range.upperBound <= end else { return false }
+        return detector == .privateKey || rule == .detector(.genericSecret)
     }
 }

@@ -96,3 +96,28 @@ struct SecretDetectorTests {
         #expect(Fixtures.matches("{\"api_key\": \"\(Fixtures.openAIKey)\"}") == ["openai-key: \(Fixtures.openAIKey)"])
     }
 }
+
+@Suite("Secret detectors on floods of secret-shaped tokens")
+struct SecretFloodTests {
+    /// Repeated JWT, AWS-key and GitHub-token shapes once took time growing with the square of their
+    /// number (each finding was compared with every credential finding): 781 KiB of `eyJhbGciOi.` about
+    /// 8 s, 3.4 MiB over two minutes. Four times the text must take about four times as long, not
+    /// sixteen, and the large one must stay well under a second of work per MiB.
+    @Test(arguments: ["eyJhbGciOi.", Fixtures.awsKey + " ", Fixtures.githubToken + " "])
+    func scanningStaysLinear(shape: String) {
+        let clock = ContinuousClock()
+        func time(_ bytes: Int) -> (Duration, Int) {
+            let text = String(repeating: shape, count: bytes / shape.utf8.count)
+            var found = 0
+            let elapsed = clock.measure { found = Fixtures.scanner.scan(text).count }
+            return (elapsed, found)
+        }
+        _ = time(50_000)
+        let (small, smallFound) = time(200_000)
+        let (large, largeFound) = time(800_000)
+        // Overlapping shapes merge into one finding, so only their presence is counted.
+        #expect(smallFound > 0 && largeFound > 0)
+        #expect(large < small * 8, "200 kB took \(small), 800 kB \(large)")
+        #expect(large < .seconds(4), "800 kB took \(large)")
+    }
+}
