@@ -29,7 +29,7 @@ final class FixtureHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
-            counters.record(head: head)
+            counters.record(head: head, body: body)
             let reply: FixtureReply
             if let status = configuration.failureStatus, head.method == .POST {
                 reply = FixtureReply.error(status, "fixture_failure", "the fixture was told to fail")

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// A fixture model server for tours, tests and load tests — not a model. It speaks enough of the
@@ -24,6 +25,9 @@ public final class FixtureModel: Service, Sendable {
         /// When set, a stream sent all at once carries a `content-length`, as from a server that buffers
         /// its streams, instead of coming in chunks.
         public var lengthOnStreams = false
+        /// When set, answers run to their full length whatever `max_tokens` says: an upstream that does
+        /// not keep to the bound it was sent.
+        public var ignoresMaxTokens = false
 
         public enum UsageReport: Sendable {
             /// As OpenAI does: in every answer, and in a last stream event when `include_usage` asks.
@@ -53,23 +57,28 @@ public final class FixtureModel: Service, Sendable {
     public let counters: FixtureCounters
     private let channel: any Channel
 
-    private init(channel: any Channel, counters: FixtureCounters) {
+    private let tls: Bool
+
+    private init(channel: any Channel, counters: FixtureCounters, tls: Bool) {
         self.channel = channel
         self.counters = counters
+        self.tls = tls
         self.address = channel.localAddress!
     }
 
     /// The port the fixture listens on.
     public var port: Int { address.port ?? 0 }
 
-    /// `http://host:port`, the base URL to point an upstream at.
-    public var baseURL: String { "http://\(address.ipAddress ?? "127.0.0.1"):\(port)" }
+    /// `http://host:port` (`https://` when it serves TLS), the base URL to point an upstream at.
+    public var baseURL: String { "\(tls ? "https" : "http")://\(address.ipAddress ?? "127.0.0.1"):\(port)" }
 
-    /// Binds the fixture on `host:port` (port 0: any free port) and starts answering.
+    /// Binds the fixture on `host:port` (port 0: any free port) and starts answering, over TLS with
+    /// `tls` when given (tests of the gateway's checks of its upstreams).
     public static func start(
         host: String = "127.0.0.1",
         port: Int = 0,
         configuration: Configuration = Configuration(),
+        tls: NIOSSLContext? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> FixtureModel {
         let counters = FixtureCounters()
@@ -79,6 +88,7 @@ public final class FixtureModel: Service, Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
                         FixtureHandler(configuration: configuration, counters: counters)
@@ -87,7 +97,7 @@ public final class FixtureModel: Service, Sendable {
             }
             .bind(host: host, port: port)
             .get()
-        return FixtureModel(channel: channel, counters: counters)
+        return FixtureModel(channel: channel, counters: counters, tls: tls != nil)
     }
 
     /// Serves until graceful shutdown, then stops listening.

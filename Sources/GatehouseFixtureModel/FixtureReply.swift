@@ -35,8 +35,9 @@ public struct FixtureReply: Sendable, Equatable {
             }
             switch route {
             case "/v1/embeddings": return embeddings(request, model: model, configuration: configuration)
-            case "/v1/completions": return completion(request, model: model, chat: false, usage: configuration.usage)
-            default: return completion(request, model: model, chat: true, usage: configuration.usage)
+            case "/v1/completions":
+                return completion(request, model: model, chat: false, configuration: configuration)
+            default: return completion(request, model: model, chat: true, configuration: configuration)
             }
         default:
             return error(404, "not_found", "no route \(method) \(route) on the fixture model")
@@ -63,11 +64,14 @@ public struct FixtureReply: Sendable, Equatable {
         _ request: [String: Any],
         model: String,
         chat: Bool,
-        usage report: FixtureModel.Configuration.UsageReport
+        configuration: FixtureModel.Configuration
     ) -> FixtureReply {
+        let report = configuration.usage
         let prompt = promptText(request, chat: chat)
         let promptTokens = max(1, prompt.split(whereSeparator: \.isWhitespace).count)
-        let words = answerPieces(for: prompt, limit: request["max_tokens"] as? Int)
+        let bounds = [request["max_tokens"] as? Int, chat ? request["max_completion_tokens"] as? Int : nil]
+        let limit = configuration.ignoresMaxTokens ? nil : bounds.compactMap { $0 }.min()
+        let words = answerPieces(for: prompt, limit: limit)
         let id = FixtureJSON.string((chat ? "chatcmpl-" : "cmpl-") + "fixture")
         let object = FixtureJSON.string(chat ? "chat.completion" : "text_completion")
         let reported = report == .inflated ? (10_000_000, 10_000_000) : (promptTokens, words.count)
@@ -79,7 +83,7 @@ public struct FixtureReply: Sendable, Equatable {
                 "total_tokens": .int(reported.0 + reported.1),
             ])
         let finish = FixtureJSON.string(
-            request["max_tokens"] as? Int == words.count && words.count < fullAnswerLength ? "length" : "stop"
+            limit == words.count && words.count < fullAnswerLength ? "length" : "stop"
         )
         let name = FixtureJSON.string(model)
         guard request["stream"] as? Bool == true else {

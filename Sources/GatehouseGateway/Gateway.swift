@@ -77,7 +77,14 @@ public final class Gateway: Sendable {
             logger: logger
         )
         try ledger.settleAbandoned()
-        let state = GatewayState(configuration: configuration, registry: UpstreamRegistry(group: group))
+        let registry = UpstreamRegistry(group: group)
+        let state: GatewayState
+        do {
+            state = try GatewayState(configuration: configuration, registry: registry)
+        } catch {
+            await registry.shutdown()
+            throw error
+        }
         let recorder = FlowRecorder(
             store: store,
             bucket: configuration.flows.bucket,
@@ -100,7 +107,7 @@ public final class Gateway: Sendable {
             ledger,
             FlowRecording(recorder: recorder),
             KeyDirectoryRefresher(directory: keys, store: store, logger: logger),
-            HealthChecker(state: state, logger: logger),
+            HealthChecker(state: state, eventLoop: group.next(), logger: logger),
         ]
         var reloader: ConfigurationReloader?
         if let file = configuration.file {

@@ -62,6 +62,13 @@ import Testing
             )
             #expect(exchange.closed, "\(name): the connection stays open")
             #expect(harness.fixture.counters.requests == 0)
+            // Every error answer is whole: the body its head announces arrives before the close.
+            let parts = exchange.response.components(separatedBy: "\r\n\r\n")
+            let head = parts[0].lowercased()
+            if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }) {
+                let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+                #expect(parts.dropFirst().joined(separator: "\r\n\r\n").utf8.count == length, "\(name)")
+            }
         }
     }
 
@@ -153,6 +160,30 @@ import Testing
                     #expect(exchange.response.hasPrefix("HTTP/1.1 413"))
                     #expect(exchange.closed && exchange.elapsed < .seconds(3))
                 }
+            }
+        )
+    }
+
+    /// The header deadline starts at the first HTTP byte: a ClientHello sent a byte at a time is cut by
+    /// the handshake's own deadline, not left to the idle timeout.
+    @Test func aSlowTLSHandshakeIsCutByItsDeadline() async throws {
+        try await GatewayHarness.with(
+            tls: true,
+            configure: { configuration, _ in
+                configuration.limits.handshakeTimeout = .milliseconds(500)
+                configuration.limits.idleTimeout = .seconds(30)
+            },
+            { harness in
+                // The start of a TLS 1.2 record holding a ClientHello, one byte every 100 ms.
+                let hello = ["\u{16}", "\u{03}", "\u{01}", "\u{02}", "\u{00}", "\u{01}", "\u{00}", "\u{01}"]
+                let slow = try await RawClient.exchange(
+                    port: harness.dataPort,
+                    hello + Array(repeating: "\u{03}", count: 40),
+                    pause: .milliseconds(100),
+                    timeout: .seconds(5)
+                )
+                #expect(slow.closed, "the handshake held the connection for \(slow.elapsed)")
+                #expect(slow.elapsed >= .milliseconds(400) && slow.elapsed < .seconds(3), "\(slow.elapsed)")
             }
         )
     }

@@ -74,6 +74,49 @@ import Testing
         }
     }
 
+    /// Bodies that once took seconds to minutes of one event loop's time (a 633 KiB object of 60,000
+    /// keys, 781 KiB and 3.4 MiB of JWT shapes) are answered quickly, and a second client on the same
+    /// gateway is answered meanwhile.
+    @Test func largeHostileBodiesAreAnsweredQuicklyAndOthersAreNotKeptWaiting() async throws {
+        let yaml = Self.configuration(
+            """
+              - name: no-secrets
+                selector: all()
+                detectors: [secrets]
+                prompts: block
+            """
+        )
+        var keys = "{\"model\":\"fixture-small\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]"
+        for index in 0..<60_000 { keys += ",\"k\(index)\":1" }
+        keys += ",\"k59999\":2}"
+        let bodies = [
+            (keys, "duplicate_field"),
+            (Self.chat(String(repeating: "eyJhbGciOi.", count: 781 * 1024 / 11)), "guardrail_blocked"),
+            (Self.chat(String(repeating: "eyJhbGciOi.", count: 3400 * 1024 / 11)), "guardrail_blocked"),
+        ]
+        try await GatewayHarness.with(yaml: yaml) { harness in
+            let key = try await harness.key()
+            for (body, code) in bodies {
+                let clock = ContinuousClock()
+                let started = clock.now
+                async let hostile = harness.call("/v1/chat/completions", key: key, json: body)
+                var slowest = Duration.zero
+                for _ in 0..<5 {
+                    let asked = clock.now
+                    #expect(try await harness.call(.GET, "/v1/models", key: key).status == 200)
+                    slowest = max(slowest, clock.now - asked)
+                }
+                let answer = try await hostile
+                let took = clock.now - started
+                #expect(answer.status == 400)
+                #expect(answer.body.contains("\"code\":\"\(code)\""), "\(answer.body.prefix(200))")
+                #expect(took < .seconds(5), "\(body.utf8.count) bytes answered in \(took)")
+                #expect(slowest < .seconds(1), "another client waited \(slowest)")
+            }
+            #expect(harness.fixture.counters.requests == 0)
+        }
+    }
+
     @Test func promptsAreRedactedBeforeTheyAreForwarded() async throws {
         let yaml = Self.configuration(
             """

@@ -14,15 +14,32 @@ import Testing
     }
 
     @Test func readsModelAndStream() {
+        let first = #"{"model":"m","stream":true,"messages":[{"a":[1,-2.5e3,null,false]}]}"#
         #expect(
-            Self.scan(#"{"model":"m","stream":true,"messages":[{"a":[1,-2.5e3,null,false]}]}"#)
-                == .success(.init(model: "m", stream: true, messages: 1, firstKeyOffset: 1))
+            Self.scan(first)
+                == .success(
+                    .init(
+                        model: "m",
+                        stream: true,
+                        messages: 1,
+                        settable: .init(model: 1..<12),
+                        objectBounds: 0..<(first.utf8.count - 1)
+                    )
+                )
         )
+        let second = #" {"model":"caf\u00e9 \ud83d\ude00\n"} "#
         #expect(
-            Self.scan(#" {"model":"caf\u00e9 \ud83d\ude00\n"} "#)
-                == .success(.init(model: "café 😀\n", stream: nil, firstKeyOffset: 2))
+            Self.scan(second)
+                == .success(
+                    .init(
+                        model: "café 😀\n",
+                        stream: nil,
+                        settable: .init(model: 2..<(second.utf8.count - 2)),
+                        objectBounds: 1..<(second.utf8.count - 2)
+                    )
+                )
         )
-        #expect(Self.scan("{}") == .success(.init(firstKeyOffset: 1)))
+        #expect(Self.scan("{}") == .success(.init(objectBounds: 0..<1)))
     }
 
     @Test func readsTheFieldsLimitsAndAccountingNeed() throws {
@@ -30,7 +47,7 @@ import Testing
             #"{"model":"m","max_tokens":50,"max_completion_tokens":70,"n":2,"tools":[{},{},{}],"#
                 + #""messages":[],"stream_options":{"include_usage":true,"x":[1]},"input":["a","b"]}"#
         ).get()
-        #expect(fields.maxTokens == 70)
+        #expect(fields.maxTokens == 50 && fields.maxCompletionTokens == 70)
         #expect(fields.n == 2)
         #expect(fields.tools == 3)
         #expect(fields.messages == 0)
@@ -39,6 +56,16 @@ import Testing
         // Clients send null for "not given".
         let nulls = try Self.scan(#"{"model":"m","max_tokens":null,"n":null,"tools":null,"stream_options":null}"#).get()
         #expect(nulls.maxTokens == nil && nulls.n == nil && nulls.tools == nil && !nulls.hasStreamOptions)
+        // ... but a null member the gateway sets is still noted, so that it is replaced, not doubled.
+        #expect(
+            nulls.settable.model == 1..<12 && nulls.settable.maxTokens != nil && nulls.settable.streamOptions != nil
+        )
+        #expect(nulls.settable.maxCompletionTokens == nil)
+        #expect(try Self.scan(#"{"model":"m","best_of":3,"n":2}"#).get().bestOf == 3)
+        // OpenAI's lower bounds: no answer of zero tokens or zero choices.
+        for field in ["max_tokens", "max_completion_tokens", "n", "best_of"] {
+            #expect(Self.scan("{\"\(field)\":0}") == .failure(.wrongType(field, expected: "at least 1")))
+        }
         #expect(try Self.scan(#"{"model":"m","input":"one text"}"#).get().inputs == 1)
         #expect(Self.scan(#"{"max_tokens":1.5}"#) == .failure(.wrongType("max_tokens", expected: "a whole number")))
         #expect(Self.scan(#"{"n":-1}"#) == .failure(.wrongType("n", expected: "a whole number")))
@@ -78,6 +105,22 @@ import Testing
             return
         }
         Issue.record("\(text.prefix(60)): \(Self.scan(text))")
+    }
+
+    /// 60,000 top-level keys took about 7 s when each key was compared with every earlier one.
+    @Test func manyTopLevelKeysAreCheckedInLinearTime() {
+        var text = "{"
+        for index in 0..<200_000 { text += "\"k\(index)\":1," }
+        let unique = text + "\"model\":\"m\"}"
+        let doubled = text + "\"k199999\":2}"
+        let clock = ContinuousClock()
+        var results: [Result<JSONBodyScanner.Fields, JSONBodyScanner.Failure>] = []
+        let elapsed = clock.measure {
+            results = [Self.scan(unique), Self.scan(doubled)]
+        }
+        #expect((try? results[0].get().model) == "m")
+        #expect(results[1] == .failure(.duplicateKey("k199999")))
+        #expect(elapsed < .seconds(5), "two scans of 2.6 MiB with 200,000 keys took \(elapsed)")
     }
 
     @Test func refusesInvalidUTF8() {

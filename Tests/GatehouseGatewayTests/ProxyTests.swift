@@ -196,7 +196,9 @@ import Testing
         try await broken.stop()
     }
 
-    @Test func lastUpstreamsErrorIsPassedOnAndNoAnswerIsA502() async throws {
+    /// A 5xx may carry the model server's internals (a stack trace, paths, versions): the caller gets the
+    /// gateway's own 502 with the request id, and the upstream's text goes to the log.
+    @Test func anUpstreamsFiveHundredIsLoggedNotRelayedAndNoAnswerIsA502() async throws {
         let broken = try await FixtureModel.start(configuration: .init(failureStatus: 500))
         let closed = try await FixtureModel.start()
         let deadURL = closed.baseURL
@@ -210,8 +212,19 @@ import Testing
             },
             { harness in
                 let key = try await harness.key()
-                let failing = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
-                #expect(failing.status == 500)
+                let failing = try await harness.call(
+                    "/v1/chat/completions",
+                    key: key,
+                    json: GatewayHarness.chat(),
+                    headers: [("x-request-id", "five-hundred")]
+                )
+                #expect(failing.status == 502)
+                #expect(failing.body.contains("\"code\":\"upstream_unavailable\""))
+                #expect(failing.body.contains("\"request_id\":\"five-hundred\""))
+                #expect(!failing.body.contains("the fixture was told to fail"))
+                #expect(await harness.logged("gatehouse.upstream_error="))
+                #expect(harness.logs.text.contains("the fixture was told to fail"))
+                #expect(harness.logs.text.contains("upstream status 500"))
                 let unreachable = try await harness.call(
                     "/v1/chat/completions",
                     key: key,

@@ -72,7 +72,7 @@ import Testing
             let chat = GatewayHarness.chat()
             let accepted = try await harness.call("/v1/chat/completions", key: valid, json: chat)
             #expect(accepted.status == 200)
-            #expect(await harness.logged("gatehouse.identity=svc-rag"))
+            #expect(await harness.logged("gatehouse.identity=https://issuer.test/svc-rag"))
             var expired = Claims()
             expired.exp = Date().addingTimeInterval(-60).timeIntervalSince1970
             var withinLeeway = Claims()
@@ -120,6 +120,36 @@ import Testing
                 ).status == 401
             )
             #expect(!harness.logs.text.contains(String(parts[2])))
+        }
+    }
+
+    /// A token's subject and an API key's name live in different name spaces: a token whose `sub` is a
+    /// key's name does not get that key's grants (the token is named `issuer/subject`, as Istio names
+    /// request principals, and key names have no `/`).
+    @Test func aTokenSubjectNeverTakesAKeysNameOrGrants() async throws {
+        let key = ES256PrivateKey()
+        let jwks = try Self.jwksFile(for: key)
+        defer { try? FileManager.default.removeItem(at: jwks) }
+        let signer = JWTKeyCollection()
+        await signer.add(ecdsa: key, kid: "k1")
+        let yaml =
+            Self.yaml(jwks: jwks.path) + """
+
+                    - name: the-ops-key
+                      selector: gatehouse.io/name == 'ops'
+                      rules: [{action: Allow}]
+                """
+        try await GatewayHarness.with(yaml: yaml) { harness in
+            let opsKey = try await harness.key("ops")
+            let chat = GatewayHarness.chat()
+            #expect(try await harness.call("/v1/chat/completions", key: opsKey, json: chat).status == 200)
+            var claims = Claims()
+            claims.sub = "ops"
+            claims.team = "sales"
+            let token = try await signer.sign(claims, kid: JWKIdentifier(string: "k1"))
+            let answer = try await harness.call("/v1/chat/completions", key: token, json: chat)
+            #expect(answer.status == 403, "\(answer.body)")
+            #expect(await harness.logged("gatehouse.identity=https://issuer.test/ops"))
         }
     }
 

@@ -48,7 +48,15 @@ struct ConfigurationReloader: ServiceLifecycle.Service {
             {
                 logger.warning("listen addresses and TLS settings change only on restart")
             }
-            state.apply(configuration)
+            do {
+                try state.apply(configuration)
+            } catch {
+                logger.error(
+                    "configuration refused; the last good one stays in force",
+                    metadata: ["gatehouse.error": "\(error)"]
+                )
+                return false
+            }
             logger.info(
                 "configuration reloaded",
                 metadata: ["gatehouse.reason": "\(reason)", "gatehouse.file": "\(file)"]

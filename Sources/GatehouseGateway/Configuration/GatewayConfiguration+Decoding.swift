@@ -274,7 +274,7 @@ extension Field {
 
     fileprivate func modelRoute(environment: [String: String]) throws(ResourceError) -> ModelRoute {
         let object = try object(known: [
-            "name", "aliases", "labels", "upstreams", "healthCheck", "price", "maxOutputTokens",
+            "name", "aliases", "labels", "upstreams", "healthCheck", "price", "maxOutputTokens", "maxTokensField",
         ])
         let upstreamsField = try object.required("upstreams")
         var upstreams: [UpstreamSettings] = []
@@ -290,6 +290,13 @@ extension Field {
         )
         if let field = object["price"] { route.price = try field.modelPrice() }
         if let field = object["maxOutputTokens"] { route.maxOutputTokens = try field.positive(atMost: 10_000_000) }
+        if let field = object["maxTokensField"] {
+            let text = try field.string()
+            guard let choice = ModelRoute.MaxTokensField(rawValue: text) else {
+                throw field.error(.invalidValue, "expected max_tokens or max_completion_tokens, found \"\(text)\"")
+            }
+            route.maxTokensField = choice
+        }
         if let health = try object["healthCheck"]?.object(known: ["path", "interval"]) {
             if let field = health["path"] {
                 let path = try field.string()
@@ -304,6 +311,7 @@ extension Field {
     fileprivate func upstream(environment: [String: String]) throws(ResourceError) -> UpstreamSettings {
         let object = try object(known: [
             "url", "model", "credentialEnv", "credentialFile", "connectTimeout", "responseTimeout", "idleTimeout",
+            "tls",
         ])
         let urlField = try object.required("url")
         guard var upstream = UpstreamSettings(url: try urlField.string()) else {
@@ -343,7 +351,53 @@ extension Field {
         if let field = object["connectTimeout"] { upstream.connectTimeout = try field.duration() }
         if let field = object["responseTimeout"] { upstream.responseTimeout = try field.duration() }
         if let field = object["idleTimeout"] { upstream.idleTimeout = try field.duration() }
+        if let field = object["tls"] {
+            guard upstream.scheme == .https else {
+                throw field.error(.invalidValue, "tls applies to https:// upstreams only")
+            }
+            upstream.tls = try field.upstreamTLS()
+        }
         return upstream
+    }
+
+    /// How the gateway checks an upstream and shows itself to it. Every file is read now, so a missing
+    /// or unreadable one refuses the configuration instead of the upstream being reached unchecked.
+    fileprivate func upstreamTLS() throws(ResourceError) -> UpstreamTLSSettings {
+        let object = try object(known: ["ca", "certificate", "key", "serverName", "subjectAltNames"])
+        var tls = UpstreamTLSSettings()
+        for (key, keyPath) in [
+            ("ca", \UpstreamTLSSettings.caFile), ("certificate", \.certificateFile), ("key", \.keyFile),
+        ] {
+            guard let field = object[key] else { continue }
+            let path = try field.name()
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw field.error(.unreadable, "cannot read \(path)")
+            }
+            tls[keyPath: keyPath] = path
+        }
+        if (tls.certificateFile == nil) != (tls.keyFile == nil) {
+            throw error(.invalidValue, "certificate and key go together: give both or neither")
+        }
+        if let field = object["serverName"] {
+            let name = try field.name()
+            guard HeadValidator.isValidHost(name), !name.contains(":") else {
+                throw field.error(.invalidValue, "\"\(name)\" is not a DNS name")
+            }
+            tls.serverName = name
+        }
+        for item in try object["subjectAltNames"]?.list() ?? [] {
+            let name = try item.name()
+            guard let expected = UpstreamTLSSettings.SubjectAltName(parsing: name) else {
+                throw item.error(.invalidValue, "expected a DNS name or a spiffe:// ID, found \"\(name)\"")
+            }
+            tls.subjectAltNames.append(expected)
+        }
+        do {
+            _ = try tls.context()
+        } catch {
+            throw self.error(.invalidValue, "the TLS files do not make a client context: \(error)")
+        }
+        return tls
     }
 
     /// Visible ASCII and spaces only: what an `Authorization` header value may carry.
@@ -378,7 +432,7 @@ extension Field {
     fileprivate func requestLimits() throws(ResourceError) -> RequestLimits {
         let object = try object(known: [
             "maxBodyBytes", "maxHeaderCount", "maxHeaderBytes", "headerTimeout", "idleTimeout",
-            "minBodyBytesPerSecond", "bodyRateWindow", "drainTimeout",
+            "minBodyBytesPerSecond", "bodyRateWindow", "drainTimeout", "handshakeTimeout",
         ])
         var limits = RequestLimits()
         if let field = object["maxBodyBytes"] { limits.maxBodyBytes = try field.byteCount() }
@@ -394,6 +448,7 @@ extension Field {
         if let field = object["minBodyBytesPerSecond"] { limits.minBodyBytesPerSecond = try field.byteCount() }
         if let field = object["bodyRateWindow"] { limits.bodyRateWindow = try field.duration() }
         if let field = object["drainTimeout"] { limits.drainTimeout = try field.duration() }
+        if let field = object["handshakeTimeout"] { limits.handshakeTimeout = try field.duration() }
         return limits
     }
 }

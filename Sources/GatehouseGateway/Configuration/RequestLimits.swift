@@ -6,6 +6,9 @@ public struct RequestLimits: Sendable, Hashable {
     public var maxHeaderCount: Int = 100
     /// The most bytes in all header names and values together (and in one field).
     public var maxHeaderBytes: Int = 32 << 10
+    /// From a connection's accept to the end of its TLS handshake: the header deadline starts only at
+    /// the first HTTP byte, so a handshake sent a byte at a time is bounded by this.
+    public var handshakeTimeout: Duration = .seconds(10)
     /// From a request's first byte to the end of its headers.
     public var headerTimeout: Duration = .seconds(10)
     /// How long a connection may sit with no request in progress.

@@ -19,6 +19,8 @@ public struct UpstreamSettings: Sendable, Hashable {
     public var responseTimeout: Duration = .seconds(60)
     /// The longest pause between two pieces of a response body.
     public var idleTimeout: Duration = .seconds(60)
+    /// For https: the CA, client certificate, server name and identity to check (system roots without it).
+    public var tls = UpstreamTLSSettings()
 
     public init(
         scheme: Scheme,

@@ -91,7 +91,10 @@ final class JWTVerifier: Sendable {
                 continue
             }
         }
-        return Identity(name: subject, method: .jwt, labels: labels)
+        // Named `issuer/subject`, as Istio names request principals: a token's subject never takes the
+        // name (and so the grants, limits and budgets) of an API key, whose names have no `/`, nor of
+        // another issuer's subject.
+        return Identity(name: "\(settings.issuer)/\(subject)", method: .jwt, labels: labels)
     }
 
     // MARK: Keys

@@ -2,12 +2,15 @@ import Foundation
 import GatehouseCore
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Sends an admitted request to a model's upstreams and relays the answer piece by piece.
 ///
 /// Upstreams are tried healthy-first, in order; a connect error, a timeout before the response head
-/// or a 5xx before the first byte moves on to the next one (the last one's answer is passed through).
-/// The caller's `Authorization` never leaves the gateway; the upstream's own credential is added.
+/// or a 5xx before the first byte moves on to the next one. A 5xx is never relayed: its text may carry
+/// the server's internals (stack traces, paths, versions), so it goes to the log, and the caller gets
+/// the gateway's own 502 with the request id. The caller's `Authorization` never leaves the gateway;
+/// the upstream's own credential is added.
 enum Forwarder {
     struct Outcome: Sendable {
         var status: Int
@@ -22,6 +25,10 @@ enum Forwarder {
         var findings: [String] = []
         /// True when a complete answer was relayed and its end is the caller's to write.
         var endPending = false
+        /// The upstream produced more output than the bound it was sent; the answer was cut there.
+        var overran = false
+        /// The start of the last 5xx answer's body, for the log only.
+        var upstreamError: String?
     }
 
     /// Response headers not passed on: hop-by-hop, the upstream's identity and challenges, our own id.
@@ -51,6 +58,7 @@ enum Forwarder {
         path: String,
         body: ByteBuffer,
         inspected: RequestInspector.Inspected,
+        patch: RequestBodyPatch,
         accept: String?,
         extraHeaders: [(String, String)],
         metering: UpstreamExchange.Metering,
@@ -66,6 +74,7 @@ enum Forwarder {
                 path: path,
                 body: body,
                 inspected: inspected,
+                patch: patch,
                 accept: accept,
                 extraHeaders: extraHeaders,
                 metering: metering
@@ -81,6 +90,8 @@ enum Forwarder {
         let path: String
         let body: ByteBuffer
         let inspected: RequestInspector.Inspected
+        /// The fields the gateway sets on every upstream's copy (the model's name is added per upstream).
+        let patch: RequestBodyPatch
         let accept: String?
         /// Added to the relayed answer's head (`x-ratelimit-*`).
         let extraHeaders: [(String, String)]
@@ -111,10 +122,9 @@ enum Forwarder {
             return
         }
         let upstream = candidates[index]
-        let isLast = index == candidates.count - 1
         outcome.attempts += 1
         outcome.upstream = upstream.origin
-        let payload = upstreamBody(upstream: upstream, model: model, body: request.body, inspected: request.inspected)
+        let payload = upstreamBody(upstream: upstream, model: model, request: request)
         let head = upstreamHead(
             upstream: upstream,
             path: request.path,
@@ -131,9 +141,9 @@ enum Forwarder {
             {
                 return nil
             }
-            // A 5xx before the first byte moves on to the next upstream; the upstream refusing our
+            // A 5xx moves on to the next upstream, and is not relayed; the upstream refusing our
             // credential is the operator's problem, not the caller's.
-            if head.status.code >= 500 && !isLast { return nil }
+            if head.status.code >= 500 { return nil }
             if head.status == .unauthorized || head.status == .forbidden { return nil }
             // One pass over the answer's headers (removing the dropped names one by one scanned them all
             // thirteen times).
@@ -166,15 +176,16 @@ enum Forwarder {
         ) { answer in
             var outcome = tried
             switch answer {
-            case .success(.declined(let status)) where status == .unauthorized || status == .forbidden:
+            case .success(.declined(let status, _)) where status == .unauthorized || status == .forbidden:
                 outcome.failure = "upstream refused the gateway's credential"
                 outcome.status = 502
                 writer.writeError(
                     .upstreamUnavailable("the model server refused the gateway's credentials; tell the operator")
                 )
                 completion(outcome)
-            case .success(.declined(let status)):
+            case .success(.declined(let status, let excerpt)):
                 outcome.failure = "upstream status \(status.code)"
+                outcome.upstreamError = excerpt
                 next(outcome)
             case .success(.relayed(let status, let relayed)):
                 upstream.markHealthy(true)
@@ -184,6 +195,7 @@ enum Forwarder {
                 outcome.firstPiece = relayed.firstPiece
                 outcome.findings = relayed.findings
                 outcome.endPending = relayed.complete
+                outcome.overran = relayed.overran
                 outcome.failure =
                     relayed.complete ? nil : (cancellation.isCancelled ? "client went away" : "stream interrupted")
                 completion(outcome)
@@ -198,6 +210,10 @@ enum Forwarder {
                 switch error {
                 case is UpstreamConnectionHandler.Timeout: outcome.failure = "upstream response timeout"
                 case is UpstreamResponseParser.Malformed: outcome.failure = "upstream answer unreadable"
+                case let mismatch as UpstreamHandshake.IdentityMismatch:
+                    outcome.failure = "upstream identity refused: \(mismatch)"
+                case is UpstreamHandshake.Timeout: outcome.failure = "upstream TLS handshake timeout"
+                case is NIOSSLError, is BoringSSLError: outcome.failure = "upstream TLS verification failed"
                 default: outcome.failure = "upstream connect error"
                 }
                 next(outcome)
@@ -231,15 +247,12 @@ enum Forwarder {
         )
     }
 
-    /// The body as sent: unchanged, unless the upstream knows the model by another name.
-    private static func upstreamBody(
-        upstream: Upstream,
-        model: ModelRuntime,
-        body: ByteBuffer,
-        inspected: RequestInspector.Inspected
-    ) -> ByteBuffer {
+    /// The body as sent: with the request's patch, and the model's name where the upstream knows the
+    /// model by another.
+    private static func upstreamBody(upstream: Upstream, model: ModelRuntime, request: Request) -> ByteBuffer {
+        var patch = request.patch
         let upstreamModel = upstream.settings.model ?? model.route.name
-        guard inspected.model != upstreamModel else { return body }
-        return RequestInspector.renaming(body, model: upstreamModel) ?? body
+        if request.inspected.model != upstreamModel { patch.set(.model, json: GatewayError.quoted(upstreamModel)) }
+        return request.inspected.patched(request.body, with: patch)
     }
 }

@@ -1,14 +1,14 @@
-import AsyncHTTPClient
 import Logging
 import NIOCore
-import NIOHTTP1
 import ServiceLifecycle
 
 /// Asks each upstream, at its model's interval, for its health-check path; a 2xx answer marks it
 /// healthy, anything else (or no answer within two seconds) unhealthy. Unhealthy upstreams are tried
-/// last, not skipped: when every upstream is down, requests still try them.
+/// last, not skipped: when every upstream is down, requests still try them. Checks go over the
+/// upstream's own connections, so they verify it as requests do before its credential is sent.
 struct HealthChecker: Service {
     let state: GatewayState
+    let eventLoop: any EventLoop
     let logger: Logger
 
     func run() async throws {
@@ -36,17 +36,10 @@ struct HealthChecker: Service {
     }
 
     private func check(_ upstream: Upstream, path: String) async -> Bool {
-        var request = HTTPClientRequest(url: upstream.settings.origin + path)
-        request.headers.add(name: "user-agent", value: "gatehouse-health-check")
-        if let credential = upstream.settings.credential {
-            request.headers.add(name: "authorization", value: "Bearer \(credential.revealed)")
+        let connections = upstream.connections
+        let answered = eventLoop.flatSubmit {
+            connections.probe(path: path, timeout: .seconds(2), on: eventLoop)
         }
-        do {
-            let response = try await upstream.client.execute(request, timeout: .seconds(2))
-            _ = try? await response.body.collect(upTo: 1 << 20)
-            return (200..<300).contains(response.status.code)
-        } catch {
-            return false
-        }
+        return (try? await answered.get()) ?? false
     }
 }

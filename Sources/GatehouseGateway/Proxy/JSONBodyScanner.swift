@@ -22,9 +22,11 @@ struct JSONBodyScanner {
     struct Fields: Equatable {
         var model: String?
         var stream: Bool?
-        /// `max_tokens`, or `max_completion_tokens` (the larger when both are given).
         var maxTokens: Int?
+        var maxCompletionTokens: Int?
         var n: Int?
+        /// Completions only: candidates generated server-side, of which `n` are returned.
+        var bestOf: Int?
         var messages: Int?
         var tools: Int?
         /// Embedding inputs: the length of an `input` array, or 1 for a string.
@@ -32,8 +34,10 @@ struct JSONBodyScanner {
         /// Whether `stream_options` is present, and its `include_usage`.
         var hasStreamOptions = false
         var includeUsage: Bool?
-        /// Where the object's first key starts (just after `{`), for inserting a field.
-        var firstKeyOffset = 0
+        /// Where the members the gateway may set stand (`null` ones too), for `RequestBodyPatch`.
+        var settable = RequestBodyPatch.Members()
+        /// The offsets of the object's `{` and `}`.
+        var objectBounds = 0..<0
     }
 
     static let maximumDepth = 64
@@ -75,16 +79,29 @@ struct JSONBodyScanner {
 
     private mutating func topLevelObject() throws(Failure) -> Fields {
         var fields = Fields()
-        fields.firstKeyOffset = index + 1
+        let objectStart = index
         var seen: [TopLevelKey] = []
-        seen.reserveCapacity(8)
+        seen.reserveCapacity(Self.keysComparedInPlace)
+        // Past a few keys, a set: comparing each key with every earlier one is quadratic in the body.
+        var seenSet: Set<[UInt8]> = []
         try elements(closedBy: UInt8(ascii: "}")) { scanner throws(Failure) in
+            let keyStart = scanner.index
             let key = try scanner.topLevelKey()
             if scanner.withBytes(of: key, Self.isRefused) { throw .refusedKey(scanner.text(of: key)) }
-            for earlier in seen where scanner.same(earlier, key) { throw .duplicateKey(scanner.text(of: key)) }
-            seen.append(key)
+            if seen.count < Self.keysComparedInPlace {
+                for earlier in seen where scanner.same(earlier, key) { throw .duplicateKey(scanner.text(of: key)) }
+                seen.append(key)
+                if seen.count == Self.keysComparedInPlace {
+                    for earlier in seen { seenSet.insert(scanner.withBytes(of: earlier) { Array($0) }) }
+                }
+            } else if !seenSet.insert(scanner.withBytes(of: key) { Array($0) }).inserted {
+                throw .duplicateKey(scanner.text(of: key))
+            }
             try scanner.colon()
             let name = scanner.name(of: key)
+            defer {
+                if let field = name.settable { fields.settable[field] = keyStart..<scanner.index }
+            }
             if name.isOptional, scanner.literal("null") { return }
             switch name {
             case .model:
@@ -102,10 +119,14 @@ struct JSONBodyScanner {
                     try scanner.value(depth: 1)
                     throw .wrongType("stream", expected: "true or false")
                 }
-            case .maxTokens, .maxCompletionTokens:
-                fields.maxTokens = max(fields.maxTokens ?? 0, try scanner.count(field: name.rawValue))
+            case .maxTokens:
+                fields.maxTokens = try scanner.count(field: name.rawValue, minimum: 1)
+            case .maxCompletionTokens:
+                fields.maxCompletionTokens = try scanner.count(field: name.rawValue, minimum: 1)
             case .n:
-                fields.n = try scanner.count(field: "n")
+                fields.n = try scanner.count(field: "n", minimum: 1)
+            case .bestOf:
+                fields.bestOf = try scanner.count(field: "best_of", minimum: 1)
             case .messages:
                 fields.messages = try scanner.arrayLength(field: "messages")
             case .tools:
@@ -124,8 +145,12 @@ struct JSONBodyScanner {
                 try scanner.value(depth: 1)
             }
         }
+        fields.objectBounds = objectStart..<(index - 1)
         return fields
     }
+
+    /// Top-level keys checked for duplicates by comparison before a set takes over.
+    private static let keysComparedInPlace = 16
 
     /// A top-level key: where its text stands when it has no escapes (no copy), or its decoded bytes.
     private enum TopLevelKey {
@@ -161,6 +186,7 @@ struct JSONBodyScanner {
         case maxTokens = "max_tokens"
         case maxCompletionTokens = "max_completion_tokens"
         case n
+        case bestOf = "best_of"
         case messages
         case tools
         case input
@@ -169,6 +195,17 @@ struct JSONBodyScanner {
 
         /// Fields clients send as `null` to mean "not given".
         var isOptional: Bool { self != .model && self != .other }
+
+        /// The member a `RequestBodyPatch` may replace.
+        var settable: RequestBodyPatch.Field? {
+            switch self {
+            case .model: .model
+            case .maxTokens: .maxTokens
+            case .maxCompletionTokens: .maxCompletionTokens
+            case .streamOptions: .streamOptions
+            default: nil
+            }
+        }
     }
 
     private static let keyNames = KeyName.allCases.dropLast().map { ($0, Array($0.rawValue.utf8)) }
@@ -181,14 +218,16 @@ struct JSONBodyScanner {
         }
     }
 
-    /// A non-negative integer that fits a count (`max_tokens`, `n`).
-    private mutating func count(field: String) throws(Failure) -> Int {
+    /// A whole number of at least `minimum` that fits a count (`max_tokens`, `n`).
+    private mutating func count(field: String, minimum: Int) throws(Failure) -> Int {
         let start = index
         try value(depth: 1)
         let text = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
         guard !text.isEmpty, text.count <= 9, text.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
         else { throw .wrongType(field, expected: "a whole number") }
-        return text.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        let count = text.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        guard count >= minimum else { throw .wrongType(field, expected: "at least \(minimum)") }
+        return count
     }
 
     /// The number of elements of an array (its elements checked as usual).

@@ -1,4 +1,3 @@
-import Foundation
 import NIOCore
 
 /// Reads an OpenAI request body before it goes anywhere: it must be a JSON object with a `model`
@@ -9,13 +8,38 @@ enum RequestInspector {
         let model: String
         let stream: Bool
         let maxTokens: Int?
+        let maxCompletionTokens: Int?
         let n: Int?
+        let bestOf: Int?
         let messages: Int?
         let tools: Int?
         let inputs: Int?
         let hasStreamOptions: Bool
         let includeUsage: Bool?
-        let firstKeyOffset: Int
+        /// Where the members a `RequestBodyPatch` may replace stand, and the object's braces.
+        let settable: RequestBodyPatch.Members
+        let objectBounds: Range<Int>
+
+        /// The output the caller bounded each choice to: chat completions take `max_tokens` or
+        /// `max_completion_tokens` (the larger when both are given), completions only `max_tokens`.
+        func requestedOutput(on route: DataPlane.Route) -> Int? {
+            switch route {
+            case .chatCompletions:
+                guard let maxTokens else { return maxCompletionTokens }
+                return max(maxTokens, maxCompletionTokens ?? 0)
+            case .completions: return maxTokens
+            case .embeddings, .models: return nil
+            }
+        }
+
+        /// The choices the upstream generates: `n` returned, each the best of `best_of`. Read as a
+        /// product, a bound whichever way a server counts `best_of` against `n`.
+        var generatedChoices: Int { (n ?? 1) * (bestOf ?? 1) }
+
+        /// The body as it is forwarded to an upstream with `patch` applied.
+        func patched(_ body: ByteBuffer, with patch: RequestBodyPatch) -> ByteBuffer {
+            patch.applied(to: body, members: settable, object: objectBounds)
+        }
     }
 
     static func inspect(_ body: ByteBuffer) -> Result<Inspected, GatewayError> {
@@ -71,22 +95,17 @@ enum RequestInspector {
                 model: model,
                 stream: fields.stream ?? false,
                 maxTokens: fields.maxTokens,
+                maxCompletionTokens: fields.maxCompletionTokens,
                 n: fields.n,
+                bestOf: fields.bestOf,
                 messages: fields.messages,
                 tools: fields.tools,
                 inputs: fields.inputs,
                 hasStreamOptions: fields.hasStreamOptions,
                 includeUsage: fields.includeUsage,
-                firstKeyOffset: fields.firstKeyOffset
+                settable: fields.settable,
+                objectBounds: fields.objectBounds
             )
         )
-    }
-
-    /// The body with `model` replaced, for an upstream that knows the model by another name.
-    static func renaming(_ body: ByteBuffer, model: String) -> ByteBuffer? {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any],
-            let data = try? JSONSerialization.data(withJSONObject: object.merging(["model": model]) { _, new in new })
-        else { return nil }
-        return ByteBuffer(bytes: data)
     }
 }

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Synchronization
 
 /// One upstream server as the running gateway knows it: its settings, its pooled connections, and its
@@ -7,17 +6,14 @@ public final class Upstream: Sendable {
     public let settings: UpstreamSettings
     /// `scheme://host:port/base`, made once, for logs.
     let origin: String
-    /// Requests go over these pooled connections.
+    /// Requests and health checks go over these pooled connections, checked as configured.
     let connections: UpstreamConnections
-    /// Health checks go through this (shared) client.
-    let client: HTTPClient
     private let healthy = Atomic<Bool>(true)
 
-    init(settings: UpstreamSettings, client: HTTPClient) {
+    init(settings: UpstreamSettings) throws {
         self.settings = settings
         self.origin = settings.origin
-        self.client = client
-        self.connections = UpstreamConnections(settings: settings)
+        self.connections = try UpstreamConnections(settings: settings)
     }
 
     public var isHealthy: Bool { healthy.load(ordering: .relaxed) }

@@ -15,26 +15,22 @@ final class UpstreamConnections: Sendable {
     private let tls: NIOSSLContext?
     private let pools = Mutex<[ObjectIdentifier: UpstreamLoopPool]>([:])
 
-    init(settings: UpstreamSettings) {
+    /// Throws when an https upstream's TLS context cannot be made: it is never reached in clear text.
+    init(settings: UpstreamSettings) throws {
         self.settings = settings
         let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
         let defaultPort = settings.scheme == .https ? 443 : 80
         self.hostHeader = settings.port == defaultPort ? host : "\(host):\(settings.port)"
-        if settings.scheme == .https {
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            configuration.applicationProtocols = ["http/1.1"]
-            self.tls = try? NIOSSLContext(configuration: configuration)
-        } else {
-            self.tls = nil
-        }
+        self.tls = settings.scheme == .https ? try settings.tls.context() : nil
     }
 
     /// What became of a request.
     enum Answer: Sendable {
         /// The answer was relayed to the client (completely or not).
         case relayed(HTTPResponseStatus, UpstreamExchange.Relayed)
-        /// `decide` turned the answer down; nothing was sent to the client.
-        case declined(HTTPResponseStatus)
+        /// `decide` turned the answer down; nothing was sent to the client. A 5xx answer's body is read
+        /// (its start, briefly) for the log.
+        case declined(HTTPResponseStatus, excerpt: String?)
     }
 
     /// Sends the request on the client connection's event loop (call it there); when the response head
@@ -57,8 +53,13 @@ final class UpstreamConnections: Sendable {
                 completion(.failure(error))
             case .success(let exchange):
                 guard cancellation.hold(exchange.connection), let headers = decide(exchange.head) else {
-                    exchange.discard()
-                    completion(.success(.declined(exchange.head.status)))
+                    let status = exchange.head.status
+                    guard status.code >= 500, !cancellation.isCancelled else {
+                        exchange.discard()
+                        completion(.success(.declined(status, excerpt: nil)))
+                        return
+                    }
+                    exchange.excerpt { completion(.success(.declined(status, excerpt: $0))) }
                     return
                 }
                 exchange.startRelay(headers: headers, to: writer, metering: metering) {
@@ -78,12 +79,44 @@ final class UpstreamConnections: Sendable {
         }
     }
 
-    /// Opens a connection on `eventLoop`: TLS when the upstream is https, then one handler that speaks HTTP/1.1.
+    /// Whether the upstream answers `path` with a 2xx within `timeout`, asked over its own connections
+    /// (so with its TLS checks and its credential); call on `eventLoop`.
+    func probe(path: String, timeout: TimeAmount, on eventLoop: any EventLoop) -> EventLoopFuture<Bool> {
+        var headers = HTTPHeaders()
+        headers.add(name: "host", value: hostHeader)
+        headers.add(name: "user-agent", value: "gatehouse-health-check")
+        headers.add(name: "content-length", value: "0")
+        if let credential = settings.credential {
+            headers.add(name: "authorization", value: "Bearer \(credential.revealed)")
+        }
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: settings.basePath + path, headers: headers)
+        let promise = eventLoop.makePromise(of: Bool.self)
+        let deadline = eventLoop.scheduleTask(in: timeout) { promise.succeed(false) }
+        pool(for: eventLoop).start(head: head, body: ByteBuffer()) { started in
+            deadline.cancel()
+            switch started {
+            case .success(let exchange):
+                // The body is not wanted: the connection goes with it.
+                exchange.discard()
+                promise.succeed((200..<300).contains(exchange.head.status.code))
+            case .failure:
+                promise.succeed(false)
+            }
+        }
+        return promise.futureResult
+    }
+
+    /// Opens a connection on `eventLoop`: TLS when the upstream is https, then one handler that speaks
+    /// HTTP/1.1. With TLS, the connection is handed out only once its handshake is done and the server's
+    /// certificate carries the identity configured, so no request is written to a server that has not
+    /// shown it is the one meant.
     func connect(on eventLoop: any EventLoop) -> EventLoopFuture<(any Channel, UpstreamConnectionHandler)> {
         let tls = self.tls
+        let tlsSettings = settings.tls
+        let handshakeTimeout = TimeAmount(settings.connectTimeout)
         let responseTimeout = TimeAmount(settings.responseTimeout)
         let idleTimeout = TimeAmount(settings.idleTimeout)
-        let serverName = settings.host.first?.isLetter == true ? settings.host : nil
+        let serverName = settings.tls.serverName ?? (settings.host.first?.isLetter == true ? settings.host : nil)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(settings.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -94,13 +127,19 @@ final class UpstreamConnections: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     if let tls {
                         try pipeline.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                        try pipeline.addHandler(
+                            UpstreamHandshake(settings: tlsSettings, timeout: handshakeTimeout, channel: channel)
+                        )
                     }
                     try pipeline.addHandler(
                         UpstreamConnectionHandler(responseTimeout: responseTimeout, idleTimeout: idleTimeout)
                     )
                 }
             }
-        return bootstrap.connect(host: settings.host, port: settings.port).flatMapThrowing { channel in
+        return bootstrap.connect(host: settings.host, port: settings.port).flatMap { channel in
+            let handshake = try? channel.pipeline.syncOperations.handler(type: UpstreamHandshake.self)
+            return (handshake?.verified ?? channel.eventLoop.makeSucceededVoidFuture()).map { channel }
+        }.flatMapThrowing { channel in
             (channel, try channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self))
         }
     }

@@ -14,6 +14,8 @@ struct UpstreamExchange: Sendable {
         let firstPiece: ContinuousClock.Instant?
         /// Guardrail findings in the answer (`answer:<rule>@<offset>`).
         let findings: [String]
+        /// The upstream produced more than the output bound it was sent (see `AnswerMeter`).
+        let overran: Bool
     }
 
     /// How to meter the answer (see `AnswerMeter`).
@@ -22,6 +24,8 @@ struct UpstreamExchange: Sendable {
         let dropUsageOnlyEvents: Bool
         /// Guardrail policies for the answer (empty: none).
         let guardrails: [GuardrailPolicy]
+        /// The most output tokens the upstream was told to produce, all choices together (nil: none).
+        let outputBound: Int?
     }
 
     let head: HTTPResponseHead
@@ -41,6 +45,19 @@ struct UpstreamExchange: Sendable {
         channel.close(promise: nil)
     }
 
+    /// The longest start of a declined answer's body kept for the log, and how long it is waited for.
+    static let excerptBytes = 512
+    static let excerptWait = TimeAmount.milliseconds(500)
+
+    /// Reads the start of a declined answer's body for the log (control bytes replaced), then drops the
+    /// connection; call on the pool's event loop. `done` is called once, on that loop.
+    func excerpt(done: @escaping (String) -> Void) {
+        let sink = ExcerptSink(upstream: channel, done: done)
+        let loopBound = NIOLoopBound(sink, eventLoop: pool.eventLoop)
+        sink.deadline = pool.eventLoop.scheduleTask(in: Self.excerptWait) { loopBound.value.end(reusable: false) }
+        handler.value.attach(sink)
+    }
+
     /// Sends the answer to the client, head with `headers`, then every body part as it arrives;
     /// call on the pool's event loop. Reading from the upstream pauses while the client's connection
     /// is full. `done` is called once, on that loop, when the answer has been relayed or broken off.
@@ -53,7 +70,8 @@ struct UpstreamExchange: Sendable {
         let meter = AnswerMeter(
             stream: metering.stream,
             dropUsageOnlyEvents: metering.dropUsageOnlyEvents,
-            answerGuard: metering.guardrails.isEmpty ? nil : AnswerGuard(policies: metering.guardrails)
+            answerGuard: metering.guardrails.isEmpty ? nil : AnswerGuard(policies: metering.guardrails),
+            outputBound: metering.outputBound
         )
         var heldHead: (HTTPResponseStatus, HTTPHeaders)?
         if meter.holdsWholeAnswer {
@@ -175,8 +193,40 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
                 complete: complete,
                 usage: meter.usage(),
                 firstPiece: meter.firstPiece,
-                findings: meter.findings
+                findings: meter.findings,
+                overran: meter.overran
             )
         )
+    }
+}
+
+/// Keeps the start of a declined answer's body, then closes its connection.
+private final class ExcerptSink: UpstreamConnectionHandler.Sink {
+    private let upstream: any Channel
+    private var done: ((String) -> Void)?
+    private var kept: [UInt8] = []
+    var deadline: Scheduled<Void>?
+
+    init(upstream: any Channel, done: @escaping (String) -> Void) {
+        self.upstream = upstream
+        self.done = done
+    }
+
+    func body(_ buffer: ByteBuffer) {
+        kept.append(contentsOf: buffer.readableBytesView.prefix(UpstreamExchange.excerptBytes - kept.count))
+        if kept.count >= UpstreamExchange.excerptBytes { end(reusable: false) }
+    }
+
+    func readComplete() {}
+
+    func failed() { end(reusable: false) }
+
+    func end(reusable: Bool) {
+        guard let done else { return }
+        self.done = nil
+        deadline?.cancel()
+        upstream.close(promise: nil)
+        let printable = kept.map { $0 < 0x20 || $0 == 0x7F ? UInt8(ascii: " ") : $0 }
+        done(String(decoding: printable, as: UTF8.self))
     }
 }

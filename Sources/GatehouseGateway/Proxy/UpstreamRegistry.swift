@@ -3,11 +3,10 @@ import NIOCore
 import Synchronization
 
 /// Keeps one `Upstream` per distinct upstream setting across configuration reloads, so health and
-/// pooled connections survive a reload, and the one HTTP client for what is not a proxied request
-/// (health checks, JWKS).
+/// pooled connections survive a reload, and the one HTTP client for JWKS fetches.
 public final class UpstreamRegistry: Sendable {
     private let upstreams = Mutex<[UpstreamSettings: Upstream]>([:])
-    /// Health checks and JWKS fetches; requests go over each upstream's own connections.
+    /// JWKS fetches; requests and health checks go over each upstream's own connections.
     let checks: HTTPClient
 
     public init(group: any EventLoopGroup) {
@@ -20,10 +19,10 @@ public final class UpstreamRegistry: Sendable {
         checks = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: configuration)
     }
 
-    func upstream(for settings: UpstreamSettings) -> Upstream {
-        upstreams.withLock { table in
+    func upstream(for settings: UpstreamSettings) throws -> Upstream {
+        try upstreams.withLock { table in
             if let existing = table[settings] { return existing }
-            let upstream = Upstream(settings: settings, client: checks)
+            let upstream = try Upstream(settings: settings)
             table[settings] = upstream
             return upstream
         }

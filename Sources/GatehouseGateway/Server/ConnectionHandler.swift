@@ -341,6 +341,17 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         phaseTimer?.cancel()
         phaseTimer = nil
         watcher.armed = false
+        if head.method == .CONNECT {
+            // NIO's response encoder sends no body after the head of any answer to a CONNECT (RFC 9110
+            // reads that of a 2xx only), so the refusal is written whole below it, and the connection closed.
+            state = .discarding
+            watcher.answerAndClose(
+                status: "\(error.status.code) \(error.status.reasonPhrase)",
+                body: error.body(requestID: requestID),
+                requestID: requestID
+            )
+            return
+        }
         // A body not read yet would have to be skipped; closing is simpler and denies a slow client more.
         let hasBody =
             head.headers.contains(name: "transfer-encoding")

@@ -5,6 +5,7 @@ import GatehouseStore
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// The data plane: the OpenAI routes, and nothing else. Authenticates at the head (before the body is
 /// read), decides model access with the policy engine, and forwards to the model's upstreams.
@@ -192,28 +193,102 @@ struct DataPlane: Responder {
         }
         // Guardrails first: the caps, bounds and counts below are those of the body that is forwarded.
         let guardrails = request.runtime.configuration.guardrails.filter { $0.selector.matches(identity.labels) }
-        var body = body
-        if !guardrails.isEmpty {
-            if let encoding = request.head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity"
-            {
-                // A compressed body cannot be inspected, so it does not go through.
-                log(request, identity: identity, status: 415, reason: "compressed body")
-                refuse(entry, with: .compressedBody, writer: writer)
-                return
-            }
-            switch PromptGuard.check(body, policies: guardrails) {
+        guard !guardrails.isEmpty else {
+            admit(
+                request,
+                identity: identity,
+                inspected: inspected,
+                model: model,
+                entry: entry,
+                body: body,
+                guardrails: guardrails,
+                writer: writer,
+                cancellation: cancellation
+            )
+            return
+        }
+        if let encoding = request.head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" {
+            // A compressed body cannot be inspected, so it does not go through.
+            log(request, identity: identity, status: 415, reason: "compressed body")
+            refuse(entry, with: .compressedBody, writer: writer)
+            return
+        }
+        let guarded = { @Sendable [entry] (verdict: PromptGuard.Verdict) in
+            var entry = entry
+            switch verdict {
             case .pass(let findings):
                 entry.findings = findings.isEmpty ? nil : findings
+                admit(
+                    request,
+                    identity: identity,
+                    inspected: inspected,
+                    model: model,
+                    entry: entry,
+                    body: body,
+                    guardrails: guardrails,
+                    writer: writer,
+                    cancellation: cancellation
+                )
             case .redacted(let redacted, let findings):
                 entry.findings = findings
-                body = redacted
+                // The patch and the bounds need the offsets of the body that is forwarded.
+                guard case .success(let reinspected) = RequestInspector.inspect(redacted) else {
+                    log(request, identity: identity, status: 503, reason: "redacted body unreadable")
+                    refuse(entry, with: .guardrailUnavailable, writer: writer)
+                    return
+                }
+                admit(
+                    request,
+                    identity: identity,
+                    inspected: reinspected,
+                    model: model,
+                    entry: entry,
+                    body: redacted,
+                    guardrails: guardrails,
+                    writer: writer,
+                    cancellation: cancellation
+                )
             case .blocked(let rules, let findings):
                 entry.findings = findings
                 log(request, identity: identity, status: 400, reason: "guardrail_blocked")
                 refuse(entry, with: .guardrailBlocked(rules), writer: writer)
-                return
             }
         }
+        guard body.readableBytes > Self.largestBodyScannedOnTheLoop else {
+            guarded(PromptGuard.check(body, policies: guardrails))
+            return
+        }
+        // A large body is scanned off the event loop, so the other connections it serves are not kept waiting.
+        let eventLoop = writer.channel.eventLoop
+        NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+            PromptGuard.check(body, policies: guardrails)
+        }.whenComplete { [entry] result in
+            guard !cancellation.isCancelled else { return }
+            switch result {
+            case .success(let verdict): guarded(verdict)
+            case .failure:
+                log(request, identity: identity, status: 503, reason: "guardrail scan not run")
+                refuse(entry, with: .guardrailUnavailable, writer: writer)
+            }
+        }
+    }
+
+    /// Bodies up to this size are scanned by the guardrails on the connection's event loop (well under a
+    /// millisecond); larger ones on the thread pool.
+    static let largestBodyScannedOnTheLoop = 64 << 10
+
+    /// Checks caps and limits, reserves against budgets, and forwards; on the connection's event loop.
+    private func admit(
+        _ request: AdmittedRequest,
+        identity: Identity,
+        inspected: RequestInspector.Inspected,
+        model: ModelRuntime,
+        entry: RequestRecord,
+        body: ByteBuffer,
+        guardrails: [GuardrailPolicy],
+        writer: ResponseWriter,
+        cancellation: RequestCancellation
+    ) {
         let plan = SpendPlan(
             identity: identity,
             model: model,
@@ -277,30 +352,39 @@ struct DataPlane: Responder {
     private func forward(_ exchange: SpendExchange, reservation: BudgetReservation?) {
         let inspected = exchange.inspected
         let writer = exchange.writer
-        let injectUsage =
-            inspected.stream && !inspected.hasStreamOptions && exchange.request.path != Route.embeddings.rawValue
-        var body = exchange.body
+        let route = Route(rawValue: exchange.request.path) ?? .chatCompletions
+        let plan = exchange.plan
+        let model = exchange.model
+        var patch = RequestBodyPatch()
+        let injectUsage = inspected.stream && !inspected.hasStreamOptions && route != .embeddings
         if injectUsage {
             // Ask for usage on the caller's behalf; the usage-only event it did not ask for is dropped.
-            var patched = writer.channel.allocator.buffer(capacity: body.readableBytes + 40)
-            let view = body.readableBytesView
-            patched.writeBytes(view.prefix(inspected.firstKeyOffset))
-            patched.writeString("\"stream_options\":{\"include_usage\":true},")
-            patched.writeBytes(view.dropFirst(inspected.firstKeyOffset))
-            body = patched
+            patch.set(.streamOptions, json: "{\"include_usage\":true}")
         }
-        let model = exchange.model
+        if route == .completions && inspected.maxCompletionTokens != nil {
+            // Completions read only max_tokens: another bound beside it is one the upstream may not keep.
+            patch.remove(.maxCompletionTokens)
+        }
+        if !plan.outputRequested && route != .embeddings {
+            // The upstream is held to the output that was reserved for, not to its own default.
+            let field: RequestBodyPatch.Field =
+                route == .chatCompletions && model.route.maxTokensField == .maxCompletionTokens
+                ? .maxCompletionTokens : .maxTokens
+            patch.set(field, json: String(plan.outputPerChoice))
+        }
         Forwarder.forward(
             model: model,
             path: exchange.request.path,
-            body: body,
+            body: exchange.body,
             inspected: inspected,
+            patch: patch,
             accept: exchange.request.head.headers.first(name: "accept"),
             extraHeaders: exchange.hold.headers,
             metering: UpstreamExchange.Metering(
                 stream: inspected.stream,
                 dropUsageOnlyEvents: injectUsage,
-                guardrails: exchange.guardrails
+                guardrails: exchange.guardrails,
+                outputBound: route == .embeddings ? nil : plan.outputBound
             ),
             writer: writer,
             cancellation: exchange.cancellation
@@ -317,7 +401,8 @@ struct DataPlane: Responder {
             var entry = exchange.entry
             entry.upstream = outcome.upstream
             entry.status = outcome.status
-            entry.reason = outcome.failure
+            // Never silent: an upstream that produced more than it was told is recorded as such.
+            entry.reason = outcome.failure ?? (outcome.overran ? "output_overrun" : nil)
             if outcome.usage != nil {
                 entry.tokensIn = usage.input
                 entry.tokensOut = usage.output
@@ -351,7 +436,9 @@ struct DataPlane: Responder {
             line.add("gatehouse.bytes", outcome.bytes)
             line.add("gatehouse.tokens", "\(usage.input)+\(usage.output)\(usage.estimated ? "~" : "")")
             line.add("gatehouse.cost", cost.dollars(decimals: 6))
-            line.add("gatehouse.reason", outcome.failure)
+            line.add("gatehouse.reason", entry.reason)
+            if outcome.overran { line.add("gatehouse.output_bound", plan.outputBound) }
+            line.add("gatehouse.upstream_error", outcome.upstreamError)
             log(line, of: exchange.request)
         }
     }

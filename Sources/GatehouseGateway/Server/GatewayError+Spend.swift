@@ -48,6 +48,16 @@ extension GatewayError {
         )
     }
 
+    /// The guardrails could not run on a body (the thread pool stopped, a redacted body unreadable): it
+    /// is not forwarded unscanned.
+    static let guardrailUnavailable = GatewayError(
+        .serviceUnavailable,
+        type: "api_error",
+        code: "guardrail_unavailable",
+        message: "the request could not be inspected, so it was not forwarded; retry later",
+        headers: [("retry-after", "1")]
+    )
+
     static let compressedBody = GatewayError(
         .unsupportedMediaType,
         type: "invalid_request_error",

@@ -8,13 +8,13 @@ final class GatewayRuntime: Sendable {
     private let modelsByName: [String: ModelRuntime]
     let verifiers: [JWTVerifier]
 
-    init(configuration: GatewayConfiguration, registry: UpstreamRegistry, previous: GatewayRuntime?) {
+    init(configuration: GatewayConfiguration, registry: UpstreamRegistry, previous: GatewayRuntime?) throws {
         self.configuration = configuration
-        let models = configuration.models.map { route in
+        let models = try configuration.models.map { route in
             ModelRuntime(
                 route: route,
                 price: configuration.price(of: route),
-                upstreams: route.upstreams.map(registry.upstream(for:))
+                upstreams: try route.upstreams.map(registry.upstream(for:))
             )
         }
         self.models = models

@@ -116,10 +116,13 @@ public final class GatewayServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                    let limits = responder.limits
+                    if let tls {
+                        try pipeline.addHandler(NIOSSLServerHandler(context: tls))
+                        try pipeline.addHandler(TLSHandshakeDeadline(limit: TimeAmount(limits.handshakeTimeout)))
+                    }
                     let watcher = ByteArrivalWatcher()
                     try pipeline.addHandler(watcher)
-                    let limits = responder.limits
                     var decoderLimits = NIOHTTPDecoderLimitConfiguration()
                     decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
                     decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes

@@ -6,6 +6,11 @@ import NIOCore
 /// first piece arrived, drops the usage-only event the gateway asked for on a caller's behalf, and puts
 /// the answer through its guardrails (`AnswerGuard`): a stream event by event, a whole answer at its end.
 /// Plain state, fed by the relay.
+///
+/// It also holds the upstream to the output bound it was sent. Every streamed event that carries text
+/// took at least one generated token, so more such events than the bound prove an overrun however the
+/// upstream counts: the stream is ended there (`finish_reason: length`). A whole answer is judged by the
+/// usage it reports. Either way `overran` is set and the usage is at least the bound.
 package final class AnswerMeter {
     /// Bodies larger than this are relayed without being kept; their usage is then estimated.
     static let maximumKeptBytes = 8 << 20
@@ -13,6 +18,11 @@ package final class AnswerMeter {
     private let stream: Bool
     private let dropUsageOnlyEvents: Bool
     private let answerGuard: AnswerGuard?
+    private let outputBound: Int?
+    /// Streamed events that carried answer text.
+    private var textEvents = 0
+    /// True once the upstream was seen producing more than `outputBound`.
+    private(set) var overran = false
     private var kept: [UInt8] = []
     private var overflowed = false
     private(set) var reported: (input: Int, output: Int)?
@@ -22,10 +32,11 @@ package final class AnswerMeter {
     /// True once a guardrail ended the answer: nothing more is sent.
     private(set) var stopped = false
 
-    package init(stream: Bool, dropUsageOnlyEvents: Bool, answerGuard: AnswerGuard?) {
+    package init(stream: Bool, dropUsageOnlyEvents: Bool, answerGuard: AnswerGuard?, outputBound: Int? = nil) {
         self.stream = stream
         self.dropUsageOnlyEvents = dropUsageOnlyEvents
         self.answerGuard = answerGuard
+        self.outputBound = outputBound
     }
 
     /// Whether the whole answer is held until its end (a non-streamed answer a guardrail may change):
@@ -79,6 +90,7 @@ package final class AnswerMeter {
         }
         guard !overflowed else { return nil }
         reported = JSONFields.usage(in: kept[...])
+        if let reported, let outputBound, reported.output > outputBound { overran = true }
         // The text is read to count tokens when none are reported, or to guard it.
         guard reported == nil || answerGuard != nil else { return nil }
         let values = JSONFields.stringValues(in: kept[...]).filter { Self.isAnswerText($0.key) }
@@ -102,9 +114,13 @@ package final class AnswerMeter {
     /// The usage to account: as reported, or the answer's tokens counted and marked estimated (the
     /// prompt's count, 0 here, is the caller's to fill in: it has the request).
     func usage() -> TokenUsage {
-        if let reported { return TokenUsage(input: reported.input, output: reported.output, estimated: false) }
+        // An answer that overran produced at least its bound, whatever is counted or reported.
+        let floor = overran ? outputBound ?? 0 : 0
+        if let reported {
+            return TokenUsage(input: reported.input, output: max(reported.output, floor), estimated: false)
+        }
         let output = overflowed ? kept.count / 4 : TokenEstimator.count(text)
-        return TokenUsage(input: 0, output: output, estimated: true)
+        return TokenUsage(input: 0, output: max(output, floor), estimated: true)
     }
 
     // MARK: Streams
@@ -128,7 +144,19 @@ package final class AnswerMeter {
                 usageOnly = JSONFields.hasEmptyChoices(data)
             }
             let values = JSONFields.stringValues(in: data)
-            for value in values where Self.isAnswerText(value.key) { text.append(contentsOf: value.text) }
+            var carriesText = false
+            for value in values where Self.isAnswerText(value.key) {
+                text.append(contentsOf: value.text)
+                carriesText = carriesText || !value.text.isEmpty
+            }
+            if carriesText {
+                textEvents += 1
+                if let outputBound, textEvents > outputBound {
+                    overran = true
+                    endStream(shapedLike: data, finishReason: "length", into: &output)
+                    return
+                }
+            }
             guard answerGuard != nil else { continue }
             dataLine = data.startIndex..<data.endIndex
             rewritten = guardEvent(data, values: values, into: &output)
@@ -195,15 +223,30 @@ package final class AnswerMeter {
         choice: Int,
         into output: inout [UInt8]
     ) -> [UInt8] {
-        output.append(contentsOf: Self.event(from: template, choice: choice, text: nil))
-        output.append(contentsOf: "data: [DONE]\n\n".utf8)
-        stopped = true
+        endStream(shapedLike: template, choice: choice, into: &output)
         return []
     }
 
-    /// A chunk event carrying `text` for `choice`, or (nil) the `content_filter` ending, with the id,
+    /// A last event for `choice` with `finishReason`, then `[DONE]`; nothing after it is sent.
+    private func endStream(
+        shapedLike template: ArraySlice<UInt8>,
+        choice: Int = 0,
+        finishReason: String = "content_filter",
+        into output: inout [UInt8]
+    ) {
+        output.append(contentsOf: Self.event(from: template, choice: choice, text: nil, finishReason: finishReason))
+        output.append(contentsOf: "data: [DONE]\n\n".utf8)
+        stopped = true
+    }
+
+    /// A chunk event carrying `text` for `choice`, or (nil) the ending with `finishReason`, with the id,
     /// object and model of `template`.
-    private static func event(from template: ArraySlice<UInt8>, choice: Int, text: String?) -> [UInt8] {
+    private static func event(
+        from template: ArraySlice<UInt8>,
+        choice: Int,
+        text: String?,
+        finishReason: String = "content_filter"
+    ) -> [UInt8] {
         var id: [UInt8] = Array("\"gatehouse\"".utf8)
         var object: [UInt8] = Array("\"chat.completion.chunk\"".utf8)
         var model: [UInt8] = Array("\"\"".utf8)
@@ -218,7 +261,7 @@ package final class AnswerMeter {
         if let text, !text.isEmpty {
             choiceText += chat ? "\"delta\":{\"content\":\(quoted)}}" : "\"text\":\(quoted)}"
         } else {
-            choiceText += (chat ? "\"delta\":{}" : "\"text\":\"\"") + ",\"finish_reason\":\"content_filter\"}"
+            choiceText += (chat ? "\"delta\":{}" : "\"text\":\"\"") + ",\"finish_reason\":\"\(finishReason)\"}"
         }
         var event = Array("data: {\"id\":".utf8) + id + Array(",\"object\":".utf8) + object
         event += Array(",\"created\":0,\"model\":".utf8) + model + Array(",\"choices\":[\(choiceText)]}\n\n".utf8)

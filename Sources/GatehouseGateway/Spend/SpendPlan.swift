@@ -14,7 +14,13 @@ struct SpendPlan: Sendable {
     let inputBound: Int
     /// The request body, counted only when something needs the prompt's tokens.
     private let body: ByteBufferView
-    /// The most output the request can produce: `max_tokens` (or the model's cap) times `n`.
+    private let route: DataPlane.Route
+    /// The output each choice is bounded to: what the caller asked for, or the model's cap. The
+    /// gateway forwards this bound, so the upstream must keep to what was reserved.
+    let outputPerChoice: Int
+    /// Whether the caller set the bound itself (else the gateway adds it to the forwarded body).
+    let outputRequested: Bool
+    /// The most output the request can produce: `outputPerChoice` for every choice generated.
     let outputBound: Int
 
     init(
@@ -53,8 +59,11 @@ struct SpendPlan: Sendable {
         price = model.price
         inputBound = body.count
         self.body = body
-        outputBound =
-            route == .embeddings ? 0 : (inspected.maxTokens ?? model.route.maxOutputTokens) * max(inspected.n ?? 1, 1)
+        let requested = inspected.requestedOutput(on: route)
+        outputRequested = requested != nil
+        outputPerChoice = route == .embeddings ? 0 : requested ?? model.route.maxOutputTokens
+        outputBound = outputPerChoice * inspected.generatedChoices
+        self.route = route
     }
 
     /// The most the request can cost: the reservation held until it is settled.
@@ -85,7 +94,7 @@ struct SpendPlan: Sendable {
         for quota in quotas {
             let caps = quota.caps
             let checks: [(String, Int?, Int?)] = [
-                ("max_tokens", inspected.maxTokens, caps.maxTokens), ("n", inspected.n, caps.maxN),
+                ("max_tokens", inspected.requestedOutput(on: route), caps.maxTokens), ("n", inspected.n, caps.maxN),
                 ("the number of messages", inspected.messages, caps.maxMessages),
                 ("the number of tools", inspected.tools, caps.maxTools),
                 ("the number of embedding inputs", inspected.inputs, caps.maxEmbeddingInputs),
@@ -94,7 +103,7 @@ struct SpendPlan: Sendable {
             for case (let field, let asked?, let cap?) in checks where asked > cap {
                 return .capExceeded(field, asked: asked, cap: cap, quota: quota.name)
             }
-            if let cap = caps.maxTokens, inspected.maxTokens == nil, outputBound > cap * max(inspected.n ?? 1, 1) {
+            if let cap = caps.maxTokens, !outputRequested, outputPerChoice > cap {
                 return .badRequest(
                     "limit_exceeded",
                     "quota \(quota.name) allows at most \(cap) output tokens: set max_tokens to \(cap) or less"

@@ -3,7 +3,7 @@ import Foundation
 import SwiftASN1
 import X509
 
-/// A throw-away CA and the client certificates it signs, as PEM, for mTLS tests.
+/// A throw-away CA and the client and server certificates it signs, as PEM, for mTLS tests.
 struct TestPKI {
     let caKey = P256.Signing.PrivateKey()
     let caName: DistinguishedName
@@ -48,6 +48,38 @@ struct TestPKI {
                 KeyUsage(digitalSignature: true)
                 try ExtendedKeyUsage([.clientAuth])
                 SubjectAlternativeNames([.uniformResourceIdentifier(uri)])
+            },
+            issuerPrivateKey: Certificate.PrivateKey(caKey)
+        )
+        return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
+    }
+
+    /// A server certificate for `names` (DNS names, or URIs such as SPIFFE IDs), always valid for
+    /// 127.0.0.1, and its key, as PEM; `validUntil` in the past makes an expired one.
+    func server(
+        names: [String],
+        validUntil: Date = Date().addingTimeInterval(86_400)
+    ) throws -> (
+        certificate: String, key: String
+    ) {
+        let key = P256.Signing.PrivateKey()
+        let certificate = try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: Certificate.PublicKey(key.publicKey),
+            notValidBefore: min(Date().addingTimeInterval(-3600), validUntil.addingTimeInterval(-7200)),
+            notValidAfter: validUntil,
+            issuer: caName,
+            subject: try DistinguishedName { CommonName("model server") },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                KeyUsage(digitalSignature: true)
+                try ExtendedKeyUsage([.serverAuth])
+                SubjectAlternativeNames(
+                    names.map { $0.contains("://") ? .uniformResourceIdentifier($0) : .dnsName($0) }
+                        + [.ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))]
+                )
             },
             issuerPrivateKey: Certificate.PrivateKey(caKey)
         )
