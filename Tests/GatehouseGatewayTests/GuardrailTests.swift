@@ -93,6 +93,7 @@ import Testing
             (keys, "duplicate_field"),
             (Self.chat(String(repeating: "eyJhbGciOi.", count: 781 * 1024 / 11)), "guardrail_blocked"),
             (Self.chat(String(repeating: "eyJhbGciOi.", count: 3400 * 1024 / 11)), "guardrail_blocked"),
+            (Self.chat(String(repeating: Self.awsKey + " ", count: 20_000)), "guardrail_blocked"),
         ]
         try await GatewayHarness.with(yaml: yaml) { harness in
             let key = try await harness.key()
@@ -114,6 +115,10 @@ import Testing
                 #expect(slowest < .seconds(1), "another client waited \(slowest)")
             }
             #expect(harness.fixture.counters.requests == 0)
+            // Tens of thousands of matches, but each record keeps a bounded list of them.
+            let entries = try await harness.audit(count: 4)
+            #expect(entries.allSatisfy { ($0.findings?.count ?? 0) <= 64 })
+            #expect(entries.contains { $0.findings?.count == 64 })
         }
     }
 

@@ -66,6 +66,16 @@ import Testing
         for field in ["max_tokens", "max_completion_tokens", "n", "best_of"] {
             #expect(Self.scan("{\"\(field)\":0}") == .failure(.wrongType(field, expected: "at least 1")))
         }
+        // Choices are bounded, so max_tokens × n × best_of stays far from overflowing.
+        #expect(try Self.scan(#"{"n":128,"best_of":128,"max_tokens":999999999}"#).get().bestOf == 128)
+        for field in ["n", "best_of"] {
+            #expect(Self.scan("{\"\(field)\":129}") == .failure(.wrongType(field, expected: "at most 128")))
+        }
+        // llama.cpp reads n_predict before max_tokens: a bound the gateway did not reserve for.
+        #expect(
+            Self.scan(#"{"n_predict":null}"#)
+                == .failure(.wrongType("n_predict", expected: "left out: max_tokens bounds the output"))
+        )
         #expect(try Self.scan(#"{"model":"m","input":"one text"}"#).get().inputs == 1)
         #expect(Self.scan(#"{"max_tokens":1.5}"#) == .failure(.wrongType("max_tokens", expected: "a whole number")))
         #expect(Self.scan(#"{"n":-1}"#) == .failure(.wrongType("n", expected: "a whole number")))

@@ -30,11 +30,17 @@ import Testing
             let fixture = harness.fixture
             #expect(try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat()).status == 200)
             #expect(Self.forwarded(fixture)["max_tokens"] as? Int == 6)
-            // The caller's own bound, in either field, is forwarded as it is.
+            // The caller's own bound is kept, and also sent in the field this upstream reads.
             let own = GatewayHarness.chat(extra: #","max_completion_tokens":4"#)
             #expect(try await harness.call("/v1/chat/completions", key: key, json: own).status == 200)
             #expect(Self.forwarded(fixture)["max_completion_tokens"] as? Int == 4)
-            #expect(Self.forwarded(fixture)["max_tokens"] == nil)
+            #expect(Self.forwarded(fixture)["max_tokens"] as? Int == 4)
+            let both = GatewayHarness.chat(extra: #","max_tokens":2,"max_completion_tokens":4"#)
+            #expect(try await harness.call("/v1/chat/completions", key: key, json: both).status == 200)
+            #expect(Self.forwarded(fixture)["max_tokens"] as? Int == 2)
+            // The most choices and tokens a request may ask for are counted without overflowing.
+            let most = GatewayHarness.chat(extra: #","max_tokens":999999999,"n":128,"best_of":128"#)
+            #expect(try await harness.call("/v1/chat/completions", key: key, json: most).status == 200)
             // Completions read only max_tokens: another field beside it is taken out.
             let completion = #"{"model":"fixture-small","prompt":"hi","max_completion_tokens":9}"#
             #expect(try await harness.call("/v1/completions", key: key, json: completion).status == 200)

@@ -64,7 +64,20 @@ import Testing
             "authentication:\n  jwt:\n    - issuer: i\n      audiences: [a]\n      algorithms: [HS256]\n      jwksFile: k\n",
             "5:19", "authentication.jwt[0].algorithms"
         ),
+        (
+            "authentication:\n  jwt:\n    - issuer: https://i#x\n      audiences: [a]\n      algorithms: [ES256]\n      jwksFile: k\n",
+            "3:15", "authentication.jwt[0].issuer"
+        ),
         ("limits:\n  maxBodyBytes: lots\n", "2:17", "limits.maxBodyBytes"),
+        ("limits:\n  handshakeTimeout: soon\n", "2:21", "limits.handshakeTimeout"),
+        (
+            "models:\n  - name: a\n    upstreams: [{url: \"https://m\", tls: {ca: /nonexistent.pem}}]\n", "3:44",
+            "models[0].upstreams[0].tls.ca"
+        ),
+        (
+            "models:\n  - name: a\n    maxTokensField: n_predict\n    upstreams: [{url: http://m}]\n", "3:21",
+            "models[0].maxTokensField"
+        ),
         ("tls:\n  clientCertificates: required\n", "2:3", "tls"),
         (
             "quotas:\n  - name: q\n    selector: all()\n    requestsPerMinute: 0\n", "4:24",
@@ -92,6 +105,10 @@ import Testing
         let file = root.appending(path: "examples/gateway/gatehouse.yaml").path
         let configuration = try GatewayConfiguration.load(file: file, environment: ["OPENAI_API_KEY": "sk-example"])
         #expect(configuration.models.map(\.name) == ["llama-3.1-8b", "gpt-4o"])
+        let checked = configuration.models[0].upstreams[1].tls
+        #expect(checked.serverName == "vllm-b.ai.svc")
+        #expect(checked.subjectAltNames == [.uri("spiffe://cluster.local/ns/ai/sa/vllm")])
+        #expect(configuration.limits.handshakeTimeout == .seconds(10))
         #expect(configuration.access.policies.count == 3)
         let contractor = AccessSubject(name: "c", labels: ["employment": "contractor", "team": "research"])
         let gpt = AccessSubject(name: "gpt-4o", labels: configuration.models[1].labels)

@@ -72,7 +72,7 @@ import Testing
             let chat = GatewayHarness.chat()
             let accepted = try await harness.call("/v1/chat/completions", key: valid, json: chat)
             #expect(accepted.status == 200)
-            #expect(await harness.logged("gatehouse.identity=https://issuer.test/svc-rag"))
+            #expect(await harness.logged("gatehouse.identity=https://issuer.test#svc-rag"))
             var expired = Claims()
             expired.exp = Date().addingTimeInterval(-60).timeIntervalSince1970
             var withinLeeway = Claims()
@@ -124,8 +124,8 @@ import Testing
     }
 
     /// A token's subject and an API key's name live in different name spaces: a token whose `sub` is a
-    /// key's name does not get that key's grants (the token is named `issuer/subject`, as Istio names
-    /// request principals, and key names have no `/`).
+    /// key's name does not get that key's grants (the token is named `issuer#subject`, and key names
+    /// have no `#`).
     @Test func aTokenSubjectNeverTakesAKeysNameOrGrants() async throws {
         let key = ES256PrivateKey()
         let jwks = try Self.jwksFile(for: key)
@@ -149,7 +149,7 @@ import Testing
             let token = try await signer.sign(claims, kid: JWKIdentifier(string: "k1"))
             let answer = try await harness.call("/v1/chat/completions", key: token, json: chat)
             #expect(answer.status == 403, "\(answer.body)")
-            #expect(await harness.logged("gatehouse.identity=https://issuer.test/ops"))
+            #expect(await harness.logged("gatehouse.identity=https://issuer.test#ops"))
         }
     }
 

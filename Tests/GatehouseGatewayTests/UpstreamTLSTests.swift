@@ -122,6 +122,19 @@ import Testing
         for fixture in [strict, lenient] { try await fixture.stop() }
     }
 
+    /// Certificates rotated at the same paths make different settings, so a reload builds a new context.
+    @Test func rotatedFilesMakeNewSettings() throws {
+        let files = try Files()
+        defer { files.remove() }
+        let ca = try files.write("ca.pem", TestPKI().caPEM)
+        let yaml = Self.yaml(url: "https://model.internal", tls: "ca: \(ca)")
+        let before = try GatewayConfiguration.decode(text: yaml, file: "gatehouse.yaml")
+        _ = try files.write("ca.pem", TestPKI().caPEM)
+        let after = try GatewayConfiguration.decode(text: yaml, file: "gatehouse.yaml")
+        #expect(before.models[0].upstreams[0].tls.caFile == after.models[0].upstreams[0].tls.caFile)
+        #expect(before.models[0].upstreams[0] != after.models[0].upstreams[0])
+    }
+
     @Test func aTLSSettingThatCannotBeMadeRefusesTheConfiguration() throws {
         let files = try Files()
         defer { files.remove() }

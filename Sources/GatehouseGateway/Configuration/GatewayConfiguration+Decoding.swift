@@ -251,11 +251,13 @@ extension Field {
         let audiencesField = try object.required("audiences")
         let audiences = try audiencesField.stringList()
         guard !audiences.isEmpty else { throw audiencesField.error(.invalidValue, "at least one audience is required") }
-        var issuer = JWTIssuerSettings(
-            issuer: try object.required("issuer").name(),
-            audiences: audiences,
-            algorithms: algorithms
-        )
+        let issuerField = try object.required("issuer")
+        let issuerName = try issuerField.name()
+        guard !issuerName.contains("#") else {
+            // Callers are named issuer#subject: one `#` keeps every name to one issuer and subject.
+            throw issuerField.error(.invalidValue, "an issuer has no fragment (#)")
+        }
+        var issuer = JWTIssuerSettings(issuer: issuerName, audiences: audiences, algorithms: algorithms)
         issuer.jwksFile = try object["jwksFile"]?.name()
         issuer.jwksURL = try object["jwksURL"]?.name()
         guard (issuer.jwksFile == nil) != (issuer.jwksURL == nil) else {
@@ -365,16 +367,19 @@ extension Field {
     fileprivate func upstreamTLS() throws(ResourceError) -> UpstreamTLSSettings {
         let object = try object(known: ["ca", "certificate", "key", "serverName", "subjectAltNames"])
         var tls = UpstreamTLSSettings()
+        var material = SHA256()
         for (key, keyPath) in [
             ("ca", \UpstreamTLSSettings.caFile), ("certificate", \.certificateFile), ("key", \.keyFile),
         ] {
             guard let field = object[key] else { continue }
             let path = try field.name()
-            guard FileManager.default.isReadableFile(atPath: path) else {
+            guard let contents = FileManager.default.contents(atPath: path) else {
                 throw field.error(.unreadable, "cannot read \(path)")
             }
+            material.update(data: Data(key.utf8) + contents)
             tls[keyPath: keyPath] = path
         }
+        tls.materialDigest = Array(material.finalize())
         if (tls.certificateFile == nil) != (tls.keyFile == nil) {
             throw error(.invalidValue, "certificate and key go together: give both or neither")
         }

@@ -11,6 +11,10 @@ public struct GuardrailPolicy: Sendable {
     public var prompts: GuardAction = .block
     public var answers: GuardAction = .redact
 
+    /// The most findings a request's record keeps in each direction: a flood of matches is blocked or
+    /// redacted whole, but its record stays small.
+    static let mostFindingsRecorded = 64
+
     public init(name: String, selector: Selector, scanner: GuardScanner) {
         self.name = name
         self.selector = selector

@@ -39,6 +39,9 @@ public struct UpstreamTLSSettings: Sendable, Hashable {
     /// When not empty, the certificate must carry one of these (checked on every new connection,
     /// before a request is written to it).
     public var subjectAltNames: [SubjectAltName] = []
+    /// SHA-256 of the files' contents as the configuration was read: files rotated at the same paths
+    /// make different settings, so a reload (SIGHUP) builds a new TLS context for them.
+    public var materialDigest: [UInt8] = []
 
     public init() {}
 

@@ -75,7 +75,8 @@ package final class AnswerGuard {
     /// Keeps the findings; false when they block the answer.
     private func record(_ found: [GuardFinding], action: GuardAction) -> Bool {
         guard !found.isEmpty else { return true }
-        findings.append(contentsOf: found.map { "answer:\($0.rule.name)@\($0.range.lowerBound)" })
+        let room = max(0, GuardrailPolicy.mostFindingsRecorded - findings.count)
+        findings.append(contentsOf: found.prefix(room).map { "answer:\($0.rule.name)@\($0.range.lowerBound)" })
         if action == .block { blocked = true }
         return !blocked
     }

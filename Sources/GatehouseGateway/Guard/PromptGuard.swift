@@ -23,7 +23,7 @@ package enum PromptGuard {
             for index in texts.indices {
                 let found = policy.scanner.scan(texts[index])
                 guard !found.isEmpty else { continue }
-                for finding in found {
+                for finding in found.prefix(max(0, GuardrailPolicy.mostFindingsRecorded - findings.count)) {
                     findings.append(
                         "prompt:\(finding.rule.name)@\(values[index].range.lowerBound + finding.range.lowerBound)"
                     )

@@ -91,10 +91,10 @@ final class JWTVerifier: Sendable {
                 continue
             }
         }
-        // Named `issuer/subject`, as Istio names request principals: a token's subject never takes the
-        // name (and so the grants, limits and budgets) of an API key, whose names have no `/`, nor of
-        // another issuer's subject.
-        return Identity(name: "\(settings.issuer)/\(subject)", method: .jwt, labels: labels)
+        // Named `issuer#subject`: a token's subject never takes the name (and so the grants, limits and
+        // budgets) of an API key, whose names have no `#`, nor of another issuer's subject, since an
+        // issuer has no `#` (an OIDC issuer has no fragment; the configuration refuses one).
+        return Identity(name: "\(settings.issuer)#\(subject)", method: .jwt, labels: labels)
     }
 
     // MARK: Keys

@@ -124,9 +124,13 @@ struct JSONBodyScanner {
             case .maxCompletionTokens:
                 fields.maxCompletionTokens = try scanner.count(field: name.rawValue, minimum: 1)
             case .n:
-                fields.n = try scanner.count(field: "n", minimum: 1)
+                fields.n = try scanner.count(field: "n", minimum: 1, maximum: Self.mostChoices)
             case .bestOf:
-                fields.bestOf = try scanner.count(field: "best_of", minimum: 1)
+                fields.bestOf = try scanner.count(field: "best_of", minimum: 1, maximum: Self.mostChoices)
+            case .nPredict:
+                // llama.cpp's server reads it before max_tokens: a bound the gateway did not reserve for.
+                try scanner.value(depth: 1)
+                throw .wrongType("n_predict", expected: "left out: max_tokens bounds the output")
             case .messages:
                 fields.messages = try scanner.arrayLength(field: "messages")
             case .tools:
@@ -148,6 +152,10 @@ struct JSONBodyScanner {
         fields.objectBounds = objectStart..<(index - 1)
         return fields
     }
+
+    /// The most choices `n` or `best_of` may ask for: OpenAI's limit on `n`, and what keeps the output
+    /// bound (`max_tokens` × `n` × `best_of`) far from overflowing.
+    static let mostChoices = 128
 
     /// Top-level keys checked for duplicates by comparison before a set takes over.
     private static let keysComparedInPlace = 16
@@ -187,6 +195,7 @@ struct JSONBodyScanner {
         case maxCompletionTokens = "max_completion_tokens"
         case n
         case bestOf = "best_of"
+        case nPredict = "n_predict"
         case messages
         case tools
         case input
@@ -194,7 +203,7 @@ struct JSONBodyScanner {
         case other = ""
 
         /// Fields clients send as `null` to mean "not given".
-        var isOptional: Bool { self != .model && self != .other }
+        var isOptional: Bool { self != .model && self != .other && self != .nPredict }
 
         /// The member a `RequestBodyPatch` may replace.
         var settable: RequestBodyPatch.Field? {
@@ -218,8 +227,8 @@ struct JSONBodyScanner {
         }
     }
 
-    /// A whole number of at least `minimum` that fits a count (`max_tokens`, `n`).
-    private mutating func count(field: String, minimum: Int) throws(Failure) -> Int {
+    /// A whole number of at least `minimum` (and at most `maximum`) that fits a count (`max_tokens`, `n`).
+    private mutating func count(field: String, minimum: Int, maximum: Int = 999_999_999) throws(Failure) -> Int {
         let start = index
         try value(depth: 1)
         let text = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
@@ -227,6 +236,7 @@ struct JSONBodyScanner {
         else { throw .wrongType(field, expected: "a whole number") }
         let count = text.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
         guard count >= minimum else { throw .wrongType(field, expected: "at least \(minimum)") }
+        guard count <= maximum else { throw .wrongType(field, expected: "at most \(maximum)") }
         return count
     }
 

@@ -91,16 +91,24 @@ final class UpstreamConnections: Sendable {
         }
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: settings.basePath + path, headers: headers)
         let promise = eventLoop.makePromise(of: Bool.self)
-        let deadline = eventLoop.scheduleTask(in: timeout) { promise.succeed(false) }
+        // Whichever comes first, the deadline or the answer, completes the probe; an answer after the
+        // deadline only has its connection closed.
+        let answered = NIOLoopBoundBox(false, eventLoop: eventLoop)
+        let deadline = eventLoop.scheduleTask(in: timeout) {
+            answered.value = true
+            promise.succeed(false)
+        }
         pool(for: eventLoop).start(head: head, body: ByteBuffer()) { started in
+            let late = answered.value
+            answered.value = true
             deadline.cancel()
             switch started {
             case .success(let exchange):
                 // The body is not wanted: the connection goes with it.
                 exchange.discard()
-                promise.succeed((200..<300).contains(exchange.head.status.code))
+                if !late { promise.succeed((200..<300).contains(exchange.head.status.code)) }
             case .failure:
-                promise.succeed(false)
+                if !late { promise.succeed(false) }
             }
         }
         return promise.futureResult
@@ -137,8 +145,15 @@ final class UpstreamConnections: Sendable {
                 }
             }
         return bootstrap.connect(host: settings.host, port: settings.port).flatMap { channel in
-            let handshake = try? channel.pipeline.syncOperations.handler(type: UpstreamHandshake.self)
-            return (handshake?.verified ?? channel.eventLoop.makeSucceededVoidFuture()).map { channel }
+            guard tls != nil else { return channel.eventLoop.makeSucceededFuture(channel) }
+            do {
+                return try channel.pipeline.syncOperations.handler(type: UpstreamHandshake.self).verified.map {
+                    channel
+                }
+            } catch {
+                channel.close(promise: nil)
+                return channel.eventLoop.makeFailedFuture(error)
+            }
         }.flatMapThrowing { channel in
             (channel, try channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self))
         }

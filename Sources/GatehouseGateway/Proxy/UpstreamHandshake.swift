@@ -44,7 +44,7 @@ final class UpstreamHandshake: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard case TLSUserEvent.handshakeCompleted = event else {
+        guard case TLSUserEvent.handshakeCompleted = event, timer != nil else {
             context.fireUserInboundEventTriggered(event)
             return
         }

@@ -365,12 +365,14 @@ struct DataPlane: Responder {
             // Completions read only max_tokens: another bound beside it is one the upstream may not keep.
             patch.remove(.maxCompletionTokens)
         }
-        if !plan.outputRequested && route != .embeddings {
-            // The upstream is held to the output that was reserved for, not to its own default.
+        if route != .embeddings {
+            // The upstream is held to the output that was reserved for, in the field it reads, not to its
+            // own default: the caller's bound in the other field may be one this upstream ignores.
             let field: RequestBodyPatch.Field =
                 route == .chatCompletions && model.route.maxTokensField == .maxCompletionTokens
                 ? .maxCompletionTokens : .maxTokens
-            patch.set(field, json: String(plan.outputPerChoice))
+            let given = field == .maxTokens ? inspected.maxTokens : inspected.maxCompletionTokens
+            if given == nil { patch.set(field, json: String(plan.outputPerChoice)) }
         }
         Forwarder.forward(
             model: model,

@@ -24,6 +24,9 @@ package final class AnswerMeter {
     /// True once the upstream was seen producing more than `outputBound`.
     private(set) var overran = false
     private var kept: [UInt8] = []
+    /// Where in `kept` an unfinished event's end may still be: the bytes before it were searched already,
+    /// so an event that arrives in many small pieces is searched once, not once per piece.
+    private var unsearched = 0
     private var overflowed = false
     private(set) var reported: (input: Int, output: Int)?
     /// The answer's text (`content` and `text` fields), decoded, as the upstream sent it.
@@ -65,15 +68,18 @@ package final class AnswerMeter {
         kept.append(contentsOf: buffer.readableBytesView)
         var output: [UInt8] = []
         var start = 0
-        while !stopped, let end = Self.eventEnd(in: kept, from: start) {
+        while !stopped, let end = Self.eventEnd(in: kept, from: max(start, unsearched)) {
             process(event: kept[start..<end.body], terminator: kept[end.body..<end.next], into: &output)
             start = end.next
         }
         kept.removeFirst(stopped ? kept.count : start)
+        // A terminator is at most three bytes: the last two may be the start of one.
+        unsearched = max(0, kept.count - 2)
         if kept.count > Self.maximumKeptBytes {
             // An event this large is not an event: pass it on as it is rather than hold it.
             output.append(contentsOf: kept)
             kept = []
+            unsearched = 0
         }
         return output.isEmpty ? nil : ByteBuffer(bytes: output)
     }
@@ -142,12 +148,13 @@ package final class AnswerMeter {
             if let usage = JSONFields.usage(in: data) {
                 reported = usage
                 usageOnly = JSONFields.hasEmptyChoices(data)
+                if let outputBound, usage.output > outputBound { overran = true }
             }
             let values = JSONFields.stringValues(in: data)
             var carriesText = false
-            for value in values where Self.isAnswerText(value.key) {
-                text.append(contentsOf: value.text)
-                carriesText = carriesText || !value.text.isEmpty
+            for value in values where !value.text.isEmpty && Self.isGenerated(value.key) {
+                carriesText = true
+                if Self.isAnswerText(value.key) { text.append(contentsOf: value.text) }
             }
             if carriesText {
                 textEvents += 1
@@ -274,6 +281,11 @@ package final class AnswerMeter {
         key.elementsEqual("content".utf8) || key.elementsEqual("text".utf8)
     }
 
+    /// A field whose text the model generated: the answer, its reasoning, or a tool call's arguments.
+    private static func isGenerated(_ key: ArraySlice<UInt8>) -> Bool {
+        isAnswerText(key) || key.elementsEqual("reasoning_content".utf8) || key.elementsEqual("arguments".utf8)
+    }
+
     private static func splice(_ bytes: ArraySlice<UInt8>, _ replacements: [(Range<Int>, [UInt8])]) -> [UInt8] {
         guard !replacements.isEmpty else { return Array(bytes) }
         var output: [UInt8] = []
@@ -288,7 +300,7 @@ package final class AnswerMeter {
         return output
     }
 
-    /// Where the event starting at `start` ends: the end of its lines, and where the next one begins.
+    /// Where the first event end at or after `start` is: the end of its lines, and where the next event begins.
     private static func eventEnd(in bytes: [UInt8], from start: Int) -> (body: Int, next: Int)? {
         var index = start
         while index + 1 < bytes.count {
