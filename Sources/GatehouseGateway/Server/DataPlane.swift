@@ -352,8 +352,8 @@ struct DataPlane: Responder {
     private func forward(_ exchange: SpendExchange, reservation: BudgetReservation?) {
         let inspected = exchange.inspected
         let writer = exchange.writer
-        let route = Route(rawValue: exchange.request.path) ?? .chatCompletions
         let plan = exchange.plan
+        let route = plan.route
         let model = exchange.model
         var patch = RequestBodyPatch()
         let injectUsage = inspected.stream && !inspected.hasStreamOptions && route != .embeddings

@@ -14,7 +14,7 @@ struct SpendPlan: Sendable {
     let inputBound: Int
     /// The request body, counted only when something needs the prompt's tokens.
     private let body: ByteBufferView
-    private let route: DataPlane.Route
+    let route: DataPlane.Route
     /// The output each choice is bounded to: what the caller asked for, or the model's cap. The
     /// gateway forwards this bound, so the upstream must keep to what was reserved.
     let outputPerChoice: Int
