@@ -260,6 +260,8 @@ import Testing
         try pki.caPEM.write(toFile: caFile, atomically: true, encoding: .utf8)
         let rag = try pki.client(uri: "spiffe://cluster.local/ns/ai/sa/rag-api")
         let stranger = try pki.client(uri: "spiffe://cluster.local/ns/web/sa/frontend")
+        // A DNS SAN equal to an API key's name: its caller is named dns:ops, not ops.
+        let dnsNamed = try pki.client(dns: "ops")
         let yaml = """
             tls:
               clientCA: \(caFile)
@@ -271,10 +273,14 @@ import Testing
               clientCertificates:
                 - san: spiffe://cluster.local/ns/ai/sa/*
                   labels: {namespace: ai}
+                - san: ops
             access:
               policies:
                 - name: ai-namespace
                   selector: namespace == 'ai'
+                  rules: [{action: Allow}]
+                - name: the-ops-key
+                  selector: gatehouse.io/name == 'ops'
                   rules: [{action: Allow}]
             """
         func client(_ pair: (certificate: String, key: String)?) throws -> HTTPClient {
@@ -292,7 +298,7 @@ import Testing
         }
         try await GatewayHarness.with(yaml: yaml, tls: true) { harness in
             let url = harness.base + "/v1/chat/completions"
-            for (pair, expected) in [(Optional(rag), 200), (Optional(stranger), 401), (nil, 401)] {
+            for (pair, expected) in [(Optional(rag), 200), (Optional(stranger), 401), (nil, 401), (dnsNamed, 403)] {
                 let http = try client(pair)
                 var request = HTTPClientRequest(url: url)
                 request.method = .POST
@@ -305,6 +311,7 @@ import Testing
             }
             #expect(await harness.logged("gatehouse.identity=spiffe://cluster.local/ns/ai/sa/rag-api"))
             #expect(await harness.logged("gatehouse.auth=client-certificate"))
+            #expect(await harness.logged("gatehouse.identity=dns:ops"))
         }
     }
 }

@@ -59,7 +59,9 @@ struct Authenticator: Sendable {
         guard kind == .api else { return .rejected }
         for name in connection.certificateNames {
             if let rule = runtime.configuration.certificateIdentities.first(where: { $0.matches(name) }) {
-                return .identified(Identity(name: rule.name ?? name, method: .clientCertificate, labels: rule.labels))
+                return .identified(
+                    Identity(name: rule.identityName(for: name), method: .clientCertificate, labels: rule.labels)
+                )
             }
         }
         return .rejected

@@ -263,7 +263,14 @@ struct DataPlane: Responder {
         NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
             PromptGuard.check(body, policies: guardrails)
         }.whenComplete { [entry] result in
-            guard !cancellation.isCancelled else { return }
+            guard !cancellation.isCancelled else {
+                var entry = entry
+                entry.decision = "deny"
+                entry.status = 499
+                entry.reason = "client went away"
+                record(entry)
+                return
+            }
             switch result {
             case .success(let verdict): guarded(verdict)
             case .failure:

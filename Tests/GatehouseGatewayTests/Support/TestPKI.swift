@@ -33,25 +33,12 @@ struct TestPKI {
 
     /// A client certificate for `uri` (a SPIFFE ID, say) and its key, as PEM.
     func client(uri: String) throws -> (certificate: String, key: String) {
-        let key = P256.Signing.PrivateKey()
-        let certificate = try Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: Certificate.PublicKey(key.publicKey),
-            notValidBefore: Date().addingTimeInterval(-3600),
-            notValidAfter: Date().addingTimeInterval(86_400),
-            issuer: caName,
-            subject: try DistinguishedName { CommonName("client") },
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.notCertificateAuthority)
-                KeyUsage(digitalSignature: true)
-                try ExtendedKeyUsage([.clientAuth])
-                SubjectAlternativeNames([.uniformResourceIdentifier(uri)])
-            },
-            issuerPrivateKey: Certificate.PrivateKey(caKey)
-        )
-        return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
+        try issue(subject: "client", names: [.uniformResourceIdentifier(uri)], usage: .clientAuth)
+    }
+
+    /// A client certificate whose only SAN is the DNS name `dns`, and its key, as PEM.
+    func client(dns: String) throws -> (certificate: String, key: String) {
+        try issue(subject: "client", names: [.dnsName(dns)], usage: .clientAuth)
     }
 
     /// A server certificate for `names` (DNS names, or URIs such as SPIFFE IDs), always valid for
@@ -62,6 +49,21 @@ struct TestPKI {
     ) throws -> (
         certificate: String, key: String
     ) {
+        let names = names.map { $0.contains("://") ? GeneralName.uniformResourceIdentifier($0) : .dnsName($0) }
+        return try issue(
+            subject: "model server",
+            names: names + [.ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))],
+            usage: .serverAuth,
+            validUntil: validUntil
+        )
+    }
+
+    private func issue(
+        subject: String,
+        names: [GeneralName],
+        usage: ExtendedKeyUsage.Usage,
+        validUntil: Date = Date().addingTimeInterval(86_400)
+    ) throws -> (certificate: String, key: String) {
         let key = P256.Signing.PrivateKey()
         let certificate = try Certificate(
             version: .v3,
@@ -70,16 +72,13 @@ struct TestPKI {
             notValidBefore: min(Date().addingTimeInterval(-3600), validUntil.addingTimeInterval(-7200)),
             notValidAfter: validUntil,
             issuer: caName,
-            subject: try DistinguishedName { CommonName("model server") },
+            subject: try DistinguishedName { CommonName(subject) },
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 KeyUsage(digitalSignature: true)
-                try ExtendedKeyUsage([.serverAuth])
-                SubjectAlternativeNames(
-                    names.map { $0.contains("://") ? .uniformResourceIdentifier($0) : .dnsName($0) }
-                        + [.ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))]
-                )
+                try ExtendedKeyUsage([usage])
+                SubjectAlternativeNames(names)
             },
             issuerPrivateKey: Certificate.PrivateKey(caKey)
         )
