@@ -24,6 +24,7 @@ BIN=.build/release/gatehouse
 ulimit -n 65536 || true
 
 source scripts/processes.sh
+source "$HERE/gateways.sh"
 
 FIXTURE=$(free_port)
 "$BIN" fixture-model --listen "127.0.0.1:$FIXTURE" > /dev/null &
@@ -59,29 +60,6 @@ YAML
 )
 # Everything but the budget: what reserving and settling in the store costs, by difference.
 NO_BUDGET=$(printf '%s\n' "$ON" | grep -v 'budget:')
-start_gatehouse() { # start_gatehouse NAME FIXTURE-PORT TLS-FLAG EXTRA-YAML [BINARY] -> sets PORT, PID
-    local name=$1 upstream=$2 tls=$3 extra=$4 binary=${5:-$BIN}
-    cat > "$WORK/$name.yaml" <<YAML
-models:
-  - name: fixture-small
-    labels: {size: small}
-    upstreams: [{url: "http://127.0.0.1:$upstream"}]
-access:
-  policies:
-    - name: bench-small
-      selector: team == 'bench'
-      rules:
-        - action: Allow
-          models: {selector: size == 'small'}
-$extra
-YAML
-    PORT=$(free_port)
-    "$binary" serve -c "$WORK/$name.yaml" --data-dir "$WORK/data" "$tls" --listen "127.0.0.1:$PORT" \
-        --admin-listen "127.0.0.1:$(free_port)" > "$WORK/$name.out" 2> "$WORK/$name.log" &
-    PID=$!
-    PIDS+=("$PID")
-    wait_port "$PORT"
-}
 start_gatehouse plain "$FIXTURE" --no-tls "$OFF"
 PLAIN=$PORT
 PLAIN_PID=$PID
@@ -108,8 +86,7 @@ start_gatehouse streams "$SLOW_FIXTURE" --no-tls "$OFF"
 STREAMS=$PORT
 STREAMS_PID=$PID
 export GATEHOUSE_KEY
-GATEHOUSE_KEY=$("$BIN" keys create --data-dir "$WORK/data" --name bench --label team=bench -o json |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
+GATEHOUSE_KEY=$(bench_key)
 export GATEHOUSE_CA="$WORK/data/tls/server.crt"
 
 ENVOY=$(free_port)

@@ -193,18 +193,16 @@ struct DataPlane: Responder {
         }
         // Guardrails first: the caps, bounds and counts below are those of the body that is forwarded.
         let guardrails = request.runtime.configuration.guardrails.filter { $0.selector.matches(identity.labels) }
+        let admission = Admission(
+            request: request,
+            identity: identity,
+            model: model,
+            guardrails: guardrails,
+            writer: writer,
+            cancellation: cancellation
+        )
         guard !guardrails.isEmpty else {
-            admit(
-                request,
-                identity: identity,
-                inspected: inspected,
-                model: model,
-                entry: entry,
-                body: body,
-                guardrails: guardrails,
-                writer: writer,
-                cancellation: cancellation
-            )
+            admit(admission, inspected: inspected, entry: entry, body: body)
             return
         }
         if let encoding = request.head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" {
@@ -218,17 +216,7 @@ struct DataPlane: Responder {
             switch verdict {
             case .pass(let findings):
                 entry.findings = findings.isEmpty ? nil : findings
-                admit(
-                    request,
-                    identity: identity,
-                    inspected: inspected,
-                    model: model,
-                    entry: entry,
-                    body: body,
-                    guardrails: guardrails,
-                    writer: writer,
-                    cancellation: cancellation
-                )
+                admit(admission, inspected: inspected, entry: entry, body: body)
             case .redacted(let redacted, let findings):
                 entry.findings = findings
                 // The patch and the bounds need the offsets of the body that is forwarded.
@@ -237,17 +225,7 @@ struct DataPlane: Responder {
                     refuse(entry, with: .guardrailUnavailable, writer: writer)
                     return
                 }
-                admit(
-                    request,
-                    identity: identity,
-                    inspected: reinspected,
-                    model: model,
-                    entry: entry,
-                    body: redacted,
-                    guardrails: guardrails,
-                    writer: writer,
-                    cancellation: cancellation
-                )
+                admit(admission, inspected: reinspected, entry: entry, body: redacted)
             case .blocked(let rules, let findings):
                 entry.findings = findings
                 log(request, identity: identity, status: 400, reason: "guardrail_blocked")
@@ -280,22 +258,30 @@ struct DataPlane: Responder {
         }
     }
 
+    /// What admitting a request needs besides its body and what was read from it: fixed once the caller
+    /// and the model are known.
+    private struct Admission: Sendable {
+        let request: AdmittedRequest
+        let identity: Identity
+        let model: ModelRuntime
+        let guardrails: [GuardrailPolicy]
+        let writer: ResponseWriter
+        let cancellation: RequestCancellation
+    }
+
     /// Bodies up to this size are scanned by the guardrails on the connection's event loop (well under a
     /// millisecond); larger ones on the thread pool.
     static let largestBodyScannedOnTheLoop = 64 << 10
 
     /// Checks caps and limits, reserves against budgets, and forwards; on the connection's event loop.
     private func admit(
-        _ request: AdmittedRequest,
-        identity: Identity,
+        _ admission: Admission,
         inspected: RequestInspector.Inspected,
-        model: ModelRuntime,
         entry: RequestRecord,
-        body: ByteBuffer,
-        guardrails: [GuardrailPolicy],
-        writer: ResponseWriter,
-        cancellation: RequestCancellation
+        body: ByteBuffer
     ) {
+        let (request, identity, model) = (admission.request, admission.identity, admission.model)
+        let (guardrails, writer, cancellation) = (admission.guardrails, admission.writer, admission.cancellation)
         let plan = SpendPlan(
             identity: identity,
             model: model,
