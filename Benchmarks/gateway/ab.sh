@@ -4,6 +4,8 @@
 # fixture directly and each gateway, and the table gives medians and each gateway's CPU per request.
 # Usage: Benchmarks/gateway/ab.sh BIN_A BIN_B [ROUNDS] [SECONDS]   (defaults 8 5; 16 connections)
 set -euo pipefail
+[ $# -ge 2 ] || { echo "usage: $0 BIN_A BIN_B [ROUNDS] [SECONDS]" >&2; exit 2; }
+set -- "$(realpath "$1")" "$(realpath "$2")" "${@:3}"
 cd "$(dirname "$0")/../.."
 BIN=$1
 HERE=Benchmarks/gateway

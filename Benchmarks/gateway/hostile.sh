@@ -4,6 +4,7 @@
 # answered in, and the slowest answer another client gets meanwhile. Loopback only; builds release.
 # Usage: Benchmarks/gateway/hostile.sh   (BASE_BIN=path/to/another/build/gatehouse measures it beside this one)
 set -euo pipefail
+[ -z "${BASE_BIN:-}" ] || BASE_BIN=$(realpath "$BASE_BIN")
 cd "$(dirname "$0")/../.."
 HERE=Benchmarks/gateway
 swift build -c release --product gatehouse > /dev/null 2>&1

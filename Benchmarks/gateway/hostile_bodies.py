@@ -1,5 +1,5 @@
 """Sends request bodies that once held an event loop for seconds to minutes, one at a time, and meanwhile
-asks GET /v1/models from a second connection every 50 ms: prints how long each body took to be answered,
+asks GET /v1/models from other connections every 50 ms: prints how long each body took to be answered,
 its status, and the slowest answer the second client got meanwhile.
 
 Usage: hostile_bodies.py NAME=BASE_URL [NAME=BASE_URL ...]   (a gateway with a blocking secrets guardrail)
@@ -42,28 +42,36 @@ def connect(base):
 
 
 def measure(base, key, body):
+    """The hostile body's answer time and status, and the slowest answer the other clients got meanwhile.
+    The gateway hands connections to its event loops in turn, so one other client per core (connected one
+    after another) has one on every loop, the hostile body's among them. A failed answer counts as the
+    limit."""
     slowest = [0.0]
     done = threading.Event()
 
-    def second_client():
+    def other_client():
         connection = connect(base)
         while not done.is_set():
             started = time.monotonic()
             try:
                 connection.request("GET", "/v1/models", headers={"Authorization": f"Bearer {key}"})
                 connection.getresponse().read()
-            except OSError:
+                slowest[0] = max(slowest[0], time.monotonic() - started)
+            except (OSError, http.client.HTTPException):
+                slowest[0] = LIMIT_SECONDS
+                time.sleep(0.05)
                 connection = connect(base)
                 continue
-            slowest[0] = max(slowest[0], time.monotonic() - started)
             time.sleep(0.05)
 
-    watcher = threading.Thread(target=second_client)
-    watcher.start()
+    others = [threading.Thread(target=other_client, daemon=True) for _ in range(os.cpu_count() or 2)]
+    for other in others:
+        other.start()
+        time.sleep(0.05)
     time.sleep(0.2)
-    connection = connect(base)
     started = time.monotonic()
     try:
+        connection = connect(base)
         connection.request(
             "POST",
             "/v1/chat/completions",
@@ -73,11 +81,13 @@ def measure(base, key, body):
         response = connection.getresponse()
         response.read()
         status = str(response.status)
-    except OSError:
+    except (OSError, http.client.HTTPException):
         status = f"no answer in {LIMIT_SECONDS} s"
-    elapsed = time.monotonic() - started
-    done.set()
-    watcher.join()
+    finally:
+        elapsed = time.monotonic() - started
+        done.set()
+        for other in others:
+            other.join(LIMIT_SECONDS)
     return elapsed, status, slowest[0]
 
 

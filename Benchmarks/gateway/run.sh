@@ -10,6 +10,7 @@
 # BASE_BIN=path/to/another/build/gatehouse adds that build's gateways (issue 3's checks, and every check) as
 # targets `gatehouse-base` and `gatehouse-base-all-checks`, interleaved with this build's: two builds compared in one run.
 set -euo pipefail
+[ -z "${BASE_BIN:-}" ] || BASE_BIN=$(realpath "$BASE_BIN")
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-5}
 SECONDS_PER_RUN=${2:-10}
@@ -111,7 +112,7 @@ python3 "$HERE/wrk_rounds.py" "$ROUNDS" "$SECONDS_PER_RUN" "$CONNECTIONS" \
     ${BASE_TARGETS[@]+"${BASE_TARGETS[@]}"}
 echo
 echo "gatehouse request log lines written: $(grep -c 'gatehouse.status=200' "$WORK/plain.log") (plain), $(grep -c 'gatehouse.status=200' "$WORK/tls.log") (TLS)"
-echo "audit records written with all checks on: $("$BIN" audit list --data-dir "$WORK/data" --limit 100000000 -o json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["items"]))'); chain: $("$BIN" audit verify --data-dir "$WORK/data" | head -1)"
+echo "audit records written with all checks on${BASE_BIN:+ (both builds)}: $("$BIN" audit list --data-dir "$WORK/data" --limit 100000000 -o json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["items"]))'); chain: $("$BIN" audit verify --data-dir "$WORK/data" | head -1)"
 echo
 echo "### Guardrail scanning per streamed chunk and per prompt (in-process)"
 swift build -c release --product gatehouse-guard-bench > /dev/null 2>&1

@@ -144,5 +144,16 @@ import Testing
         let completions = try plan(.completions, #"{"model":"m","max_completion_tokens":7}"#)
         #expect(completions.outputPerChoice == 4096 && !completions.outputRequested)
         #expect(try plan(.embeddings, #"{"model":"m","input":"x"}"#).outputBound == 0)
+        // Each prompt of a batch gets its choices; a list of token ids is one prompt.
+        let batch = try plan(.completions, #"{"model":"m","max_tokens":5,"n":2,"prompt":["a","b",[1,2]]}"#)
+        #expect(batch.outputBound == 30)
+        #expect(try plan(.completions, #"{"model":"m","max_tokens":5,"prompt":[1,2,3]}"#).outputBound == 5)
+        #expect(try plan(.chatCompletions, #"{"model":"m","max_tokens":5,"prompt":["a","b"]}"#).outputBound == 5)
+        let huge = "[" + Array(repeating: "\"x\"", count: 100_000).joined(separator: ",") + "]"
+        let most = try plan(
+            .completions,
+            #"{"model":"m","max_tokens":999999999,"n":128,"best_of":128,"prompt":"# + huge + "}"
+        )
+        #expect(most.outputBound == SpendPlan.largestOutputBound)
     }
 }

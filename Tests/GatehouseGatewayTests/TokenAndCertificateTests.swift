@@ -262,6 +262,8 @@ import Testing
         let stranger = try pki.client(uri: "spiffe://cluster.local/ns/web/sa/frontend")
         // A DNS SAN equal to an API key's name: its caller is named dns:ops, not ops.
         let dnsNamed = try pki.client(dns: "ops")
+        // A URI with a fragment could take a token caller's issuer#subject: it names no one.
+        let fragment = try pki.client(uri: "https://issuer.test#ops")
         let yaml = """
             tls:
               clientCA: \(caFile)
@@ -274,6 +276,7 @@ import Testing
                 - san: spiffe://cluster.local/ns/ai/sa/*
                   labels: {namespace: ai}
                 - san: ops
+                - san: https://issuer.test*
             access:
               policies:
                 - name: ai-namespace
@@ -298,7 +301,9 @@ import Testing
         }
         try await GatewayHarness.with(yaml: yaml, tls: true) { harness in
             let url = harness.base + "/v1/chat/completions"
-            for (pair, expected) in [(Optional(rag), 200), (Optional(stranger), 401), (nil, 401), (dnsNamed, 403)] {
+            for (pair, expected) in [
+                (Optional(rag), 200), (Optional(stranger), 401), (nil, 401), (dnsNamed, 403), (fragment, 401),
+            ] {
                 let http = try client(pair)
                 var request = HTTPClientRequest(url: url)
                 request.method = .POST

@@ -15,11 +15,16 @@ public struct CertificateIdentityRule: Sendable, Hashable {
     }
 
     /// The name of the identity a certificate with the SAN `matched` becomes: the rule's `name`, or the
-    /// SAN. A URI SAN (a SPIFFE ID) has a `:` that no API key's name has; a DNS name gets `dns:` before
-    /// it, so that by default no certificate takes a key's name, grants, limits or budget.
-    public func identityName(for matched: String) -> String {
+    /// SAN, so that by default no certificate takes the name (grants, limits, budget) of another caller.
+    /// A DNS name gets `dns:` before it, since a key's name may look like one; a URI (a SPIFFE ID) has a
+    /// `:` that no key's name has, but one with a `#` could take a token caller's `issuer#subject`, so it
+    /// names no one (SPIFFE IDs have no fragment).
+    func identityName(for matched: SubjectAltName) -> String? {
         if let name { return name }
-        return matched.contains(":") ? matched : "dns:" + matched
+        switch matched {
+        case .dns(let dns): return "dns:" + dns
+        case .uri(let uri): return uri.contains("#") ? nil : uri
+        }
     }
 
     public func matches(_ candidate: String) -> Bool {

@@ -392,7 +392,7 @@ extension Field {
         }
         for item in try object["subjectAltNames"]?.list() ?? [] {
             let name = try item.name()
-            guard let expected = UpstreamTLSSettings.SubjectAltName(parsing: name) else {
+            guard let expected = SubjectAltName(parsing: name) else {
                 throw item.error(.invalidValue, "expected a DNS name or a spiffe:// ID, found \"\(name)\"")
             }
             tls.subjectAltNames.append(expected)

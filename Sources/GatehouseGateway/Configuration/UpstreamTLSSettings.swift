@@ -4,31 +4,6 @@ import X509
 /// Zero trust towards a model server: which CAs may vouch for it, which name it is asked for, which
 /// identity its certificate must carry, and the client certificate the gateway shows it (mTLS).
 public struct UpstreamTLSSettings: Sendable, Hashable {
-    /// A name the upstream's certificate must carry among its subject alternative names.
-    public enum SubjectAltName: Sendable, Hashable, CustomStringConvertible {
-        case dns(String)
-        /// A URI SAN such as a SPIFFE ID (`spiffe://cluster.local/ns/ai/sa/vllm`).
-        case uri(String)
-
-        /// `spiffe://...` (or any `scheme://`) is a URI SAN, anything else a DNS name.
-        public init?(parsing text: String) {
-            guard !text.isEmpty, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
-            if text.contains("://") {
-                self = .uri(text)
-            } else {
-                guard HeadValidator.isValidHost(text), !text.contains(":") else { return nil }
-                self = .dns(text.lowercased())
-            }
-        }
-
-        public var description: String {
-            switch self {
-            case .dns(let name): name
-            case .uri(let uri): uri
-            }
-        }
-    }
-
     /// PEM bundle of the CAs that sign the upstream's certificate; nil: the system's roots.
     public var caFile: String?
     /// PEM client certificate chain and key the gateway presents.
@@ -63,9 +38,8 @@ public struct UpstreamTLSSettings: Sendable, Hashable {
         guard !subjectAltNames.isEmpty else { return true }
         guard let names = try? certificate.extensions.subjectAlternativeNames else { return false }
         for name in names {
-            switch name {
-            case .dnsName(let dns) where subjectAltNames.contains(.dns(dns.lowercased())): return true
-            case .uniformResourceIdentifier(let uri) where subjectAltNames.contains(.uri(uri)): return true
+            switch SubjectAltName(name) {
+            case let name? where subjectAltNames.contains(name): return true
             default: continue
             }
         }

@@ -57,11 +57,12 @@ struct Authenticator: Sendable {
             return .token(String(token), header, verifier)
         }
         guard kind == .api else { return .rejected }
-        for name in connection.certificateNames {
-            if let rule = runtime.configuration.certificateIdentities.first(where: { $0.matches(name) }) {
-                return .identified(
-                    Identity(name: rule.identityName(for: name), method: .clientCertificate, labels: rule.labels)
-                )
+        for san in connection.certificateNames {
+            let text = san.description
+            if let rule = runtime.configuration.certificateIdentities.first(where: { $0.matches(text) }),
+                let name = rule.identityName(for: san)
+            {
+                return .identified(Identity(name: name, method: .clientCertificate, labels: rule.labels))
             }
         }
         return .rejected

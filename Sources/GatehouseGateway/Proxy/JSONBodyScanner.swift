@@ -31,6 +31,8 @@ struct JSONBodyScanner {
         var tools: Int?
         /// Embedding inputs: the length of an `input` array, or 1 for a string.
         var inputs: Int?
+        /// Completion prompts: the length of a `prompt` list of texts or of token lists, or 1.
+        var prompts: Int?
         /// Whether `stream_options` is present, and its `include_usage`.
         var hasStreamOptions = false
         var includeUsage: Bool?
@@ -135,6 +137,8 @@ struct JSONBodyScanner {
                 fields.messages = try scanner.arrayLength(field: "messages")
             case .tools:
                 fields.tools = try scanner.arrayLength(field: "tools")
+            case .prompt:
+                fields.prompts = try scanner.promptCount()
             case .input:
                 if scanner.peek == UInt8(ascii: "[") {
                     fields.inputs = try scanner.arrayLength(field: "input")
@@ -199,6 +203,7 @@ struct JSONBodyScanner {
         case messages
         case tools
         case input
+        case prompt
         case streamOptions = "stream_options"
         case other = ""
 
@@ -252,6 +257,21 @@ struct JSONBodyScanner {
             try scanner.value(depth: 2)
         }
         return length
+    }
+
+    /// A completion's prompts: each text or token list of a `prompt` list; one for a text, or for a list
+    /// of token ids.
+    private mutating func promptCount() throws(Failure) -> Int {
+        guard peek == UInt8(ascii: "[") else {
+            try value(depth: 1)
+            return 1
+        }
+        var prompts = 0
+        try elements(closedBy: UInt8(ascii: "]")) { scanner throws(Failure) in
+            if scanner.peek == UInt8(ascii: "\"") || scanner.peek == UInt8(ascii: "[") { prompts += 1 }
+            try scanner.value(depth: 2)
+        }
+        return max(prompts, 1)
     }
 
     /// `stream_options`: an object; returns its `include_usage` when that is a boolean.

@@ -14,6 +14,7 @@ enum RequestInspector {
         let messages: Int?
         let tools: Int?
         let inputs: Int?
+        let prompts: Int?
         let hasStreamOptions: Bool
         let includeUsage: Bool?
         /// Where the members a `RequestBodyPatch` may replace stand, and the object's braces.
@@ -32,9 +33,12 @@ enum RequestInspector {
             }
         }
 
-        /// The choices the upstream generates: `n` returned, each the best of `best_of`. Read as a
-        /// product, a bound whichever way a server counts `best_of` against `n`.
-        var generatedChoices: Int { (n ?? 1) * (bestOf ?? 1) }
+        /// The choices the upstream generates on `route`: `n` returned, each the best of `best_of`, for
+        /// each of a completion's prompts. Read as a product, a bound whichever way a server counts
+        /// `best_of` against `n`.
+        func generatedChoices(on route: DataPlane.Route) -> Int {
+            (n ?? 1) * (bestOf ?? 1) * (route == .completions ? prompts ?? 1 : 1)
+        }
 
         /// The body as it is forwarded to an upstream with `patch` applied.
         func patched(_ body: ByteBuffer, with patch: RequestBodyPatch) -> ByteBuffer {
@@ -101,6 +105,7 @@ enum RequestInspector {
                 messages: fields.messages,
                 tools: fields.tools,
                 inputs: fields.inputs,
+                prompts: fields.prompts,
                 hasStreamOptions: fields.hasStreamOptions,
                 includeUsage: fields.includeUsage,
                 settable: fields.settable,

@@ -13,7 +13,7 @@ final class UpstreamHandshake: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The upstream's certificate carries none of the names it must.
     struct IdentityMismatch: Error, CustomStringConvertible {
-        let expected: [UpstreamTLSSettings.SubjectAltName]
+        let expected: [SubjectAltName]
         var description: String {
             "the upstream's certificate names none of \(expected.map(\.description).joined(separator: ", "))"
         }

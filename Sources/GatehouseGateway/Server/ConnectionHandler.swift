@@ -401,18 +401,12 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
     }
 
     /// The SAN URIs and DNS names of a verified client certificate (empty without TLS or a certificate).
-    private static func certificateNames(context: ChannelHandlerContext) -> [String] {
+    private static func certificateNames(context: ChannelHandlerContext) -> [SubjectAltName] {
         guard let peer = try? context.pipeline.syncOperations.nioSSL_peerCertificate(),
             let der = try? peer.toDERBytes(),
             let certificate = try? Certificate(derEncoded: der),
             let names = try? certificate.extensions.subjectAlternativeNames
         else { return [] }
-        return names.compactMap { name in
-            switch name {
-            case .uniformResourceIdentifier(let uri): return uri
-            case .dnsName(let dns): return dns
-            default: return nil
-            }
-        }
+        return names.compactMap(SubjectAltName.init)
     }
 }

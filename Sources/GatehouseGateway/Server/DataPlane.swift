@@ -242,10 +242,19 @@ struct DataPlane: Responder {
             PromptGuard.check(body, policies: guardrails)
         }.whenComplete { [entry] result in
             guard !cancellation.isCancelled else {
+                // Recorded as the forwarder records a client that left, with what the scan found.
                 var entry = entry
-                entry.decision = "deny"
                 entry.status = 499
                 entry.reason = "client went away"
+                switch result {
+                case .success(.pass(let findings)): entry.findings = findings.isEmpty ? nil : findings
+                case .success(.redacted(_, let findings)): entry.findings = findings
+                case .success(.blocked(_, let findings)):
+                    entry.findings = findings
+                    entry.decision = "deny"
+                case .failure: break
+                }
+                log(request, identity: identity, status: 499, reason: "client went away")
                 record(entry)
                 return
             }

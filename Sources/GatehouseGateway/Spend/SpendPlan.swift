@@ -62,9 +62,14 @@ struct SpendPlan: Sendable {
         let requested = inspected.requestedOutput(on: route)
         outputRequested = requested != nil
         outputPerChoice = route == .embeddings ? 0 : requested ?? model.route.maxOutputTokens
-        outputBound = outputPerChoice * inspected.generatedChoices
+        // Saturating: prompts are bounded only by the body's size. A bound this large fits no budget.
+        let (product, overflow) = outputPerChoice.multipliedReportingOverflow(by: inspected.generatedChoices(on: route))
+        outputBound = overflow ? Self.largestOutputBound : min(product, Self.largestOutputBound)
         self.route = route
     }
+
+    /// Far beyond any budget, and far enough from `Int.max` that the prompt's bound can be added to it.
+    static let largestOutputBound = 1 << 60
 
     /// The most the request can cost: the reservation held until it is settled.
     var worstCase: Cost { price.cost(of: TokenUsage(input: inputBound, output: outputBound, estimated: true)) }
