@@ -138,11 +138,11 @@ import Testing
             )
         }
         let bestOf = try plan(.completions, #"{"model":"m","max_tokens":5,"n":2,"best_of":3}"#)
-        #expect(bestOf.outputPerChoice == 5 && bestOf.outputBound == 30 && bestOf.outputRequested)
+        #expect(bestOf.outputPerChoice == 5 && bestOf.outputBound == 30)
         let both = try plan(.chatCompletions, #"{"model":"m","max_tokens":50,"max_completion_tokens":70}"#)
         #expect(both.outputBound == 70)
         let completions = try plan(.completions, #"{"model":"m","max_completion_tokens":7}"#)
-        #expect(completions.outputPerChoice == 4096 && !completions.outputRequested)
+        #expect(completions.outputPerChoice == 4096)
         #expect(try plan(.embeddings, #"{"model":"m","input":"x"}"#).outputBound == 0)
         // Each prompt of a batch gets its choices; a list of token ids is one prompt.
         let batch = try plan(.completions, #"{"model":"m","max_tokens":5,"n":2,"prompt":["a","b",[1,2]]}"#)

@@ -385,7 +385,7 @@ extension Field {
         }
         if let field = object["serverName"] {
             let name = try field.name()
-            guard HeadValidator.isValidHost(name), !name.contains(":") else {
+            guard case .dns = SubjectAltName(parsing: name) else {
                 throw field.error(.invalidValue, "\"\(name)\" is not a DNS name")
             }
             tls.serverName = name

@@ -10,6 +10,12 @@ package enum PromptGuard {
         /// The body with findings replaced by `[REDACTED:<rule>]`.
         case redacted(ByteBuffer, findings: [String])
         case blocked(rules: [String], findings: [String])
+
+        package var findings: [String] {
+            switch self {
+            case .pass(let findings), .redacted(_, let findings), .blocked(_, let findings): findings
+            }
+        }
     }
 
     package static func check(_ body: ByteBuffer, policies: [GuardrailPolicy]) -> Verdict {

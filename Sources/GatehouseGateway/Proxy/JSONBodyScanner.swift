@@ -520,12 +520,13 @@ struct JSONBodyScanner {
     private var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
 
     private mutating func skipWhitespace() {
-        while let byte = peek,
-            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
-                || byte == UInt8(ascii: "\t")
-        {
-            index += 1
-        }
+        while let byte = peek, Self.isWhitespace(byte) { index += 1 }
+    }
+
+    /// JSON's insignificant whitespace (RFC 8259 §2).
+    static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+            || byte == UInt8(ascii: "\t")
     }
 
     private mutating func expect(_ byte: UInt8) throws(Failure) {

@@ -100,7 +100,6 @@ struct RequestBodyPatch: Sendable {
     }
 
     private static func isSeparator(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: ",") || byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
-            || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+        byte == UInt8(ascii: ",") || JSONBodyScanner.isWhitespace(byte)
     }
 }

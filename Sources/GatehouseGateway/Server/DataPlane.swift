@@ -213,12 +213,11 @@ struct DataPlane: Responder {
         }
         let guarded = { @Sendable [entry] (verdict: PromptGuard.Verdict) in
             var entry = entry
+            entry.findings = verdict.findings.isEmpty ? nil : verdict.findings
             switch verdict {
-            case .pass(let findings):
-                entry.findings = findings.isEmpty ? nil : findings
+            case .pass:
                 admit(admission, inspected: inspected, entry: entry, body: body)
-            case .redacted(let redacted, let findings):
-                entry.findings = findings
+            case .redacted(let redacted, _):
                 // The patch and the bounds need the offsets of the body that is forwarded.
                 guard case .success(let reinspected) = RequestInspector.inspect(redacted) else {
                     log(request, identity: identity, status: 503, reason: "redacted body unreadable")
@@ -226,8 +225,7 @@ struct DataPlane: Responder {
                     return
                 }
                 admit(admission, inspected: reinspected, entry: entry, body: redacted)
-            case .blocked(let rules, let findings):
-                entry.findings = findings
+            case .blocked(let rules, _):
                 log(request, identity: identity, status: 400, reason: "guardrail_blocked")
                 refuse(entry, with: .guardrailBlocked(rules), writer: writer)
             }
@@ -246,13 +244,9 @@ struct DataPlane: Responder {
                 var entry = entry
                 entry.status = 499
                 entry.reason = "client went away"
-                switch result {
-                case .success(.pass(let findings)): entry.findings = findings.isEmpty ? nil : findings
-                case .success(.redacted(_, let findings)): entry.findings = findings
-                case .success(.blocked(_, let findings)):
-                    entry.findings = findings
-                    entry.decision = "deny"
-                case .failure: break
+                if case .success(let verdict) = result, !verdict.findings.isEmpty {
+                    entry.findings = verdict.findings
+                    if case .blocked = verdict { entry.decision = "deny" }
                 }
                 log(request, identity: identity, status: 499, reason: "client went away")
                 record(entry)

@@ -18,8 +18,6 @@ struct SpendPlan: Sendable {
     /// The output each choice is bounded to: what the caller asked for, or the model's cap. The
     /// gateway forwards this bound, so the upstream must keep to what was reserved.
     let outputPerChoice: Int
-    /// Whether the caller set the bound itself (else the gateway adds it to the forwarded body).
-    let outputRequested: Bool
     /// The most output the request can produce: `outputPerChoice` for every choice generated.
     let outputBound: Int
 
@@ -60,7 +58,6 @@ struct SpendPlan: Sendable {
         inputBound = body.count
         self.body = body
         let requested = inspected.requestedOutput(on: route)
-        outputRequested = requested != nil
         outputPerChoice = route == .embeddings ? 0 : requested ?? model.route.maxOutputTokens
         // Saturating: prompts are bounded only by the body's size. A bound this large fits no budget.
         let (product, overflow) = outputPerChoice.multipliedReportingOverflow(by: inspected.generatedChoices(on: route))
@@ -108,7 +105,7 @@ struct SpendPlan: Sendable {
             for case (let field, let asked?, let cap?) in checks where asked > cap {
                 return .capExceeded(field, asked: asked, cap: cap, quota: quota.name)
             }
-            if let cap = caps.maxTokens, !outputRequested, outputPerChoice > cap {
+            if let cap = caps.maxTokens, inspected.requestedOutput(on: route) == nil, outputPerChoice > cap {
                 return .badRequest(
                     "limit_exceeded",
                     "quota \(quota.name) allows at most \(cap) output tokens: set max_tokens to \(cap) or less"
