@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import GatehouseCore
 
 /// How a flow maps onto the flow tables. Endpoints (kind, namespace, name) are rows of
@@ -11,66 +10,25 @@ enum FlowRow {
     static let rowsPerInsert = 32
 
     /// What a query reads, in the order `flow(from:traces:)` takes it: the texts of labels and traces
-    /// joined in from `flow_text`.
-    static let selection = """
-        SELECT flow.id, start_ms, end_ms, se.kind, se.namespace, se.name, sl.text, de.kind, de.namespace,
-        de.name, dl.text, protocol, port, route, action, reason, reporter, pt.text, requests, packets_in,
-        packets_out, bytes_in, bytes_out, tokens_in, tokens_out, cost_pusd, duration_us, max_duration_us
-        FROM flow CROSS JOIN flow_endpoint AS se ON se.id = flow.src
-        CROSS JOIN flow_endpoint AS de ON de.id = flow.dst
-        CROSS JOIN flow_text AS sl ON sl.id = flow.src_labels
-        CROSS JOIN flow_text AS dl ON dl.id = flow.dst_labels CROSS JOIN flow_text AS pt ON pt.id = flow.policies
-        """
+    /// joined in from `flow_text`, the flow table first.
+    static func selection(_ dialect: SQLDialect) -> String {
+        let join = dialect.orderedJoin
+        return """
+            SELECT flow.id, start_ms, end_ms, se.kind, se.namespace, se.name, sl.text, de.kind, de.namespace,
+            de.name, dl.text, protocol, port, route, action, reason, reporter, pt.text, requests, packets_in,
+            packets_out, bytes_in, bytes_out, tokens_in, tokens_out, cost_pusd, duration_us, max_duration_us
+            FROM flow \(join) flow_endpoint AS se ON se.id = flow.src
+            \(join) flow_endpoint AS de ON de.id = flow.dst
+            \(join) flow_text AS sl ON sl.id = flow.src_labels
+            \(join) flow_text AS dl ON dl.id = flow.dst_labels \(join) flow_text AS pt ON pt.id = flow.policies
+            """
+    }
 
     static let columns = """
         start_ms, end_ms, src, src_labels, dst, dst_labels, protocol, port, route, action, reason, reporter,
         policies, requests, packets_in, packets_out, bytes_in, bytes_out, tokens_in, tokens_out, cost_pusd,
         duration_us, max_duration_us
         """
-
-    static func createTable(_ db: Database) throws {
-        try db.execute(
-            sql: """
-                CREATE TABLE flow_text (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
-                CREATE TABLE flow_endpoint (
-                    id INTEGER PRIMARY KEY,
-                    kind TEXT NOT NULL,
-                    namespace TEXT NOT NULL DEFAULT '',
-                    name TEXT NOT NULL,
-                    UNIQUE (kind, namespace, name)
-                );
-                CREATE TABLE flow (
-                    id INTEGER PRIMARY KEY,
-                    start_ms INTEGER NOT NULL,
-                    end_ms INTEGER NOT NULL,
-                    src INTEGER NOT NULL REFERENCES flow_endpoint (id),
-                    src_labels INTEGER NOT NULL REFERENCES flow_text (id),
-                    dst INTEGER NOT NULL REFERENCES flow_endpoint (id),
-                    dst_labels INTEGER NOT NULL REFERENCES flow_text (id),
-                    protocol TEXT NOT NULL,
-                    port INTEGER,
-                    route TEXT,
-                    action TEXT NOT NULL,
-                    reason TEXT,
-                    reporter TEXT NOT NULL,
-                    policies INTEGER NOT NULL REFERENCES flow_text (id),
-                    requests INTEGER NOT NULL,
-                    packets_in INTEGER NOT NULL,
-                    packets_out INTEGER NOT NULL,
-                    bytes_in INTEGER NOT NULL,
-                    bytes_out INTEGER NOT NULL,
-                    tokens_in INTEGER NOT NULL,
-                    tokens_out INTEGER NOT NULL,
-                    cost_pusd INTEGER NOT NULL,
-                    duration_us INTEGER NOT NULL,
-                    max_duration_us INTEGER NOT NULL
-                );
-                CREATE INDEX flow_end ON flow (end_ms);
-                CREATE INDEX flow_src ON flow (src, end_ms);
-                CREATE INDEX flow_dst ON flow (dst, end_ms);
-                """
-        )
-    }
 
     /// The longest time a stored flow may span: longer ones are kept as their last hour (the
     /// aggregator's buckets are far shorter), so a time range maps onto a bounded range of `end_ms`.
@@ -96,7 +54,7 @@ enum FlowRow {
         destination: Int64,
         destinationLabels: Int64,
         policies: Int64
-    ) -> StatementArguments {
+    ) -> [any SQLArgument] {
         let counters = flow.counters
         let end = milliseconds(flow.end)
         return [
@@ -123,55 +81,55 @@ enum FlowRow {
     }
 
     /// The flow in a row read with `selection` (columns by position).
-    static func flow(from row: Row, traces: TraceCache) throws -> StoredFlow {
+    static func flow(from row: SQLRow, traces: TraceCache) throws -> StoredFlow {
         func labels(_ index: Int) throws -> [String: String] {
-            let text: String = row[index]
+            let text: String = try row.value(index)
             guard let labels = FlowLabelsText.decode(text) else {
-                throw StoreError(.invalid, "stored flow \(row[0] as Int64) has unreadable labels")
+                throw StoreError(.invalid, "stored flow \(try row[0] as Int64) has unreadable labels")
             }
             return labels
         }
         func kind(_ index: Int) throws -> FlowPeer.Kind {
-            let text: String = row[index]
+            let text: String = try row.value(index)
             guard let kind = FlowPeer.Kind(rawValue: text) else {
                 throw StoreError(.invalid, "stored flow has an unknown endpoint kind \(text)")
             }
             return kind
         }
-        let actionText: String = row[14]
-        let reporterText: String = row[16]
+        let actionText: String = try row[14]
+        let reporterText: String = try row[16]
         guard let action = FlowAction(rawValue: actionText), let reporter = FlowReporter(rawValue: reporterText) else {
             throw StoreError(.invalid, "stored flow has an unknown action \(actionText) or reporter \(reporterText)")
         }
         var counters = FlowCounters(
-            requests: row[18],
-            packetsIn: row[19],
-            packetsOut: row[20],
-            bytesIn: row[21],
-            bytesOut: row[22],
-            tokensIn: row[23],
-            tokensOut: row[24],
-            cost: Cost(picodollars: row[25]),
-            durationMicroseconds: row[26]
+            requests: try row[18],
+            packetsIn: try row[19],
+            packetsOut: try row[20],
+            bytesIn: try row[21],
+            bytesOut: try row[22],
+            tokensIn: try row[23],
+            tokensOut: try row[24],
+            cost: Cost(picodollars: try row[25]),
+            durationMicroseconds: try row[26]
         )
-        counters.maximumDurationMicroseconds = row[27]
-        let port: Int? = row[12]
+        counters.maximumDurationMicroseconds = try row[27]
+        let port: Int? = try row[12]
         let flow = FlowRecord(
-            start: date(row[1]),
-            end: date(row[2]),
-            source: FlowPeer(kind: try kind(3), namespace: row[4], name: row[5]),
+            start: date(try row[1]),
+            end: date(try row[2]),
+            source: FlowPeer(kind: try kind(3), namespace: try row[4], name: try row[5]),
             sourceLabels: try labels(6),
-            destination: FlowPeer(kind: try kind(7), namespace: row[8], name: row[9]),
+            destination: FlowPeer(kind: try kind(7), namespace: try row[8], name: try row[9]),
             destinationLabels: try labels(10),
-            protocol: row[11],
+            protocol: try row[11],
             port: port.flatMap(UInt16.init(exactly:)),
-            route: row[13],
+            route: try row[13],
             action: action,
-            reason: row[15],
+            reason: try row[15],
             reporter: reporter,
-            policies: try traces.trace(row[17]),
+            policies: try traces.trace(try row[17]),
             counters: counters
         )
-        return StoredFlow(id: row[0], flow: flow)
+        return StoredFlow(id: try row[0], flow: flow)
     }
 }

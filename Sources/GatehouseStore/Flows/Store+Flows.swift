@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import GatehouseCore
 
 extension Store {
@@ -13,39 +12,28 @@ extension Store {
         return try write { db in
             // Labels and traces repeat: each distinct text is kept once in flow_text, and each distinct
             // value is encoded and looked up once per batch.
-            let findText = try db.cachedStatement(sql: "SELECT id FROM flow_text WHERE text = ?")
-            let addText = try db.cachedStatement(sql: "INSERT INTO flow_text (text) VALUES (?)")
             var textIDs: [String: Int64] = [:]
             func id(of text: String) throws -> Int64 {
                 if let known = textIDs[text] { return known }
-                let found = try Int64.fetchOne(findText, arguments: [text])
-                let id: Int64
-                if let found {
-                    id = found
-                } else {
-                    try addText.execute(arguments: [text])
-                    id = db.lastInsertedRowID
-                }
+                let id: Int64 =
+                    try db.value(db.dialect.flowTextLookup, db.dialect.flowTextLookupArguments(text))
+                    ?? db.value("INSERT INTO flow_text (text) VALUES (?) RETURNING id", [text])!
                 textIDs[text] = id
                 return id
             }
-            let findEndpoint = try db.cachedStatement(
-                sql: "SELECT id FROM flow_endpoint WHERE kind = ? AND namespace = ? AND name = ?"
-            )
-            let addEndpoint = try db.cachedStatement(
-                sql: "INSERT INTO flow_endpoint (kind, namespace, name) VALUES (?, ?, ?)"
-            )
             var endpoints: [FlowPeer: Int64] = [:]
             func id(of endpoint: FlowPeer) throws -> Int64 {
                 if let known = endpoints[endpoint] { return known }
-                let arguments: StatementArguments = [endpoint.kind.rawValue, endpoint.namespace ?? "", endpoint.name]
-                let id: Int64
-                if let found = try Int64.fetchOne(findEndpoint, arguments: arguments) {
-                    id = found
-                } else {
-                    try addEndpoint.execute(arguments: arguments)
-                    id = db.lastInsertedRowID
-                }
+                let arguments: [any SQLArgument] = [endpoint.kind.rawValue, endpoint.namespace ?? "", endpoint.name]
+                let id: Int64 =
+                    try db.value(
+                        "SELECT id FROM flow_endpoint WHERE kind = ? AND namespace = ? AND name = ?",
+                        arguments
+                    )
+                    ?? db.value(
+                        "INSERT INTO flow_endpoint (kind, namespace, name) VALUES (?, ?, ?) RETURNING id",
+                        arguments
+                    )!
                 endpoints[endpoint] = id
                 return id
             }
@@ -57,7 +45,7 @@ extension Store {
                 labels[value] = made
                 return made
             }
-            func rowArguments(_ flow: FlowRecord) throws -> StatementArguments {
+            func rowArguments(_ flow: FlowRecord) throws -> [any SQLArgument] {
                 let policies: Int64
                 if let known = traces[flow.policies] {
                     policies = known
@@ -79,27 +67,31 @@ extension Store {
             }
             // Rows go in FlowRow.rowsPerInsert at a time (one statement each), the rest one by one.
             let row = "(" + Array(repeating: "?", count: FlowRow.columnCount).joined(separator: ",") + ")"
-            let many = try db.cachedStatement(
-                sql: "INSERT INTO flow (\(FlowRow.columns)) VALUES "
-                    + Array(repeating: row, count: FlowRow.rowsPerInsert).joined(separator: ",")
-            )
-            let one = try db.cachedStatement(sql: "INSERT INTO flow (\(FlowRow.columns)) VALUES \(row)")
+            let many =
+                "INSERT INTO flow (\(FlowRow.columns)) VALUES "
+                + Array(repeating: row, count: FlowRow.rowsPerInsert).joined(separator: ",")
+            let one = "INSERT INTO flow (\(FlowRow.columns)) VALUES \(row) RETURNING id"
             var index = flows.startIndex
+            var last: Int64 = 0
             while flows.endIndex - index >= FlowRow.rowsPerInsert {
-                var arguments = StatementArguments()
+                var arguments: [any SQLArgument] = []
                 for flow in flows[index..<index + FlowRow.rowsPerInsert] { arguments += try rowArguments(flow) }
-                try many.execute(arguments: arguments)
+                if index + FlowRow.rowsPerInsert == flows.endIndex {
+                    last = try db.rows(many + " RETURNING id", arguments).map { row -> Int64 in try row[0] }.max() ?? 0
+                } else {
+                    try db.execute(many, arguments)
+                }
                 index += FlowRow.rowsPerInsert
             }
-            for flow in flows[index...] { try one.execute(arguments: rowArguments(flow)) }
-            return db.lastInsertedRowID
+            for flow in flows[index...] { last = try db.value(one, rowArguments(flow)) ?? last }
+            return last
         }
     }
 
     /// The flows `query` selects, oldest first (by end time, then by row id), or, when following, in
     /// the order they were stored.
     public func flows(_ query: FlowQuery) throws(StoreError) -> [StoredFlow] {
-        let terms = Self.terms(for: query)
+        let terms = Self.terms(for: query, database.dialect)
         let filter = query.filter
         let limit = max(query.limit, 0)
         let pageSize = max(limit, 256)
@@ -112,12 +104,12 @@ extension Store {
             var endpointIndexes = true
             let endpointTerms = terms.filter(\.endpoint)
             if !endpointTerms.isEmpty && !following {
-                let matching = try Int.fetchOne(
-                    db,
-                    sql: "SELECT count(*) FROM (SELECT 1 FROM flow WHERE "
+                let matching: Int? = try db.value(
+                    "SELECT count(*) FROM (SELECT 1 FROM flow WHERE "
                         + endpointTerms.map { $0.sql(indexed: true) }.joined(separator: " AND ")
-                        + " LIMIT \(Self.sortedMatchLimit + 1))",
-                    arguments: StatementArguments(endpointTerms.flatMap(\.arguments))
+                        + " LIMIT \(Self.sortedMatchLimit + 1)) AS matching",
+                    endpointTerms.flatMap(\.arguments),
+                    cached: false
                 )
                 endpointIndexes = (matching ?? 0) <= Self.sortedMatchLimit
             }
@@ -141,14 +133,14 @@ extension Store {
                 }
                 let whereClause = pageConditions.isEmpty ? "" : "WHERE " + pageConditions.joined(separator: " AND ")
                 let order = following ? "flow.id" : "end_ms DESC, flow.id DESC"
-                let page = try Row.fetchAll(
-                    db,
-                    sql: "\(FlowRow.selection) \(whereClause) ORDER BY \(order) LIMIT ?",
-                    arguments: StatementArguments(pageArguments + [pageSize])
+                let page = try db.rows(
+                    "\(FlowRow.selection(db.dialect)) \(whereClause) ORDER BY \(order) LIMIT ?",
+                    pageArguments + [pageSize],
+                    cached: false
                 )
                 for row in page {
                     let stored = try FlowRow.flow(from: row, traces: traces)
-                    cursor = (row[2], stored.id)
+                    cursor = (try row[2], stored.id)
                     guard filter.matches(stored.flow) else { continue }
                     found.append(stored)
                     if found.count == limit { break }
@@ -162,19 +154,21 @@ extension Store {
     /// Up to this many flows matched by endpoint filters are found by index and sorted.
     static let sortedMatchLimit = 20_000
 
-    /// Refreshes the statistics the query planner chooses indexes by (`PRAGMA optimize`).
+    /// Refreshes the statistics the query planner chooses indexes by.
     public func optimizeFlowQueries() throws(StoreError) {
-        try write { db in try db.execute(sql: "PRAGMA optimize") }
+        try write { db in
+            try db.execute(db.dialect == .sqlite ? "PRAGMA optimize" : "ANALYZE flow, flow_endpoint", [], cached: false)
+        }
     }
 
     /// The id of the newest stored flow (0 when there is none).
     public func lastFlowID() throws(StoreError) -> Int64 {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT max(id) FROM flow") ?? 0 }
+        try read { db in try db.value("SELECT max(id) FROM flow") ?? 0 }
     }
 
     /// The number of stored flows.
     public func flowCount() throws(StoreError) -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM flow") ?? 0 }
+        try read { db in try db.value("SELECT count(*) FROM flow") ?? 0 }
     }
 
     /// Deletes flows that ended before `cutoff`, and the endpoints, label sets and traces no flow refers
@@ -182,15 +176,16 @@ extension Store {
     @discardableResult
     public func deleteFlows(endingBefore cutoff: Date) throws(StoreError) -> Int {
         try write { db in
-            try db.execute(sql: "DELETE FROM flow WHERE end_ms < ?", arguments: [FlowRow.milliseconds(cutoff)])
-            let removed = db.changesCount
+            let removed = try db.execute("DELETE FROM flow WHERE end_ms < ?", [FlowRow.milliseconds(cutoff)])
             guard removed > 0 else { return 0 }
             try db.execute(
-                sql: """
-                    DELETE FROM flow_endpoint WHERE id NOT IN (SELECT src FROM flow UNION SELECT dst FROM flow);
-                    DELETE FROM flow_text WHERE id NOT IN
-                        (SELECT src_labels FROM flow UNION SELECT dst_labels FROM flow UNION SELECT policies FROM flow);
-                    """
+                "DELETE FROM flow_endpoint WHERE id NOT IN (SELECT src FROM flow UNION SELECT dst FROM flow)"
+            )
+            try db.execute(
+                """
+                DELETE FROM flow_text WHERE id NOT IN
+                    (SELECT src_labels FROM flow UNION SELECT dst_labels FROM flow UNION SELECT policies FROM flow)
+                """
             )
             return removed
         }
@@ -200,7 +195,7 @@ extension Store {
     /// written with or without a "+" (which keeps SQLite from using that column's index).
     struct Term {
         let sql: String
-        let arguments: [any DatabaseValueConvertible]
+        let arguments: [any SQLArgument]
         var endpoint: Bool { sql.contains("§") }
 
         func sql(indexed: Bool) -> String {
@@ -211,7 +206,7 @@ extension Store {
     }
 
     /// The SQL that narrows a query: every condition here is implied by the filter, never stricter.
-    private static func terms(for query: FlowQuery) -> [Term] {
+    private static func terms(for query: FlowQuery, _ dialect: SQLDialect) -> [Term] {
         let filter = query.filter
         var terms: [Term] = []
         func marks(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ",") }
@@ -225,10 +220,10 @@ extension Store {
             namespaces: Set<String>,
             names: [String]
         )
-            -> (String, [any DatabaseValueConvertible])?
+            -> (String, [any SQLArgument])?
         {
             var tests: [String] = []
-            var values: [any DatabaseValueConvertible] = []
+            var values: [any SQLArgument] = []
             if !kinds.isEmpty {
                 tests.append("kind IN (\(marks(kinds.count)))")
                 values += kinds.map(\.rawValue)
@@ -242,12 +237,12 @@ extension Store {
                 for value in names {
                     if let slash = value.firstIndex(of: "/") {
                         // `namespace/prefix`, or a whole name with a slash for peers without a namespace.
-                        alternatives.append("(namespace = ? AND instr(name, ?) = 1)")
+                        alternatives.append("(namespace = ? AND \(dialect.startsWith("name")))")
                         values += [String(value[..<slash]), String(value[value.index(after: slash)...])]
-                        alternatives.append("(namespace = '' AND instr(name, ?) = 1)")
+                        alternatives.append("(namespace = '' AND \(dialect.startsWith("name")))")
                         values.append(value)
                     } else {
-                        alternatives.append("instr(name, ?) = 1")
+                        alternatives.append(dialect.startsWith("name"))
                         values.append(value)
                     }
                 }
@@ -284,7 +279,7 @@ extension Store {
             // The trace JSON names each policy as "name":"…"; a filter value is the name, namespace/name
             // or tier.name, so the name is the value or what follows its first slash or one of its dots.
             var alternatives: [String] = []
-            var arguments: [any DatabaseValueConvertible] = []
+            var arguments: [any SQLArgument] = []
             for value in filter.policies {
                 var candidates = [value]
                 if let slash = value.firstIndex(of: "/") {
@@ -294,7 +289,7 @@ extension Store {
                     candidates.append(String(value[value.index(after: dot)...]))
                 }
                 for candidate in candidates {
-                    alternatives.append("instr(text, ?) > 0")
+                    alternatives.append(dialect.contains("text"))
                     arguments.append("\"name\":" + JSONText.quoted(candidate))
                 }
             }

@@ -1,38 +1,57 @@
 import Crypto
 import Foundation
-import GRDB
 import GatehouseCore
 
-/// Appends audit records inside a write transaction, each hashed together with the one before.
+/// Appends audit records inside a write transaction, each hashed together with the one before. Rows go
+/// in `rowsPerInsert` at a time (one round trip each on PostgreSQL); `flush` writes the rest and must
+/// run before the transaction commits.
 struct AuditChain {
     static let origin = String(repeating: "0", count: 64)
+    static let rowsPerInsert = 64
+    private static let columns = """
+        seq, time, request_id, identity, model, decision, status, tokens_in, tokens_out, estimated, cost_pusd,
+        record, previous_hash, hash
+        """
+    private static let columnCount = 14
 
     private var sequence: Int64
     private var previousHash: String
+    private var pending: [any SQLArgument] = []
 
-    init(db: Database) throws {
-        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
-        sequence = last?["seq"] ?? 0
-        previousHash = last?["hash"] ?? Self.origin
+    init(db: any SQLSession) throws {
+        let last = try db.row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        sequence = try last?[0] ?? 0
+        previousHash = try last?[1] ?? Self.origin
     }
 
-    mutating func append(_ entry: AuditEntry, text: String? = nil, in db: Database) throws {
+    mutating func append(_ entry: AuditEntry, text: String? = nil, in db: any SQLSession) throws {
         let text = text ?? AuditEntryJSON.encode(entry)
         let hash = Self.hash(previous: previousHash, text: text)
         sequence += 1
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO audit (seq, time, request_id, identity, model, decision, status, tokens_in, tokens_out,
-                    estimated, cost_pusd, record, previous_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        )
-        try statement.execute(arguments: [
-            sequence, entry.time.timeIntervalSince1970, entry.requestID, entry.identity, entry.model,
-            entry.decision, entry.status, entry.tokensIn, entry.tokensOut, entry.tokensEstimated == true,
-            entry.cost?.picodollars, text, previousHash, hash,
-        ])
+        pending +=
+            [
+                sequence, entry.time.timeIntervalSince1970, entry.requestID, entry.identity, entry.model,
+                entry.decision, entry.status, entry.tokensIn, entry.tokensOut, entry.tokensEstimated == true,
+                entry.cost?.picodollars, text, previousHash, hash,
+            ] as [any SQLArgument]
         previousHash = hash
+        if pending.count == Self.rowsPerInsert * Self.columnCount {
+            try db.execute(Self.insert(rows: Self.rowsPerInsert), pending)
+            pending.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Writes the records not written yet.
+    mutating func flush(in db: any SQLSession) throws {
+        guard !pending.isEmpty else { return }
+        // The remainder's statement varies in length: not kept prepared.
+        try db.execute(Self.insert(rows: pending.count / Self.columnCount), pending, cached: false)
+        pending.removeAll()
+    }
+
+    private static func insert(rows: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columnCount).joined(separator: ",") + ")"
+        return "INSERT INTO audit (\(columns)) VALUES " + Array(repeating: row, count: rows).joined(separator: ",")
     }
 
     /// Hex SHA-256 of the previous hash, a newline, and the record's stored text.

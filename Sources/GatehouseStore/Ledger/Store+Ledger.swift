@@ -1,17 +1,16 @@
-import Crypto
 import Foundation
-import GRDB
 import GatehouseCore
 
 extension Store {
     /// Applies `operations` in order in one transaction and returns one outcome each. A hold that cannot
     /// grow is refused without touching anything; if the transaction fails, every outcome is `.failed` and
-    /// nothing was applied. Committed means durable against the process dying (WAL, `synchronous=NORMAL`).
+    /// nothing was applied. Committed means durable against the process dying (SQLite: WAL with
+    /// `synchronous=NORMAL`; PostgreSQL: committed on the server, so durable without any local disk).
     public func apply(_ operations: [LedgerOperation]) -> [LedgerOutcome] {
         do {
             return try write { db in
                 var chain: AuditChain?
-                return try operations.map { operation in
+                let outcomes = try operations.map { operation -> LedgerOutcome in
                     switch operation {
                     case .hold(let request): return try Self.hold(request, in: db)
                     case .charge(let key, let cost):
@@ -29,6 +28,8 @@ extension Store {
                         return .done
                     }
                 }
+                try chain?.flush(in: db)
+                return outcomes
             }
         } catch {
             return Array(repeating: .failed(error), count: operations.count)
@@ -47,11 +48,11 @@ extension Store {
         isRunning: (String) -> Bool,
         now: Date = Date()
     ) throws(StoreError) -> Int {
-        let journals = LedgerJournal.files(in: directory)
+        let journals = directory.map(LedgerJournal.files(in:)) ?? [:]
         let (owners, marked) = try read { db in
             (
-                try String.fetchAll(db, sql: "SELECT owner FROM budget_hold"),
-                try String.fetchAll(db, sql: "SELECT journal FROM ledger_journal")
+                try db.rows("SELECT DISTINCT owner FROM budget_hold").map { row -> String in try row[0] },
+                try db.rows("SELECT journal FROM ledger_journal").map { row -> String in try row[0] }
             )
         }
         let names = Set(journals.keys).union(marked)
@@ -74,12 +75,12 @@ extension Store {
         let charged = try write { db in
             var chain = try AuditChain(db: db)
             for journal in journals {
-                let moved = try Int64.fetchOne(
-                    db,
-                    sql: "SELECT generation FROM ledger_journal WHERE journal = ?",
-                    arguments: [journal.name]
+                let moved: Int64? = try db.value(
+                    "SELECT generation FROM ledger_journal WHERE journal = ?",
+                    [journal.name]
                 )
                 for generation in journal.generations where generation > (moved ?? 0) {
+                    guard let directory else { break }
                     let operations = try LedgerJournal.operations(
                         in: directory,
                         name: journal.name,
@@ -99,15 +100,18 @@ extension Store {
                     try Self.noteJournalMoved(journal: journal.name, generation: last, in: db)
                 }
             }
-            let rows = try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT scope, window_start, amount_pusd FROM budget_hold WHERE owner = ? ORDER BY scope, window_start",
-                arguments: [owner]
+            let rows = try db.rows(
+                "SELECT scope, window_start, amount_pusd FROM budget_hold WHERE owner = ? ORDER BY scope, window_start",
+                [owner]
             )
+            var charged = 0
             for row in rows {
-                let amount = Cost(picodollars: row["amount_pusd"])
-                let key = LedgerOperation.HoldKey(owner: owner, scope: row["scope"], windowStart: row["window_start"])
+                let amount = Cost(picodollars: try row["amount_pusd"])
+                let key = LedgerOperation.HoldKey(
+                    owner: owner,
+                    scope: try row["scope"],
+                    windowStart: try row["window_start"]
+                )
                 try Self.takeFromHold(key, amount: amount, spend: true, in: db)
                 guard amount > .zero else { continue }
                 var entry = AuditEntry(time: now, requestID: "hold-\(owner)", route: "", decision: "allow", status: 0)
@@ -116,15 +120,21 @@ extension Store {
                     "charged what a gateway that stopped without settling held on budget \(key.scope): "
                     + "its requests in flight at their worst case"
                 try chain.append(entry, in: db)
+                charged += 1
             }
-            try db.execute(sql: "DELETE FROM budget_hold WHERE owner = ?", arguments: [owner])
-            return rows.count(where: { Cost(picodollars: $0["amount_pusd"]) > .zero })
+            try chain.flush(in: db)
+            try db.execute("DELETE FROM budget_hold WHERE owner = ?", [owner])
+            return charged
         }
         // Files go once the store has their operations, and the marks once the files are gone: a crash
         // in between leaves files the marks say were moved, never operations applied twice.
-        let folder = LedgerJournal.folder(in: directory)
-        for journal in journals {
-            for generation in journal.generations { unlink(LedgerJournal.file(folder, journal.name, generation).path) }
+        if let directory, !journals.isEmpty {
+            let folder = LedgerJournal.folder(in: directory)
+            for journal in journals {
+                for generation in journal.generations {
+                    unlink(LedgerJournal.file(folder, journal.name, generation).path)
+                }
+            }
         }
         try forgetJournals(owner: owner)
         return charged
@@ -134,8 +144,8 @@ extension Store {
     public func forgetJournals(owner: String) throws(StoreError) {
         try write { db in
             try db.execute(
-                sql: "DELETE FROM ledger_journal WHERE substr(journal, 1, ?) = ?",
-                arguments: [owner.count + 1, owner + "."]
+                "DELETE FROM ledger_journal WHERE substr(journal, 1, CAST(? AS INTEGER)) = ?",
+                [owner.count + 1, owner + "."]
             )
         }
     }
@@ -143,16 +153,16 @@ extension Store {
     /// Gives back everything `owner` holds and forgets its holds (a gateway stopping with nothing in flight).
     public func releaseHolds(owner: String) throws(StoreError) {
         try write { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: "SELECT scope, window_start, amount_pusd FROM budget_hold WHERE owner = ?",
-                arguments: [owner]
-            )
+            let rows = try db.rows("SELECT scope, window_start, amount_pusd FROM budget_hold WHERE owner = ?", [owner])
             for row in rows {
-                let key = LedgerOperation.HoldKey(owner: owner, scope: row["scope"], windowStart: row["window_start"])
-                try Self.takeFromHold(key, amount: Cost(picodollars: row["amount_pusd"]), spend: false, in: db)
+                let key = LedgerOperation.HoldKey(
+                    owner: owner,
+                    scope: try row["scope"],
+                    windowStart: try row["window_start"]
+                )
+                try Self.takeFromHold(key, amount: Cost(picodollars: try row["amount_pusd"]), spend: false, in: db)
             }
-            try db.execute(sql: "DELETE FROM budget_hold WHERE owner = ?", arguments: [owner])
+            try db.execute("DELETE FROM budget_hold WHERE owner = ?", [owner])
         }
     }
 
@@ -160,26 +170,25 @@ extension Store {
     public func budgets(scopes: [String]? = nil, now: Date = Date()) throws(StoreError) -> [BudgetStatus] {
         let seconds = Int64(now.timeIntervalSince1970)
         return try read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM budget_window WHERE window_start <= ? AND window_end > ?
-                    ORDER BY scope, window_start
-                    """,
-                arguments: [seconds, seconds]
+            try db.rows(
+                """
+                SELECT * FROM budget_window WHERE window_start <= ? AND window_end > ?
+                ORDER BY scope, window_start
+                """,
+                [seconds, seconds]
             )
             .compactMap { row -> BudgetStatus? in
-                let scope: String = row["scope"]
+                let scope: String = try row["scope"]
                 if let scopes, !scopes.contains(scope) { return nil }
-                let period: String = row["period"]
+                let period: String = try row["period"]
                 return BudgetStatus(
                     scope: scope,
                     period: BudgetPeriod(rawValue: period) ?? .total,
-                    windowStart: row["window_start"],
-                    windowEnd: row["window_end"],
-                    limit: Cost(picodollars: row["limit_pusd"]),
-                    spent: Cost(picodollars: row["spent_pusd"]),
-                    reserved: Cost(picodollars: row["reserved_pusd"])
+                    windowStart: try row["window_start"],
+                    windowEnd: try row["window_end"],
+                    limit: Cost(picodollars: try row["limit_pusd"]),
+                    spent: Cost(picodollars: try row["spent_pusd"]),
+                    reserved: Cost(picodollars: try row["reserved_pusd"])
                 )
             }
         }
@@ -187,38 +196,33 @@ extension Store {
 
     // MARK: Operations (inside a transaction)
 
-    private static func hold(_ request: LedgerOperation.HoldRequest, in db: Database) throws -> LedgerOutcome {
+    private static func hold(_ request: LedgerOperation.HoldRequest, in db: any SQLSession) throws -> LedgerOutcome {
         let seconds = Int64(request.at.timeIntervalSince1970)
         var grants: [(charge: BudgetCharge, start: Int64, amount: Cost)] = []
         for (index, charge) in request.budgets.enumerated() {
             let window = charge.period.window(containing: seconds)
-            let current = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT spent_pusd, reserved_pusd, limit_pusd FROM budget_window
-                        WHERE scope = ? AND window_start = ?
-                        """
-                ),
-                arguments: [charge.scope, window.start]
+            let current = try db.row(
+                "SELECT spent_pusd, reserved_pusd, limit_pusd FROM budget_window WHERE scope = ? AND window_start = ?",
+                [charge.scope, window.start]
             )
             var used = Cost.zero
             if let current {
-                used = Cost(picodollars: current[0]) + Cost(picodollars: current[1])
-                if current[2] != charge.limit.picodollars {
+                used = Cost(picodollars: try current[0]) + Cost(picodollars: try current[1])
+                if try current[2] != charge.limit.picodollars {
                     // Configuration changed the limit: the window keeps what was spent, under the new limit.
-                    try db.cachedStatement(
-                        sql: "UPDATE budget_window SET limit_pusd = ? WHERE scope = ? AND window_start = ?"
-                    ).execute(arguments: [charge.limit.picodollars, charge.scope, window.start])
+                    try db.execute(
+                        "UPDATE budget_window SET limit_pusd = ? WHERE scope = ? AND window_start = ?",
+                        [charge.limit.picodollars, charge.scope, window.start]
+                    )
                 }
             } else {
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO budget_window (scope, period, window_start, window_end, limit_pusd)
-                        VALUES (?, ?, ?, ?, ?)
-                        """
-                ).execute(arguments: [
-                    charge.scope, charge.period.rawValue, window.start, window.end, charge.limit.picodollars,
-                ])
+                try db.execute(
+                    """
+                    INSERT INTO budget_window (scope, period, window_start, window_end, limit_pusd)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                    [charge.scope, charge.period.rawValue, window.start, window.end, charge.limit.picodollars]
+                )
             }
             let needed = request.needed[index]
             let spare = charge.limit - used
@@ -235,31 +239,35 @@ extension Store {
             grants.append((charge, window.start, min(max(needed, request.wanted[index]), spare)))
         }
         for grant in grants where grant.amount > .zero {
-            try db.cachedStatement(
-                sql: "UPDATE budget_window SET reserved_pusd = reserved_pusd + ? WHERE scope = ? AND window_start = ?"
-            ).execute(arguments: [grant.amount.picodollars, grant.charge.scope, grant.start])
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO budget_hold (owner, scope, window_start, amount_pusd, updated_at)
-                    VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (owner, scope, window_start)
-                    DO UPDATE SET amount_pusd = amount_pusd + excluded.amount_pusd, updated_at = excluded.updated_at
-                    """
-            ).execute(arguments: [
-                request.owner, grant.charge.scope, grant.start, grant.amount.picodollars,
-                request.at.timeIntervalSince1970,
-            ])
+            try db.execute(
+                "UPDATE budget_window SET reserved_pusd = reserved_pusd + ? WHERE scope = ? AND window_start = ?",
+                [grant.amount.picodollars, grant.charge.scope, grant.start]
+            )
+            try db.execute(
+                """
+                INSERT INTO budget_hold (owner, scope, window_start, amount_pusd, updated_at)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (owner, scope, window_start) DO UPDATE
+                SET amount_pusd = budget_hold.amount_pusd + excluded.amount_pusd, updated_at = excluded.updated_at
+                """,
+                [
+                    request.owner, grant.charge.scope, grant.start, grant.amount.picodollars,
+                    request.at.timeIntervalSince1970,
+                ]
+            )
         }
         return .held(grants.map(\.amount))
     }
 
-    private static func noteJournalMoved(journal: String, generation: Int64, in db: Database) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO ledger_journal (journal, generation) VALUES (?, ?)
-                ON CONFLICT (journal) DO UPDATE SET generation = MAX(generation, excluded.generation)
-                """
-        ).execute(arguments: [journal, generation])
+    private static func noteJournalMoved(journal: String, generation: Int64, in db: any SQLSession) throws {
+        let greatest = db.dialect.greatest("ledger_journal.generation", "excluded.generation")
+        try db.execute(
+            """
+            INSERT INTO ledger_journal (journal, generation) VALUES (?, ?)
+            ON CONFLICT (journal) DO UPDATE SET generation = \(greatest)
+            """,
+            [journal, generation]
+        )
     }
 
     /// Takes `amount` (at most what the hold has) out of a hold: spent when `spend`, else given back.
@@ -267,103 +275,25 @@ extension Store {
         _ key: LedgerOperation.HoldKey,
         amount: Cost,
         spend: Bool,
-        in db: Database
+        in db: any SQLSession
     ) throws {
         guard
-            let held = try Int64.fetchOne(
-                db.cachedStatement(
-                    sql: "SELECT amount_pusd FROM budget_hold WHERE owner = ? AND scope = ? AND window_start = ?"
-                ),
-                arguments: [key.owner, key.scope, key.windowStart]
+            let held: Int64 = try db.value(
+                "SELECT amount_pusd FROM budget_hold WHERE owner = ? AND scope = ? AND window_start = ?",
+                [key.owner, key.scope, key.windowStart]
             )
         else { return }
         let taken = min(amount.picodollars, held)
-        try db.cachedStatement(
-            sql: """
-                UPDATE budget_window SET reserved_pusd = reserved_pusd - ?, spent_pusd = spent_pusd + ?
-                WHERE scope = ? AND window_start = ?
-                """
-        ).execute(arguments: [taken, spend ? taken : 0, key.scope, key.windowStart])
-        try db.cachedStatement(
-            sql:
-                "UPDATE budget_hold SET amount_pusd = amount_pusd - ? WHERE owner = ? AND scope = ? AND window_start = ?"
-        ).execute(arguments: [taken, key.owner, key.scope, key.windowStart])
-    }
-
-    // MARK: Schema
-
-    static func createLedgerAndAudit(_ db: Database) throws {
         try db.execute(
-            sql: """
-                CREATE TABLE budget_window (
-                    scope TEXT NOT NULL,
-                    period TEXT NOT NULL CHECK (period IN ('day', 'week', 'month', 'total')),
-                    window_start INTEGER NOT NULL,
-                    window_end INTEGER NOT NULL,
-                    limit_pusd INTEGER NOT NULL CHECK (limit_pusd >= 0),
-                    spent_pusd INTEGER NOT NULL DEFAULT 0 CHECK (spent_pusd >= 0),
-                    reserved_pusd INTEGER NOT NULL DEFAULT 0 CHECK (reserved_pusd >= 0),
-                    PRIMARY KEY (scope, window_start)
-                );
-                CREATE TABLE reservation (
-                    ticket TEXT NOT NULL,
-                    scope TEXT NOT NULL,
-                    window_start INTEGER NOT NULL,
-                    amount_pusd INTEGER NOT NULL CHECK (amount_pusd >= 0),
-                    request_id TEXT NOT NULL,
-                    identity TEXT NOT NULL,
-                    model TEXT NOT NULL,
-                    created_at REAL NOT NULL,
-                    owner TEXT NOT NULL,
-                    PRIMARY KEY (ticket, scope),
-                    FOREIGN KEY (scope, window_start) REFERENCES budget_window (scope, window_start)
-                );
-                CREATE TABLE audit (
-                    seq INTEGER PRIMARY KEY,
-                    time REAL NOT NULL,
-                    request_id TEXT NOT NULL,
-                    identity TEXT,
-                    model TEXT,
-                    decision TEXT NOT NULL,
-                    status INTEGER NOT NULL,
-                    tokens_in INTEGER,
-                    tokens_out INTEGER,
-                    estimated INTEGER NOT NULL DEFAULT 0,
-                    cost_pusd INTEGER,
-                    record TEXT NOT NULL,
-                    previous_hash TEXT NOT NULL,
-                    hash TEXT NOT NULL
-                );
-                CREATE INDEX audit_time ON audit (time);
-                CREATE INDEX audit_identity ON audit (identity, time);
-                """
+            """
+            UPDATE budget_window SET reserved_pusd = reserved_pusd - ?, spent_pusd = spent_pusd + ?
+            WHERE scope = ? AND window_start = ?
+            """,
+            [taken, spend ? taken : 0, key.scope, key.windowStart]
         )
-    }
-
-    /// Reservations become holds: one row per gateway and budget window instead of one per request; a
-    /// gateway's journal files moved into the store are noted per gateway.
-    /// Rows that ran down to nothing are kept (a gateway reuses its row) until the gateway stops.
-    static func replaceReservationsWithHolds(_ db: Database) throws {
         try db.execute(
-            sql: """
-                CREATE TABLE budget_hold (
-                    owner TEXT NOT NULL,
-                    scope TEXT NOT NULL,
-                    window_start INTEGER NOT NULL,
-                    amount_pusd INTEGER NOT NULL CHECK (amount_pusd >= 0),
-                    updated_at REAL NOT NULL,
-                    PRIMARY KEY (owner, scope, window_start),
-                    FOREIGN KEY (scope, window_start) REFERENCES budget_window (scope, window_start)
-                ) WITHOUT ROWID;
-                INSERT INTO budget_hold (owner, scope, window_start, amount_pusd, updated_at)
-                    SELECT owner, scope, window_start, SUM(amount_pusd), MAX(created_at)
-                    FROM reservation GROUP BY owner, scope, window_start;
-                DROP TABLE reservation;
-                CREATE TABLE ledger_journal (
-                    journal TEXT PRIMARY KEY,
-                    generation INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                """
+            "UPDATE budget_hold SET amount_pusd = amount_pusd - ? WHERE owner = ? AND scope = ? AND window_start = ?",
+            [taken, key.owner, key.scope, key.windowStart]
         )
     }
 }

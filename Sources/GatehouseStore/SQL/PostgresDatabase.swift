@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+import Synchronization
+
+/// The store on PostgreSQL: a few connections of its own, on an event loop of its own, used from the
+/// caller's thread (the store's façade is blocking, as GRDB is; the gateway calls it from its ledger
+/// thread and thread pool, never from an event loop). A connection that fails is dropped and the next
+/// transaction opens a new one, so a server that comes back is used again without a restart.
+final class PostgresDatabase: StoreDatabase {
+    /// The advisory lock every write transaction takes first: the store has one writer at a time.
+    static let writeLock: Int64 = 0x6761_7465_686f_7573  // "gatehous"
+
+    let location: PostgresLocation
+    private let configuration: PostgresConnection.Configuration
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let idle = Mutex<[PostgresConnection]>([])
+    private let placeholders = Mutex<[String: String]>([:])
+    private let nextID = Atomic<Int>(1)
+    let logger: Logger = {
+        var logger = Logger(label: "gatehouse.postgres")
+        logger.logLevel = .critical
+        return logger
+    }()
+    /// Connections kept open between transactions.
+    static let idleLimit = 8
+
+    var dialect: SQLDialect { .postgres }
+
+    init(_ location: PostgresLocation) throws(StoreError) {
+        self.location = location
+        let tls: PostgresConnection.Configuration.TLS
+        do {
+            tls = try Self.tls(location)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.invalid, "the store \(location): TLS cannot be set up: \(error)")
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: location.host,
+            port: location.port,
+            username: location.user,
+            password: location.password,
+            database: location.database,
+            tls: tls
+        )
+        configuration.options.connectTimeout = .seconds(5)
+        self.configuration = configuration
+    }
+
+    deinit {
+        for connection in idle.withLock({ $0 }) { connection.close().whenComplete { _ in } }
+        group.shutdownGracefully { _ in }
+    }
+
+    func read<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", body)
+    }
+
+    func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try transaction("BEGIN", body) { session in
+            try session.execute("SELECT pg_advisory_xact_lock(?)", [Self.writeLock])
+        }
+    }
+
+    /// Runs `body` on a connection of the pool, outside any transaction (a migration's own locking).
+    func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        let connection = try take()
+        defer { give(back: connection) }
+        return try body(PostgresSession(connection: connection, database: self))
+    }
+
+    func describe(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return String(describing: error) }
+        if let message = error.serverInfo?[.message] { return message }
+        if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+        return error.code.description
+    }
+
+    /// The SQL with `?` placeholders numbered as PostgreSQL wants them (`$1`, `$2`, …), outside quotes.
+    func numbered(_ sql: String) -> String {
+        if let known = placeholders.withLock({ $0[sql] }) { return known }
+        var result = ""
+        result.reserveCapacity(sql.utf8.count + 16)
+        var quoted = false
+        var count = 0
+        for character in sql {
+            if character == "'" { quoted.toggle() }
+            if character == "?" && !quoted {
+                count += 1
+                result += "$\(count)"
+            } else {
+                result.append(character)
+            }
+        }
+        placeholders.withLock { cache in
+            // Queries built from filters vary; the cache keeps the fixed statements, not every query.
+            if cache.count > 512 { cache.removeAll() }
+            cache[sql] = result
+        }
+        return result
+    }
+
+    private func transaction<T>(
+        _ begin: String,
+        _ body: (any SQLSession) throws -> T,
+        prepare: (PostgresSession) throws -> Void = { _ in }
+    ) throws -> T {
+        try withSession { session in
+            try session.execute(begin)
+            do {
+                try prepare(session)
+                let result = try body(session)
+                try session.execute("COMMIT")
+                return result
+            } catch {
+                // A connection that cannot roll back is in no state to be used again.
+                if (try? session.execute("ROLLBACK")) == nil { session.connection.close().whenComplete { _ in } }
+                throw error
+            }
+        }
+    }
+
+    private func take() throws -> PostgresConnection {
+        while let connection = idle.withLock({ $0.popLast() }) {
+            if !connection.isClosed { return connection }
+        }
+        do {
+            return try PostgresConnection.connect(
+                on: group.next(),
+                configuration: configuration,
+                id: nextID.add(1, ordering: .relaxed).newValue,
+                logger: logger
+            ).wait()
+        } catch {
+            throw StoreError(.unavailable, "cannot connect to the store \(location): \(describe(error))")
+        }
+    }
+
+    private func give(back connection: PostgresConnection) {
+        let kept = idle.withLock { idle in
+            guard idle.count < Self.idleLimit, !connection.isClosed else { return false }
+            idle.append(connection)
+            return true
+        }
+        if !kept { connection.close().whenComplete { _ in } }
+    }
+
+    private static func tls(_ location: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch location.tls {
+        case .disable: return .disable
+        case .allow, .prefer, .require: configuration.certificateVerification = .none
+        case .verifyCA: configuration.certificateVerification = .noHostnameVerification
+        case .verifyFull: configuration.certificateVerification = .fullVerification
+        }
+        if let roots = location.rootCertificates {
+            guard FileManager.default.isReadableFile(atPath: roots.path) else {
+                throw StoreError(.invalid, "the store \(location): sslrootcert \(roots.path) cannot be read")
+            }
+            configuration.trustRoots = .file(roots.path)
+        }
+        let context = try NIOSSLContext(configuration: configuration)
+        return location.tls == .require || location.tls == .verifyCA || location.tls == .verifyFull
+            ? .require(context) : .prefer(context)
+    }
+}
