@@ -117,7 +117,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .target(name: "GatehouseTesting", dependencies: ["GatehouseCore", "GatehousePolicy"]),
+        .target(name: "GatehouseTesting", dependencies: ["GatehouseCore", "GatehousePolicy", "GatehouseStore"]),
         .executableTarget(
             name: "gatehouse-guard-bench",
             dependencies: [

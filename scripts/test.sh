@@ -4,9 +4,12 @@
 # the integration test of `gatehouse serve` with the openai package and curl, and the observability test
 # with a real Prometheus and a headless Chromium. Needs the Swift toolchain, python3 (the integration test
 # installs the openai package from PyPI into .build), openssl and curl; the observability test installs
-# Debian's prometheus and chromium.
+# Debian's prometheus and chromium. Every store test runs on SQLite and on a throwaway PostgreSQL 15
+# (Debian's postgresql, installed when missing) that scripts/postgres.sh starts here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/processes.sh
+source scripts/postgres.sh
 
 echo "== swift format lint --strict"
 swift format lint --strict --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Benchmarks Benchmarks/Package.swift \
@@ -17,6 +20,9 @@ swift build --build-tests
 
 echo "== conformance corpus (gatehouse policy conformance)"
 .build/debug/gatehouse policy conformance Tests/Conformance/*.json
+
+echo "== PostgreSQL for the store tests"
+start_postgres
 
 echo "== swift test"
 # The load test (1,000 concurrent requests against one budget) runs on its own afterwards, so the tests

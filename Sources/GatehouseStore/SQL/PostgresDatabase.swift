@@ -53,8 +53,18 @@ final class PostgresDatabase: StoreDatabase {
     }
 
     deinit {
-        for connection in idle.withLock({ $0 }) { connection.close().whenComplete { _ in } }
-        group.shutdownGracefully { _ in }
+        let closed = idle.withLock { $0 }.map(Self.close)
+        let group = group
+        EventLoopFuture.andAllComplete(closed, on: group.next()).whenComplete { _ in group.shutdownGracefully { _ in } }
+    }
+
+    /// Closes a connection without waiting; the closure keeps it alive until it is closed, as
+    /// postgres-nio requires.
+    @discardableResult
+    static func close(_ connection: PostgresConnection) -> EventLoopFuture<Void> {
+        let closed: EventLoopFuture<Void> = connection.close()
+        closed.whenComplete { _ in withExtendedLifetime(connection) {} }
+        return closed
     }
 
     func read<T>(_ body: (any SQLSession) throws -> T) throws -> T {
@@ -119,7 +129,7 @@ final class PostgresDatabase: StoreDatabase {
                 return result
             } catch {
                 // A connection that cannot roll back is in no state to be used again.
-                if (try? session.execute("ROLLBACK")) == nil { session.connection.close().whenComplete { _ in } }
+                if (try? session.execute("ROLLBACK")) == nil { Self.close(session.connection) }
                 throw error
             }
         }
@@ -147,7 +157,7 @@ final class PostgresDatabase: StoreDatabase {
             idle.append(connection)
             return true
         }
-        if !kept { connection.close().whenComplete { _ in } }
+        if !kept { Self.close(connection) }
     }
 
     private static func tls(_ location: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {
