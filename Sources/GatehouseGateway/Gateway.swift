@@ -40,23 +40,26 @@ public final class Gateway: Sendable {
         self.reloader = reloader
     }
 
-    /// Opens the data directory and binds the listeners.
+    /// Opens the store and binds the listeners.
     ///
     /// - Parameters:
+    ///   - dataDirectory: the self-signed certificate's home, and the store's unless `store` says otherwise.
+    ///   - store: where the store is (the embedded one in `dataDirectory` when nil).
     ///   - overrides: applied to the configuration on every reload too (command-line flags win over the file).
     public static func start(
         configuration: GatewayConfiguration,
         dataDirectory: URL,
+        store location: StoreLocation? = nil,
         overrides: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in },
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) async throws -> Gateway {
-        let store = try Store(directory: dataDirectory, backgroundCheckpoints: true)
+        let store = try Store(location: location ?? .sqlite(directory: dataDirectory), backgroundCheckpoints: true)
         let keys = KeyDirectory()
         try keys.reload(from: store)
         var newAdminKey: String?
         if !keys.hasAdminKey {
-            newAdminKey = try store.createKey(kind: .admin, name: "admin", labels: [:], expiresAt: nil).secret.text
+            newAdminKey = try makeAdminKey(in: store)
             try keys.reload(from: store)
         }
         var tlsFingerprint: String?
@@ -70,12 +73,7 @@ public final class Gateway: Sendable {
             dataTLS = try material.serverContext(settings: configuration.tls)
             adminTLS = try material.serverContext(settings: TLSSettings())
         }
-        let ledger = try SpendLedger(
-            store: store,
-            instance: try InstanceLock(directory: dataDirectory),
-            dataDirectory: dataDirectory,
-            logger: logger
-        )
+        let ledger = try SpendLedger(store: store, instance: try GatewayInstance(store: store), logger: logger)
         try ledger.settleAbandoned()
         let registry = UpstreamRegistry(group: group)
         let state: GatewayState
@@ -125,6 +123,15 @@ public final class Gateway: Sendable {
             state: state,
             reloader: reloader
         )
+    }
+
+    /// Makes the first admin key; nil when another replica sharing the store made it first (and showed it).
+    private static func makeAdminKey(in store: Store) throws(StoreError) -> String? {
+        do {
+            return try store.createKey(kind: .admin, name: "admin", labels: [:], expiresAt: nil).secret.text
+        } catch  where error.code == .conflict {
+            return nil
+        }
     }
 
     /// Re-reads the configuration file now, as SIGHUP does; false when it was refused.

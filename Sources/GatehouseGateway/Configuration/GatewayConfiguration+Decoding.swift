@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GatehouseCore
 import GatehousePolicy
+import GatehouseStore
 
 extension GatewayConfiguration {
     /// Reads and validates a `gatehouse.yaml`. Unknown fields are errors: a typo in a gateway's
@@ -56,8 +57,9 @@ extension GatewayConfiguration {
     private mutating func read(_ root: Field, environment: [String: String]) throws(ResourceError) {
         let object = try root.object(known: [
             "listen", "admin", "tls", "authentication", "models", "access", "limits", "quotas", "prices", "guardrails",
-            "audit", "flows", "metrics",
+            "audit", "flows", "metrics", "store",
         ])
+        if let field = object["store"] { store = try field.storeLocation(environment: environment) }
         if let field = object["listen"] { listen = try field.listenAddress() }
         if let admin = try object["admin"]?.object(known: ["listen"]), let field = admin["listen"] {
             adminListen = try field.listenAddress()
@@ -148,6 +150,26 @@ extension GatewayConfiguration {
 }
 
 extension Field {
+    /// `store: postgres://…` or `store: {url: postgres://…, passwordFile: /run/secrets/pg/password}`; the
+    /// password comes from the file or from `PGPASSWORD`, never from the URL.
+    fileprivate func storeLocation(environment: [String: String]) throws(ResourceError) -> StoreLocation {
+        var url = self
+        var passwordFile: String?
+        if (try? string()) == nil {
+            let object = try object(known: ["url", "passwordFile"])
+            guard let field = object["url"] else { throw error(.missingField, "store needs a url") }
+            url = field
+            passwordFile = try object["passwordFile"]?.name()
+        }
+        do {
+            return try StoreLocation(try url.name(), passwordFile: passwordFile, environment: environment)
+        } catch let error as StoreError {
+            throw url.error(.invalidValue, error.reason)
+        } catch {
+            throw url.error(.invalidValue, "\(error)")
+        }
+    }
+
     fileprivate func listenAddress() throws(ResourceError) -> ListenAddress {
         let text = try string()
         guard let address = ListenAddress(parsing: text) else {

@@ -1,5 +1,6 @@
 import GatehouseCore
 import GatehousePolicy
+import GatehouseStore
 
 /// Everything `gatehouse serve` runs with, validated as a whole; swapped atomically on reload.
 public struct GatewayConfiguration: Sendable {
@@ -28,6 +29,9 @@ public struct GatewayConfiguration: Sendable {
     public var prices: [String: ModelPrice] = [:]
     /// The price of a model nothing else prices (`prices.default`).
     public var defaultPrice = ModelPrice.free
+    /// Where the store is (`store:`): nil for the embedded one in the data directory. Read when the
+    /// gateway starts; a reload that changes it is refused.
+    public var store: StoreLocation?
     /// The file it was read from; nil for the embedded defaults.
     public var file: String?
 

@@ -307,6 +307,12 @@ struct DataPlane: Responder {
         case .admitted(let admitted):
             hold = admitted
         }
+        guard ledger.canRecord else {
+            log(request, identity: identity, status: 503, reason: "ledger: the store cannot be reached")
+            quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
+            refuse(entry, with: .ledgerUnavailable, writer: writer)
+            return
+        }
         let exchange = SpendExchange(
             request: request,
             identity: identity,

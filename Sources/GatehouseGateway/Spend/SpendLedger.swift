@@ -19,9 +19,12 @@ import Synchronization
 /// hold in the store, so no budget is ever overspent, and a gateway that dies leaves holds the next
 /// start charges.
 ///
-/// A request's charge and audit record are made durable in its event loop's journal (`JournalSet`, one
-/// `write` per request) and moved into the store in large transactions: within 200 ms, at 4,096
-/// operations, or with the next hold that needs the store. A journal that cannot be written sends them
+/// On SQLite, a request's charge and audit record are made durable in its event loop's journal
+/// (`JournalSet`, one `write` per request) and moved into the store in large transactions: within 200 ms,
+/// at 4,096 operations, or with the next hold that needs the store. On PostgreSQL there is no journal
+/// (in a pod the data directory goes with the pod): they go to the store from the ledger's thread, many
+/// requests to a transaction, and a complete answer's last bytes wait for the commit. While that store
+/// cannot be reached, requests are refused (`canRecord`), never forwarded unrecorded. A journal that cannot be written sends them
 /// to the store from the ledger's thread (group commit); a charge or record whose transaction
 /// fails (disk full, database locked) is kept and retried until it lands: a charge is never dropped. A
 /// record's future still completes, with `.failed`, so a response is not held hostage by the store.
@@ -107,12 +110,14 @@ final class SpendLedger: Service, Sendable {
     }
 
     private let store: Store
-    private let instance: InstanceLock
-    private let dataDirectory: URL
+    private let instance: GatewayInstance
     private let logger: Logger
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let state = Mutex(State())
-    private let journals: JournalSet
+    /// The journals, on SQLite; nil on PostgreSQL.
+    private let journals: JournalSet?
+    /// Whether the last transaction or lease renewal reached the store (always true with journals).
+    private let reachable = Atomic(true)
     /// Whether a move of the journals into the store is on its way (asked by every request's append: an
     /// atomic, read before it is swapped, so the event loops do not take turns on a lock for it).
     private let moveScheduled = Atomic(false)
@@ -120,18 +125,26 @@ final class SpendLedger: Service, Sendable {
     /// How long journaled operations wait at most before they are moved into the store, and how many.
     static let moveDelay = DispatchTimeInterval.milliseconds(200)
     static let moveBatch = 4096
-    /// How often holds of gateways that died are looked for and charged.
+    /// How often holds of gateways that died are looked for and charged: on SQLite a lock file tells at
+    /// once; on PostgreSQL a lease runs out `GatewayInstance.leaseDuration` after its gateway died, and
+    /// its holds are settled within 10 s of the death.
     static let sweepInterval = Duration.seconds(10)
+    static let leasedSweepInterval = Duration.seconds(2)
 
-    /// - Parameter instance: this gateway's lock; its id marks the holds it has.
-    init(store: Store, instance: InstanceLock, dataDirectory: URL, logger: Logger) throws(StoreError) {
+    /// - Parameter instance: this gateway as the others see it; its id marks the holds it has.
+    init(store: Store, instance: GatewayInstance, logger: Logger) throws(StoreError) {
         self.store = store
         self.instance = instance
-        self.dataDirectory = dataDirectory
         self.logger = logger
-        journals = try JournalSet(directory: dataDirectory, owner: instance.id)
+        journals = try store.location.directory.map { directory throws(StoreError) in
+            try JournalSet(directory: directory, owner: instance.id)
+        }
         thread.start()
     }
+
+    /// Whether a request's record can be made durable now: false while a PostgreSQL store is out of
+    /// reach (with journals, always true). Requests are refused meanwhile.
+    var canRecord: Bool { reachable.load(ordering: .relaxed) }
 
     /// The reservation of `amount` against `budgets` that `reserve` takes and `settle` gives back.
     func reservation(of amount: Cost, against budgets: [BudgetCharge], at: Date = Date()) -> BudgetReservation {
@@ -142,7 +155,7 @@ final class SpendLedger: Service, Sendable {
     /// spare it, `.failed` when the store could not be reached to grow a hold.
     func reserve(_ reservation: BudgetReservation, on eventLoop: any EventLoop) -> EventLoopFuture<LedgerOutcome> {
         let now = Int64(reservation.at.timeIntervalSince1970)
-        if state.withLock({ $0.reserveFromHolds(reservation, now: now) }) {
+        if instance.holdsUsable, state.withLock({ $0.reserveFromHolds(reservation, now: now) }) {
             return eventLoop.makeSucceededFuture(.done)
         }
         let promise = eventLoop.makePromise(of: LedgerOutcome.self)
@@ -152,8 +165,8 @@ final class SpendLedger: Service, Sendable {
 
     /// Charges a reserved request's `cost` (at most what was reserved; none without a reservation),
     /// frees the rest of its reservation, and appends `entry` to the audit trail. Made durable in the
-    /// calling event loop's journal, so the future is complete at once; only when the journal cannot be
-    /// written do they go to the store from the ledger's thread, and the future waits for that.
+    /// calling event loop's journal, so the future is complete at once; without a journal, or when it
+    /// cannot be written, they go to the store from the ledger's thread, and the future waits for that.
     func finish(
         _ reservation: BudgetReservation?,
         cost: Cost,
@@ -188,9 +201,7 @@ final class SpendLedger: Service, Sendable {
     /// Charges the holds of gateways no longer running (see `Store.chargeAbandonedHolds`).
     @discardableResult
     func settleAbandoned() throws(StoreError) -> Int {
-        let charged = try store.chargeAbandonedHolds { [instance, dataDirectory] owner in
-            owner == instance.id || InstanceLock.isRunning(owner, in: dataDirectory)
-        }
+        let charged = try store.chargeAbandonedHolds(isRunning: instance.isRunning)
         if charged > 0 {
             logger.warning(
                 "charged the budget holds of a gateway that stopped without settling them",
@@ -222,7 +233,8 @@ final class SpendLedger: Service, Sendable {
                     state.draining = false
                     return nil
                 }
-                let claimed = jobs.map { Self.claim($0, in: &state) }
+                let usable = instance.holdsUsable
+                let claimed = jobs.map { Self.claim($0, holdsUsable: usable, in: &state) }
                 return (claimed, Self.releases(for: claimed, in: &state, now: now))
             }
             guard let (jobs, releases) = taken else { return }
@@ -245,17 +257,18 @@ final class SpendLedger: Service, Sendable {
     /// does not (and marks saying it has it now); returns the outcomes of `operations`. Appends meanwhile
     /// go to new journal files, so nobody waits for the store.
     private func applyMoving(_ operations: [LedgerOperation]) -> [LedgerOutcome] {
-        let batch = journals.take()
+        let batch = journals?.take() ?? JournalSet.Batch()
         guard !batch.isEmpty || !operations.isEmpty else { return [] }
         let moving = Self.merged(batch.operations)
         let outcomes = store.apply(moving + operations + batch.marks)
         if case .failed(let error) = outcomes.first {
             logger.error("ledger write failed; retrying", metadata: ["gatehouse.reason": "\(error)"])
-            journals.restore(batch)
+            if journals == nil { reachable.store(false, ordering: .relaxed) }
+            journals?.restore(batch)
             if !batch.isEmpty { scheduleMove(after: .nanoseconds(Int(Self.retryDelay.nanoseconds))) }
             return Array(outcomes.prefix(operations.count))
         }
-        journals.moved(batch)
+        journals?.moved(batch)
         return Array(outcomes[moving.count..<moving.count + operations.count])
     }
 
@@ -277,6 +290,7 @@ final class SpendLedger: Service, Sendable {
 
     /// Makes `operations` durable in the calling loop's journal; false if it could not be written.
     private func journal(_ operations: [LedgerOperation]) -> Bool {
+        guard let journals else { return false }
         switch journals.append(operations) {
         case .written(let unmoved):
             if unmoved >= Self.moveBatch { enqueue([.move]) } else { scheduleMove(after: Self.moveDelay) }
@@ -289,8 +303,9 @@ final class SpendLedger: Service, Sendable {
 
     /// A reservation first takes what its holds have free (all of it counts as in flight from now on);
     /// only the rest has to come from the budget.
-    private static func claim(_ job: Job, in state: inout State) -> Job {
+    private static func claim(_ job: Job, holdsUsable: Bool, in state: inout State) -> Job {
         guard case .reserve(let reservation, _, let promise) = job else { return job }
+        guard holdsUsable else { return .reserve(reservation, claimed: reservation.keys.map { _ in .zero }, promise) }
         let now = Int64(reservation.at.timeIntervalSince1970)
         let claimed = zip(reservation.budgets, reservation.keys).map { charge, key -> Cost in
             // Headroom taken under another limit (configuration changed it) or for an ended window is not used.
@@ -466,12 +481,37 @@ final class SpendLedger: Service, Sendable {
         }
     }
 
-    /// Charges dead gateways' holds every `sweepInterval`; at shutdown, waits for everything queued to
-    /// land and gives back what this gateway holds.
+    /// Charges dead gateways' holds every sweep interval and, on PostgreSQL, renews this gateway's lease
+    /// every second; at shutdown, waits for everything queued to land and gives back what this gateway
+    /// holds. Throws when another gateway settled this one's holds (its lease was ended): it must stop.
     func run() async throws {
+        let leased = journals == nil
+        let tick = leased ? GatewayInstance.renewInterval : Self.sweepInterval
+        let sweepEvery = leased ? Int(Self.leasedSweepInterval / GatewayInstance.renewInterval) : 1
+        var ticks = 0
+        // Ticks since the store was last out of reach: a gateway back from an outage sweeps only once the
+        // others have had a renewal's time to take up their leases again.
+        var reachableTicks = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.sweepInterval) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            ticks += 1
+            if leased {
+                do {
+                    try instance.renew()
+                    reachable.store(true, ordering: .relaxed)
+                    reachableTicks += 1
+                } catch  where error.code == .conflict {
+                    logger.critical("\(error)")
+                    throw error
+                } catch {
+                    reachable.store(false, ordering: .relaxed)
+                    reachableTicks = 0
+                    logger.error("the store cannot be reached", metadata: ["gatehouse.reason": "\(error)"])
+                    continue
+                }
+            }
+            guard ticks % sweepEvery == 0, !leased || reachableTicks > sweepEvery else { continue }
             do {
                 try settleAbandoned()
             } catch {
@@ -485,7 +525,7 @@ final class SpendLedger: Service, Sendable {
                 state.holds.values.allSatisfy { $0.inFlight == .zero } && !state.draining && state.pending.isEmpty
                     && state.retries.isEmpty
             }
-            let moved = journals.isMoved
+            let moved = journals?.isMoved ?? true
             if idle && moved { break }
             if idle && !moveAsked {
                 enqueue([.move])
@@ -499,11 +539,12 @@ final class SpendLedger: Service, Sendable {
         }
         // With nothing in flight and everything in the store, the holds are given back and the journal
         // forgotten; otherwise both stay for the next start to settle.
-        if settled && journals.isMoved {
+        if settled && journals?.isMoved ?? true {
             do {
                 try store.releaseHolds(owner: instance.id)
-                journals.removeAll()
+                journals?.removeAll()
                 try store.forgetJournals(owner: instance.id)
+                instance.end()
             } catch {
                 logger.error("could not give back budget holds", metadata: ["gatehouse.reason": "\(error)"])
             }

@@ -62,6 +62,7 @@ extension Store {
             let theirs = names.filter { LedgerJournal.owner(of: $0) == owner }.sorted()
             charged += try settle(abandoned: owner, journals: theirs.map { ($0, journals[$0] ?? []) }, now: now)
         }
+        if directory == nil { try forgetEndedLeases() }
         return charged
     }
 
@@ -124,6 +125,7 @@ extension Store {
             }
             try chain.flush(in: db)
             try db.execute("DELETE FROM budget_hold WHERE owner = ?", [owner])
+            if directory == nil { try Self.tombstoneLease(owner, in: db) }
             return charged
         }
         // Files go once the store has their operations, and the marks once the files are gone: a crash

@@ -140,12 +140,14 @@ final class PostgresDatabase: StoreDatabase {
             if !connection.isClosed { return connection }
         }
         do {
-            return try PostgresConnection.connect(
-                on: group.next(),
-                configuration: configuration,
-                id: nextID.add(1, ordering: .relaxed).newValue,
-                logger: logger
-            ).wait()
+            return try Self.block(
+                PostgresConnection.connect(
+                    on: group.next(),
+                    configuration: configuration,
+                    id: nextID.add(1, ordering: .relaxed).newValue,
+                    logger: logger
+                )
+            )
         } catch {
             throw StoreError(.unavailable, "cannot connect to the store \(location): \(describe(error))")
         }
@@ -158,6 +160,20 @@ final class PostgresDatabase: StoreDatabase {
             return true
         }
         if !kept { Self.close(connection) }
+    }
+
+    /// Waits for `future` on the calling thread. Not `EventLoopFuture.wait()`, which refuses any event
+    /// loop's thread: the gateway calls the store from its own loops at startup and from its thread
+    /// pool, and a future of the store's private loop can never need the calling loop to complete.
+    static func block<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<T, any Error>?>(nil)
+        future.whenComplete { outcome in
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        done.wait()
+        return try result.withLock { $0! }.get()
     }
 
     private static func tls(_ location: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {

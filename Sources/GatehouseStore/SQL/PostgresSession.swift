@@ -35,7 +35,7 @@ struct PostgresSession: SQLSession {
         }
         let query = PostgresQuery(unsafeSQL: database.numbered(sql), binds: bindings)
         do {
-            return try connection.query(query, logger: database.logger).wait()
+            return try PostgresDatabase.block(connection.query(query, logger: database.logger))
         } catch let error as PSQLError where error.serverInfo == nil {
             throw StoreError(
                 .unavailable,

@@ -43,7 +43,7 @@ struct AuditListCommand: ParsableCommand {
         query.until = range.end
         query.limit = limit
         do {
-            let records = try Store(directory: data.url).auditRecords(query)
+            let records = try data.open().auditRecords(query)
             switch output.output {
             case .table:
                 Console.table(

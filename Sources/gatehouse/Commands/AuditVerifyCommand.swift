@@ -13,7 +13,7 @@ struct AuditVerifyCommand: ParsableCommand {
     func run() throws {
         let verification: AuditVerification
         do {
-            verification = try Store(directory: data.url).verifyAudit()
+            verification = try data.open().verifyAudit()
         } catch {
             Console.error(error.reason)
             throw ExitCode(1)

@@ -15,7 +15,7 @@ struct BudgetsCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let budgets = try Store(directory: data.url).budgets()
+            let budgets = try data.open().budgets()
             switch output.output {
             case .table:
                 Console.table(Self.table(budgets), empty: "no budget has been charged yet in its current window")

@@ -62,7 +62,7 @@ struct FlowsImportCommand: ParsableCommand {
             let importer = FlowImport(
                 engine: engine,
                 proposed: proposed,
-                store: dryRun ? nil : try Store(directory: data.url)
+                store: dryRun ? nil : try data.open()
             )
             for path in logs {
                 guard let lines = FlowLogLines(path: path) else {

@@ -48,7 +48,7 @@ struct FlowsListCommand: ParsableCommand {
     func run() throws {
         let parameters = try parameters()
         do {
-            let store = try Store(directory: data.url)
+            let store = try data.open()
             var query = FlowQuery(filter: parameters.query, limit: parameters.limit)
             // Followed from the newest row id before the listing (ids, not times, tell what is new).
             var lastID = try store.lastFlowID()

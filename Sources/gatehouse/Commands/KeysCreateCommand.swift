@@ -75,7 +75,7 @@ struct KeysCreateCommand: ParsableCommand {
         }
         let expiresAt = expires.flatMap { TimeExpression.date($0, now: Date()) }
         do {
-            let store = try Store(directory: data.url)
+            let store = try data.open()
             let created = try store.createKey(
                 kind: .api,
                 name: name,

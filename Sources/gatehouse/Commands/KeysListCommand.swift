@@ -12,7 +12,7 @@ struct KeysListCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let store = try Store(directory: data.url)
+            let store = try data.open()
             print(try KeyListing.render(try store.keys(kind: .api), format: output.output))
         } catch let error as StoreError {
             Console.error(error.reason)

@@ -15,7 +15,7 @@ struct KeysRevokeCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let store = try Store(directory: data.url)
+            let store = try data.open()
             let revoked = try store.revokeKey(kind: .api, key)
             switch output.output {
             case .table: print("key \(revoked.name) (id \(revoked.id)) revoked")

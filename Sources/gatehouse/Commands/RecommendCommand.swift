@@ -56,7 +56,7 @@ struct RecommendCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let store = try Store(directory: data.url)
+            let store = try data.open()
             if models {
                 var query = AuditQuery()
                 query.since = range.start

@@ -96,6 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
         let gateway = try await Gateway.start(
             configuration: configuration,
             dataDirectory: data.url,
+            store: try data.location(configured: configuration.store),
             overrides: overrides,
             logger: logger
         )

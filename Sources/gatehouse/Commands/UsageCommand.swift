@@ -20,7 +20,7 @@ struct UsageCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let store = try Store(directory: data.url)
+            let store = try data.open()
             let rows = try store.usage(
                 identity: identity,
                 since: range.start,
