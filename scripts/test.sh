@@ -31,6 +31,9 @@ LOAD_TESTS="aThousandConcurrentRequestsNeverOverspendABudget"
 swift test --disable-xctest --skip "$LOAD_TESTS"
 swift test --disable-xctest --filter "$LOAD_TESTS"
 
+echo "== replicas: three gateways on one PostgreSQL, one killed mid-load, a key revoked"
+scripts/replicas.sh
+
 echo "== integration: gatehouse serve with the openai package, curl, TLS and mTLS"
 scripts/integration.sh
 

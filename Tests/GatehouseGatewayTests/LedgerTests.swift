@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GatehouseCore
 import GatehouseStore
+import GatehouseTesting
 import Logging
 import NIOCore
 import NIOPosix
@@ -17,13 +18,8 @@ import Testing
     }
 
     /// A gateway's ledger on `store`, as `serve` makes it.
-    static func ledger(_ store: Store, in directory: URL) throws -> SpendLedger {
-        try SpendLedger(
-            store: store,
-            instance: try InstanceLock(directory: directory),
-            dataDirectory: directory,
-            logger: Logger(label: "test")
-        )
+    static func ledger(_ store: Store) throws -> SpendLedger {
+        try SpendLedger(store: store, instance: try GatewayInstance(store: store), logger: Logger(label: "test"))
     }
 
     /// The budget (the first, or `scope`'s) once nothing of it is reserved any more: charges and given-back
@@ -82,7 +78,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try Store(directory: directory, busyTimeout: 0.2)
         let budget = BudgetCharge(scope: "team", period: .total, limit: Cost(dollars: "1")!)
-        let ledger = try Self.ledger(store, in: directory)
+        let ledger = try Self.ledger(store)
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let one = ledger.reservation(of: Cost(dollars: "0.5")!, against: [budget])
         #expect(try await ledger.reserve(one, on: loop).get() == .done)
@@ -131,12 +127,11 @@ import Testing
         try other.close()
     }
 
-    @Test func holdsGrowWithTheRequestsInFlightAndNeverPastTheBudget() async throws {
-        let directory = Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(directory: directory)
+    @Test(arguments: TestStore.Backend.allCases)
+    func holdsGrowWithTheRequestsInFlightAndNeverPastTheBudget(backend: TestStore.Backend) async throws {
+        let store = try Store(location: try TestStore.location(backend))
         let budget = BudgetCharge(scope: "team", period: .day, limit: Cost(dollars: "1")!)
-        let ledger = try Self.ledger(store, in: directory)
+        let ledger = try Self.ledger(store)
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let worst = Cost(dollars: "0.03")!
         // 40 at once: 33 fit in the dollar (33 x 0.03 = 0.99), whatever the order the holds grow in.
@@ -216,11 +211,14 @@ import Testing
         #expect(try store.auditRecords(AuditQuery()).count == 3)
     }
 
-    @Test func aHoldUnderSteadySpendingRarelyMakesARequestWait() async throws {
-        let directory = Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(directory: directory)
-        let ledger = try Self.ledger(store, in: directory)
+    @Test(arguments: TestStore.Backend.allCases)
+    func aHoldUnderSteadySpendingRarelyMakesARequestWait(backend: TestStore.Backend) async throws {
+        let store = try Store(location: try TestStore.location(backend))
+        let ledger = try Self.ledger(store)
+        // The ledger's service runs as in `serve`: on PostgreSQL it renews the gateway's lease, without
+        // which its holds stop being usable a few seconds in.
+        let service = Task { try await ledger.run() }
+        defer { service.cancel() }
         let budget = BudgetCharge(scope: "team", period: .day, limit: Cost(dollars: "1000")!)
         let worst = Cost(dollars: "0.01")!
         let loop = MultiThreadedEventLoopGroup.singleton.next()
@@ -245,7 +243,9 @@ import Testing
                 _ = try await ledger.finish(oldest, cost: Cost(dollars: "0.001")!, record: nil, on: loop).get()
             }
         }
-        #expect(waited <= 12, "\(waited) reservations waited for the store")
+        // On PostgreSQL a request's charge reaches the hold from the ledger's thread (there is no journal
+        // to make it durable on the event loop), so a hold runs short a little more often.
+        #expect(waited <= (backend == .sqlite ? 12 : 40), "\(waited) reservations waited for the store")
         for reservation in inFlight {
             _ = try await ledger.finish(reservation, cost: Cost(dollars: "0.001")!, record: nil, on: loop).get()
         }

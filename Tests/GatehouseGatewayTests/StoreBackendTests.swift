@@ -1,8 +1,9 @@
 import Foundation
 import GatehouseCore
-import GatehouseStore
 import GatehouseTesting
 import Testing
+
+@testable import GatehouseStore
 
 /// The store's rules on both backends, SQLite and PostgreSQL, through the one façade: keys, holds and
 /// charges, the audit chain and its verification, usage, flows, and the schema's migrations.
@@ -288,5 +289,42 @@ import Testing
         } throws: { error in
             "\(error)".contains("password authentication failed") && !"\(error)".contains("wrong-password")
         }
+    }
+}
+
+/// Leases of gateways sharing a PostgreSQL store: a gateway whose lease ran out has its holds charged by
+/// another, and then may not go on; one whose lease ran out with nobody settling it takes it up again.
+@Suite struct GatewayLeaseTests {
+    @Test func aLapsedGatewaysHoldsAreChargedAndItMayNotGoOn() throws {
+        let store = try Store(location: try TestStore.location(.postgres))
+        let survivor = try GatewayInstance(store: store)
+        try store.renewLease("lapsed", first: true, for: .milliseconds(300))
+        let budget = BudgetCharge(scope: "team", period: .total, limit: Cost(picodollars: 1_000))
+        let amount = Cost(picodollars: 400)
+        let held = store.apply([
+            .hold(.init(owner: "lapsed", budgets: [budget], needed: [amount], wanted: [amount], at: Date()))
+        ])
+        #expect(held == [.held([amount])])
+        #expect(survivor.isRunning("lapsed"))
+        #expect(try store.chargeAbandonedHolds(isRunning: survivor.isRunning) == 0)
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(!survivor.isRunning("lapsed"))
+        #expect(try store.chargeAbandonedHolds(isRunning: survivor.isRunning) == 1)
+        #expect(try store.budgets().first?.spent == amount)
+        #expect(try store.budgets().first?.reserved == .zero)
+        #expect(throws: StoreError(.conflict, "")) {
+            try store.renewLease("lapsed", first: false, for: .seconds(5))
+        }
+        // A gateway the store has never seen renew cannot claim to be an old one.
+        #expect(throws: StoreError(.conflict, "")) {
+            try store.renewLease("unknown", first: false, for: .seconds(5))
+        }
+        // One that lapsed with nobody settling it (the store was out of reach for all) goes on.
+        try store.renewLease("paused", first: true, for: .milliseconds(100))
+        Thread.sleep(forTimeInterval: 0.2)
+        try store.renewLease("paused", first: false, for: .seconds(5))
+        #expect(survivor.isRunning("paused"))
+        try survivor.renew()
+        #expect(survivor.holdsUsable)
     }
 }

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Three `gatehouse serve` replicas on one PostgreSQL (scripts/postgres.sh), as a Deployment runs them:
+# 1,000 concurrent requests spread over them against one budget that fits about 100, with one replica
+# killed (-9) mid-load; then the budget is never overspent, the dead replica's holds are settled by the
+# others within 10 s, the audit trail verifies, and every 200 a client saw is a charged request in the
+# audit trail. A key revoked against the database is refused by every replica within 1 s.
+# Prints the figures it measures (admitted against what fits, settle and revoke times).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/processes.sh
+source scripts/postgres.sh
+
+BIN=${GATEHOUSE_BIN:-.build/debug/gatehouse}
+FAILURES=0
+check() { # check NAME EXPECTED ACTUAL
+    if [ "$2" == "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected $2, got $3"; FAILURES=$((FAILURES + 1)); fi
+}
+now() { date +%s.%N; }
+field() { python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
+
+[ -n "${GATEHOUSE_TEST_POSTGRES:-}" ] || start_postgres
+DATABASE="replicas_$$"
+PGPASSWORD=$GATEHOUSE_TEST_POSTGRES_PASSWORD psql -q "$GATEHOUSE_TEST_POSTGRES" -c "CREATE DATABASE $DATABASE"
+export PGPASSWORD=$GATEHOUSE_TEST_POSTGRES_PASSWORD
+export GATEHOUSE_STORE="${GATEHOUSE_TEST_POSTGRES%/*}/$DATABASE?sslmode=verify-full&sslrootcert=$GATEHOUSE_TEST_POSTGRES_CA"
+
+FIXTURE_PORT=$(free_port)
+"$BIN" fixture-model --listen "127.0.0.1:$FIXTURE_PORT" > "$WORK/fixture.out" &
+PIDS+=($!)
+wait_port "$FIXTURE_PORT"
+cat > "$WORK/gatehouse.yaml" <<YAML
+models:
+  - name: fixture-small
+    price: {input: "1", output: "2"}
+    upstreams: [{url: "http://127.0.0.1:$FIXTURE_PORT"}]
+access:
+  policies:
+    - {name: everyone, selector: all(), rules: [{action: Allow}]}
+YAML
+REPLICAS=()
+TARGETS=()
+for index in 1 2 3; do
+    port=$(free_port)
+    "$BIN" serve -c "$WORK/gatehouse.yaml" --data-dir "$WORK/replica-$index" --no-tls --listen "127.0.0.1:$port" \
+        --admin-listen 127.0.0.1:0 > "$WORK/replica-$index.out" 2> "$WORK/replica-$index.log" &
+    REPLICAS+=($!)
+    PIDS+=($!)
+    TARGETS+=("127.0.0.1:$port")
+    wait_port "$port"
+done
+
+# What one request costs, measured with a key without a budget.
+PROBE=$("$BIN" keys create --name probe -o json | field '["key"]')
+sleep 0.5
+curl -sf "http://${TARGETS[0]}/v1/chat/completions" -H "Authorization: Bearer $PROBE" \
+    -d '{"model":"fixture-small","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}' > /dev/null
+COST=$("$BIN" usage -o json | field '["items"][0]["cost"]')
+BUDGET=$(python3 -c "print(f'{$COST * 100:.9f}')")
+KEY=$("$BIN" keys create --name metered --budget-usd "$BUDGET" --budget-period total -o json | field '["key"]')
+sleep 0.5
+
+echo "== 1,000 requests over three replicas; replica 3 killed mid-load"
+python3 Tests/Replicas/load.py "$KEY" 1000 "${TARGETS[@]}" > "$WORK/load.json" &
+LOAD=$!
+sleep 0.4
+kill -KILL "${REPLICAS[2]}"
+KILLED=$(now)
+wait "$LOAD"
+cat "$WORK/load.json"
+SEEN=$(field '["totals"].get("200", 0)' < "$WORK/load.json")
+SETTLED=""
+for _ in $(seq 150); do
+    if [ "$("$BIN" budgets -o json | field '["items"][0]["reserved"]')" == "0" ]; then SETTLED=$(now); break; fi
+    sleep 0.1
+done
+SETTLE_SECONDS=$(python3 -c "print(round(${SETTLED:-0} - $KILLED, 1) if '$SETTLED' else 'never')")
+check "the dead replica's holds were settled within 10 s (took $SETTLE_SECONDS s)" 1 \
+    "$(python3 -c "print(int('$SETTLED' != '' and ${SETTLED:-0} - $KILLED <= 10))")"
+SPENT=$("$BIN" budgets -o json | field '["items"][0]["spent"]')
+LIMIT=$("$BIN" budgets -o json | field '["items"][0]["limit"]')
+check "spent ($SPENT) is within the budget ($LIMIT)" 1 "$(python3 -c "print(int($SPENT <= $LIMIT))")"
+check "the audit trail of all replicas verifies" 0 "$("$BIN" audit verify > /dev/null && echo 0 || echo 1)"
+CHARGED=$("$BIN" audit list --identity metered --limit 100000 -o json |
+    python3 -c 'import json, sys; print(sum(1 for i in json.load(sys.stdin)["items"] if i["record"]["status"] == 200))')
+check "every 200 the clients saw is a charged request in the audit trail" "$SEEN" "$CHARGED"
+FITS=$(python3 -c "print(int($LIMIT // $COST))")
+echo "figure: admitted $SEEN of the $FITS that fit ($(python3 -c "print(round(100 * $SEEN / $FITS))")%)"
+echo "figure: the dead replica's holds settled $SETTLE_SECONDS s after the kill"
+
+echo "== a key revoked against the database, refused by every replica"
+REVOKED=$("$BIN" keys create --name short-lived -o json | field '["key"]')
+sleep 0.5
+status() { curl -s -o /dev/null -w '%{http_code}' "http://$1/v1/models" -H "Authorization: Bearer $REVOKED"; }
+check "the key works on both live replicas" "200 200" "$(status "${TARGETS[0]}") $(status "${TARGETS[1]}")"
+"$BIN" keys revoke short-lived > /dev/null
+START=$(now)
+for target in "${TARGETS[0]}" "${TARGETS[1]}"; do
+    for _ in $(seq 300); do [ "$(status "$target")" == "401" ] && break; sleep 0.01; done
+done
+REVOKE_SECONDS=$(python3 -c "print(round($(now) - $START, 2))")
+check "refused everywhere within 1 s (took $REVOKE_SECONDS s)" 1 "$(python3 -c "print(int($REVOKE_SECONDS <= 1))")"
+echo "figure: a revoked key refused by every replica after $REVOKE_SECONDS s"
+
+if [ "$FAILURES" -ne 0 ]; then
+    echo "replicas: $FAILURES failure(s); logs:"
+    tail -n 20 "$WORK"/replica-*.log
+    exit 1
+fi
