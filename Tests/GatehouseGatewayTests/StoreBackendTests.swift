@@ -206,6 +206,76 @@ import Testing
     }
 }
 
+/// `gatehouse store migrate`: an embedded store copied into PostgreSQL arrives whole, chain and all.
+@Suite struct StoreCopyTests {
+    @Test func anEmbeddedStoreArrivesInPostgreSQLWithItsChainIntact() throws {
+        let sqlite = try TestStore.location(.sqlite)
+        let source = try Store(location: sqlite)
+        let (key, _) = try source.createKey(kind: .api, name: "search-bot", labels: ["team": "search"], expiresAt: nil)
+        let budget = BudgetCharge(scope: "key:a", period: .total, limit: Cost(picodollars: 1_000))
+        let amount = Cost(picodollars: 300)
+        let now = Date()
+        _ = source.apply([.hold(.init(owner: "gone", budgets: [budget], needed: [amount], wanted: [amount], at: now))])
+        #expect(source.apply((0..<1_203).map { .record(StoreBackendTests.entry($0)) }).allSatisfy { $0 == .done })
+        let start = Date(timeIntervalSince1970: 1_795_780_800)
+        try source.insertFlows(
+            (0..<1_100).map { index in
+                FlowRecord(
+                    start: start.addingTimeInterval(Double(index)),
+                    source: FlowPeer(kind: .identity, name: "caller-\(index % 3)"),
+                    destination: FlowPeer(kind: .model, name: "small"),
+                    protocol: "HTTP",
+                    action: .allow,
+                    reporter: .gateway
+                )
+            }
+        )
+        let target = try Store(location: try TestStore.location(.postgres))
+        let copy = try source.copy(into: target)
+        // The dead gateway's hold was charged (and recorded) before the copy.
+        #expect(copy.keys == 1)
+        #expect(copy.budgets == 1)
+        #expect(copy.auditRecords == 1_204)
+        #expect(copy.flows == 1_100)
+        #expect(copy.auditHead == (try source.verifyAudit().headHash))
+        #expect(try target.keys(kind: .api).map(\.secretDigest) == [key.secretDigest])
+        #expect(try target.budgets().first?.spent == amount)
+        var filter = FlowFilter()
+        filter.sourceNames = ["caller-1"]
+        #expect(try target.flows(FlowQuery(filter: filter, limit: 1_000)).count == 367)
+        // New rows go on after the copied ones, and the chain goes on from the copied head.
+        try target.insertFlows([
+            FlowRecord(
+                start: start,
+                source: FlowPeer(kind: .identity, name: "late"),
+                destination: FlowPeer(kind: .model, name: "small"),
+                protocol: "HTTP",
+                action: .allow,
+                reporter: .gateway
+            )
+        ])
+        #expect(target.apply([.record(StoreBackendTests.entry(9_999))]) == [.done])
+        #expect(try target.verifyAudit().records == 1_205)
+        #expect(try target.verifyAudit().firstBreak == nil)
+        // A store that is not empty is never written into.
+        #expect(throws: StoreError(.conflict, "")) { try source.copy(into: target) }
+    }
+
+    @Test func aBrokenChainIsNotCopied() throws {
+        let sqlite = try TestStore.location(.sqlite)
+        let source = try Store(location: sqlite)
+        _ = source.apply((0..<5).map { .record(StoreBackendTests.entry($0)) })
+        try StoreBackendTests.tamper(sqlite, "DELETE FROM audit WHERE seq = 3")
+        let target = try Store(location: try TestStore.location(.postgres))
+        #expect {
+            try source.copy(into: target)
+        } throws: { error in
+            "\(error)".contains("record 4 breaks the chain")
+        }
+        #expect(try target.verifyAudit().records == 0)
+    }
+}
+
 /// Where a store is and how it is reached: what is refused, and what is never shown.
 @Suite struct StoreLocationTests {
     @Test func passwordsComeFromAFileOrTheEnvironmentNeverFromTheURL() throws {
