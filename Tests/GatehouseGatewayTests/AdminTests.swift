@@ -53,6 +53,9 @@ import Testing
             #expect(try await harness.call(.GET, "/v1/keys", key: admin).status == 404)
             #expect(try await harness.call(.GET, "/v1/models", key: admin).status == 401)
             #expect(try await harness.call(.GET, "/healthz", admin: true).status == 200)
+            let ready = try await harness.call(.GET, "/readyz", admin: true)
+            #expect(ready.status == 200 && ready.body == #"{"status":"ready"}"#)
+            #expect(try await harness.call(.POST, "/readyz", json: "{}", admin: true).status == 405)
             #expect(try await harness.call(.GET, "/v1/chat/completions", key: admin, admin: true).status == 404)
         }
     }

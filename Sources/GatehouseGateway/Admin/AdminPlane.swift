@@ -20,7 +20,10 @@ import NIOPosix
 ///   each rule matches), for the console;
 /// - `GET /console` is the web console (its page and script carry no data and need no key; everything
 ///   it shows comes from the calls above, made with the admin key);
-/// - `GET /healthz` answers without authentication, for probes.
+/// - `GET /healthz` answers without authentication, for liveness probes: the process serves requests;
+/// - `GET /readyz` answers without authentication, for readiness probes: 200 when the gateway takes
+///   requests, 503 while it drains or while its store cannot be reached (it is not bound before its
+///   configuration loaded).
 struct AdminPlane: Responder {
     static let authenticatedPaths: Set<String> = ["/v1/keys", "/v1/flows", "/metrics", "/v1/budgets", "/v1/policies"]
     static let consolePaths: Set<String> = ["/console", "/console/", "/console/app.js", "/console/app.css"]
@@ -30,6 +33,8 @@ struct AdminPlane: Responder {
     let store: Store
     let keys: KeyDirectory
     let telemetry: GatewayTelemetry
+    let ledger: SpendLedger
+    let tracker: ConnectionTracker
     let logger: Logger
 
     var limits: RequestLimits {
@@ -44,7 +49,7 @@ struct AdminPlane: Responder {
         connection: inout ConnectionFacts
     ) -> Result<AdmittedRequest, GatewayError> {
         let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-        if path == "/healthz" || Self.consolePaths.contains(path) {
+        if path == "/healthz" || path == "/readyz" || Self.consolePaths.contains(path) {
             return head.method == .GET
                 ? .success(admitted(head, path: path, requestID: requestID, authentication: .rejected))
                 : .failure(.methodNotAllowed("GET"))
@@ -276,6 +281,10 @@ struct AdminPlane: Responder {
         switch (request.head.method, request.path) {
         case (.GET, "/healthz"):
             return (.ok, "{\"status\":\"ok\"}")
+        case (.GET, "/readyz"):
+            if tracker.isDraining { return (.serviceUnavailable, "{\"status\":\"draining\"}") }
+            if !ledger.canRecord { return (.serviceUnavailable, "{\"status\":\"store_unreachable\"}") }
+            return (.ok, "{\"status\":\"ready\"}")
         case (.GET, "/v1/keys"):
             return run(request) { try KeyJSON.list(store.keys(kind: .api)) }
         case (.GET, "/v1/budgets"):

@@ -69,6 +69,8 @@ public final class GatewayServer: Service, Sendable {
             store: store,
             keys: keys,
             telemetry: telemetry,
+            ledger: ledger,
+            tracker: tracker,
             logger: logger
         )
         let dataChannel = try await bind(
