@@ -4,7 +4,7 @@
 #   GATEHOUSE_TEST_POSTGRES           postgres://gatehouse@127.0.0.1:PORT/gatehouse
 #   GATEHOUSE_TEST_POSTGRES_PASSWORD  the role's password
 #   GATEHOUSE_TEST_POSTGRES_CA        the CA file that signed the server's certificate (for sslrootcert)
-#   GATEHOUSE_TEST_POSTGRES_DATA      the server's data directory (tests stop and start it with pg_ctl)
+#   GATEHOUSE_TEST_POSTGRES_DATA      the server's data directory (`postgres_ctl stop|start` for an outage)
 # and stops the server on exit. fsync is off: the tests kill gateways and stop the server, never the
 # machine. initdb refuses to run as root, so the server runs as `postgres`.
 start_postgres() {
@@ -32,9 +32,10 @@ start_postgres() {
         --username=postgres --pwfile="$root/superuser-password" > "$root/initdb.log" 2>&1
     local port
     port=$(free_port)
-    runuser -u postgres -- "$bin/pg_ctl" -D "$root/data" -l "$root/server.log" -w -o \
-        "-c listen_addresses=127.0.0.1 -p $port -k $root -c ssl=on -c ssl_cert_file=$root/server.pem \
-         -c ssl_key_file=$root/server.key -c max_connections=300 -c fsync=off" start > /dev/null
+    export GATEHOUSE_TEST_POSTGRES_OPTIONS="-c listen_addresses=127.0.0.1 -p $port -k $root -c ssl=on \
+        -c ssl_cert_file=$root/server.pem -c ssl_key_file=$root/server.key -c max_connections=300 -c fsync=off"
+    export GATEHOUSE_TEST_POSTGRES_DATA=$root/data
+    postgres_ctl start
     POSTGRES_ROOT=$root
     trap 'stop_postgres; cleanup' EXIT
     runuser -u postgres -- "$bin/psql" -h "$root" -p "$port" -U postgres -q -v ON_ERROR_STOP=1 \
@@ -42,7 +43,15 @@ start_postgres() {
     export GATEHOUSE_TEST_POSTGRES="postgres://gatehouse@127.0.0.1:$port/gatehouse"
     export GATEHOUSE_TEST_POSTGRES_PASSWORD=$password
     export GATEHOUSE_TEST_POSTGRES_CA=$root/ca.pem
-    export GATEHOUSE_TEST_POSTGRES_DATA=$root/data
+}
+
+# postgres_ctl start|stop: starts or stops (fast) the server start_postgres made, as an outage would.
+postgres_ctl() {
+    local options=()
+    [ "$1" == "start" ] && options=(-l "$GATEHOUSE_TEST_POSTGRES_DATA/../server.log" -o "$GATEHOUSE_TEST_POSTGRES_OPTIONS")
+    [ "$1" == "stop" ] && options=(-m fast)
+    runuser -u postgres -- "$GATEHOUSE_TEST_POSTGRES_BIN/pg_ctl" -D "$GATEHOUSE_TEST_POSTGRES_DATA" -w "${options[@]}" \
+        "$1" > /dev/null
 }
 
 stop_postgres() {

@@ -2,7 +2,8 @@
 
 usage: load.py KEY COUNT HOST:PORT [HOST:PORT ...]
 Prints one JSON object: counts of status codes (and "error" for connections that failed, as when the
-gateway serving them is killed), per gateway too.
+gateway serving them is killed), per gateway too, and under "ok" the x-request-id (load-INDEX, sent by
+the client) and gateway of every request answered 200, to match against the audit trail.
 """
 import http.client
 import json
@@ -25,17 +26,20 @@ def call(index):
     try:
         connection = http.client.HTTPConnection(host, int(port), timeout=60)
         connection.request("POST", "/v1/chat/completions", body,
-                           {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+                           {"Authorization": f"Bearer {key}", "Content-Type": "application/json",
+                            "X-Request-Id": f"load-{index}"})
         response = connection.getresponse()
         response.read()
-        return target, str(response.status)
+        return index, target, str(response.status)
     except Exception:
-        return target, "error"
+        return index, target, "error"
 
 
-totals, by_target = {}, {}
+totals, by_target, ok = {}, {}, {}
 with ThreadPoolExecutor(max_workers=min(count, 1000)) as pool:
-    for target, outcome in pool.map(call, range(count)):
+    for index, target, outcome in pool.map(call, range(count)):
         totals[outcome] = totals.get(outcome, 0) + 1
         by_target.setdefault(target, {})[outcome] = by_target.setdefault(target, {}).get(outcome, 0) + 1
-print(json.dumps({"totals": totals, "gateways": by_target}))
+        if outcome == "200":
+            ok[f"load-{index}"] = target
+print(json.dumps({"totals": totals, "gateways": by_target, "ok": ok}))
