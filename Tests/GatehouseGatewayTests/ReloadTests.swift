@@ -54,6 +54,41 @@ import Testing
         }
     }
 
+    /// A ConfigMap volume: `gatehouse.yaml` links to `..data/gatehouse.yaml`, `..data` to a timestamped
+    /// directory, and an update writes a new directory and swaps `..data`; the link itself never changes.
+    @Test func aConfigMapVolumeUpdateIsApplied() async throws {
+        try await GatewayHarness.with(yaml: Self.allowSmall) { harness in
+            let key = try await harness.key()
+            let volume = harness.dataDirectory
+            let file = volume.appending(path: "gatehouse.yaml").path
+            let manager = FileManager.default
+            func project(_ text: String, into directory: String) throws {
+                let target = volume.appending(path: directory)
+                try manager.createDirectory(at: target, withIntermediateDirectories: true)
+                try text.write(to: target.appending(path: "gatehouse.yaml"), atomically: true, encoding: .utf8)
+                let staged = volume.appending(path: "..data_tmp").path
+                try manager.createSymbolicLink(atPath: staged, withDestinationPath: directory)
+                #expect(rename(staged, volume.appending(path: "..data").path) == 0)
+            }
+            let allowing = try String(contentsOfFile: file, encoding: .utf8)
+            try project(allowing, into: "..2026_12_05_06_00_00.1")
+            try manager.removeItem(atPath: file)
+            try manager.createSymbolicLink(atPath: file, withDestinationPath: "..data/gatehouse.yaml")
+            #expect(try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat()).status == 200)
+            try await Task.sleep(for: .milliseconds(1_500))
+            try project(
+                allowing.replacingOccurrences(of: "action: Allow", with: "action: Deny"),
+                into: "..2026_12_05_06_00_05.2"
+            )
+            var status = 0
+            for _ in 0..<40 where status != 403 {
+                try await Task.sleep(for: .milliseconds(100))
+                status = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat()).status
+            }
+            #expect(status == 403)
+        }
+    }
+
     @Test(arguments: [
         ("listen: nowhere\n", "1:9", "listen"),
         ("models:\n  - name: a\n    upstreams: []\n", "3:16", "models[0].upstreams"),

@@ -73,7 +73,18 @@ struct ConfigurationReloader: ServiceLifecycle.Service {
         }
     }
 
-    private func modified() -> Date? {
-        (try? FileManager.default.attributesOfItem(atPath: file))?[.modificationDate] as? Date
+    /// Which file the path leads to, through symbolic links, and when it was written. A ConfigMap volume
+    /// updates by pointing its `..data` link at a new directory, leaving the link named by `--config` (and
+    /// that link's own time) as it was.
+    private func modified() -> FileVersion? {
+        let resolved = URL(filePath: file).resolvingSymlinksInPath().path
+        guard let date = (try? FileManager.default.attributesOfItem(atPath: resolved))?[.modificationDate] as? Date
+        else { return nil }
+        return FileVersion(path: resolved, modified: date)
+    }
+
+    private struct FileVersion: Equatable {
+        let path: String
+        let modified: Date
     }
 }
