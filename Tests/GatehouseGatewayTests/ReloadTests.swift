@@ -225,4 +225,50 @@ import Testing
         }
         try await fixture.stop()
     }
+
+    /// With a shutdown delay, a stopping gateway fails readiness at once and still serves new connections
+    /// (each answer closing its connection) until the delay is over; then nothing listens.
+    @Test func aShutdownDelayKeepsAcceptingWhileNotReady() async throws {
+        let fixture = try await FixtureModel.start()
+        let directory = FileManager.default.temporaryDirectory.appending(path: "gatehouse-stop-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = GatewayConfiguration.embeddedDefaults(models: GatewayHarness.fixtureRoutes(fixture))
+        configuration.listen = ListenAddress(host: "127.0.0.1", port: 0)
+        configuration.adminListen = ListenAddress(host: "127.0.0.1", port: 0)
+        configuration.tls.enabled = false
+        configuration.limits.shutdownDelay = .seconds(2)
+        let logs = LogCapture()
+        let key = try GatehouseStoreAccess.key(in: directory)
+        let gateway = try await Gateway.start(
+            configuration: configuration,
+            dataDirectory: directory,
+            logger: logs.logger
+        )
+        let group = ServiceGroup(services: gateway.services, gracefulShutdownSignals: [], logger: logs.logger)
+        let data = "http://127.0.0.1:\(gateway.server.dataAddress.port ?? 0)"
+        let ready = "http://127.0.0.1:\(gateway.server.adminAddress.port ?? 0)/readyz"
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            #expect(try await client.execute(HTTPClientRequest(url: ready), timeout: .seconds(10)).status == .ok)
+            await group.triggerGracefulShutdown()
+            for _ in 0..<50 where !logs.text.contains("stopping: not ready, still accepting") {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let notReady = try await client.execute(HTTPClientRequest(url: ready), timeout: .seconds(10))
+            #expect(notReady.status == .serviceUnavailable)
+            #expect(String(buffer: try await notReady.body.collect(upTo: 1 << 10)) == #"{"status":"draining"}"#)
+            let served = try await client.execute(
+                HTTPClientRequestFactory.post("\(data)/v1/chat/completions", key: key, json: GatewayHarness.chat()),
+                timeout: .seconds(10)
+            )
+            #expect(served.status == .ok && served.headers["connection"] == ["close"])
+            try await tasks.next()
+            await #expect(throws: (any Error).self) {
+                _ = try await client.execute(HTTPClientRequest(url: "\(data)/v1/models"), timeout: .seconds(2))
+            }
+            try await client.shutdown()
+        }
+        try await fixture.stop()
+    }
 }

@@ -22,8 +22,8 @@ import NIOPosix
 ///   it shows comes from the calls above, made with the admin key);
 /// - `GET /healthz` answers without authentication, for liveness probes: the process serves requests;
 /// - `GET /readyz` answers without authentication, for readiness probes: 200 when the gateway takes
-///   requests, 503 while it drains or while its store cannot be reached (it is not bound before its
-///   configuration loaded).
+///   requests, 503 from the start of shutdown (through the shutdown delay, while it still accepts) and
+///   while its store cannot be reached; it is not bound before the configuration loaded.
 struct AdminPlane: Responder {
     static let authenticatedPaths: Set<String> = ["/v1/keys", "/v1/flows", "/metrics", "/v1/budgets", "/v1/policies"]
     static let consolePaths: Set<String> = ["/console", "/console/", "/console/app.js", "/console/app.css"]
@@ -282,7 +282,7 @@ struct AdminPlane: Responder {
         case (.GET, "/healthz"):
             return (.ok, "{\"status\":\"ok\"}")
         case (.GET, "/readyz"):
-            if tracker.isDraining { return (.serviceUnavailable, "{\"status\":\"draining\"}") }
+            if tracker.isStopping { return (.serviceUnavailable, "{\"status\":\"draining\"}") }
             if !ledger.canRecord { return (.serviceUnavailable, "{\"status\":\"store_unreachable\"}") }
             return (.ok, "{\"status\":\"ready\"}")
         case (.GET, "/v1/keys"):

@@ -459,7 +459,7 @@ extension Field {
     fileprivate func requestLimits() throws(ResourceError) -> RequestLimits {
         let object = try object(known: [
             "maxBodyBytes", "maxHeaderCount", "maxHeaderBytes", "headerTimeout", "idleTimeout",
-            "minBodyBytesPerSecond", "bodyRateWindow", "drainTimeout", "handshakeTimeout",
+            "minBodyBytesPerSecond", "bodyRateWindow", "drainTimeout", "shutdownDelay", "handshakeTimeout",
         ])
         var limits = RequestLimits()
         if let field = object["maxBodyBytes"] { limits.maxBodyBytes = try field.byteCount() }
@@ -475,6 +475,7 @@ extension Field {
         if let field = object["minBodyBytesPerSecond"] { limits.minBodyBytesPerSecond = try field.byteCount() }
         if let field = object["bodyRateWindow"] { limits.bodyRateWindow = try field.duration() }
         if let field = object["drainTimeout"] { limits.drainTimeout = try field.duration() }
+        if let field = object["shutdownDelay"] { limits.shutdownDelay = try field.duration() }
         if let field = object["handshakeTimeout"] { limits.handshakeTimeout = try field.duration() }
         return limits
     }

@@ -18,6 +18,10 @@ public struct RequestLimits: Sendable, Hashable {
     public var bodyRateWindow: Duration = .seconds(5)
     /// How long shutdown waits for requests and streams in flight.
     public var drainTimeout: Duration = .seconds(30)
+    /// How long after SIGTERM the listeners still accept, with readiness failing: a Kubernetes Service
+    /// keeps sending new connections to a terminating pod until its endpoints are updated (what a
+    /// `preStop` sleep is for, in an image with no `sleep` to run).
+    public var shutdownDelay: Duration = .zero
 
     public init() {}
 }

@@ -306,7 +306,7 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         let writer = ResponseWriter(
             channel: context.channel,
             requestID: requestID,
-            keepAlive: head.isKeepAlive && !tracker.isDraining,
+            keepAlive: head.isKeepAlive && !tracker.isStopping,
             version: head.version,
             writability: writability,
             finished: { keepAlive in
@@ -317,7 +317,7 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
                         return
                     }
                     handler.cancellation = nil
-                    if keepAlive && !handler.tracker.isDraining {
+                    if keepAlive && !handler.tracker.isStopping {
                         handler.awaitRequest(context: context)
                     } else {
                         handler.state = .discarding

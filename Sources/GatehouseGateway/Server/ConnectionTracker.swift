@@ -6,12 +6,15 @@ import Synchronization
 final class ConnectionTracker: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: (channel: any Channel, busy: Bool)] = [:]
+        var stopping = false
         var draining = false
     }
 
     private let state = Mutex(State())
 
-    var isDraining: Bool { state.withLock { $0.draining } }
+    /// Since shutdown began: readiness fails and every response closes its connection, so clients move
+    /// to other replicas, while the listeners may still accept (the shutdown delay).
+    var isStopping: Bool { state.withLock { $0.stopping } }
 
     var busyCount: Int { state.withLock { $0.channels.values.filter(\.busy).count } }
 
@@ -39,9 +42,15 @@ final class ConnectionTracker: Sendable {
         if closeNow { channel.close(promise: nil) }
     }
 
-    /// Starts draining: idle connections close now, busy ones after their response.
+    /// Shutdown began; connections are still accepted until `drain`.
+    func stop() {
+        state.withLock { $0.stopping = true }
+    }
+
+    /// Starts draining: idle connections close now, busy ones after their response, new ones at once.
     func drain() {
         let idle = state.withLock { state -> [any Channel] in
+            state.stopping = true
             state.draining = true
             return state.channels.values.filter { !$0.busy }.map(\.channel)
         }

@@ -157,8 +157,15 @@ public final class GatewayServer: Service, Sendable {
         await shutdown()
     }
 
-    /// Stops accepting, drains, closes.
+    /// Fails readiness and goes on accepting for the shutdown delay (while a Service's endpoints stop
+    /// naming this replica), then stops accepting, drains, closes.
     public func shutdown() async {
+        let delay = state.runtime.configuration.limits.shutdownDelay
+        if delay > .zero {
+            tracker.stop()
+            logger.info("stopping: not ready, still accepting", metadata: ["gatehouse.shutdown_delay": "\(delay)"])
+            try? await Task.sleep(for: delay)
+        }
         try? await dataChannel.close()
         try? await adminChannel.close()
         // Live flow streams end now; requests in flight are drained below.
