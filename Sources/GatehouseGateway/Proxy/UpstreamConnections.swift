@@ -127,7 +127,7 @@ final class UpstreamConnections: Sendable {
         let serverName = settings.tls.serverName ?? (settings.host.first?.isLetter == true ? settings.host : nil)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(settings.connectTimeout))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             // A FIN is told apart from a reset: only an orderly close ends a body delimited by the close.
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
