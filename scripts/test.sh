@@ -5,7 +5,9 @@
 # with a real Prometheus and a headless Chromium. Needs the Swift toolchain, python3 (the integration test
 # installs the openai package from PyPI into .build), openssl and curl; the observability test installs
 # Debian's prometheus and chromium. Every store test runs on SQLite and on a throwaway PostgreSQL 15
-# (Debian's postgresql, installed when missing) that scripts/postgres.sh starts here.
+# (Debian's postgresql, installed when missing) that scripts/postgres.sh starts here. deploy/ is checked by
+# scripts/deploy.sh (kubectl, kubernetes-validate from PyPI, kube-apiserver built by ../shared/k8s), and
+# the image's static binary by scripts/static.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/processes.sh
@@ -37,6 +39,12 @@ swift test --disable-xctest --filter "$LOAD_TESTS"
 
 echo "== replicas: three gateways on one PostgreSQL, one killed mid-load, a key revoked"
 scripts/replicas.sh
+
+echo "== deploy: the manifests validated, their NetworkPolicies checked with policy matrix, dry-run on kube-apiserver"
+scripts/deploy.sh
+
+echo "== static: the image's binary (release, static Swift runtime) in a root with only what the image holds"
+scripts/static.sh
 
 echo "== integration: gatehouse serve with the openai package, curl, TLS and mTLS"
 scripts/integration.sh
