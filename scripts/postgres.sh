@@ -37,7 +37,8 @@ start_postgres() {
     export GATEHOUSE_TEST_POSTGRES_DATA=$root/data
     postgres_ctl start
     POSTGRES_ROOT=$root
-    trap 'stop_postgres; cleanup' EXIT
+    # Gateways first, while they can still give their holds back; then the server.
+    trap 'cleanup; stop_postgres' EXIT
     runuser -u postgres -- "$bin/psql" -h "$root" -p "$port" -U postgres -q -v ON_ERROR_STOP=1 \
         -c "CREATE ROLE gatehouse LOGIN CREATEDB PASSWORD '$password'" -c "CREATE DATABASE gatehouse OWNER gatehouse"
     export GATEHOUSE_TEST_POSTGRES="postgres://gatehouse@127.0.0.1:$port/gatehouse"

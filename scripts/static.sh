@@ -15,6 +15,7 @@ source scripts/postgres.sh
 
 CACHE=${GATEHOUSE_BUILD_CACHE:-/var/cache/gatehouse-build}/static
 FAILURES=0
+[ -n "${GATEHOUSE_TEST_POSTGRES:-}" ] || start_postgres
 check() { # check NAME EXPECTED ACTUAL
     if [ "$2" == "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected $2, got $3"; FAILURES=$((FAILURES + 1)); fi
 }
@@ -50,10 +51,9 @@ for device in "null 1 3" "zero 1 5" "random 1 8" "urandom 1 9"; do
     read -r name major minor <<< "$device"
     mknod -m 666 "$ROOT/dev/$name" c "$major" "$minor"
 done
-trap 'umount "$ROOT/proc" 2> /dev/null || true; stop_postgres 2> /dev/null || true; cleanup' EXIT
+trap 'umount "$ROOT/proc" 2> /dev/null || true; cleanup; stop_postgres 2> /dev/null || true' EXIT
 
 echo "== serve in the root, as user 65532, with the Deployment's configuration and Secrets"
-[ -n "${GATEHOUSE_TEST_POSTGRES:-}" ] || start_postgres
 export PGPASSWORD=$GATEHOUSE_TEST_POSTGRES_PASSWORD
 DATABASE="static_$$"
 psql -q "$GATEHOUSE_TEST_POSTGRES" -c "CREATE DATABASE $DATABASE"
