@@ -22,11 +22,12 @@ import Testing
         try SpendLedger(store: store, instance: try GatewayInstance(store: store), logger: Logger(label: "test"))
     }
 
-    /// The budget (the first, or `scope`'s) once nothing of it is reserved any more: charges and given-back
-    /// holds reach the store just after the requests end. As it is after 2.5 s if that never happens.
+    /// The budget (the first, or `scope`'s) once nothing of it is reserved any more: charges reach the
+    /// store just after the requests end, and holds are given back once two seconds passed without
+    /// requests. As it is after 5 s if that never happens.
     static func settled(_ store: Store, scope: String? = nil) async throws -> BudgetStatus? {
         var status = try store.budgets().first { scope == nil || $0.scope == scope }
-        for _ in 0..<50 where status?.reserved != .zero {
+        for _ in 0..<100 where status?.reserved != .zero {
             try await Task.sleep(for: .milliseconds(50))
             status = try store.budgets().first { scope == nil || $0.scope == scope }
         }

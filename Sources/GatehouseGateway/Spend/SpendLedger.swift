@@ -177,8 +177,12 @@ final class SpendLedger: Service, Sendable {
         var operations: [LedgerOperation] = []
         if let reservation { operations += reservation.charges(cost) }
         if let entry { operations.append(.record(entry)) }
+        // The hold is settled here at once, whether the charge is journaled or waits for the store: until
+        // the charge lands, the store's hold still has the cost, so this gateway only ever counts less free
+        // than the store has. Settled after the commit instead, requests waiting for it counted as in
+        // flight and the next ones found the hold short, a store transaction each.
+        if let reservation { state.withLock { $0.settle(reservation, cost: cost) } }
         if operations.isEmpty || journal(operations) {
-            if let reservation { state.withLock { $0.settle(reservation, cost: cost) } }
             return eventLoop.makeSucceededFuture(.done)
         }
         var jobs: [Job] = []
@@ -225,7 +229,8 @@ final class SpendLedger: Service, Sendable {
     private func drain() {
         while true {
             let now = Int64(Date().timeIntervalSince1970)
-            let taken = state.withLock { state -> (jobs: [Job], releases: [LedgerOperation.HoldKey: Cost])? in
+            let taken = state.withLock {
+                state -> (jobs: [Job], releases: [LedgerOperation.HoldKey: Cost], idleHeld: Bool)? in
                 let jobs = state.retries + state.pending
                 state.pending = []
                 state.retries = []
@@ -235,10 +240,13 @@ final class SpendLedger: Service, Sendable {
                 }
                 let usable = instance.holdsUsable
                 let claimed = jobs.map { Self.claim($0, holdsUsable: usable, in: &state) }
-                return (claimed, Self.releases(for: claimed, in: &state, now: now))
+                let releases = Self.releases(for: claimed, in: &state, now: now)
+                return (claimed, releases, state.holds.values.contains { $0.inFlight == .zero && $0.held > .zero })
             }
-            guard let (jobs, releases) = taken else { return }
+            guard let (jobs, releases, idleHeld) = taken else { return }
             apply(jobs, releases: releases)
+            // A hold kept for requests that may come is given back once its headroom fell to zero.
+            if idleHeld { scheduleMove(after: .seconds(1)) }
         }
     }
 
@@ -318,36 +326,27 @@ final class SpendLedger: Service, Sendable {
         return .reserve(reservation, claimed: claimed, promise)
     }
 
-    /// What to give back of each hold once this batch's requests are charged: all that will be free when
-    /// nothing is in flight any more or the window has ended, and otherwise, once more than twice its
-    /// headroom (`Hold.headroom`) will be free, what is beyond the headroom. Taken out of the holds at
-    /// once, so nothing reserves it meanwhile.
+    /// What to give back of each hold: all that is free once its window has ended or its headroom
+    /// (`Hold.headroom`) fell to zero (two seconds without requests), and otherwise, once more than twice
+    /// its headroom is free, what is beyond the headroom. Taken out of the holds at once, so nothing
+    /// reserves it meanwhile.
     private static func releases(
         for jobs: [Job],
         in state: inout State,
         now: Int64
     ) -> [LedgerOperation.HoldKey: Cost] {
-        var settling: [LedgerOperation.HoldKey: (amount: Cost, cost: Cost)] = [:]
         var reserving: Set<LedgerOperation.HoldKey> = []
-        for job in jobs {
-            switch job {
-            case .settle(let reservation, let cost):
-                for key in reservation.keys {
-                    let sum = settling[key] ?? (.zero, .zero)
-                    settling[key] = (sum.amount + reservation.amount, sum.cost + cost)
-                }
-            case .reserve(let reservation, _, _): reserving.formUnion(reservation.keys)
-            case .record, .move: break
-            }
-        }
+        for case .reserve(let reservation, _, _) in jobs { reserving.formUnion(reservation.keys) }
         var releases: [LedgerOperation.HoldKey: Cost] = [:]
         for key in state.holds.keys where !reserving.contains(key) {
             guard var hold = state.holds[key] else { continue }
             hold.roll(now: now)
-            let settled = settling[key] ?? (.zero, .zero)
-            let free = hold.free + settled.amount - settled.cost
-            let inFlight = hold.inFlight - settled.amount
-            let keep = hold.windowEnd <= now || inFlight == .zero ? .zero : hold.headroom
+            let free = hold.free
+            // Not "nothing in flight, give it all back": with the store's commit in each request's path,
+            // a batch often finds nothing in flight between two waves of a steady load, and a hold given
+            // back whole made every request of the next wave grow it again. The headroom falls to zero
+            // after two idle seconds; `drain` comes back for it.
+            let keep = hold.windowEnd <= now ? .zero : hold.headroom
             if free > keep * 2 || (keep == .zero && free > .zero) {
                 hold.held -= free - keep
                 releases[key] = free - keep
@@ -419,12 +418,9 @@ final class SpendLedger: Service, Sendable {
                 case .reserve(let reservation, let claimed, let promise):
                     let outcome = position.map { outcomes[$0] } ?? .held(claimed.map { _ in .zero })
                     completions.append((promise, Self.finish(reservation, claimed: claimed, outcome, in: &state)))
-                case .settle(let reservation, let cost):
-                    if failed {
-                        state.retries.append(job)
-                        continue
-                    }
-                    state.settle(reservation, cost: cost)
+                case .settle:
+                    // Settled in memory when it finished; a charge that did not land is tried again.
+                    if failed { state.retries.append(job) }
                 case .record(let entry, let promise):
                     let outcome = position.map { outcomes[$0] } ?? .done
                     if failed { state.retries.append(.record(entry, nil)) }
