@@ -1,5 +1,6 @@
 # Sourced by the gateway benchmarks after scripts/processes.sh, with BIN set to the build under test:
-# gateways in front of a fixture model, sharing the data directory $WORK/data, and the key they accept.
+# gateways in front of a fixture model, sharing the data directory $WORK/data, the key they accept, and
+# ALL_CHECKS, the configuration with every check on.
 
 start_gatehouse() { # start_gatehouse NAME FIXTURE-PORT TLS-FLAG EXTRA-YAML [BINARY] -> sets PORT, PID
     local name=$1 upstream=$2 tls=$3 extra=$4 binary=${5:-$BIN}
@@ -30,3 +31,27 @@ bench_key() {
     "$BIN" keys create --data-dir "$WORK/data" --name bench --label team=bench -o json |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])'
 }
+
+# Every check on: authentication, head checks, body scan, policy decision and log line, plus a quota with
+# rates, concurrency, caps and a budget (reserved and settled in the store per request), guardrails with
+# every detector on prompts (block) and answers (redact), and an audit record per request.
+ALL_CHECKS=$(cat <<'YAML'
+prices:
+  fixture-small: {input: "0.15", output: "0.60"}
+quotas:
+  - name: bench
+    selector: team == 'bench'
+    requestsPerMinute: 100000000
+    tokensPerMinute: 1000000000
+    maxConcurrent: 10000
+    maxTokens: 4096
+    maxMessages: 100
+    budget: {usd: "1000000", period: month}
+guardrails:
+  - name: everything
+    selector: all()
+    detectors: [secrets, personal-data, prompt-injection]
+    prompts: block
+    answers: redact
+YAML
+)

@@ -27,26 +27,6 @@ POSTGRES="${GATEHOUSE_TEST_POSTGRES%/*}/bench?sslmode=verify-full&sslrootcert=$G
 FIXTURE=$(free_port)
 "$BIN" fixture-model --listen "127.0.0.1:$FIXTURE" > /dev/null &
 PIDS+=($!)
-ALL_CHECKS=$(cat <<'YAML'
-prices:
-  fixture-small: {input: "0.15", output: "0.60"}
-quotas:
-  - name: bench
-    selector: team == 'bench'
-    requestsPerMinute: 100000000
-    tokensPerMinute: 1000000000
-    maxConcurrent: 10000
-    maxTokens: 4096
-    maxMessages: 100
-    budget: {usd: "1000000", period: month}
-guardrails:
-  - name: everything
-    selector: all()
-    detectors: [secrets, personal-data, prompt-injection]
-    prompts: block
-    answers: redact
-YAML
-)
 wait_port "$FIXTURE"
 # One key, the same in both stores: made in SQLite, then copied into PostgreSQL with its hash.
 export GATEHOUSE_KEY

@@ -36,29 +36,8 @@ PIDS+=($!)
 
 # Issue 3's checks only (authentication, head checks, body scan, policy decision, log line): no audit trail.
 OFF="audit: {enabled: false}"
-# Everything on: the above plus a quota with rates, concurrency, caps and a budget (reserved and settled in
-# the store per request), guardrails with every detector on prompts (block) and answers (redact), and an
-# audit record per request.
-ON=$(cat <<'YAML'
-prices:
-  fixture-small: {input: "0.15", output: "0.60"}
-quotas:
-  - name: bench
-    selector: team == 'bench'
-    requestsPerMinute: 100000000
-    tokensPerMinute: 1000000000
-    maxConcurrent: 10000
-    maxTokens: 4096
-    maxMessages: 100
-    budget: {usd: "1000000", period: month}
-guardrails:
-  - name: everything
-    selector: all()
-    detectors: [secrets, personal-data, prompt-injection]
-    prompts: block
-    answers: redact
-YAML
-)
+# Everything on (gateways.sh).
+ON=$ALL_CHECKS
 # Everything but the budget: what reserving and settling in the store costs, by difference.
 NO_BUDGET=$(printf '%s\n' "$ON" | grep -v 'budget:')
 start_gatehouse plain "$FIXTURE" --no-tls "$OFF"
