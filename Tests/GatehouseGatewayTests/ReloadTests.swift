@@ -180,16 +180,22 @@ import Testing
         }
     }
 
-    @Test func shutdownLetsStreamsInFlightFinish() async throws {
-        let fixture = try await FixtureModel.start(configuration: .init(eventInterval: .milliseconds(50)))
-        let directory = FileManager.default.temporaryDirectory.appending(path: "gatehouse-drain-\(UUID().uuidString)")
+    /// A gateway of its own in front of `fixture` (the harness's would stop it for the test), on loopback
+    /// without TLS, with a key made before the start so the gateway loads it at once; `body` is given its
+    /// service group (to run and to shut down), the gateway, the key and its logs.
+    static func withStoppableGateway(
+        _ fixture: FixtureModel,
+        shutdownDelay: Duration = .zero,
+        _ body: (ServiceGroup, Gateway, String, LogCapture) async throws -> Void
+    ) async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "gatehouse-stop-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = GatewayConfiguration.embeddedDefaults(models: GatewayHarness.fixtureRoutes(fixture))
         configuration.listen = ListenAddress(host: "127.0.0.1", port: 0)
         configuration.adminListen = ListenAddress(host: "127.0.0.1", port: 0)
         configuration.tls.enabled = false
+        configuration.limits.shutdownDelay = shutdownDelay
         let logs = LogCapture()
-        // Made before the start, so the gateway loads it at once.
         let key = try GatehouseStoreAccess.key(in: directory)
         let gateway = try await Gateway.start(
             configuration: configuration,
@@ -197,31 +203,38 @@ import Testing
             logger: logs.logger
         )
         let group = ServiceGroup(services: gateway.services, gracefulShutdownSignals: [], logger: logs.logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            let port = gateway.server.dataAddress.port ?? 0
-            let response = try await client.execute(
-                HTTPClientRequestFactory.post(
-                    "http://127.0.0.1:\(port)/v1/chat/completions",
-                    key: key,
-                    json: GatewayHarness.chat(stream: true)
-                ),
-                timeout: .seconds(10)
-            )
-            await group.triggerGracefulShutdown()
-            var text = ""
-            for try await chunk in response.body { text += String(buffer: chunk) }
-            #expect(text.hasSuffix("data: [DONE]\n\n"))
-            try await tasks.next()
-            // Nothing listens any more.
-            await #expect(throws: (any Error).self) {
-                _ = try await client.execute(
-                    HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/models"),
-                    timeout: .seconds(2)
+        try await body(group, gateway, key, logs)
+    }
+
+    @Test func shutdownLetsStreamsInFlightFinish() async throws {
+        let fixture = try await FixtureModel.start(configuration: .init(eventInterval: .milliseconds(50)))
+        try await Self.withStoppableGateway(fixture) { group, gateway, key, _ in
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let client = HTTPClient(eventLoopGroupProvider: .singleton)
+                let port = gateway.server.dataAddress.port ?? 0
+                let response = try await client.execute(
+                    HTTPClientRequestFactory.post(
+                        "http://127.0.0.1:\(port)/v1/chat/completions",
+                        key: key,
+                        json: GatewayHarness.chat(stream: true)
+                    ),
+                    timeout: .seconds(10)
                 )
+                await group.triggerGracefulShutdown()
+                var text = ""
+                for try await chunk in response.body { text += String(buffer: chunk) }
+                #expect(text.hasSuffix("data: [DONE]\n\n"))
+                try await tasks.next()
+                // Nothing listens any more.
+                await #expect(throws: (any Error).self) {
+                    _ = try await client.execute(
+                        HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/models"),
+                        timeout: .seconds(2)
+                    )
+                }
+                try await client.shutdown()
             }
-            try await client.shutdown()
         }
         try await fixture.stop()
     }
@@ -230,44 +243,35 @@ import Testing
     /// (each answer closing its connection) until the delay is over; then nothing listens.
     @Test func aShutdownDelayKeepsAcceptingWhileNotReady() async throws {
         let fixture = try await FixtureModel.start()
-        let directory = FileManager.default.temporaryDirectory.appending(path: "gatehouse-stop-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var configuration = GatewayConfiguration.embeddedDefaults(models: GatewayHarness.fixtureRoutes(fixture))
-        configuration.listen = ListenAddress(host: "127.0.0.1", port: 0)
-        configuration.adminListen = ListenAddress(host: "127.0.0.1", port: 0)
-        configuration.tls.enabled = false
-        configuration.limits.shutdownDelay = .seconds(2)
-        let logs = LogCapture()
-        let key = try GatehouseStoreAccess.key(in: directory)
-        let gateway = try await Gateway.start(
-            configuration: configuration,
-            dataDirectory: directory,
-            logger: logs.logger
-        )
-        let group = ServiceGroup(services: gateway.services, gracefulShutdownSignals: [], logger: logs.logger)
-        let data = "http://127.0.0.1:\(gateway.server.dataAddress.port ?? 0)"
-        let ready = "http://127.0.0.1:\(gateway.server.adminAddress.port ?? 0)/readyz"
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            #expect(try await client.execute(HTTPClientRequest(url: ready), timeout: .seconds(10)).status == .ok)
-            await group.triggerGracefulShutdown()
-            for _ in 0..<50 where !logs.text.contains("stopping: not ready, still accepting") {
-                try await Task.sleep(for: .milliseconds(20))
+        try await Self.withStoppableGateway(fixture, shutdownDelay: .seconds(2)) {
+            group,
+            gateway,
+            key,
+            logs in
+            let data = "http://127.0.0.1:\(gateway.server.dataAddress.port ?? 0)"
+            let ready = "http://127.0.0.1:\(gateway.server.adminAddress.port ?? 0)/readyz"
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let client = HTTPClient(eventLoopGroupProvider: .singleton)
+                #expect(try await client.execute(HTTPClientRequest(url: ready), timeout: .seconds(10)).status == .ok)
+                await group.triggerGracefulShutdown()
+                for _ in 0..<50 where !logs.text.contains("stopping: not ready, still accepting") {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let notReady = try await client.execute(HTTPClientRequest(url: ready), timeout: .seconds(10))
+                #expect(notReady.status == .serviceUnavailable)
+                #expect(String(buffer: try await notReady.body.collect(upTo: 1 << 10)) == #"{"status":"draining"}"#)
+                let served = try await client.execute(
+                    HTTPClientRequestFactory.post("\(data)/v1/chat/completions", key: key, json: GatewayHarness.chat()),
+                    timeout: .seconds(10)
+                )
+                #expect(served.status == .ok && served.headers["connection"] == ["close"])
+                try await tasks.next()
+                await #expect(throws: (any Error).self) {
+                    _ = try await client.execute(HTTPClientRequest(url: "\(data)/v1/models"), timeout: .seconds(2))
+                }
+                try await client.shutdown()
             }
-            let notReady = try await client.execute(HTTPClientRequest(url: ready), timeout: .seconds(10))
-            #expect(notReady.status == .serviceUnavailable)
-            #expect(String(buffer: try await notReady.body.collect(upTo: 1 << 10)) == #"{"status":"draining"}"#)
-            let served = try await client.execute(
-                HTTPClientRequestFactory.post("\(data)/v1/chat/completions", key: key, json: GatewayHarness.chat()),
-                timeout: .seconds(10)
-            )
-            #expect(served.status == .ok && served.headers["connection"] == ["close"])
-            try await tasks.next()
-            await #expect(throws: (any Error).self) {
-                _ = try await client.execute(HTTPClientRequest(url: "\(data)/v1/models"), timeout: .seconds(2))
-            }
-            try await client.shutdown()
         }
         try await fixture.stop()
     }
