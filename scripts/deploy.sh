@@ -60,8 +60,11 @@ done
 
 echo "== kubectl apply --server-side --dry-run=server against kube-apiserver 1.20"
 bash "$K8S" build > "$WORK/apiserver-build.log" 2>&1 || { tail -20 "$WORK/apiserver-build.log"; exit 1; }
-eval "$(bash "$K8S" start 2> "$WORK/apiserver-start.log" | grep '^export')"
 trap 'bash "$K8S" stop > /dev/null 2>&1 || true; cleanup' EXIT
+STARTED=$(bash "$K8S" start 2> "$WORK/apiserver-start.log") || { tail -20 "$WORK/apiserver-start.log"; exit 1; }
+eval "$(grep '^export' <<< "$STARTED")"
+# Never the user's own cluster: everything below talks to the server just started, or to nothing.
+[[ "${KUBECONFIG:-}" == "$GK8S_DIR"/* ]] || { echo "deploy: the test API server did not start"; exit 1; }
 # A dry run does not create the namespace the other objects go into: it is created for real first.
 kubectl create namespace gatehouse > /dev/null
 for overlay in "${OVERLAYS[@]}"; do

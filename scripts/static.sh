@@ -89,6 +89,7 @@ in_root() { "${IN_ROOT[@]}" "$@"; }
 "${IN_ROOT[@]}" serve --config=/etc/gatehouse/config/gatehouse.yaml --data-dir=/var/lib/gatehouse \
     --listen "127.0.0.1:$DATA_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" > "$WORK/serve.out" 2> "$WORK/serve.log" &
 SERVE=$!
+PIDS+=("$SERVE")
 wait_port "$ADMIN_PORT" || { cat "$WORK/serve.log"; exit 1; }
 CA=$ROOT/etc/gatehouse/tls/tls.crt
 check "/readyz" 200 "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" "https://127.0.0.1:$ADMIN_PORT/readyz")"

@@ -121,6 +121,8 @@ final class SpendLedger: Service, Sendable {
     /// Whether a move of the journals into the store is on its way (asked by every request's append: an
     /// atomic, read before it is swapped, so the event loops do not take turns on a lock for it).
     private let moveScheduled = Atomic(false)
+    /// Whether a return for holds kept idle is on its way.
+    private let releaseScheduled = Atomic(false)
     static let retryDelay = TimeAmount.milliseconds(200)
     /// How long journaled operations wait at most before they are moved into the store, and how many.
     static let moveDelay = DispatchTimeInterval.milliseconds(200)
@@ -177,23 +179,20 @@ final class SpendLedger: Service, Sendable {
         var operations: [LedgerOperation] = []
         if let reservation { operations += reservation.charges(cost) }
         if let entry { operations.append(.record(entry)) }
-        // The hold is settled here at once, whether the charge is journaled or waits for the store: until
-        // the charge lands, the store's hold still has the cost, so this gateway only ever counts less free
-        // than the store has. Settled after the commit instead, requests waiting for it counted as in
-        // flight and the next ones found the hold short, a store transaction each.
-        if let reservation { state.withLock { $0.settle(reservation, cost: cost) } }
+        let settling = reservation.map { (reservation: $0, cost: cost) }
         if operations.isEmpty || journal(operations) {
+            if let reservation { state.withLock { $0.settle(reservation, cost: cost) } }
             return eventLoop.makeSucceededFuture(.done)
         }
         var jobs: [Job] = []
         if let reservation { jobs.append(.settle(reservation, cost: cost)) }
         guard let entry else {
-            enqueue(jobs)
+            enqueue(jobs, settling: settling)
             return eventLoop.makeSucceededFuture(.done)
         }
         let promise = eventLoop.makePromise(of: LedgerOutcome.self)
         jobs.append(.record(entry, promise))
-        enqueue(jobs)
+        enqueue(jobs, settling: settling)
         return promise.futureResult
     }
 
@@ -215,9 +214,16 @@ final class SpendLedger: Service, Sendable {
         return charged
     }
 
-    private func enqueue(_ jobs: [Job]) {
+    /// Queues `jobs` for the ledger's thread. A request that waits for the store has its hold settled
+    /// here, in the same step: until its charge lands, the store's hold still has the cost, so this
+    /// gateway only ever counts less free than the store has. Settled after the commit instead, requests
+    /// waiting for it counted as in flight and the next ones found the hold short, a store transaction
+    /// each. In one step with the queueing, so the final release at shutdown (nothing in flight, nothing
+    /// queued) never comes between the two and gives back a cost whose charge is still to come.
+    private func enqueue(_ jobs: [Job], settling: (reservation: BudgetReservation, cost: Cost)? = nil) {
         guard !jobs.isEmpty else { return }
         let start = state.withLock { state in
+            if let settling { state.settle(settling.reservation, cost: settling.cost) }
             state.pending.append(contentsOf: jobs)
             defer { state.draining = true }
             return !state.draining
@@ -246,7 +252,7 @@ final class SpendLedger: Service, Sendable {
             guard let (jobs, releases, idleHeld) = taken else { return }
             apply(jobs, releases: releases)
             // A hold kept for requests that may come is given back once its headroom fell to zero.
-            if idleHeld { scheduleMove(after: .seconds(1)) }
+            if idleHeld { scheduleRelease() }
         }
     }
 
@@ -257,6 +263,16 @@ final class SpendLedger: Service, Sendable {
         else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
             self.moveScheduled.store(false, ordering: .releasing)
+            self.enqueue([.move])
+        }
+    }
+
+    /// Comes back in a second for holds kept idle (a move gives back what `releases` finds free), on a
+    /// timer of its own so it never delays a journal's move.
+    private func scheduleRelease() {
+        guard !releaseScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(1)) {
+            self.releaseScheduled.store(false, ordering: .releasing)
             self.enqueue([.move])
         }
     }
