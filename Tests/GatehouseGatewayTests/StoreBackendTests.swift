@@ -348,6 +348,43 @@ import Testing
         }
     }
 
+    /// A peer frozen while it holds the store's write lock (psql takes it and sleeps): a write gives up
+    /// after the statement timeout as `unavailable`, and once the peer is gone the store goes on.
+    @Test func aStatementThatDoesNotAnswerFailsAsUnavailableAndTheStoreGoesOn() throws {
+        let server = try TestStore.Server.fromEnvironment()
+        let database = try server.makeDatabase()
+        let store = try Store(
+            location: try StoreLocation(server.url(database: database), environment: ["PGPASSWORD": server.password])
+        )
+        let marker = "frozen-\(UUID().uuidString)"
+        let holder = Process()
+        holder.executableURL = URL(filePath: "/usr/bin/env")
+        holder.arguments = [
+            // Advisory locks belong to a database: the store's.
+            "psql", "-q", server.url(database: database), "-c",
+            "SELECT pg_advisory_lock(\(PostgresDatabase.writeLock)), pg_sleep(60), '\(marker)'",
+        ]
+        holder.environment = ProcessInfo.processInfo.environment.merging(["PGPASSWORD": server.password]) { $1 }
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer { holder.terminate() }
+        Thread.sleep(forTimeInterval: 1)
+        let started = ContinuousClock.now
+        #expect {
+            try store.releaseHolds(owner: "someone")
+        } throws: { error in
+            guard let error = error as? StoreError else { return false }
+            return error.code == .unavailable && error.reason.contains("did not answer within 10")
+        }
+        let waited = ContinuousClock.now - started
+        #expect(waited >= PostgresDatabase.statementTimeout && waited < PostgresDatabase.statementTimeout + .seconds(5))
+        try server.psql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%\(marker)%' AND pid <> pg_backend_pid()"
+        )
+        try store.releaseHolds(owner: "someone")
+    }
+
     @Test func aWrongPasswordIsRefusedByTheServerWithItsReason() throws {
         let server = try TestStore.Server.fromEnvironment()
         let location = try StoreLocation(

@@ -27,6 +27,10 @@ final class PostgresDatabase: StoreDatabase {
     }()
     /// Connections kept open between transactions.
     static let idleLimit = 8
+    /// The longest a statement may take to answer (waiting for another gateway's write lock included):
+    /// past it the connection is closed and the call fails as `unavailable`, so a server that hangs
+    /// (or a peer frozen holding the lock) is a store out of reach, not a gateway that hangs with it.
+    static let statementTimeout = Duration.seconds(10)
 
     var dialect: SQLDialect { .postgres }
 
@@ -140,14 +144,19 @@ final class PostgresDatabase: StoreDatabase {
             if !connection.isClosed { return connection }
         }
         do {
-            return try Self.block(
-                PostgresConnection.connect(
-                    on: group.next(),
-                    configuration: configuration,
-                    id: nextID.add(1, ordering: .relaxed).newValue,
-                    logger: logger
-                )
+            let connecting = PostgresConnection.connect(
+                on: group.next(),
+                configuration: configuration,
+                id: nextID.add(1, ordering: .relaxed).newValue,
+                logger: logger
             )
+            guard let connection = try Self.block(connecting) else {
+                connecting.whenSuccess { Self.close($0) }
+                throw StoreError(.unavailable, "the store \(location) did not answer within \(Self.statementTimeout)")
+            }
+            return connection
+        } catch let error as StoreError {
+            throw error
         } catch {
             throw StoreError(.unavailable, "cannot connect to the store \(location): \(describe(error))")
         }
@@ -162,17 +171,19 @@ final class PostgresDatabase: StoreDatabase {
         if !kept { Self.close(connection) }
     }
 
-    /// Waits for `future` on the calling thread. Not `EventLoopFuture.wait()`, which refuses any event
-    /// loop's thread: the gateway calls the store from its own loops at startup and from its thread
-    /// pool, and a future of the store's private loop can never need the calling loop to complete.
-    static func block<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+    /// Waits for `future` on the calling thread, for `statementTimeout` at most (then `nil`). Not
+    /// `EventLoopFuture.wait()`, which refuses any event loop's thread: the gateway calls the store from
+    /// its own loops at startup and from its thread pool, and a future of the store's private loop can
+    /// never need the calling loop to complete.
+    static func block<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T? {
         let done = DispatchSemaphore(value: 0)
         let result = Mutex<Result<T, any Error>?>(nil)
         future.whenComplete { outcome in
             result.withLock { $0 = outcome }
             done.signal()
         }
-        done.wait()
+        let nanoseconds = statementTimeout.components.seconds * 1_000_000_000
+        guard done.wait(timeout: .now() + .nanoseconds(Int(nanoseconds))) == .success else { return nil }
         return try result.withLock { $0! }.get()
     }
 

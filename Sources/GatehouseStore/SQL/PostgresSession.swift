@@ -35,7 +35,15 @@ struct PostgresSession: SQLSession {
         }
         let query = PostgresQuery(unsafeSQL: database.numbered(sql), binds: bindings)
         do {
-            return try PostgresDatabase.block(connection.query(query, logger: database.logger))
+            guard let result = try PostgresDatabase.block(connection.query(query, logger: database.logger)) else {
+                // The connection is in no known state: closed, and the transaction with it.
+                PostgresDatabase.close(connection)
+                throw StoreError(
+                    .unavailable,
+                    "the store \(database.location) did not answer within \(PostgresDatabase.statementTimeout)"
+                )
+            }
+            return result
         } catch let error as PSQLError where error.serverInfo == nil {
             throw StoreError(
                 .unavailable,
