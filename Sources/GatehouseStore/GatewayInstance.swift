@@ -32,7 +32,7 @@ public final class GatewayInstance: Sendable {
             usableUntil.store(.max, ordering: .relaxed)
         } else {
             lock = nil
-            id = UUID().uuidString.lowercased()
+            id = InstanceID.make()
             try renew()
         }
     }

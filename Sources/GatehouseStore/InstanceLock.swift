@@ -16,7 +16,7 @@ public final class InstanceLock: Sendable {
     /// Takes a new instance's lock in `directory`.
     public init(directory: URL) throws(StoreError) {
         let folder = directory.appending(path: "instances")
-        id = UUID().uuidString.lowercased()
+        id = InstanceID.make()
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         descriptor = open(folder.appending(path: "\(id).lock").path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard descriptor >= 0, flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {

@@ -402,6 +402,16 @@ import Testing
 /// Leases of gateways sharing a PostgreSQL store: a gateway whose lease ran out has its holds charged by
 /// another, and then may not go on; one whose lease ran out with nobody settling it takes it up again.
 @Suite struct GatewayLeaseTests {
+    @Test func instanceIDsAreVersion4UUIDsAndDistinct() {
+        let ids = (0..<1_000).map { _ in InstanceID.make() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids {
+            let parsed = UUID(uuidString: id)
+            #expect(parsed != nil && id == id.lowercased() && id.count == 36)
+            #expect(Array(id)[14] == "4" && "89ab".contains(Array(id)[19]))
+        }
+    }
+
     @Test func aLapsedGatewaysHoldsAreChargedAndItMayNotGoOn() throws {
         let store = try Store(location: try TestStore.location(.postgres))
         let survivor = try GatewayInstance(store: store)
