@@ -1,12 +1,15 @@
 import Foundation
 
 extension Store {
-    /// The tables a copy moves, each in its key's order, parents before the rows that refer to them.
-    /// Holds and journal marks are not among them: a store is copied with no gateway running on it.
-    private static let copiedTables: [(table: String, order: String)] = [
-        ("key", "id"), ("budget_window", "scope, window_start"), ("audit", "seq"), ("flow_text", "id"),
-        ("flow_endpoint", "id"), ("flow", "id"),
-    ]
+    /// The tables a copy moves, each in its key's order, parents before the rows that refer to them; what
+    /// `StoreCopy` counts of each, and whether its ids come from an identity column. Holds and journal
+    /// marks are not among them: a store is copied with no gateway running on it.
+    private static let copiedTables:
+        [(table: String, order: String, counted: (any WritableKeyPath<StoreCopy, Int> & Sendable)?, identity: Bool)] = [
+            ("key", "id", \StoreCopy.keys, false), ("budget_window", "scope, window_start", \StoreCopy.budgets, false),
+            ("audit", "seq", \StoreCopy.auditRecords, false), ("flow_text", "id", nil, true),
+            ("flow_endpoint", "id", nil, true), ("flow", "id", \StoreCopy.flows, true),
+        ]
     /// Rows per page read and per insert (the widest table, `flow`, stays under PostgreSQL's 65,535 parameters).
     private static let copyPage = 500
 
@@ -37,25 +40,19 @@ extension Store {
                 )
             }
             try target.write { to in
-                for (table, _) in Self.copiedTables where table != "flow_text" && table != "flow_endpoint" {
+                for (table, _, _, _) in Self.copiedTables {
                     let rows: Int64 = try to.value("SELECT COUNT(*) FROM \(table)") ?? 0
                     guard rows == 0 else {
                         throw StoreError(.conflict, "\(target.location) is not empty (its \(table) table has rows)")
                     }
                 }
-                for (table, order) in Self.copiedTables {
+                for (table, order, counted, _) in Self.copiedTables {
                     let count = try Self.copyTable(table, order: order, from: from, to: to)
-                    switch table {
-                    case "key": copy.keys = count
-                    case "budget_window": copy.budgets = count
-                    case "audit": copy.auditRecords = count
-                    case "flow": copy.flows = count
-                    default: break
-                    }
+                    if let counted { copy[keyPath: counted] = count }
                 }
                 if to.dialect == .postgres {
                     // Rows came with their ids: the identity columns go on from the largest.
-                    for table in ["flow_text", "flow_endpoint", "flow"] {
+                    for (table, _, _, identity) in Self.copiedTables where identity {
                         try to.execute(
                             "SELECT setval(pg_get_serial_sequence('\(table)', 'id'), (SELECT MAX(id) FROM \(table)))"
                                 + " WHERE EXISTS (SELECT 1 FROM \(table))"

@@ -179,7 +179,6 @@ final class SpendLedger: Service, Sendable {
         var operations: [LedgerOperation] = []
         if let reservation { operations += reservation.charges(cost) }
         if let entry { operations.append(.record(entry)) }
-        let settling = reservation.map { (reservation: $0, cost: cost) }
         if operations.isEmpty || journal(operations) {
             if let reservation { state.withLock { $0.settle(reservation, cost: cost) } }
             return eventLoop.makeSucceededFuture(.done)
@@ -187,12 +186,12 @@ final class SpendLedger: Service, Sendable {
         var jobs: [Job] = []
         if let reservation { jobs.append(.settle(reservation, cost: cost)) }
         guard let entry else {
-            enqueue(jobs, settling: settling)
+            enqueue(jobs)
             return eventLoop.makeSucceededFuture(.done)
         }
         let promise = eventLoop.makePromise(of: LedgerOutcome.self)
         jobs.append(.record(entry, promise))
-        enqueue(jobs, settling: settling)
+        enqueue(jobs)
         return promise.futureResult
     }
 
@@ -214,16 +213,16 @@ final class SpendLedger: Service, Sendable {
         return charged
     }
 
-    /// Queues `jobs` for the ledger's thread. A request that waits for the store has its hold settled
-    /// here, in the same step: until its charge lands, the store's hold still has the cost, so this
-    /// gateway only ever counts less free than the store has. Settled after the commit instead, requests
-    /// waiting for it counted as in flight and the next ones found the hold short, a store transaction
-    /// each. In one step with the queueing, so the final release at shutdown (nothing in flight, nothing
-    /// queued) never comes between the two and gives back a cost whose charge is still to come.
-    private func enqueue(_ jobs: [Job], settling: (reservation: BudgetReservation, cost: Cost)? = nil) {
+    /// Queues `jobs` for the ledger's thread. A `.settle` job's hold is settled here, in the same step:
+    /// until its charge lands, the store's hold still has the cost, so this gateway only ever counts less
+    /// free than the store has. Settled after the commit instead, requests waiting for it counted as in
+    /// flight and the next ones found the hold short, a store transaction each. In one step with the
+    /// queueing, so the final release at shutdown (nothing in flight, nothing queued) never comes between
+    /// the two and gives back a cost whose charge is still to come. (Retries are not queued here.)
+    private func enqueue(_ jobs: [Job]) {
         guard !jobs.isEmpty else { return }
         let start = state.withLock { state in
-            if let settling { state.settle(settling.reservation, cost: settling.cost) }
+            for case .settle(let reservation, let cost) in jobs { state.settle(reservation, cost: cost) }
             state.pending.append(contentsOf: jobs)
             defer { state.draining = true }
             return !state.draining

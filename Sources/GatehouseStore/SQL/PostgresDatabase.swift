@@ -152,7 +152,7 @@ final class PostgresDatabase: StoreDatabase {
             )
             guard let connection = try Self.block(connecting) else {
                 connecting.whenSuccess { Self.close($0) }
-                throw StoreError(.unavailable, "the store \(location) did not answer within \(Self.statementTimeout)")
+                throw notAnswering
             }
             return connection
         } catch let error as StoreError {
@@ -171,6 +171,11 @@ final class PostgresDatabase: StoreDatabase {
         if !kept { Self.close(connection) }
     }
 
+    /// What a call that passed `statementTimeout` fails with.
+    var notAnswering: StoreError {
+        StoreError(.unavailable, "the store \(location) did not answer within \(Self.statementTimeout)")
+    }
+
     /// Waits for `future` on the calling thread, for `statementTimeout` at most (then `nil`). Not
     /// `EventLoopFuture.wait()`, which refuses any event loop's thread: the gateway calls the store from
     /// its own loops at startup and from its thread pool, and a future of the store's private loop can
@@ -182,8 +187,9 @@ final class PostgresDatabase: StoreDatabase {
             result.withLock { $0 = outcome }
             done.signal()
         }
-        let nanoseconds = statementTimeout.components.seconds * 1_000_000_000
-        guard done.wait(timeout: .now() + .nanoseconds(Int(nanoseconds))) == .success else { return nil }
+        guard done.wait(timeout: .now() + .seconds(Int(statementTimeout.components.seconds))) == .success else {
+            return nil
+        }
         return try result.withLock { $0! }.get()
     }
 

@@ -38,10 +38,7 @@ struct PostgresSession: SQLSession {
             guard let result = try PostgresDatabase.block(connection.query(query, logger: database.logger)) else {
                 // The connection is in no known state: closed, and the transaction with it.
                 PostgresDatabase.close(connection)
-                throw StoreError(
-                    .unavailable,
-                    "the store \(database.location) did not answer within \(PostgresDatabase.statementTimeout)"
-                )
+                throw database.notAnswering
             }
             return result
         } catch let error as PSQLError where error.serverInfo == nil {
