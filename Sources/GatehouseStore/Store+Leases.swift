@@ -5,7 +5,7 @@ import Foundation
 /// tombstone, minus the time it was settled, so the gateway it names can never take it up again.
 extension Store {
     /// The database's clock in seconds: leases are timed by one clock, whatever the gateways' clocks say.
-    private static let databaseNow = "EXTRACT(EPOCH FROM clock_timestamp())"
+    static let databaseNow = "EXTRACT(EPOCH FROM clock_timestamp())"
     /// How long tombstones and ended leases are kept.
     private static let leaseMemory = 86_400
 

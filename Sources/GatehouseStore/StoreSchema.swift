@@ -261,6 +261,38 @@ enum StoreSchema {
                 )
             ]
         ),
+        Migration(
+            version: 7,
+            name: "v7-shared-allowances",
+            statements: [
+                // Rate, token and concurrency allowances the gateways sharing a PostgreSQL database share
+                // (`Store.shareAllowances`). A gateway on SQLite keeps its allowances in memory.
+                .postgres(
+                    """
+                    CREATE TABLE quota_window (
+                        id INTEGER PRIMARY KEY,
+                        scope TEXT NOT NULL,
+                        kind TEXT NOT NULL CHECK (kind IN ('requests', 'tokens')),
+                        owner TEXT NOT NULL,
+                        at REAL NOT NULL,
+                        amount REAL NOT NULL CHECK (amount >= 0)
+                    )
+                    """
+                ),
+                .postgres("CREATE INDEX quota_window_scope ON quota_window (scope, kind, at)"),
+                .postgres("CREATE INDEX quota_window_at ON quota_window (at)"),
+                .postgres(
+                    """
+                    CREATE TABLE quota_slot (
+                        scope TEXT NOT NULL,
+                        owner TEXT NOT NULL,
+                        slots INTEGER NOT NULL,
+                        PRIMARY KEY (scope, owner)
+                    ) WITHOUT ROWID
+                    """
+                ),
+            ]
+        ),
     ]
 
     /// The channel PostgreSQL notifies when keys change.

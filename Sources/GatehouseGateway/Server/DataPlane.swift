@@ -284,7 +284,7 @@ struct DataPlane: Responder {
         body: ByteBuffer
     ) {
         let (request, identity, model) = (admission.request, admission.identity, admission.model)
-        let (guardrails, writer, cancellation) = (admission.guardrails, admission.writer, admission.cancellation)
+        let writer = admission.writer
         let plan = SpendPlan(
             identity: identity,
             model: model,
@@ -298,21 +298,39 @@ struct DataPlane: Responder {
             refuse(entry, with: error, writer: writer)
             return
         }
-        let hold: QuotaBook.Hold
-        switch quotaBook.admit(plan.demands, tokens: plan.admissionTokens()) {
-        case .refused(let limit, let retryAfter, let headers):
-            log(request, identity: identity, status: 429, reason: limit)
-            refuse(entry, with: .rateLimited(limit, retryAfter: retryAfter, headers: headers), writer: writer)
-            return
-        case .admitted(let admitted):
-            hold = admitted
+        quotaBook.admit(plan.demands, tokens: plan.admissionTokens(), on: writer.channel.eventLoop).whenSuccess {
+            [entry] quotas in
+            switch quotas {
+            case .refused(let limit, let retryAfter, let headers):
+                log(request, identity: identity, status: 429, reason: limit)
+                refuse(entry, with: .rateLimited(limit, retryAfter: retryAfter, headers: headers), writer: writer)
+            case .unavailable:
+                log(request, identity: identity, status: 503, reason: "quotas: the store cannot be reached")
+                refuse(entry, with: .ledgerUnavailable, writer: writer)
+            case .admitted(let hold):
+                guard ledger.canRecord else {
+                    log(request, identity: identity, status: 503, reason: "ledger: the store cannot be reached")
+                    quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
+                    refuse(entry, with: .ledgerUnavailable, writer: writer)
+                    return
+                }
+                reserve(admission, inspected: inspected, plan: plan, hold: hold, entry: entry, body: body)
+            }
         }
-        guard ledger.canRecord else {
-            log(request, identity: identity, status: 503, reason: "ledger: the store cannot be reached")
-            quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
-            refuse(entry, with: .ledgerUnavailable, writer: writer)
-            return
-        }
+    }
+
+    /// Reserves against the budgets a request admitted by its quotas, and forwards it when they can spare
+    /// it.
+    private func reserve(
+        _ admission: Admission,
+        inspected: RequestInspector.Inspected,
+        plan: SpendPlan,
+        hold: QuotaBook.Hold,
+        entry: RequestRecord,
+        body: ByteBuffer
+    ) {
+        let (request, identity, model) = (admission.request, admission.identity, admission.model)
+        let (guardrails, writer, cancellation) = (admission.guardrails, admission.writer, admission.cancellation)
         let exchange = SpendExchange(
             request: request,
             identity: identity,

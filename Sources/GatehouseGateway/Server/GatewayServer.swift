@@ -57,7 +57,10 @@ public final class GatewayServer: Service, Sendable {
         let dataPlane = DataPlane(
             state: state,
             authenticator: authenticator,
-            quotaBook: QuotaBook(),
+            quotaBook: QuotaBook(
+                shared: store.location.directory == nil
+                    ? SharedAllowances(store: store, instance: ledger.instance) : nil
+            ),
             ledger: ledger,
             telemetry: telemetry,
             executors: EventLoopTaskExecutor.Table(group: group),

@@ -1,16 +1,23 @@
 import Foundation
 import GatehouseCore
-import NIOHTTP1
+import NIOCore
 import Synchronization
 
-/// The in-memory side of quotas: request and token allowances and concurrency counts per scope,
+/// Quotas' rates and concurrency: request and token allowances and concurrency counts per scope,
 /// checked and taken all-or-none for every quota that applies to a request. Budgets are the
-/// ledger's (`SpendLedger`); this book holds what resets within a minute.
+/// ledger's (`SpendLedger`); this book holds what a minute renews.
+///
+/// A limit of L a minute admits at most L in any 60 seconds (`WindowAllowance`). One gateway keeps its
+/// allowances in memory; gateways sharing a PostgreSQL store share them (`SharedAllowances`), so the
+/// limit holds for the group however its requests are spread over the replicas.
 final class QuotaBook: Sendable {
     /// One allowance holder: a quota, and the identity for `per: identity` (empty for a group).
     struct ScopeKey: Hashable, Sendable {
         let quota: String
         let identity: String
+
+        /// The name the store knows the scope by (budgets name theirs the same way).
+        var stored: String { identity.isEmpty ? quota : "\(quota)/\(identity)" }
     }
 
     /// What one applicable quota asks of a request.
@@ -19,10 +26,18 @@ final class QuotaBook: Sendable {
         let quota: Quota
     }
 
+    /// Where a demand's requests and tokens were taken: an entry of a window in memory, or a shared
+    /// grant's row in the store. Tokens are trued up there when the request ends.
+    struct Mark: Sendable {
+        var requests: Int64?
+        var tokens: Int64?
+    }
+
     /// A request's hold on the book, returned by `admit` and given back to `finish`.
     struct Hold: Sendable {
         let demands: [Demand]
         let chargedTokens: [Double]
+        let marks: [Mark]
         /// Headers describing the tightest allowances after admission (`x-ratelimit-*`).
         let headers: [(String, String)]
     }
@@ -31,94 +46,170 @@ final class QuotaBook: Sendable {
         case admitted(Hold)
         /// Refused: the limit's description, seconds to wait, and headers for the answer.
         case refused(limit: String, retryAfter: Int, headers: [(String, String)])
+        /// The shared allowances' store could not be reached: nothing is admitted unaccounted.
+        case unavailable
+    }
+
+    /// What one allowance shows the caller: `x-ratelimit-limit`, `-remaining` and `-reset`.
+    struct View: Sendable {
+        let capacity: Double
+        let remaining: Int
+        let secondsToReset: Double
     }
 
     private struct Entry {
-        var requests: Allowance?
-        var tokens: Allowance?
+        var requests: WindowAllowance?
+        var tokens: WindowAllowance?
         var active = 0
     }
 
     private let entries = Mutex<[ScopeKey: Entry]>([:])
     private let clock: @Sendable () -> Double
+    private let shared: SharedAllowances?
 
-    init(clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+    /// - Parameter shared: the store's allowances, when replicas share them; nil keeps them in memory.
+    init(clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }, shared: SharedAllowances? = nil) {
         self.clock = clock
+        self.shared = shared
     }
 
     /// Checks every demand and, when all allow the request, takes one request, `tokens(quota)` tokens and
-    /// one concurrency slot from each.
-    func admit(_ demands: [Demand], tokens: (Quota) -> Int) -> Admission {
-        guard !demands.isEmpty else { return .admitted(Hold(demands: [], chargedTokens: [], headers: [])) }
-        let now = clock()
+    /// one concurrency slot from each. Answered at once unless shared allowances must ask the store.
+    func admit(
+        _ demands: [Demand],
+        tokens: (Quota) -> Int,
+        on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Admission> {
+        guard !demands.isEmpty else {
+            return eventLoop.makeSucceededFuture(
+                .admitted(Hold(demands: [], chargedTokens: [], marks: [], headers: []))
+            )
+        }
         let charged = demands.map { Double(tokens($0.quota)) }
+        if let shared { return shared.admit(demands, charged: charged, on: eventLoop) }
+        return eventLoop.makeSucceededFuture(admitInMemory(demands, charged: charged))
+    }
+
+    private func admitInMemory(_ demands: [Demand], charged: [Double]) -> Admission {
+        let now = clock()
         // The headers are written after the lock is let go: only the entries' copies are needed.
-        let (current, refusal) = entries.withLock { table -> ([Entry], (String, Double)?) in
+        let (current, marks, refusal) = entries.withLock { table -> ([Entry], [Mark], (String, Double)?) in
             // Each demand's entry is looked up once and stored back once (quota names are unique, so
             // a request's scopes are too).
             var current = demands.map { demand in
-                var entry = Self.entry(for: demand, in: table, now: now)
-                entry.requests?.refill(now: now)
-                entry.tokens?.refill(now: now)
+                var entry = Self.entry(for: demand, in: table)
+                entry.requests?.expire(now: now)
+                entry.tokens?.expire(now: now)
                 return entry
             }
             var refusal: (String, Double)?
             for (index, demand) in demands.enumerated() {
                 let entry = current[index]
-                let name = demand.quota.name
-                if let max = demand.quota.maxConcurrent, entry.active >= max {
-                    refusal = refusal ?? ("\(max) concurrent requests (quota \(name))", 1)
-                }
-                if let wait = entry.requests.map({ $0.wait(for: 1) }), wait > 0 {
-                    refusal =
-                        refusal ?? ("\(demand.quota.requestsPerMinute ?? 0) requests per minute (quota \(name))", wait)
-                }
-                if let wait = entry.tokens.map({ $0.wait(for: charged[index]) }), wait > 0 {
-                    refusal =
-                        refusal ?? ("\(demand.quota.tokensPerMinute ?? 0) tokens per minute (quota \(name))", wait)
-                }
+                refusal =
+                    refusal
+                    ?? Self.refusal(
+                        demand,
+                        concurrencyFull: demand.quota.maxConcurrent.map { entry.active >= $0 } ?? false,
+                        requestsWait: entry.requests?.wait(for: 1, now: now) ?? 0,
+                        tokensWait: entry.tokens?.wait(for: charged[index], now: now) ?? 0,
+                        tokens: charged[index]
+                    )
             }
+            var marks: [Mark] = []
             if refusal == nil {
                 for index in current.indices {
-                    current[index].requests?.take(1)
-                    current[index].tokens?.take(charged[index])
+                    let requests = current[index].requests?.take(1, now: now)
+                    let tokens = charged[index] > 0 ? current[index].tokens?.take(charged[index], now: now) : nil
+                    marks.append(Mark(requests: requests, tokens: tokens))
                     current[index].active += 1
                 }
             }
             for (demand, entry) in zip(demands, current) { table[demand.scope] = entry }
-            return (current, refusal)
+            return (current, marks, refusal)
         }
+        let views = current.map { entry in
+            (
+                entry.requests.map { Self.view($0, now: now) },
+                entry.tokens.map { Self.view($0, now: now) }
+            )
+        }
+        let headers = Self.headers(requests: views.compactMap(\.0), tokens: views.compactMap(\.1))
         if let (limit, wait) = refusal {
-            return .refused(limit: limit, retryAfter: max(Int(wait.rounded(.up)), 1), headers: Self.headers(current))
+            return .refused(limit: limit, retryAfter: Self.retryAfter(wait), headers: headers)
         }
-        return .admitted(Hold(demands: demands, chargedTokens: charged, headers: Self.headers(current)))
+        return .admitted(Hold(demands: demands, chargedTokens: charged, marks: marks, headers: headers))
     }
 
     /// The request is over: frees its concurrency slots and trues up its token charge with what it used.
     func finish(_ hold: Hold, usage: TokenUsage?) {
         guard !hold.demands.isEmpty else { return }
+        let used = hold.demands.map { demand -> Double? in
+            guard let usage else { return nil }
+            switch demand.quota.countedTokens {
+            case .input: return Double(usage.input)
+            case .output: return Double(usage.output)
+            case .total: return Double(usage.total)
+            }
+        }
+        if let shared {
+            shared.finish(hold, used: used)
+            return
+        }
         entries.withLock { table in
-            for (demand, charged) in zip(hold.demands, hold.chargedTokens) {
-                guard let slot = table.index(forKey: demand.scope) else { continue }
+            for index in hold.demands.indices {
+                guard let slot = table.index(forKey: hold.demands[index].scope) else { continue }
                 table.values[slot].active -= 1
-                guard let usage else { continue }
-                let used: Int
-                switch demand.quota.countedTokens {
-                case .input: used = usage.input
-                case .output: used = usage.output
-                case .total: used = usage.total
-                }
-                table.values[slot].tokens?.adjust(by: charged - Double(used))
+                guard let used = used[index], let mark = hold.marks[index].tokens else { continue }
+                table.values[slot].tokens?.adjust(mark, by: hold.chargedTokens[index] - used)
             }
         }
     }
 
-    private static func entry(for demand: Demand, in table: [ScopeKey: Entry], now: Double) -> Entry {
+    /// The first limit `demand` finds reached, with seconds to wait: concurrency, then requests, then
+    /// tokens.
+    static func refusal(
+        _ demand: Demand,
+        concurrencyFull: Bool,
+        requestsWait: Double,
+        tokensWait: Double,
+        tokens: Double
+    ) -> (String, Double)? {
+        let quota = demand.quota
+        if concurrencyFull, let max = quota.maxConcurrent {
+            return ("\(max) concurrent requests (quota \(quota.name))", 1)
+        }
+        if requestsWait > 0 {
+            return ("\(quota.requestsPerMinute ?? 0) requests per minute (quota \(quota.name))", requestsWait)
+        }
+        if tokensWait.isInfinite {
+            return (
+                "\(quota.tokensPerMinute ?? 0) tokens per minute (quota \(quota.name)), and this request alone is "
+                    + "charged \(Int(tokens)): lower max_tokens or the prompt", WindowAllowance.minute
+            )
+        }
+        if tokensWait > 0 {
+            return ("\(quota.tokensPerMinute ?? 0) tokens per minute (quota \(quota.name))", tokensWait)
+        }
+        return nil
+    }
+
+    /// Whole seconds for `Retry-After`, at least one.
+    static func retryAfter(_ wait: Double) -> Int { max(Int(min(wait, 3600).rounded(.up)), 1) }
+
+    private static func entry(for demand: Demand, in table: [ScopeKey: Entry]) -> Entry {
         if let entry = table[demand.scope] { return entry }
         var entry = Entry()
-        entry.requests = demand.quota.requestsPerMinute.map { Allowance(capacity: $0, now: now) }
-        entry.tokens = demand.quota.tokensPerMinute.map { Allowance(capacity: $0, now: now) }
+        entry.requests = demand.quota.requestsPerMinute.map { WindowAllowance(capacity: $0) }
+        entry.tokens = demand.quota.tokensPerMinute.map { WindowAllowance(capacity: $0) }
         return entry
+    }
+
+    private static func view(_ allowance: WindowAllowance, now: Double) -> View {
+        View(
+            capacity: allowance.capacity,
+            remaining: allowance.remaining,
+            secondsToReset: allowance.secondsToEmpty(now: now)
+        )
     }
 
     /// The names of one kind's `x-ratelimit-*` headers.
@@ -138,19 +229,19 @@ final class QuotaBook: Sendable {
     private static let tokenHeaders = HeaderNames("tokens")
 
     /// OpenAI's `x-ratelimit-*` headers for the tightest request and token allowances.
-    private static func headers(_ entries: [Entry]) -> [(String, String)] {
+    static func headers(requests: [View], tokens: [View]) -> [(String, String)] {
         var headers: [(String, String)] = []
         headers.reserveCapacity(6)
-        let byRemaining: (Allowance, Allowance) -> Bool = { $0.remaining < $1.remaining }
-        append(entries.lazy.compactMap(\.requests).min(by: byRemaining), requestHeaders, to: &headers)
-        append(entries.lazy.compactMap(\.tokens).min(by: byRemaining), tokenHeaders, to: &headers)
+        let byRemaining: (View, View) -> Bool = { $0.remaining < $1.remaining }
+        append(requests.min(by: byRemaining), requestHeaders, to: &headers)
+        append(tokens.min(by: byRemaining), tokenHeaders, to: &headers)
         return headers
     }
 
-    private static func append(_ tightest: Allowance?, _ names: HeaderNames, to headers: inout [(String, String)]) {
+    private static func append(_ tightest: View?, _ names: HeaderNames, to headers: inout [(String, String)]) {
         guard let tightest else { return }
         headers.append((names.limit, String(Int(tightest.capacity))))
         headers.append((names.remaining, String(tightest.remaining)))
-        headers.append((names.reset, String(Int(tightest.secondsToFull.rounded(.up))) + "s"))
+        headers.append((names.reset, String(Int(tightest.secondsToReset.rounded(.up))) + "s"))
     }
 }

@@ -110,7 +110,7 @@ final class SpendLedger: Service, Sendable {
     }
 
     private let store: Store
-    private let instance: GatewayInstance
+    let instance: GatewayInstance
     private let logger: Logger
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let state = Mutex(State())
