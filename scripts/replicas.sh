@@ -3,7 +3,8 @@
 # 1,000 concurrent requests spread over them against one budget that fits about 100, with one replica
 # killed (-9) mid-load; then the budget is never overspent, the dead replica's holds are settled by the
 # others within 10 s, the audit trail verifies, and every 200 a client saw is a charged request in the
-# audit trail. A key revoked against the database is refused by every replica within 1 s. PostgreSQL
+# audit trail. A rate of 600 a minute and a cap of 5 at once hold over the three replicas together. A
+# key revoked against the database is refused by every replica within 1 s. PostgreSQL
 # stopped for longer than a lease: requests are refused with 503, and served again once it is back.
 # Prints the figures it measures (admitted against what fits, settle and revoke times).
 set -euo pipefail
@@ -26,7 +27,8 @@ export PGPASSWORD=$GATEHOUSE_TEST_POSTGRES_PASSWORD
 export GATEHOUSE_STORE="${GATEHOUSE_TEST_POSTGRES%/*}/$DATABASE?sslmode=verify-full&sslrootcert=$GATEHOUSE_TEST_POSTGRES_CA"
 
 FIXTURE_PORT=$(free_port)
-"$BIN" fixture-model --listen "127.0.0.1:$FIXTURE_PORT" > "$WORK/fixture.out" &
+# Streamed answers take 12 events 100 ms apart (the concurrency check holds requests open with them).
+"$BIN" fixture-model --listen "127.0.0.1:$FIXTURE_PORT" --event-interval-ms 100 > "$WORK/fixture.out" &
 PIDS+=($!)
 wait_port "$FIXTURE_PORT"
 cat > "$WORK/gatehouse.yaml" <<YAML
@@ -59,6 +61,23 @@ COST=$("$BIN" usage -o json | field '["items"][0]["cost"]')
 BUDGET=$(python3 -c "print(f'{$COST * 100:.9f}')")
 KEY=$("$BIN" keys create --name metered --budget-usd "$BUDGET" --budget-period total -o json | field '["key"]')
 sleep 0.5
+
+echo "== a rate of 600 a minute and 5 at once, shared by three replicas"
+total() { field "['totals'].get('$1', 0)" < "$2"; }
+RATED=$("$BIN" keys create --name rated --rpm 600 -o json | field '["key"]')
+sleep 0.5
+python3 Tests/Replicas/load.py "$RATED" 1200 "${TARGETS[@]}" > "$WORK/rate-1.json"
+sleep 2.5
+python3 Tests/Replicas/load.py "$RATED" 300 "${TARGETS[@]}" > "$WORK/rate-2.json"
+FIRST=$(total 200 "$WORK/rate-1.json")
+RATE_ADMITTED=$((FIRST + $(total 200 "$WORK/rate-2.json")))
+check "600 of 1,500 admitted in the minute, none more (took $FIRST at once, $RATE_ADMITTED in all)" 600 "$RATE_ADMITTED"
+check "the rest refused with 429" 900 "$(($(total 429 "$WORK/rate-1.json") + $(total 429 "$WORK/rate-2.json")))"
+echo "figure: a 600/min rate over three replicas admitted $FIRST of 1,200 sent at once, $RATE_ADMITTED of 1,500 in the minute"
+CAPPED=$("$BIN" keys create --name capped --max-concurrent 5 -o json | field '["key"]')
+sleep 0.5
+STREAM=1 python3 Tests/Replicas/load.py "$CAPPED" 30 "${TARGETS[@]}" > "$WORK/concurrent.json"
+check "5 of 30 streams at once admitted over three replicas" 5 "$(total 200 "$WORK/concurrent.json")"
 
 echo "== 1,000 requests over three replicas; replica 3 killed mid-load"
 python3 Tests/Replicas/load.py "$KEY" 1000 "${TARGETS[@]}" > "$WORK/load.json" &

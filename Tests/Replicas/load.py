@@ -1,18 +1,21 @@
 """Sends N chat requests at once, spread round-robin over several gateways, and prints how they ended.
 
 usage: load.py KEY COUNT HOST:PORT [HOST:PORT ...]
+With STREAM=1 in the environment the requests are streamed (they last as long as the model streams).
 Prints one JSON object: counts of status codes (and "error" for connections that failed, as when the
 gateway serving them is killed), per gateway too, and under "ok" the x-request-id (load-INDEX, sent by
 the client) and gateway of every request answered 200, to match against the audit trail.
 """
 import http.client
 import json
+import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 key, count, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-body = json.dumps({"model": "fixture-small", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
+body = json.dumps({"model": "fixture-small", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}],
+                   "stream": os.environ.get("STREAM") == "1"})
 start = threading.Barrier(min(count, 1000))
 
 
