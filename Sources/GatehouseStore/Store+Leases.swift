@@ -47,9 +47,12 @@ extension Store {
         }
     }
 
-    /// Ends gateway `id`'s lease (it stopped in order, holding nothing).
+    /// Ends gateway `id`'s lease (it stopped in order, holding nothing, its requests done).
     func endLease(_ id: String) throws(StoreError) {
-        try write { db in try db.execute("DELETE FROM gateway_instance WHERE id = ?", [id]) }
+        try write { db in
+            try db.execute("DELETE FROM quota_slot WHERE owner = ?", [id])
+            try db.execute("DELETE FROM gateway_instance WHERE id = ?", [id])
+        }
     }
 
     /// Marks `owner`'s lease settled, inside the transaction that charged its holds.

@@ -263,8 +263,11 @@ enum StoreSchema {
         ),
         Migration(
             version: 7,
-            name: "v7-shared-allowances",
+            name: "v7-replica-limits",
             statements: [
+                // The most a gateway's requests in flight on a hold can cost, as it last said: a hold
+                // left by a gateway that died is charged no more (NULL: unknown, the whole hold).
+                .both("ALTER TABLE budget_hold ADD COLUMN in_flight_pusd INTEGER"),
                 // Rate, token and concurrency allowances the gateways sharing a PostgreSQL database share
                 // (`Store.shareAllowances`). A gateway on SQLite keeps its allowances in memory.
                 .postgres(

@@ -160,6 +160,39 @@ import Testing
         #expect(again.filter { $0 == .done }.count == 22)
     }
 
+    @Test func aKilledReplicaIsChargedItsRequestsInFlightNotItsHeadroom() async throws {
+        let store = try Store(location: try TestStore.location(.postgres))
+        let budget = BudgetCharge(scope: "team", period: .total, limit: Cost(dollars: "10")!)
+        let ledger = try Self.ledger(store)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let worst = Cost(dollars: "0.01")!
+        func wave(_ count: Int) async throws -> [BudgetReservation] {
+            let reservations = (0..<count).map { _ in ledger.reservation(of: worst, against: [budget]) }
+            let outcomes = try await EventLoopFuture.whenAllSucceed(
+                reservations.map { ledger.reserve($0, on: loop) },
+                on: loop
+            ).get()
+            #expect(outcomes.allSatisfy { $0 == .done })
+            return reservations
+        }
+        // A wave that ends, then one in flight: the hold keeps headroom for waves like them.
+        for reservation in try await wave(20) {
+            _ = try await ledger.finish(reservation, cost: Cost(dollars: "0.005")!, record: nil, on: loop).get()
+        }
+        _ = try await wave(20)
+        let before = try #require(try store.budgets().first)
+        #expect(before.reserved > worst * 20)
+        // The replica is killed now: the others charge what its 20 requests in flight could cost, plus
+        // the margin it may reserve before telling the store (about as much as was in flight lately),
+        // never less, and give the rest of the headroom back.
+        #expect(try store.chargeAbandonedHolds(isRunning: { _ in false }) == 1)
+        let after = try #require(try store.budgets().first)
+        let charged = after.spent - before.spent
+        #expect(charged >= worst * 20)
+        #expect(charged < before.reserved, "charged \(charged) of the \(before.reserved) held")
+        #expect(after.reserved == .zero)
+    }
+
     @Test func aDeadGatewaysJournalIsReplayedOnceThenItsHoldsCharged() throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

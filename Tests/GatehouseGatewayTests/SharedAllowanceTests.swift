@@ -1,12 +1,12 @@
 import Foundation
 import GatehouseCore
-import GatehouseStore
 import GatehouseTesting
 import NIOCore
 import NIOPosix
 import Testing
 
 @testable import GatehouseGateway
+@testable import GatehouseStore
 
 /// Rates and concurrency shared by replicas on one PostgreSQL store: three books, as three gateways
 /// have, on one database.
@@ -133,6 +133,48 @@ import Testing
         // And not one more.
         let over = try await Self.burst(books, demand, perBook: 1)
         #expect(over.map { Self.admitted($0).count }.reduce(0, +) == 0)
+    }
+
+    @Test func aLapsedReplicasSlotsCountUntilItIsSettledAndReturnsCountOnce() throws {
+        let store = try Store(location: try TestStore.location(.postgres))
+        let live = try GatewayInstance(store: store)
+        try store.renewLease("lapsed", first: true, for: .milliseconds(300))
+        func ask(
+            _ owner: String,
+            _ wanted: Double,
+            returning returns: AllowanceReturns = AllowanceReturns()
+        ) throws
+            -> AllowanceGrant
+        {
+            let ask = AllowanceAsk(scope: "team", kind: .concurrent, capacity: 5, needed: 1, wanted: wanted)
+            return try #require(
+                try store.shareAllowances([ask], returning: returns, owner: owner, window: 61, lease: 1).first
+            )
+        }
+        #expect(try ask("lapsed", 4).granted == 4)
+        // Its lease runs out, but its requests may still run: its slots count until it is settled.
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try ask(live.id, 5).granted == 1)
+        #expect(try store.chargeAbandonedHolds(isRunning: live.isRunning) == 0)
+        #expect(try ask(live.id, 5).granted == 4)
+        #expect(throws: StoreError(.conflict, "")) { try store.renewLease("lapsed", first: false, for: .seconds(5)) }
+        // What a gateway holds is told as it is now: told twice, it counts once.
+        var returns = AllowanceReturns()
+        returns.slots["team"] = 2
+        #expect(try ask(live.id, 1, returning: returns).granted == 1)
+        #expect(try ask(live.id, 5, returning: returns).granted == 3)
+        let window = AllowanceAsk(scope: "team", kind: .requests, capacity: 10, needed: 1, wanted: 8)
+        let grant = try #require(
+            try store.shareAllowances([window], returning: AllowanceReturns(), owner: live.id, window: 61, lease: 1)
+                .first
+        )
+        var used = AllowanceReturns()
+        used.rows[try #require(grant.row)] = 3
+        for _ in 0..<2 {
+            let after = try store.shareAllowances([window], returning: used, owner: live.id, window: 61, lease: 1)
+            #expect(after.first?.granted == 7)
+            used.rows[try #require(after.first?.row)] = 0
+        }
     }
 
     @Test func aStoreOutOfReachAdmitsNothing() async throws {

@@ -16,7 +16,8 @@ public struct WindowAllowance: Sendable {
         let mark: Int64
     }
 
-    public let capacity: Double
+    /// Changed by its owner when a limit is configured anew; what was taken stays counted.
+    public var capacity: Double
     public let window: Double
     /// The entries still in the window (from `first` on), oldest first, their marks consecutive.
     private var entries: [Entry] = []

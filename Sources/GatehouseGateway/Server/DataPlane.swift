@@ -306,7 +306,7 @@ struct DataPlane: Responder {
                 refuse(entry, with: .rateLimited(limit, retryAfter: retryAfter, headers: headers), writer: writer)
             case .unavailable:
                 log(request, identity: identity, status: 503, reason: "quotas: the store cannot be reached")
-                refuse(entry, with: .ledgerUnavailable, writer: writer)
+                refuse(entry, with: .quotasUnavailable, writer: writer)
             case .admitted(let hold):
                 guard ledger.canRecord else {
                     log(request, identity: identity, status: 503, reason: "ledger: the store cannot be reached")

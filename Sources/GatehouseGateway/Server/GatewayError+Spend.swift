@@ -65,6 +65,17 @@ extension GatewayError {
         message: "guardrails inspect every request: send the body uncompressed"
     )
 
+    /// The limits replicas share cannot be checked: the store is out of reach (or too slow to answer
+    /// within a grant's lease). Nothing is forwarded unaccounted.
+    static let quotasUnavailable = GatewayError(
+        .serviceUnavailable,
+        type: "api_error",
+        code: "ledger_unavailable",
+        message: "the limits shared with the other replicas cannot be checked right now, so the request was "
+            + "not forwarded; retry later",
+        headers: [("retry-after", "1")]
+    )
+
     static let ledgerUnavailable = GatewayError(
         .serviceUnavailable,
         type: "api_error",

@@ -196,12 +196,20 @@ final class QuotaBook: Sendable {
     /// Whole seconds for `Retry-After`, at least one.
     static func retryAfter(_ wait: Double) -> Int { max(Int(min(wait, 3600).rounded(.up)), 1) }
 
+    /// `demand`'s entry, its capacities as the quota has them now (a reload may have changed them; what
+    /// was taken in the window stays counted).
     private static func entry(for demand: Demand, in table: [ScopeKey: Entry]) -> Entry {
-        if let entry = table[demand.scope] { return entry }
-        var entry = Entry()
-        entry.requests = demand.quota.requestsPerMinute.map { WindowAllowance(capacity: $0) }
-        entry.tokens = demand.quota.tokensPerMinute.map { WindowAllowance(capacity: $0) }
+        var entry = table[demand.scope] ?? Entry()
+        entry.requests = current(entry.requests, capacity: demand.quota.requestsPerMinute)
+        entry.tokens = current(entry.tokens, capacity: demand.quota.tokensPerMinute)
         return entry
+    }
+
+    private static func current(_ allowance: WindowAllowance?, capacity: Int?) -> WindowAllowance? {
+        guard let capacity else { return nil }
+        guard var allowance else { return WindowAllowance(capacity: capacity) }
+        allowance.capacity = Double(capacity)
+        return allowance
     }
 
     private static func view(_ allowance: WindowAllowance, now: Double) -> View {

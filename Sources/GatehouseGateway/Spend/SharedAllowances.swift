@@ -11,8 +11,9 @@ import Synchronization
 /// lease of asking, and concurrency slots it holds while its own lease is live. A request the grants do
 /// not cover waits while the gateway asks the store, one transaction for every request waiting then;
 /// the store grants what they need and about a lease of this gateway's recent use beside, or refuses.
-/// What a grant did not use goes back when its lease ends, slots this gateway no longer needs within a
-/// second, and a request's token charge is trued up in its grant when it ends.
+/// What a grant did not use goes back when its lease ends, slots this gateway no longer needs within two
+/// seconds, and a request's token charge is trued up in its grant when it ends. The store is told
+/// absolute amounts (`AllowanceReturns`), so a transaction tried again never counts anything twice.
 final class SharedAllowances: Sendable {
     struct Key: Hashable, Sendable {
         let scope: String
@@ -24,20 +25,33 @@ final class SharedAllowances: Sendable {
     /// The span window grants are counted over: any minute of admissions lies within grants stamped in
     /// a minute and a lease.
     static let window = WindowAllowance.minute + lease
+    /// How long the store is not asked again after it could not be reached.
+    static let retryDelay = 0.2
 
     private struct Grant {
         let row: Int64
+        /// What is left to take; below zero when requests used more than they were charged.
         var remaining: Double
         let started: Double
         let deadline: Double
         var taken = 0.0
     }
 
-    /// What the store last said of an allowance, for the `x-ratelimit-*` headers.
+    /// What a grant row counts, as this gateway means the store to have it, until it leaves the window.
+    private struct Row {
+        var amount: Double
+        let forgotten: Double
+    }
+
+    /// What the store last said of an allowance, for the `x-ratelimit-*` headers and to refuse without
+    /// asking again while it said no.
     private struct Known {
         let capacity: Double
         let available: Double
         let emptyAt: Double
+        /// Until when not to ask again, and when what was needed may be free.
+        let refusedUntil: Double
+        let freeAt: Double
     }
 
     private struct Slots {
@@ -55,14 +69,18 @@ final class SharedAllowances: Sendable {
 
     private struct State {
         var grants: [Key: Grant] = [:]
+        var rows: [Int64: Row] = [:]
         var known: [Key: Known] = [:]
         /// Units a second each window allowance was taken at lately: a new grant is sized by it.
         var rates: [Key: Double] = [:]
         var slots: [String: Slots] = [:]
         var waiting: [Waiter] = []
+        /// What the store is still to be told.
         var returns = AllowanceReturns()
         var busy = false
         var tickScheduled = false
+        var tickDue = false
+        var failedUntil = 0.0
 
         /// Takes what `demands` need out of the grants, all or none.
         mutating func take(
@@ -73,9 +91,7 @@ final class SharedAllowances: Sendable {
         ) -> [QuotaBook.Mark]? {
             for (demand, tokens) in zip(demands, charged) {
                 let scope = demand.scope.stored
-                if demand.quota.requestsPerMinute != nil,
-                    !covers(Key(scope: scope, kind: .requests), 1, now: now)
-                {
+                if demand.quota.requestsPerMinute != nil, !covers(Key(scope: scope, kind: .requests), 1, now: now) {
                     return nil
                 }
                 if demand.quota.tokensPerMinute != nil, tokens > 0,
@@ -83,8 +99,9 @@ final class SharedAllowances: Sendable {
                 {
                     return nil
                 }
-                if demand.quota.maxConcurrent != nil {
-                    guard usable, let slots = slots[scope], slots.active < slots.held else { return nil }
+                if let cap = demand.quota.maxConcurrent {
+                    // The cap as configured now, too: slots held under a larger one are not all usable.
+                    guard usable, let slots = slots[scope], slots.active < min(slots.held, cap) else { return nil }
                 }
             }
             return zip(demands, charged).map { demand, tokens in
@@ -115,24 +132,37 @@ final class SharedAllowances: Sendable {
             return grants[key]?.row
         }
 
-        /// Ends `key`'s grant: what it did not use goes back with the next transaction.
+        /// Ends `key`'s grant: its row counts what it did not use no more (or, overdrawn, what its
+        /// requests used beyond their charge).
         mutating func retire(_ key: Key, now: Double) {
             guard let grant = grants.removeValue(forKey: key) else { return }
-            if grant.remaining > 0 { returns.rows[grant.row, default: 0] += grant.remaining }
+            if grant.remaining != 0 { adjust(grant.row, by: -grant.remaining) }
             rates[key] = grant.taken / max(now - grant.started, Self.shortestSpan)
         }
 
-        /// Retires grants whose lease ended.
+        /// Changes what row `row` counts by `amount`, to be told to the store.
+        mutating func adjust(_ row: Int64, by amount: Double) {
+            guard var counted = rows[row] else { return }
+            counted.amount += amount
+            rows[row] = counted
+            returns.rows[row] = counted.amount
+        }
+
+        /// Retires grants whose lease ended, and forgets rows no window counts and what the store said of
+        /// allowances whose window is empty.
         mutating func retireEnded(now: Double) {
             for (key, grant) in grants where grant.deadline <= now { retire(key, now: now) }
+            rows = rows.filter { $0.value.forgotten > now }
+            known = known.filter { grants[$0.key] != nil || $0.value.emptyAt > now }
+            rates = rates.filter { known[$0.key] != nil }
         }
 
         /// Gives back slots beyond the most in flight since the last time.
         mutating func returnIdleSlots() {
             for (scope, slot) in slots {
                 let excess = slot.held - max(slot.active, slot.peak)
-                if excess > 0 { returns.slots[scope, default: 0] += excess }
                 let kept = Slots(held: slot.held - max(excess, 0), active: slot.active, peak: slot.active)
+                if excess > 0 { returns.slots[scope] = kept.held }
                 slots[scope] = kept.held == 0 && kept.active == 0 ? nil : kept
             }
         }
@@ -165,36 +195,39 @@ final class SharedAllowances: Sendable {
         charged: [Double],
         on eventLoop: any EventLoop
     ) -> EventLoopFuture<QuotaBook.Admission> {
-        let now = clock()
         let usable = instance.holdsUsable
-        if let admission = state.withLock({ state -> QuotaBook.Admission? in
-            state.take(demands, charged: charged, now: now, usable: usable).map {
-                .admitted(
-                    QuotaBook.Hold(
-                        demands: demands,
-                        chargedTokens: charged,
-                        marks: $0,
-                        headers: Self.headers(demands, in: state, now: now)
-                    )
-                )
-            }
-        }) {
-            return eventLoop.makeSucceededFuture(admission)
-        }
         let promise = eventLoop.makePromise(of: QuotaBook.Admission.self)
-        let start = state.withLock { state in
+        let (answer, start) = state.withLock { state -> (QuotaBook.Admission?, Bool) in
+            // Read under the lock: a grant is never spent after its deadline, however long the wait for it.
+            let now = clock()
+            if let marks = state.take(demands, charged: charged, now: now, usable: usable) {
+                let hold = QuotaBook.Hold(
+                    demands: demands,
+                    chargedTokens: charged,
+                    marks: marks,
+                    headers: Self.headers(demands, in: state, now: now)
+                )
+                return (.admitted(hold), false)
+            }
+            if let refusal = Self.refusal(demands, charged: charged, in: state, now: now, asked: false) {
+                return (refusal, false)
+            }
             state.waiting.append(Waiter(demands: demands, charged: charged, promise: promise))
             defer { state.busy = true }
-            return !state.busy
+            return (nil, !state.busy)
         }
-        if start { queue.async { self.drain() } }
+        if let answer {
+            promise.succeed(answer)
+        } else if start {
+            queue.async { self.drain() }
+        }
         return promise.futureResult
     }
 
     /// Frees a request's slots and trues up its tokens (`used` by demand; nil when unknown).
     func finish(_ hold: QuotaBook.Hold, used: [Double?]) {
-        let now = clock()
         state.withLock { state in
+            let now = clock()
             for index in hold.demands.indices {
                 let demand = hold.demands[index]
                 let scope = demand.scope.stored
@@ -202,16 +235,12 @@ final class SharedAllowances: Sendable {
                 guard let used = used[index], let row = hold.marks[index].tokens else { continue }
                 let key = Key(scope: scope, kind: .tokens)
                 let back = hold.chargedTokens[index] - used
-                // Within the grant's lease, what comes back can be spent again by this gateway.
-                if var grant = state.grants[key], grant.row == row, grant.deadline > now {
-                    grant.remaining += back
-                    if grant.remaining < 0 {
-                        state.returns.rows[row, default: 0] += grant.remaining
-                        grant.remaining = 0
-                    }
-                    state.grants[key] = grant
+                // Within the grant's lease, what comes back can be spent again by this gateway (and what
+                // was used beyond the charge is taken from it); the grant's row learns of it when it ends.
+                if state.grants[key]?.row == row, let deadline = state.grants[key]?.deadline, deadline > now {
+                    state.grants[key]?.remaining += back
                 } else {
-                    state.returns.rows[row, default: 0] += back
+                    state.adjust(row, by: -back)
                 }
             }
         }
@@ -219,16 +248,24 @@ final class SharedAllowances: Sendable {
     }
 
     /// Asks the store for the waiting requests until none wait; on the allowances' queue.
-    private func drain(tick: Bool = false) {
-        var tick = tick
+    private func drain() {
         while true {
-            let now = clock()
-            let taken = state.withLock { state -> ([Waiter], [AllowanceAsk], AllowanceReturns)? in
+            let taken = state.withLock { state -> (Double, [Waiter], [AllowanceAsk], AllowanceReturns)? in
+                let now = clock()
                 let waiters = state.waiting
                 state.waiting = []
                 state.retireEnded(now: now)
-                if tick { state.returnIdleSlots() }
-                tick = false
+                if state.tickDue { state.returnIdleSlots() }
+                state.tickDue = false
+                if now < state.failedUntil {
+                    // The store could not be reached a moment ago: the waiting are refused at once, and
+                    // what it is owed waits for the next tick.
+                    guard !waiters.isEmpty else {
+                        state.busy = false
+                        return nil
+                    }
+                    return (now, waiters, [], AllowanceReturns())
+                }
                 let asks = Self.asks(for: waiters, in: &state, now: now)
                 let returns = state.returns
                 state.returns = AllowanceReturns()
@@ -236,61 +273,68 @@ final class SharedAllowances: Sendable {
                     state.busy = false
                     return nil
                 }
-                return (waiters, asks, returns)
+                return (now, waiters, asks, returns)
             }
-            guard let (waiters, asks, returns) = taken else { break }
-            let grants: [AllowanceGrant]?
-            do {
-                grants =
-                    asks.isEmpty && returns.isEmpty
-                    ? []
-                    : try store.shareAllowances(
-                        asks,
-                        returning: returns,
-                        owner: instance.id,
-                        window: Self.window,
-                        lease: Self.lease
-                    )
-            } catch {
-                grants = nil
+            guard let (now, waiters, asks, returns) = taken else { break }
+            var grants: [AllowanceGrant]?
+            if asks.isEmpty && returns.isEmpty {
+                grants = now < state.withLock({ $0.failedUntil }) ? nil : []
+            } else {
+                grants = try? store.shareAllowances(
+                    asks,
+                    returning: returns,
+                    owner: instance.id,
+                    window: Self.window,
+                    lease: Self.lease
+                )
             }
             let usable = instance.holdsUsable
             let completions = state.withLock {
                 state -> [(EventLoopPromise<QuotaBook.Admission>, QuotaBook.Admission)] in
+                let after = clock()
                 guard let grants else {
-                    // Given back with the next transaction that reaches the store; the waiting are refused.
-                    state.returns.merge(returns)
+                    // Told again, newer amounts first, with the next transaction that reaches the store.
+                    var owed = returns
+                    owed.merge(state.returns)
+                    state.returns = owed
+                    if !returns.isEmpty || !asks.isEmpty { state.failedUntil = after + Self.retryDelay }
                     return waiters.map { ($0.promise, .unavailable) }
                 }
-                var waits: [Key: Double] = [:]
                 for (ask, grant) in zip(asks, grants) {
-                    let key = Key(scope: ask.scope, kind: ask.kind)
-                    waits[key] = grant.granted > 0 ? Self.lease : grant.wait
-                    state.known[key] = Known(
-                        capacity: ask.capacity,
-                        available: grant.available,
-                        emptyAt: now + grant.secondsToEmpty
-                    )
-                    guard grant.granted > 0 else { continue }
-                    if ask.kind == .concurrent {
-                        state.slots[ask.scope, default: Slots()].held += Int(grant.granted)
-                    } else if let row = grant.row {
-                        state.grants[key] = Grant(
-                            row: row,
-                            remaining: grant.granted,
-                            started: now,
-                            deadline: now + Self.lease
-                        )
-                    }
+                    Self.take(grant, for: ask, in: &state, now: now)
                 }
-                let after = clock()
+                // Grants that ended before they arrived (a store this slow) admit nothing: the waiting are
+                // told the store cannot answer now, not that a limit was reached.
+                let late = after - now >= Self.lease
                 return waiters.map { waiter in
-                    (waiter.promise, Self.answer(waiter, waits: waits, in: &state, now: after, usable: usable))
+                    let answer =
+                        late
+                        ? .unavailable : Self.answer(waiter, in: &state, now: after, usable: usable)
+                    return (waiter.promise, answer)
                 }
             }
             for (promise, admission) in completions { promise.succeed(admission) }
         }
         scheduleTick()
+    }
+
+    /// Keeps what the store granted for `ask`, asked at `now`, and what it said of the allowance.
+    private static func take(_ grant: AllowanceGrant, for ask: AllowanceAsk, in state: inout State, now: Double) {
+        let key = Key(scope: ask.scope, kind: ask.kind)
+        state.known[key] = Known(
+            capacity: ask.capacity,
+            available: grant.available,
+            emptyAt: now + grant.secondsToEmpty,
+            refusedUntil: grant.granted > 0 ? 0 : now + min(grant.wait, lease),
+            freeAt: now + grant.wait
+        )
+        guard grant.granted > 0 else { return }
+        if ask.kind == .concurrent {
+            state.slots[ask.scope, default: Slots()].held += Int(grant.granted)
+        } else if let row = grant.row {
+            state.grants[key] = Grant(row: row, remaining: grant.granted, started: now, deadline: now + lease)
+            state.rows[row] = Row(amount: grant.granted, forgotten: now + window)
+        }
     }
 
     /// What to ask the store for so that the waiting requests fit: for each allowance their grants do
@@ -344,43 +388,69 @@ final class SharedAllowances: Sendable {
         return asks
     }
 
-    /// Admits a waiting request out of the grants, or refuses it with the longest wait its allowances
-    /// named.
+    /// Admits a waiting request out of the grants, or refuses it.
     private static func answer(
         _ waiter: Waiter,
-        waits: [Key: Double],
         in state: inout State,
         now: Double,
         usable: Bool
     ) -> QuotaBook.Admission {
-        let headers = Self.headers(waiter.demands, in: state, now: now)
         // Slots are this gateway's only while its lease is current: without it, nothing is counted.
         if !usable && waiter.demands.contains(where: { $0.quota.maxConcurrent != nil }) { return .unavailable }
         if let marks = state.take(waiter.demands, charged: waiter.charged, now: now, usable: usable) {
-            return .admitted(
-                QuotaBook.Hold(demands: waiter.demands, chargedTokens: waiter.charged, marks: marks, headers: headers)
+            let hold = QuotaBook.Hold(
+                demands: waiter.demands,
+                chargedTokens: waiter.charged,
+                marks: marks,
+                headers: Self.headers(waiter.demands, in: state, now: now)
             )
+            return .admitted(hold)
         }
-        for (demand, tokens) in zip(waiter.demands, waiter.charged) {
+        return refusal(waiter.demands, charged: waiter.charged, in: state, now: now, asked: true)
+            ?? .refused(limit: "a shared quota", retryAfter: 1, headers: headers(waiter.demands, in: state, now: now))
+    }
+
+    /// The refusal for `demands` the grants do not cover: one charged more than a whole allowance,
+    /// one the store refused a moment ago (`asked` false: before asking again), or (`asked`) one the
+    /// store's answer did not cover. Nil when the store is to be asked.
+    private static func refusal(
+        _ demands: [QuotaBook.Demand],
+        charged: [Double],
+        in state: State,
+        now: Double,
+        asked: Bool
+    ) -> QuotaBook.Admission? {
+        for (demand, tokens) in zip(demands, charged) {
             let scope = demand.scope.stored
-            let requests = Key(scope: scope, kind: .requests)
-            let tokenKey = Key(scope: scope, kind: .tokens)
+            func wait(_ kind: AllowanceAsk.Kind, _ amount: Double, limit: Int?) -> Double {
+                let key = Key(scope: scope, kind: kind)
+                guard limit != nil, amount > 0, !state.covers(key, amount, now: now) else { return 0 }
+                if amount > Double(limit ?? 0) { return .infinity }
+                guard let known = state.known[key], asked || known.refusedUntil > now else { return 0 }
+                return max(known.freeAt - now, asked ? lease : 0.001)
+            }
+            let quota = demand.quota
             let slot = state.slots[scope] ?? Slots()
-            let refusal = QuotaBook.refusal(
+            let key = Key(scope: scope, kind: .concurrent)
+            let full =
+                quota.maxConcurrent.map { cap in
+                    slot.active >= min(slot.held, cap) && (asked || (state.known[key]?.refusedUntil ?? 0) > now)
+                } ?? false
+            if let (limit, wait) = QuotaBook.refusal(
                 demand,
-                concurrencyFull: demand.quota.maxConcurrent != nil && slot.active >= slot.held,
-                requestsWait: demand.quota.requestsPerMinute != nil && !state.covers(requests, 1, now: now)
-                    ? waits[requests] ?? lease : 0,
-                tokensWait: demand.quota.tokensPerMinute != nil && tokens > 0
-                    && !state.covers(tokenKey, tokens, now: now)
-                    ? (tokens > Double(demand.quota.tokensPerMinute ?? 0) ? .infinity : waits[tokenKey] ?? lease) : 0,
+                concurrencyFull: full,
+                requestsWait: wait(.requests, 1, limit: quota.requestsPerMinute),
+                tokensWait: wait(.tokens, tokens, limit: quota.tokensPerMinute),
                 tokens: tokens
-            )
-            if let (limit, wait) = refusal {
-                return .refused(limit: limit, retryAfter: QuotaBook.retryAfter(wait), headers: headers)
+            ) {
+                return .refused(
+                    limit: limit,
+                    retryAfter: QuotaBook.retryAfter(wait),
+                    headers: headers(demands, in: state, now: now)
+                )
             }
         }
-        return .refused(limit: "a shared quota", retryAfter: 1, headers: headers)
+        return nil
     }
 
     /// The `x-ratelimit-*` headers as this gateway knows the shared allowances: what the store had left
@@ -388,7 +458,7 @@ final class SharedAllowances: Sendable {
     private static func headers(_ demands: [QuotaBook.Demand], in state: State, now: Double) -> [(String, String)] {
         func view(_ key: Key) -> QuotaBook.View? {
             guard let known = state.known[key] else { return nil }
-            let own = state.grants[key].map { $0.deadline > now ? $0.remaining : 0 } ?? 0
+            let own = state.grants[key].map { $0.deadline > now ? max($0.remaining, 0) : 0 } ?? 0
             return QuotaBook.View(
                 capacity: known.capacity,
                 remaining: Int((known.available + own).rounded(.down)),
@@ -403,7 +473,7 @@ final class SharedAllowances: Sendable {
     }
 
     /// Comes back in a lease to retire ended grants and give back what is not needed, while anything is
-    /// held or owed.
+    /// held or owed; a drain running then does it.
     private func scheduleTick() {
         let due = state.withLock { state in
             guard state.holdsAnything, !state.tickScheduled else { return false }
@@ -414,10 +484,11 @@ final class SharedAllowances: Sendable {
         queue.asyncAfter(deadline: .now() + .milliseconds(Int(Self.lease * 1000))) {
             let start = self.state.withLock { state in
                 state.tickScheduled = false
+                state.tickDue = true
                 defer { state.busy = true }
                 return !state.busy
             }
-            if start { self.drain(tick: true) } else { self.scheduleTick() }
+            if start { self.drain() }
         }
     }
 }

@@ -53,7 +53,15 @@ final class SpendLedger: Service, Sendable {
         private var lastCharged = Cost.zero
         private var second: Int64 = 0
 
+        /// On PostgreSQL, the most requests in flight may cost as the store last heard it (lowered here at
+        /// once, raised once the store has it): requests are reserved in memory only up to it, so a
+        /// gateway killed now is charged no more than it, never the headroom no request used.
+        var bound = Cost.zero
+
         var free: Cost { held > inFlight ? held - inFlight : .zero }
+
+        /// The most in flight in this second or the one before.
+        var recentPeak: Cost { max(peak, lastPeak) }
 
         /// What to hold beyond what requests in flight have: twice the most in flight lately and about a
         /// second of charges.
@@ -83,6 +91,9 @@ final class SpendLedger: Service, Sendable {
     }
 
     private struct State {
+        /// Whether holds are reserved from only up to their `bound` (PostgreSQL; SQLite's journals are
+        /// replayed when a gateway dies, and its holds charged in full).
+        let bounded: Bool
         var pending: [Job] = []
         var retries: [Job] = []
         var draining = false
@@ -101,11 +112,38 @@ final class SpendLedger: Service, Sendable {
         mutating func reserveFromHolds(_ reservation: BudgetReservation, now: Int64) -> Bool {
             for (charge, key) in zip(reservation.budgets, reservation.keys) {
                 guard let hold = holds[key], hold.limit == charge.limit, hold.windowEnd > now,
-                    hold.free >= reservation.amount
+                    hold.free >= reservation.amount, !bounded || hold.inFlight + reservation.amount <= hold.bound
                 else { return false }
             }
             for key in reservation.keys { holds[key]?.start(reservation.amount) }
             return true
+        }
+
+        /// The bounds to tell the store, for holds whose bound must rise or may fall: what is in flight,
+        /// what the batch's reservations still need, and as much again as was in flight lately, so the
+        /// requests to come rarely wait for the store to hear of them. Lowered here at once.
+        mutating func bounds(for jobs: [Job]) -> [LedgerOperation.HoldKey: Cost] {
+            guard bounded else { return [:] }
+            var needed: [LedgerOperation.HoldKey: Cost] = [:]
+            for case .reserve(let reservation, let claimed, _) in jobs {
+                for (key, taken) in zip(reservation.keys, claimed) {
+                    needed[key, default: .zero] += reservation.amount - taken
+                }
+            }
+            var bounds: [LedgerOperation.HoldKey: Cost] = [:]
+            for key in Set(holds.keys).union(needed.keys) {
+                let hold = holds[key]
+                let bound = (hold?.inFlight ?? .zero) + (needed[key] ?? .zero) + (hold?.recentPeak ?? .zero)
+                if let current = hold?.bound {
+                    // Raised when requests need it; lowered once a quarter of it is more than needed, not
+                    // at every change of what is in flight (each costs a statement).
+                    guard bound > current || bound.picodollars < current.picodollars - current.picodollars / 4
+                    else { continue }
+                    if bound < current { holds[key]?.bound = bound }
+                }
+                bounds[key] = bound
+            }
+            return bounds
         }
     }
 
@@ -113,7 +151,7 @@ final class SpendLedger: Service, Sendable {
     let instance: GatewayInstance
     private let logger: Logger
     private let thread = NIOThreadPool(numberOfThreads: 1)
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     /// The journals, on SQLite; nil on PostgreSQL.
     private let journals: JournalSet?
     /// Whether the last transaction or lease renewal reached the store (always true with journals).
@@ -141,6 +179,7 @@ final class SpendLedger: Service, Sendable {
         journals = try store.location.directory.map { directory throws(StoreError) in
             try JournalSet(directory: directory, owner: instance.id)
         }
+        state = Mutex(State(bounded: journals == nil))
         thread.start()
     }
 
@@ -235,7 +274,10 @@ final class SpendLedger: Service, Sendable {
         while true {
             let now = Int64(Date().timeIntervalSince1970)
             let taken = state.withLock {
-                state -> (jobs: [Job], releases: [LedgerOperation.HoldKey: Cost], idleHeld: Bool)? in
+                state -> (
+                    jobs: [Job], releases: [LedgerOperation.HoldKey: Cost], bounds: [LedgerOperation.HoldKey: Cost],
+                    idleHeld: Bool
+                )? in
                 let jobs = state.retries + state.pending
                 state.pending = []
                 state.retries = []
@@ -246,10 +288,12 @@ final class SpendLedger: Service, Sendable {
                 let usable = instance.holdsUsable
                 let claimed = jobs.map { Self.claim($0, holdsUsable: usable, in: &state) }
                 let releases = Self.releases(for: claimed, in: &state, now: now)
-                return (claimed, releases, state.holds.values.contains { $0.inFlight == .zero && $0.held > .zero })
+                let bounds = state.bounds(for: claimed)
+                let idleHeld = state.holds.values.contains { $0.inFlight == .zero && $0.held > .zero }
+                return (claimed, releases, bounds, idleHeld)
             }
-            guard let (jobs, releases, idleHeld) = taken else { return }
-            apply(jobs, releases: releases)
+            guard let (jobs, releases, bounds, idleHeld) = taken else { return }
+            apply(jobs, releases: releases, bounds: bounds)
             // A hold kept for requests that may come is given back once its headroom fell to zero.
             if idleHeld { scheduleRelease() }
         }
@@ -304,7 +348,7 @@ final class SpendLedger: Service, Sendable {
             switch operation {
             case .charge(let key, let cost): charges[key, default: .zero] += cost
             case .release(let key, let amount): releases[key, default: .zero] += amount
-            case .record, .hold, .journalMoved: records.append(operation)
+            case .record, .hold, .inFlight, .journalMoved: records.append(operation)
             }
         }
         return charges.map { .charge($0.key, cost: $0.value) } + releases.map { .release($0.key, amount: $0.value) }
@@ -371,7 +415,11 @@ final class SpendLedger: Service, Sendable {
         return releases
     }
 
-    private func apply(_ jobs: [Job], releases: [LedgerOperation.HoldKey: Cost]) {
+    private func apply(
+        _ jobs: [Job],
+        releases: [LedgerOperation.HoldKey: Cost],
+        bounds: [LedgerOperation.HoldKey: Cost]
+    ) {
         let settlements = jobs.flatMap { job -> [LedgerOperation] in
             guard case .settle(let reservation, let cost) = job else { return [] }
             return reservation.charges(cost)
@@ -412,6 +460,8 @@ final class SpendLedger: Service, Sendable {
                 operations.append(.record(entry, text: nil))
             }
         }
+        // After the holds they bound, which the batch may make.
+        operations += bounds.map { .inFlight($0.key, bound: $0.value) }
         // Charges, releases and records are durable once journaled; a hold needs the store's answer, and a
         // move is due: both take what the journals have into the store with them.
         let needsStore =
@@ -423,6 +473,10 @@ final class SpendLedger: Service, Sendable {
         let failed = outcomes.first.map { if case .failed = $0 { true } else { false } } ?? false
         var completions: [(EventLoopPromise<LedgerOutcome>, LedgerOutcome)] = []
         state.withLock { state in
+            // The store has the bounds now; a hold the batch makes gets its own in `finish`.
+            if !failed {
+                for (key, bound) in bounds { state.holds[key]?.bound = bound }
+            }
             if failed {
                 // Back into the hold, which releasing may have emptied and dropped (an entry made anew
                 // knows no window, so the next batch gives it all back).
@@ -432,7 +486,9 @@ final class SpendLedger: Service, Sendable {
                 switch job {
                 case .reserve(let reservation, let claimed, let promise):
                     let outcome = position.map { outcomes[$0] } ?? .held(claimed.map { _ in .zero })
-                    completions.append((promise, Self.finish(reservation, claimed: claimed, outcome, in: &state)))
+                    completions.append(
+                        (promise, Self.finish(reservation, claimed: claimed, outcome, bounds: bounds, in: &state))
+                    )
                 case .settle:
                     // Settled in memory when it finished; a charge that did not land is tried again.
                     if failed { state.retries.append(job) }
@@ -454,6 +510,7 @@ final class SpendLedger: Service, Sendable {
         _ reservation: BudgetReservation,
         claimed: [Cost],
         _ outcome: LedgerOutcome,
+        bounds: [LedgerOperation.HoldKey: Cost],
         in state: inout State
     ) -> LedgerOutcome {
         guard case .held(let grants) = outcome else {
@@ -472,6 +529,7 @@ final class SpendLedger: Service, Sendable {
             hold.start(reservation.amount - claimed[index])
             hold.limit = reservation.budgets[index].limit
             hold.windowEnd = reservation.windowEnds[index]
+            if let bound = bounds[key] { hold.bound = bound }
             state.holds[key] = hold
         }
         return .done

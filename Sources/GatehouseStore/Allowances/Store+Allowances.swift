@@ -10,10 +10,12 @@ import GatehouseCore
 /// `minute + lease`: counting the grants over that window keeps every minute at the limit, with no slack.
 /// What a grant did not use goes back to its row (`AllowanceReturns`), so only what was used counts.
 ///
-/// Concurrency is kept as slots held per gateway (`quota_slot`); only gateways whose lease is live
-/// count, so a dead gateway's slots come free when its lease runs out.
+/// Concurrency is kept as slots held per gateway (`quota_slot`). A gateway's slots count until it
+/// stops in order (its lease ended) or another gateway settles it as dead (its lease a tombstone,
+/// `chargeAbandonedHolds`): a gateway whose lease ran out may still have requests running.
 extension Store {
-    /// Gives back `returns`, then answers `asks` in order, for gateway `owner`, all in one transaction.
+    /// Takes `returns` (what `owner`'s grants and slots count now), then answers `asks` in order, all in
+    /// one transaction.
     /// `window` is the span a window grant is counted over (a minute and a lease), `lease` how long
     /// a grant is spent for.
     public func shareAllowances(
@@ -25,25 +27,24 @@ extension Store {
     ) throws(StoreError) -> [AllowanceGrant] {
         try write { db in
             for (row, amount) in returns.rows {
-                try db.execute(
-                    "UPDATE quota_window SET amount = CASE WHEN amount > ? THEN amount - ? ELSE 0 END WHERE id = ?",
-                    [amount, amount, row]
-                )
+                try db.execute("UPDATE quota_window SET amount = ? WHERE id = ?", [max(amount, 0), row])
             }
             for (scope, slots) in returns.slots {
                 try db.execute(
-                    "UPDATE quota_slot SET slots = slots - ? WHERE scope = ? AND owner = ?",
-                    [slots, scope, owner]
+                    "UPDATE quota_slot SET slots = ? WHERE scope = ? AND owner = ?",
+                    [max(slots, 0), scope, owner]
                 )
             }
             guard !asks.isEmpty else { return [] }
             let now: Double = try db.value("SELECT \(Self.databaseNow)") ?? 0
-            // What no window counts any more, and slots of gateways whose lease ran out (they admit
-            // nothing more), whatever their scope: a scope nobody asks for again leaves nothing behind.
+            // What no window counts any more, and slots of gateways that stopped or were settled, whatever
+            // their scope: a scope nobody asks for again leaves nothing behind.
             try db.execute("DELETE FROM quota_window WHERE at <= ?", [now - window])
             try db.execute(
-                "DELETE FROM quota_slot WHERE slots <= 0 OR owner NOT IN (SELECT id FROM gateway_instance WHERE lease_until > ?)",
-                [now]
+                """
+                DELETE FROM quota_slot
+                WHERE slots <= 0 OR owner NOT IN (SELECT id FROM gateway_instance WHERE lease_until > 0)
+                """
             )
             return try asks.map { ask in
                 switch ask.kind {

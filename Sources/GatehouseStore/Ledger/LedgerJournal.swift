@@ -169,7 +169,7 @@ public final class LedgerJournal: @unchecked Sendable {
         switch operation {
         case .charge(let key, let cost): encode(kind: "C", key, cost, to: &bytes)
         case .release(let key, let amount): encode(kind: "L", key, amount, to: &bytes)
-        case .record, .hold, .journalMoved: break
+        case .record, .hold, .inFlight, .journalMoved: break
         }
     }
 

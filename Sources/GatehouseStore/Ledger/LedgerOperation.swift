@@ -22,6 +22,10 @@ public enum LedgerOperation: Sendable {
     /// already (for the journal). Boxed: operations are copied between arrays on their way to the
     /// store, and an entry is large.
     indirect case record(AuditEntry, text: String? = nil)
+    /// Says the most the owner's requests in flight on a hold can cost (their reservations, plus what it
+    /// may reserve before it says so again): a hold its gateway left behind is charged no more than this,
+    /// the rest goes back to the budget. A hold that never had one is charged in full.
+    case inFlight(HoldKey, bound: Cost)
     /// Notes that the store has every operation of the files of journal `journal` (a `LedgerJournal`
     /// name) up to `generation`, so they are never applied twice.
     case journalMoved(journal: String, generation: Int64)

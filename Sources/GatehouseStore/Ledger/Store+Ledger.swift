@@ -23,6 +23,15 @@ extension Store {
                         if chain == nil { chain = try AuditChain(db: db) }
                         try chain?.append(entry, text: text, in: db)
                         return .done
+                    case .inFlight(let key, let bound):
+                        try db.execute(
+                            """
+                            UPDATE budget_hold SET in_flight_pusd = ?
+                            WHERE owner = ? AND scope = ? AND window_start = ?
+                            """,
+                            [bound.picodollars, key.owner, key.scope, key.windowStart]
+                        )
+                        return .done
                     case .journalMoved(let journal, let generation):
                         try Self.noteJournalMoved(journal: journal, generation: generation, in: db)
                         return .done
@@ -38,9 +47,10 @@ extension Store {
 
     /// Settles what every gateway that stopped without doing so (a crash, a kill) left behind: first
     /// the operations of its journal files the store does not have yet (charges, releases and audit
-    /// records it had made durable there), then its holds, charged in full: a hold covers the requests
-    /// that gateway had in flight at their worst case, so charging it never leaves a budget overspent (it
-    /// may charge headroom no request used). Each hold charged is recorded in the audit trail. An owner is
+    /// records it had made durable there), then its holds: a hold covers the requests that gateway had in
+    /// flight at their worst case, so charging it never leaves a budget overspent. A hold is charged up to
+    /// the bound its gateway last said its requests in flight could cost (`LedgerOperation.inFlight`, on
+    /// PostgreSQL), the headroom beyond it given back; one without a bound is charged in full. Each hold charged is recorded in the audit trail. An owner is
     /// the `InstanceLock` id of its gateway; `isRunning` tells live owners from dead ones. Returns how many
     /// holds it charged.
     @discardableResult
@@ -50,8 +60,14 @@ extension Store {
     ) throws(StoreError) -> Int {
         let journals = directory.map(LedgerJournal.files(in:)) ?? [:]
         let (owners, marked) = try read { db in
-            (
-                try db.rows("SELECT DISTINCT owner FROM budget_hold").map { row -> String in try row[0] },
+            // On PostgreSQL a gateway holding concurrency slots and no budget is settled too: its slots
+            // count until it is.
+            let holders =
+                directory == nil
+                ? "SELECT owner FROM budget_hold UNION SELECT owner FROM quota_slot"
+                : "SELECT DISTINCT owner FROM budget_hold"
+            return (
+                try db.rows(holders).map { row -> String in try row[0] },
                 try db.rows("SELECT journal FROM ledger_journal").map { row -> String in try row[0] }
             )
         }
@@ -93,7 +109,7 @@ extension Store {
                         case .release(let key, let amount):
                             try Self.takeFromHold(key, amount: amount, spend: false, in: db)
                         case .record(let entry, let text): try chain.append(entry, text: text, in: db)
-                        case .hold, .journalMoved: break
+                        case .hold, .inFlight, .journalMoved: break
                         }
                     }
                 }
@@ -102,18 +118,25 @@ extension Store {
                 }
             }
             let rows = try db.rows(
-                "SELECT scope, window_start, amount_pusd FROM budget_hold WHERE owner = ? ORDER BY scope, window_start",
+                """
+                SELECT scope, window_start, amount_pusd, in_flight_pusd FROM budget_hold WHERE owner = ?
+                ORDER BY scope, window_start
+                """,
                 [owner]
             )
             var charged = 0
             for row in rows {
-                let amount = Cost(picodollars: try row["amount_pusd"])
+                let held = Cost(picodollars: try row["amount_pusd"])
+                let bound: Int64? = try row["in_flight_pusd"]
+                // What its requests in flight could cost, as it last said; the headroom beyond goes back.
+                let amount = bound.map { min(held, Cost(picodollars: $0)) } ?? held
                 let key = LedgerOperation.HoldKey(
                     owner: owner,
                     scope: try row["scope"],
                     windowStart: try row["window_start"]
                 )
                 try Self.takeFromHold(key, amount: amount, spend: true, in: db)
+                if held > amount { try Self.takeFromHold(key, amount: held - amount, spend: false, in: db) }
                 guard amount > .zero else { continue }
                 var entry = AuditEntry(time: now, requestID: "hold-\(owner)", route: "", decision: "allow", status: 0)
                 entry.cost = amount
@@ -125,7 +148,10 @@ extension Store {
             }
             try chain.flush(in: db)
             try db.execute("DELETE FROM budget_hold WHERE owner = ?", [owner])
-            if directory == nil { try Self.tombstoneLease(owner, in: db) }
+            if directory == nil {
+                try db.execute("DELETE FROM quota_slot WHERE owner = ?", [owner])
+                try Self.tombstoneLease(owner, in: db)
+            }
             return charged
         }
         // Files go once the store has their operations, and the marks once the files are gone: a crash
