@@ -26,18 +26,13 @@ final class QuotaBook: Sendable {
         let quota: Quota
     }
 
-    /// Where a demand's requests and tokens were taken: an entry of a window in memory, or a shared
-    /// grant's row in the store. Tokens are trued up there when the request ends.
-    struct Mark: Sendable {
-        var requests: Int64?
-        var tokens: Int64?
-    }
-
     /// A request's hold on the book, returned by `admit` and given back to `finish`.
     struct Hold: Sendable {
         let demands: [Demand]
         let chargedTokens: [Double]
-        let marks: [Mark]
+        /// Where each demand's tokens were taken, to be trued up there when the request ends: an entry of
+        /// a window in memory, or a shared grant's row in the store (nil: no tokens were charged).
+        let tokenMarks: [Int64?]
         /// Headers describing the tightest allowances after admission (`x-ratelimit-*`).
         let headers: [(String, String)]
     }
@@ -82,7 +77,7 @@ final class QuotaBook: Sendable {
     ) -> EventLoopFuture<Admission> {
         guard !demands.isEmpty else {
             return eventLoop.makeSucceededFuture(
-                .admitted(Hold(demands: [], chargedTokens: [], marks: [], headers: []))
+                .admitted(Hold(demands: [], chargedTokens: [], tokenMarks: [], headers: []))
             )
         }
         let charged = demands.map { Double(tokens($0.quota)) }
@@ -93,7 +88,7 @@ final class QuotaBook: Sendable {
     private func admitInMemory(_ demands: [Demand], charged: [Double]) -> Admission {
         let now = clock()
         // The headers are written after the lock is let go: only the entries' copies are needed.
-        let (current, marks, refusal) = entries.withLock { table -> ([Entry], [Mark], (String, Double)?) in
+        let (current, marks, refusal) = entries.withLock { table -> ([Entry], [Int64?], (String, Double)?) in
             // Each demand's entry is looked up once and stored back once (quota names are unique, so
             // a request's scopes are too).
             var current = demands.map { demand in
@@ -115,12 +110,11 @@ final class QuotaBook: Sendable {
                         tokens: charged[index]
                     )
             }
-            var marks: [Mark] = []
+            var marks: [Int64?] = []
             if refusal == nil {
                 for index in current.indices {
-                    let requests = current[index].requests?.take(1, now: now)
-                    let tokens = charged[index] > 0 ? current[index].tokens?.take(charged[index], now: now) : nil
-                    marks.append(Mark(requests: requests, tokens: tokens))
+                    current[index].requests?.take(1, now: now)
+                    marks.append(charged[index] > 0 ? current[index].tokens?.take(charged[index], now: now) : nil)
                     current[index].active += 1
                 }
             }
@@ -137,7 +131,7 @@ final class QuotaBook: Sendable {
         if let (limit, wait) = refusal {
             return .refused(limit: limit, retryAfter: Self.retryAfter(wait), headers: headers)
         }
-        return .admitted(Hold(demands: demands, chargedTokens: charged, marks: marks, headers: headers))
+        return .admitted(Hold(demands: demands, chargedTokens: charged, tokenMarks: marks, headers: headers))
     }
 
     /// The request is over: frees its concurrency slots and trues up its token charge with what it used.
@@ -159,7 +153,7 @@ final class QuotaBook: Sendable {
             for index in hold.demands.indices {
                 guard let slot = table.index(forKey: hold.demands[index].scope) else { continue }
                 table.values[slot].active -= 1
-                guard let used = used[index], let mark = hold.marks[index].tokens else { continue }
+                guard let used = used[index], let mark = hold.tokenMarks[index] else { continue }
                 table.values[slot].tokens?.adjust(mark, by: hold.chargedTokens[index] - used)
             }
         }

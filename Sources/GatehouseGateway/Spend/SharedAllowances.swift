@@ -88,7 +88,7 @@ final class SharedAllowances: Sendable {
             charged: [Double],
             now: Double,
             usable: Bool
-        ) -> [QuotaBook.Mark]? {
+        ) -> [Int64?]? {
             for (demand, tokens) in zip(demands, charged) {
                 let scope = demand.scope.stored
                 if demand.quota.requestsPerMinute != nil, !covers(Key(scope: scope, kind: .requests), 1, now: now) {
@@ -106,12 +106,10 @@ final class SharedAllowances: Sendable {
             }
             return zip(demands, charged).map { demand, tokens in
                 let scope = demand.scope.stored
-                var mark = QuotaBook.Mark()
-                if demand.quota.requestsPerMinute != nil {
-                    mark.requests = spend(Key(scope: scope, kind: .requests), 1)
-                }
+                if demand.quota.requestsPerMinute != nil { spend(Key(scope: scope, kind: .requests), 1) }
+                var mark: Int64?
                 if demand.quota.tokensPerMinute != nil, tokens > 0 {
-                    mark.tokens = spend(Key(scope: scope, kind: .tokens), tokens)
+                    mark = spend(Key(scope: scope, kind: .tokens), tokens)
                 }
                 if demand.quota.maxConcurrent != nil {
                     slots[scope]?.active += 1
@@ -126,6 +124,8 @@ final class SharedAllowances: Sendable {
             return grant.deadline > now && grant.remaining >= amount
         }
 
+        /// Takes `amount` from `key`'s grant; returns the grant's row.
+        @discardableResult
         mutating func spend(_ key: Key, _ amount: Double) -> Int64? {
             grants[key]?.remaining -= amount
             grants[key]?.taken += amount
@@ -204,7 +204,7 @@ final class SharedAllowances: Sendable {
                 let hold = QuotaBook.Hold(
                     demands: demands,
                     chargedTokens: charged,
-                    marks: marks,
+                    tokenMarks: marks,
                     headers: Self.headers(demands, in: state, now: now)
                 )
                 return (.admitted(hold), false)
@@ -232,7 +232,7 @@ final class SharedAllowances: Sendable {
                 let demand = hold.demands[index]
                 let scope = demand.scope.stored
                 if demand.quota.maxConcurrent != nil { state.slots[scope]?.active -= 1 }
-                guard let used = used[index], let row = hold.marks[index].tokens else { continue }
+                guard let used = used[index], let row = hold.tokenMarks[index] else { continue }
                 let key = Key(scope: scope, kind: .tokens)
                 let back = hold.chargedTokens[index] - used
                 // Within the grant's lease, what comes back can be spent again by this gateway (and what
@@ -401,7 +401,7 @@ final class SharedAllowances: Sendable {
             let hold = QuotaBook.Hold(
                 demands: waiter.demands,
                 chargedTokens: waiter.charged,
-                marks: marks,
+                tokenMarks: marks,
                 headers: Self.headers(waiter.demands, in: state, now: now)
             )
             return .admitted(hold)
