@@ -1,8 +1,10 @@
 import Foundation
 import GatehouseCore
 import GatehouseTesting
+import ServiceLifecycle
 import Testing
 
+@testable import GatehouseGateway
 @testable import GatehouseStore
 
 /// The store's rules on both backends, SQLite and PostgreSQL, through the one façade: keys, holds and
@@ -445,5 +447,32 @@ import Testing
         #expect(survivor.isRunning("paused"))
         try survivor.renew()
         #expect(survivor.holdsUsable)
+    }
+
+    @Test func aLeaseIsKeptWhileTheConcurrencyPoolIsBlocked() async throws {
+        let store = try Store(location: try TestStore.location(.postgres))
+        let ledger = try LedgerTests.ledger(store)
+        let service = Task { try await ledger.run() }
+        defer { service.cancel() }
+        try await Task.sleep(for: .milliseconds(200))
+        // Every thread of the pool blocked for longer than a lease is usable (a statement running to its
+        // timeout does that): the renewals go on on the ledger's own thread, and the holds stay usable.
+        final class Lapses: @unchecked Sendable { var count = 0 }
+        let lapses = Lapses()
+        let sampler = DispatchQueue(label: "sampler")
+        let blocked = GatewayInstance.leaseDuration + .seconds(1)
+        let samples = Int(blocked / .milliseconds(50))
+        sampler.async {
+            for _ in 0..<samples {
+                if !ledger.instance.holdsUsable { lapses.count += 1 }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<ProcessInfo.processInfo.activeProcessorCount {
+                group.addTask { usleep(UInt32(blocked / .microseconds(1))) }
+            }
+        }
+        #expect(sampler.sync { lapses.count } == 0)
     }
 }

@@ -151,6 +151,8 @@ final class SpendLedger: Service, Sendable {
     let instance: GatewayInstance
     private let logger: Logger
     private let thread = NIOThreadPool(numberOfThreads: 1)
+    /// Where the lease is renewed and dead gateways swept (`keepLease`).
+    private let leaseThread = NIOThreadPool(numberOfThreads: 1)
     private let state: Mutex<State>
     /// The journals, on SQLite; nil on PostgreSQL.
     private let journals: JournalSet?
@@ -181,6 +183,7 @@ final class SpendLedger: Service, Sendable {
         }
         state = Mutex(State(bounded: journals == nil))
         thread.start()
+        leaseThread.start()
     }
 
     /// Whether a request's record can be made durable now: false while a PostgreSQL store is out of
@@ -554,6 +557,22 @@ final class SpendLedger: Service, Sendable {
     /// every second; at shutdown, waits for everything queued to land and gives back what this gateway
     /// holds. Throws when another gateway settled this one's holds (its lease was ended): it must stop.
     func run() async throws {
+        let stop = DispatchSemaphore(value: 0)
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                leaseThread.submit { _ in done.resume(with: Result { try self.keepLease(until: stop) }) }
+            }
+        } onCancelOrGracefulShutdown: {
+            stop.signal()
+        }
+        try await settleAtShutdown()
+    }
+
+    /// Renews the lease and sweeps until `stop` is signalled, on the lease thread: ticks timed by the
+    /// concurrency pool waited behind whatever blocked its threads (a statement running to its timeout,
+    /// on two cores both threads), past the point where this gateway's holds stop being usable, and
+    /// every request then waited for the store.
+    private func keepLease(until stop: DispatchSemaphore) throws {
         let leased = journals == nil
         let tick = leased ? GatewayInstance.renewInterval : Self.sweepInterval
         let sweepEvery = leased ? Int(Self.leasedSweepInterval / GatewayInstance.renewInterval) : 1
@@ -561,9 +580,7 @@ final class SpendLedger: Service, Sendable {
         // Ticks since the store was last out of reach: a gateway back from an outage sweeps only once the
         // others have had a renewal's time to take up their leases again.
         var reachableTicks = 0
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
-            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+        while stop.wait(timeout: .now() + .nanoseconds(Int(tick / .nanoseconds(1)))) == .timedOut {
             ticks += 1
             if leased {
                 do {
@@ -587,6 +604,11 @@ final class SpendLedger: Service, Sendable {
                 logger.error("could not look for abandoned budget holds", metadata: ["gatehouse.reason": "\(error)"])
             }
         }
+    }
+
+    /// Lets requests still in flight finish and moves the journal into the store; with nothing left,
+    /// gives back the holds and ends the lease.
+    private func settleAtShutdown() async throws {
         // Requests still in flight finish, then the journal goes into the store.
         var moveAsked = false
         for _ in 0..<50 {
@@ -619,5 +641,6 @@ final class SpendLedger: Service, Sendable {
             }
         }
         try await thread.shutdownGracefully()
+        try await leaseThread.shutdownGracefully()
     }
 }
