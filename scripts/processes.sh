@@ -1,11 +1,12 @@
 # Sourced by the scripts that start servers: a work folder, background processes that are stopped
-# (SIGTERM) and a folder that is removed on exit, and loopback port helpers.
+# (SIGTERM) and a folder that is removed on exit (kept, and named, with KEEP_WORK=1 to read the servers'
+# logs), and loopback port helpers.
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
     wait 2> /dev/null || true
-    rm -rf "$WORK"
+    if [ -n "${KEEP_WORK:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 # A free port on 127.0.0.1 (free when asked; the caller binds it soon after).

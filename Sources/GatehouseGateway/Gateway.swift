@@ -73,12 +73,20 @@ public final class Gateway: Sendable {
             dataTLS = try material.serverContext(settings: configuration.tls)
             adminTLS = try material.serverContext(settings: TLSSettings())
         }
-        let ledger = try SpendLedger(store: store, instance: try GatewayInstance(store: store), logger: logger)
-        try ledger.settleAbandoned()
         let registry = UpstreamRegistry(group: group)
         let state: GatewayState
         do {
             state = try GatewayState(configuration: configuration, registry: registry)
+        } catch {
+            await registry.shutdown()
+            throw error
+        }
+        let ledger: SpendLedger
+        do {
+            ledger = try SpendLedger(store: store, instance: try GatewayInstance(store: store), logger: logger) {
+                state.runtime.configuration.limits.budgetWait
+            }
+            try ledger.settleAbandoned()
         } catch {
             await registry.shutdown()
             throw error

@@ -17,9 +17,15 @@ import Testing
         FileManager.default.temporaryDirectory.appending(path: "gatehouse-test-\(UUID().uuidString)")
     }
 
-    /// A gateway's ledger on `store`, as `serve` makes it.
-    static func ledger(_ store: Store) throws -> SpendLedger {
-        try SpendLedger(store: store, instance: try GatewayInstance(store: store), logger: Logger(label: "test"))
+    /// A gateway's ledger on `store`, as `serve` makes it, but for a reservation's wait for reserved
+    /// money to come back: `budgetWait`.
+    static func ledger(_ store: Store, budgetWait: Duration = .milliseconds(500)) throws -> SpendLedger {
+        try SpendLedger(
+            store: store,
+            instance: try GatewayInstance(store: store),
+            logger: Logger(label: "test"),
+            budgetWait: { budgetWait }
+        )
     }
 
     /// The budget (the first, or `scope`'s) once nothing of it is reserved any more: charges reach the
@@ -191,6 +197,99 @@ import Testing
         #expect(charged >= worst * 20)
         #expect(charged < before.reserved, "charged \(charged) of the \(before.reserved) held")
         #expect(after.reserved == .zero)
+    }
+
+    @Test(arguments: TestStore.Backend.allCases)
+    func aReservationWaitsOnlyWhileWhatIsReservedCouldStillMakeRoom(backend: TestStore.Backend) async throws {
+        let store = try Store(location: try TestStore.location(backend))
+        let budget = BudgetCharge(scope: "team", period: .total, limit: Cost(dollars: "1")!)
+        let ledger = try Self.ledger(store, budgetWait: .milliseconds(500))
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let first = ledger.reservation(of: Cost(dollars: "0.6")!, against: [budget])
+        #expect(try await ledger.reserve(first, on: loop).get() == .done)
+        // 0.6 more fits once the first ends (it may cost less): the second waits for that, up to the wait.
+        var started = ContinuousClock.now
+        let second = try await ledger.reserve(
+            ledger.reservation(of: Cost(dollars: "0.6")!, against: [budget]),
+            on: loop
+        )
+        .get()
+        let waited = ContinuousClock.now - started
+        guard case .refused(let refusal) = second else {
+            Issue.record("\(second)")
+            return
+        }
+        #expect(refusal.remaining == Cost(dollars: "0.4") && refusal.reserved == Cost(dollars: "0.6"))
+        #expect(waited >= .milliseconds(500) && waited < .seconds(2), "waited \(waited)")
+        // More than the whole budget can never fit: refused at once.
+        started = ContinuousClock.now
+        let third = try await ledger.reserve(ledger.reservation(of: Cost(dollars: "1.1")!, against: [budget]), on: loop)
+            .get()
+        #expect(ContinuousClock.now - started < .milliseconds(300))
+        guard case .refused = third else {
+            Issue.record("\(third)")
+            return
+        }
+        // A waiting reservation is admitted as soon as what it waits for ends.
+        let fourth = ledger.reserve(ledger.reservation(of: Cost(dollars: "0.6")!, against: [budget]), on: loop)
+        try await Task.sleep(for: .milliseconds(100))
+        _ = try await ledger.finish(first, cost: Cost(dollars: "0.3")!, record: nil, on: loop).get()
+        #expect(try await fourth.get() == .done)
+    }
+
+    @Test(arguments: TestStore.Backend.allCases)
+    func piecesOfABudgetHeldByTwoGatewaysArePutTogether(backend: TestStore.Backend) async throws {
+        let store = try Store(location: try TestStore.location(backend))
+        let budget = BudgetCharge(scope: "team", period: .total, limit: Cost(dollars: "1")!)
+        let gateways = try (0..<2).map { _ in try Self.ledger(store, budgetWait: .seconds(1)) }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        // Each gateway keeps 0.35 of its first request's 0.45, and 0.1 is left in the budget: 0.5 more fits
+        // only in pieces from both.
+        for gateway in gateways {
+            let reservation = gateway.reservation(of: Cost(dollars: "0.45")!, against: [budget])
+            #expect(try await gateway.reserve(reservation, on: loop).get() == .done)
+            _ = try await gateway.finish(reservation, cost: Cost(dollars: "0.1")!, record: nil, on: loop).get()
+        }
+        let asks = gateways.map { $0.reserve($0.reservation(of: Cost(dollars: "0.5")!, against: [budget]), on: loop) }
+        var outcomes: [LedgerOutcome] = []
+        for ask in asks { outcomes.append(try await ask.get()) }
+        #expect(outcomes.filter { $0 == .done }.count == 1, "\(outcomes)")
+        #expect(try store.budgets().first?.spent == Cost(dollars: "0.2"))
+    }
+
+    @Test(arguments: TestStore.Backend.allCases)
+    func aBurstWaitsForReservedMoneyAndIsAdmittedAsFarAsTheBudgetGoes(backend: TestStore.Backend) async throws {
+        let store = try Store(location: try TestStore.location(backend))
+        let budget = BudgetCharge(scope: "team", period: .total, limit: Cost(dollars: "1")!)
+        let ledger = try Self.ledger(store, budgetWait: .seconds(5))
+        let service = Task { try await ledger.run() }
+        defer { service.cancel() }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        // 200 at once, each reserving 0.03 and costing 0.01: their worst cases fit 33 at a time, what
+        // they cost fits 100. Each request ends 20 ms after it is admitted.
+        let worst = Cost(dollars: "0.03")!
+        let outcomes = try await withThrowingTaskGroup(of: LedgerOutcome.self) { group in
+            for _ in 0..<200 {
+                group.addTask {
+                    let reservation = ledger.reservation(of: worst, against: [budget])
+                    let outcome = try await ledger.reserve(reservation, on: loop).get()
+                    if outcome == .done {
+                        try await Task.sleep(for: .milliseconds(20))
+                        _ = try await ledger.finish(reservation, cost: Cost(dollars: "0.01")!, record: nil, on: loop)
+                            .get()
+                    }
+                    return outcome
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let admitted = outcomes.filter { $0 == .done }.count
+        // All that fits, less the last two (0.98 spent leaves less than one worst case).
+        #expect((98...100).contains(admitted), "\(admitted) admitted")
+        #expect(outcomes.filter { if case .refused = $0 { true } else { false } }.count == 200 - admitted)
+        let status = try await Self.settled(store)
+        #expect(status?.spent == Cost(dollars: "0.01")! * admitted)
+        #expect(status?.reserved == .zero)
     }
 
     @Test func aDeadGatewaysJournalIsReplayedOnceThenItsHoldsCharged() throws {

@@ -105,6 +105,7 @@ import Testing
         ),
         ("limits:\n  maxBodyBytes: lots\n", "2:17", "limits.maxBodyBytes"),
         ("limits:\n  handshakeTimeout: soon\n", "2:21", "limits.handshakeTimeout"),
+        ("limits:\n  budgetWait: 2m\n", "2:15", "limits.budgetWait"),
         (
             "models:\n  - name: a\n    upstreams: [{url: \"https://m\", tls: {ca: /nonexistent.pem}}]\n", "3:44",
             "models[0].upstreams[0].tls.ca"
@@ -144,6 +145,7 @@ import Testing
         #expect(checked.serverName == "vllm-b.ai.svc")
         #expect(checked.subjectAltNames == [.uri("spiffe://cluster.local/ns/ai/sa/vllm")])
         #expect(configuration.limits.handshakeTimeout == .seconds(10))
+        #expect(configuration.limits.budgetWait == .seconds(5))
         #expect(configuration.access.policies.count == 3)
         let contractor = AccessSubject(name: "c", labels: ["employment": "contractor", "team": "research"])
         let gpt = AccessSubject(name: "gpt-4o", labels: configuration.models[1].labels)

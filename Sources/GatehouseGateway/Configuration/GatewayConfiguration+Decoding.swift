@@ -460,6 +460,7 @@ extension Field {
         let object = try object(known: [
             "maxBodyBytes", "maxHeaderCount", "maxHeaderBytes", "headerTimeout", "idleTimeout",
             "minBodyBytesPerSecond", "bodyRateWindow", "drainTimeout", "shutdownDelay", "handshakeTimeout",
+            "budgetWait",
         ])
         var limits = RequestLimits()
         if let field = object["maxBodyBytes"] { limits.maxBodyBytes = try field.byteCount() }
@@ -477,6 +478,10 @@ extension Field {
         if let field = object["drainTimeout"] { limits.drainTimeout = try field.duration() }
         if let field = object["shutdownDelay"] { limits.shutdownDelay = try field.duration() }
         if let field = object["handshakeTimeout"] { limits.handshakeTimeout = try field.duration() }
+        if let field = object["budgetWait"] {
+            limits.budgetWait = try field.duration()
+            guard limits.budgetWait <= .seconds(60) else { throw field.error(.invalidValue, "must be at most 60s") }
+        }
         return limits
     }
 }

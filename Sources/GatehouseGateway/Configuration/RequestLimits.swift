@@ -22,6 +22,10 @@ public struct RequestLimits: Sendable, Hashable {
     /// keeps sending new connections to a terminating pod until its endpoints are updated (what a
     /// `preStop` sleep is for, in an image with no `sleep` to run).
     public var shutdownDelay: Duration = .zero
+    /// How long a request refused by a budget waits before its 429 when requests in flight have reserved
+    /// what it needs (their worst cases; they usually cost less and give the rest back). Zero refuses at
+    /// once: a burst is then admitted only as far as its worst cases fit.
+    public var budgetWait: Duration = .seconds(5)
 
     public init() {}
 }

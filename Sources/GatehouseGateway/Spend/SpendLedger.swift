@@ -15,7 +15,10 @@ import Synchronization
 /// has not promised to requests in flight is reserved at once; one that does not waits for its hold to
 /// grow, by what it needs and headroom for the requests after it (`Hold.headroom`), or is refused when
 /// the budget cannot spare it. A request's cost is charged out of the hold when it ends, and what the
-/// gateway does not need is given back. Every request forwarded and not yet charged is covered by a
+/// gateway does not need is given back. One refused only because requests in flight (here or on other
+/// gateways) have what it needs waits for them to end, up to `budgetWait`, rather than be refused while
+/// the budget still has room: a burst is admitted as far as the budget goes, not as far as its worst
+/// cases go. Every request forwarded and not yet charged is covered by a
 /// hold in the store, so no budget is ever overspent, and a gateway that dies leaves holds the next
 /// start charges.
 ///
@@ -90,14 +93,42 @@ final class SpendLedger: Service, Sendable {
         }
     }
 
+    /// A reservation waiting for reserved money to come back, with the refusal it gets if it never does.
+    private struct Parked {
+        let reservation: BudgetReservation
+        let promise: EventLoopPromise<LedgerOutcome>
+        let refusal: BudgetRefusal
+        let deadline: Date
+    }
+
     private struct State {
         /// Whether holds are reserved from only up to their `bound` (PostgreSQL; SQLite's journals are
         /// replayed when a gateway dies, and its holds charged in full).
         let bounded: Bool
         var pending: [Job] = []
+        /// Oldest first; the first asks the store again every `parkedRetry`, the others fit in memory.
+        var parked: [Parked] = []
+        var nextParkedTry = Date.distantPast
         var retries: [Job] = []
         var draining = false
         var holds: [LedgerOperation.HoldKey: Hold] = [:]
+        /// What the next batch gives back of holds too small for a reservation the budget refused, with
+        /// nothing in flight to make them grow: a budget's last requests fit only in such pieces put
+        /// together, and two gateways each keeping one waited for each other until both refused.
+        var stranded: [LedgerOperation.HoldKey: Cost] = [:]
+
+        /// Takes out of the holds, to give back, what `reservation` found free on them and too little,
+        /// where nothing is in flight.
+        mutating func strand(_ reservation: BudgetReservation) {
+            for key in reservation.keys {
+                guard var hold = holds[key], hold.inFlight == .zero, hold.free > .zero,
+                    hold.free < reservation.amount
+                else { continue }
+                stranded[key, default: .zero] += hold.free
+                hold.held -= hold.free
+                holds[key] = hold.held == .zero ? nil : hold
+            }
+        }
 
         /// A reservation ends, charged `cost`: the hold keeps the rest for the requests to come.
         mutating func settle(_ reservation: BudgetReservation, cost: Cost) {
@@ -163,6 +194,15 @@ final class SpendLedger: Service, Sendable {
     private let moveScheduled = Atomic(false)
     /// Whether a return for holds kept idle is on its way.
     private let releaseScheduled = Atomic(false)
+    /// Whether a look at the parked reservations is on its way.
+    private let parkedScheduled = Atomic(false)
+    /// How long a reservation waits for reserved money to come back before it is refused
+    /// (`limits.budgetWait`, read when it starts waiting: a reload changes it for the next).
+    private let budgetWait: @Sendable () -> Duration
+    /// How often the first parked reservation asks the store (other gateways' holds may have shrunk),
+    /// and how many may wait at once.
+    static let parkedRetry = 0.1
+    static let parkedLimit = 4096
     static let retryDelay = TimeAmount.milliseconds(200)
     /// How long journaled operations wait at most before they are moved into the store, and how many.
     static let moveDelay = DispatchTimeInterval.milliseconds(200)
@@ -173,11 +213,19 @@ final class SpendLedger: Service, Sendable {
     static let sweepInterval = Duration.seconds(10)
     static let leasedSweepInterval = Duration.seconds(2)
 
-    /// - Parameter instance: this gateway as the others see it; its id marks the holds it has.
-    init(store: Store, instance: GatewayInstance, logger: Logger) throws(StoreError) {
+    /// - Parameters:
+    ///   - instance: this gateway as the others see it; its id marks the holds it has.
+    ///   - budgetWait: how long a reservation waits for reserved money to come back.
+    init(
+        store: Store,
+        instance: GatewayInstance,
+        logger: Logger,
+        budgetWait: @escaping @Sendable () -> Duration
+    ) throws(StoreError) {
         self.store = store
         self.instance = instance
         self.logger = logger
+        self.budgetWait = budgetWait
         journals = try store.location.directory.map { directory throws(StoreError) in
             try JournalSet(directory: directory, owner: instance.id)
         }
@@ -281,16 +329,26 @@ final class SpendLedger: Service, Sendable {
                     jobs: [Job], releases: [LedgerOperation.HoldKey: Cost], bounds: [LedgerOperation.HoldKey: Cost],
                     idleHeld: Bool
                 )? in
-                let jobs = state.retries + state.pending
+                var jobs = state.retries + state.pending
                 state.pending = []
                 state.retries = []
+                if !state.parked.isEmpty, Date() >= state.nextParkedTry {
+                    // Other gateways' holds may have given back what the first one needs.
+                    let first = state.parked.removeFirst()
+                    jobs.append(.reserve(first.reservation, claimed: [], first.promise))
+                    state.nextParkedTry = Date() + Self.parkedRetry
+                }
                 if jobs.isEmpty {
                     state.draining = false
                     return nil
                 }
                 let usable = instance.holdsUsable
                 let claimed = jobs.map { Self.claim($0, holdsUsable: usable, in: &state) }
-                let releases = Self.releases(for: claimed, in: &state, now: now)
+                let releases = Self.releases(for: claimed, in: &state, now: now).merging(
+                    state.stranded,
+                    uniquingKeysWith: +
+                )
+                state.stranded = [:]
                 let bounds = state.bounds(for: claimed)
                 let idleHeld = state.holds.values.contains { $0.inFlight == .zero && $0.held > .zero }
                 return (claimed, releases, bounds, idleHeld)
@@ -299,6 +357,7 @@ final class SpendLedger: Service, Sendable {
             apply(jobs, releases: releases, bounds: bounds)
             // A hold kept for requests that may come is given back once its headroom fell to zero.
             if idleHeld { scheduleRelease() }
+            if state.withLock({ !$0.parked.isEmpty || !$0.stranded.isEmpty }) { scheduleParkedLook() }
         }
     }
 
@@ -319,6 +378,15 @@ final class SpendLedger: Service, Sendable {
         guard !releaseScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(1)) {
             self.releaseScheduled.store(false, ordering: .releasing)
+            self.enqueue([.move])
+        }
+    }
+
+    /// Comes back soon for the parked reservations: the first asks the store, the expired are refused.
+    private func scheduleParkedLook() {
+        guard !parkedScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.parkedRetry) {
+            self.parkedScheduled.store(false, ordering: .releasing)
             self.enqueue([.move])
         }
     }
@@ -390,8 +458,8 @@ final class SpendLedger: Service, Sendable {
 
     /// What to give back of each hold: all that is free once its window has ended or its headroom
     /// (`Hold.headroom`) fell to zero (two seconds without requests), and otherwise, once more than twice
-    /// its headroom is free, what is beyond the headroom. Taken out of the holds at once, so nothing
-    /// reserves it meanwhile.
+    /// its headroom is free, what is beyond the headroom; nothing of holds that a reservation of the
+    /// batch or a parked one needs. Taken out of the holds at once, so nothing reserves it meanwhile.
     private static func releases(
         for jobs: [Job],
         in state: inout State,
@@ -399,6 +467,8 @@ final class SpendLedger: Service, Sendable {
     ) -> [LedgerOperation.HoldKey: Cost] {
         var reserving: Set<LedgerOperation.HoldKey> = []
         for case .reserve(let reservation, _, _) in jobs { reserving.formUnion(reservation.keys) }
+        // What parked reservations wait for is not given back to the budget.
+        for parked in state.parked { reserving.formUnion(parked.reservation.keys) }
         var releases: [LedgerOperation.HoldKey: Cost] = [:]
         for key in state.holds.keys where !reserving.contains(key) {
             guard var hold = state.holds[key] else { continue }
@@ -475,6 +545,7 @@ final class SpendLedger: Service, Sendable {
             journaled ? Array(repeating: LedgerOutcome.done, count: operations.count) : applyMoving(operations)
         let failed = outcomes.first.map { if case .failed = $0 { true } else { false } } ?? false
         var completions: [(EventLoopPromise<LedgerOutcome>, LedgerOutcome)] = []
+        var hopeless: [(scope: String, amount: Cost)] = []
         state.withLock { state in
             // The store has the bounds now; a hold the batch makes gets its own in `finish`.
             if !failed {
@@ -489,9 +560,29 @@ final class SpendLedger: Service, Sendable {
                 switch job {
                 case .reserve(let reservation, let claimed, let promise):
                     let outcome = position.map { outcomes[$0] } ?? .held(claimed.map { _ in .zero })
-                    completions.append(
-                        (promise, Self.finish(reservation, claimed: claimed, outcome, bounds: bounds, in: &state))
-                    )
+                    let answer = Self.finish(reservation, claimed: claimed, outcome, bounds: bounds, in: &state)
+                    guard case .refused(let refusal) = answer else {
+                        completions.append((promise, answer))
+                        continue
+                    }
+                    state.strand(reservation)
+                    if !refusal.mayFitLater(reservation.amount) {
+                        // Nothing that needs as much can fit any more: those waiting for it stop waiting.
+                        hopeless.append((refusal.scope, reservation.amount))
+                        completions.append((promise, answer))
+                    } else if let deadline = parkingDeadline(reservation), state.parked.count < Self.parkedLimit {
+                        // The first, asked again and still short, stays first; newcomers queue behind.
+                        let waiting = Parked(
+                            reservation: reservation,
+                            promise: promise,
+                            refusal: refusal,
+                            deadline: deadline
+                        )
+                        let first = state.parked.first.map { reservation.at < $0.reservation.at } ?? false
+                        state.parked.insert(waiting, at: first ? 0 : state.parked.endIndex)
+                    } else {
+                        completions.append((promise, answer))
+                    }
                 case .settle:
                     // Settled in memory when it finished; a charge that did not land is tried again.
                     if failed { state.retries.append(job) }
@@ -502,9 +593,43 @@ final class SpendLedger: Service, Sendable {
                 case .move: break
                 }
             }
+            completions += unpark(in: &state, hopeless: hopeless)
         }
         Self.complete(completions)
         if failed { usleep(UInt32(Self.retryDelay.nanoseconds / 1000)) }
+    }
+
+    /// Until when `reservation` may wait for reserved money to come back; nil when that time has passed.
+    private func parkingDeadline(_ reservation: BudgetReservation) -> Date? {
+        let deadline = reservation.at + Double(budgetWait() / .milliseconds(1)) / 1000
+        return Date() < deadline ? deadline : nil
+    }
+
+    /// Admits the parked reservations that fit in what the holds have free now, and refuses those that
+    /// waited `budgetWait` and those needing at least a `hopeless` amount of its budget.
+    private func unpark(
+        in state: inout State,
+        hopeless: [(scope: String, amount: Cost)]
+    ) -> [(EventLoopPromise<LedgerOutcome>, LedgerOutcome)] {
+        let now = Date()
+        var answered: [(EventLoopPromise<LedgerOutcome>, LedgerOutcome)] = []
+        let parked = state.parked
+        state.parked = []
+        for waiting in parked {
+            let reservation = waiting.reservation
+            if state.reserveFromHolds(reservation, now: Int64(reservation.at.timeIntervalSince1970)) {
+                answered.append((waiting.promise, .done))
+            } else if now >= waiting.deadline
+                || hopeless.contains(where: { scope, amount in
+                    reservation.amount >= amount && reservation.budgets.contains { $0.scope == scope }
+                })
+            {
+                answered.append((waiting.promise, .refused(waiting.refusal)))
+            } else {
+                state.parked.append(waiting)
+            }
+        }
+        return answered
     }
 
     /// Updates the holds with what became of a reservation that had to grow them, and says whether it
@@ -606,9 +731,16 @@ final class SpendLedger: Service, Sendable {
         }
     }
 
-    /// Lets requests still in flight finish and moves the journal into the store; with nothing left,
-    /// gives back the holds and ends the lease.
+    /// Refuses the reservations waiting for budget, lets requests still in flight finish and moves the
+    /// journal into the store; with nothing left, gives back the holds and ends the lease.
     private func settleAtShutdown() async throws {
+        // Nothing is admitted from now on.
+        Self.complete(
+            state.withLock { state in
+                defer { state.parked = [] }
+                return state.parked.map { ($0.promise, .refused($0.refusal)) }
+            }
+        )
         // Requests still in flight finish, then the journal goes into the store.
         var moveAsked = false
         for _ in 0..<50 {

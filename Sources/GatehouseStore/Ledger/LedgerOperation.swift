@@ -80,13 +80,20 @@ public struct BudgetRefusal: Sendable, Hashable {
     public var scope: String
     public var limit: Cost
     public var remaining: Cost
+    /// What gateways' holds had reserved in the window: requests in flight and headroom, which may come
+    /// back as they end.
+    public var reserved: Cost
     /// When the budget's window starts again (Unix seconds); nil for a `total` budget.
     public var resetsAt: Int64?
 
-    public init(scope: String, limit: Cost, remaining: Cost, resetsAt: Int64?) {
+    public init(scope: String, limit: Cost, remaining: Cost, reserved: Cost = .zero, resetsAt: Int64?) {
         self.scope = scope
         self.limit = limit
         self.remaining = remaining
+        self.reserved = reserved
         self.resetsAt = resetsAt
     }
+
+    /// Whether `amount` may fit once what is reserved comes back.
+    public func mayFitLater(_ amount: Cost) -> Bool { remaining + reserved >= amount }
 }

@@ -234,8 +234,10 @@ extension Store {
                 [charge.scope, window.start]
             )
             var used = Cost.zero
+            var reserved = Cost.zero
             if let current {
-                used = Cost(picodollars: try current[0]) + Cost(picodollars: try current[1])
+                reserved = Cost(picodollars: try current[1])
+                used = Cost(picodollars: try current[0]) + reserved
                 if try current[2] != charge.limit.picodollars {
                     // Configuration changed the limit: the window keeps what was spent, under the new limit.
                     try db.execute(
@@ -260,6 +262,7 @@ extension Store {
                         scope: charge.scope,
                         limit: charge.limit,
                         remaining: used > charge.limit ? .zero : spare,
+                        reserved: reserved,
                         resetsAt: charge.period == .total ? nil : window.end
                     )
                 )
