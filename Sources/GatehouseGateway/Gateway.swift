@@ -75,14 +75,9 @@ public final class Gateway: Sendable {
         }
         let registry = UpstreamRegistry(group: group)
         let state: GatewayState
-        do {
-            state = try GatewayState(configuration: configuration, registry: registry)
-        } catch {
-            await registry.shutdown()
-            throw error
-        }
         let ledger: SpendLedger
         do {
+            state = try GatewayState(configuration: configuration, registry: registry)
             ledger = try SpendLedger(store: store, instance: try GatewayInstance(store: store), logger: logger) {
                 state.runtime.configuration.limits.budgetWait
             }

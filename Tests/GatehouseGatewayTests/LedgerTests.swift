@@ -238,6 +238,38 @@ import Testing
     }
 
     @Test(arguments: TestStore.Backend.allCases)
+    func aReservationWaitingForBudgetIsRefusedAtShutdown(backend: TestStore.Backend) async throws {
+        let store = try Store(location: try TestStore.location(backend))
+        let budget = BudgetCharge(scope: "team", period: .total, limit: Cost(dollars: "1")!)
+        let ledger = try Self.ledger(store, budgetWait: .seconds(30))
+        let service = Task { try await ledger.run() }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let first = ledger.reservation(of: Cost(dollars: "0.6")!, against: [budget])
+        #expect(try await ledger.reserve(first, on: loop).get() == .done)
+        let waiting = ledger.reserve(ledger.reservation(of: Cost(dollars: "0.6")!, against: [budget]), on: loop)
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        service.cancel()
+        guard case .refused = try await waiting.get() else {
+            Issue.record("a reservation waiting at shutdown was not refused")
+            return
+        }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        // One refused while the ledger stops does not wait either.
+        let late = try await ledger.reserve(
+            ledger.reservation(of: Cost(dollars: "0.6")!, against: [budget]),
+            on: loop
+        )
+        .get()
+        guard case .refused = late else {
+            Issue.record("\(late)")
+            return
+        }
+        _ = try await ledger.finish(first, cost: Cost(dollars: "0.1")!, record: nil, on: loop).get()
+        _ = try? await service.value
+    }
+
+    @Test(arguments: TestStore.Backend.allCases)
     func piecesOfABudgetHeldByTwoGatewaysArePutTogether(backend: TestStore.Backend) async throws {
         let store = try Store(location: try TestStore.location(backend))
         let budget = BudgetCharge(scope: "team", period: .total, limit: Cost(dollars: "1")!)

@@ -109,6 +109,9 @@ final class SpendLedger: Service, Sendable {
         /// Oldest first; the first asks the store again every `parkedRetry`, the others fit in memory.
         var parked: [Parked] = []
         var nextParkedTry = Date.distantPast
+        /// Set at shutdown: a reservation refused from then on is refused, not parked (nothing would
+        /// come back for it once the ledger's thread stops).
+        var stopping = false
         var retries: [Job] = []
         var draining = false
         var holds: [LedgerOperation.HoldKey: Hold] = [:]
@@ -570,7 +573,9 @@ final class SpendLedger: Service, Sendable {
                         // Nothing that needs as much can fit any more: those waiting for it stop waiting.
                         hopeless.append((refusal.scope, reservation.amount))
                         completions.append((promise, answer))
-                    } else if let deadline = parkingDeadline(reservation), state.parked.count < Self.parkedLimit {
+                    } else if !state.stopping, let deadline = parkingDeadline(reservation),
+                        state.parked.count < Self.parkedLimit
+                    {
                         // The first, asked again and still short, stays first; newcomers queue behind.
                         let waiting = Parked(
                             reservation: reservation,
@@ -734,10 +739,13 @@ final class SpendLedger: Service, Sendable {
     /// Refuses the reservations waiting for budget, lets requests still in flight finish and moves the
     /// journal into the store; with nothing left, gives back the holds and ends the lease.
     private func settleAtShutdown() async throws {
-        // Nothing is admitted from now on.
+        // Nothing waits for budget from now on.
         Self.complete(
             state.withLock { state in
-                defer { state.parked = [] }
+                defer {
+                    state.parked = []
+                    state.stopping = true
+                }
                 return state.parked.map { ($0.promise, .refused($0.refusal)) }
             }
         )

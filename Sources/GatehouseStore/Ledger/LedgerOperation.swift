@@ -86,7 +86,7 @@ public struct BudgetRefusal: Sendable, Hashable {
     /// When the budget's window starts again (Unix seconds); nil for a `total` budget.
     public var resetsAt: Int64?
 
-    public init(scope: String, limit: Cost, remaining: Cost, reserved: Cost = .zero, resetsAt: Int64?) {
+    public init(scope: String, limit: Cost, remaining: Cost, reserved: Cost, resetsAt: Int64?) {
         self.scope = scope
         self.limit = limit
         self.remaining = remaining
