@@ -14,7 +14,7 @@ source scripts/processes.sh
 BIN=${GATEHOUSE_BIN:-.build/debug/gatehouse}
 if ! command -v prometheus > /dev/null || ! command -v chromium > /dev/null; then
     echo "installing prometheus and chromium (Debian packages)"
-    apt-get update -qq > /dev/null
+    apt_lists
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus chromium \
         fonts-dejavu-core > /dev/null
 fi

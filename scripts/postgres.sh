@@ -9,6 +9,7 @@
 # machine. initdb refuses to run as root, so the server runs as `postgres`.
 start_postgres() {
     if ! ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; then
+        apt_lists
         apt-get install -y -q postgresql > /dev/null
     fi
     local bin

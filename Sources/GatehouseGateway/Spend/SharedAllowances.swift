@@ -365,8 +365,10 @@ final class SharedAllowances: Sendable {
                 if state.covers(key, need.total, now: now) { continue }
                 state.retire(key, now: now)
                 // Near the limit a grant this gateway does not use keeps it from the others for a lease:
-                // the headroom is at most a quarter of what the store had left.
+                // the headroom is at most a quarter of what the store had left. Whole units, as requests
+                // and tokens are counted: a fraction left in each of two grants is a request neither admits.
                 let headroom = min((state.rates[key] ?? 0) * lease, (state.known[key]?.available ?? 0) / 4)
+                    .rounded(.down)
                 asks.append(
                     AllowanceAsk(
                         scope: key.scope,
