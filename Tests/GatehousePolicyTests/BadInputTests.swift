@@ -117,9 +117,20 @@ struct BadInputTests {
             spec:
               ingress: [{action: Allow, destination: {ports: [80]}}]
             """
-        #expect(errors(yaml).first?.code == .invalidPort)
+        let numeric = try #require(errors(yaml).first)
+        #expect(numeric.code == .invalidPort && numeric.field == "spec.ingress[0].destination")
+        #expect(numeric.reason.contains("a numeric port or port range needs the rule's protocol"))
         let range = yaml.replacingOccurrences(of: "{ports: [80]}", with: "{ports: [\"90:80\"]}, protocol: TCP")
         #expect(errors(range).first?.code == .invalidPort)
+        // Named ports alone need no protocol; beside a number they still do, and ICMP has no ports at all.
+        #expect(errors(yaml.replacingOccurrences(of: "[80]", with: "[http, metrics]")).isEmpty)
+        let mixed = yaml.replacingOccurrences(of: "{ports: [80]}", with: "{ports: [http], notPorts: [\"80:90\"]}")
+        #expect(errors(mixed).first?.code == .invalidPort)
+        let icmp = yaml.replacingOccurrences(of: "{ports: [80]}", with: "{ports: [http]}, protocol: ICMP")
+        let underICMP = try #require(errors(icmp).first)
+        #expect(underICMP.code == .invalidPort && underICMP.reason.contains("TCP, UDP or SCTP"))
+        let badName = yaml.replacingOccurrences(of: "[80]", with: "[Not_A_Name]")
+        #expect(errors(badName).first?.code == .invalidPort)
     }
 
     @Test("Calico services rules: exclusive fields, a namespace in global policies; slices name their service")

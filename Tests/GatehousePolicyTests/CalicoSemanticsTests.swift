@@ -190,6 +190,80 @@ struct CalicoSemanticsTests {
         #expect(try fixture.verdict("ai/rag", "ai/model", port: 8000, sourcePort: 5353) == .allow)
     }
 
+    /// Three servers declaring a port named `serve` on TCP, UDP and SCTP, and one declaring it on no
+    /// protocol at all, as Felix's named-port tests spread one name over workloads
+    /// (felix/fv/named_ports_test.go; felix/calc/named_port_index.go keys each by IP, protocol and port).
+    static let namedPortCluster =
+        ClusterYAML.namespace("ai")
+        + ClusterYAML.pod("ai", "tcp", ip: "10.0.2.1", labels: ["role": "server"], ports: [("serve", 8000, "TCP")])
+        + ClusterYAML.pod("ai", "udp", ip: "10.0.2.2", labels: ["role": "server"], ports: [("serve", 5353, "UDP")])
+        + ClusterYAML.pod("ai", "sctp", ip: "10.0.2.3", labels: ["role": "server"], ports: [("serve", 3868, "SCTP")])
+        + ClusterYAML.pod("ai", "none", ip: "10.0.2.4", labels: ["role": "server"])
+        + ClusterYAML.pod("ai", "client", ip: "10.0.2.9", labels: ["role": "client"], ports: [("serve", 7000, "TCP")])
+
+    static func namedPortPolicy(_ rule: String) -> String {
+        """
+        apiVersion: projectcalico.org/v3
+        kind: NetworkPolicy
+        metadata: {name: p, namespace: ai}
+        spec:
+          selector: role == 'server'
+          types: [Ingress]
+          ingress: [\(rule)]
+        """
+    }
+
+    @Test("a named port without a protocol matches on the protocol each pod declares for it")
+    func namedPortsWithoutProtocol() throws {
+        let fixture = try PolicyFixture(
+            Self.namedPortCluster + Self.namedPortPolicy("{action: Allow, destination: {ports: [serve]}}")
+        )
+        #expect(try fixture.verdict("ai/client", "ai/tcp", port: 8000) == .allow)
+        #expect(try fixture.verdict("ai/client", "ai/tcp", port: 8000, protocol: .udp) == .deny)
+        #expect(try fixture.verdict("ai/client", "ai/udp", port: 5353, protocol: .udp) == .allow)
+        #expect(try fixture.verdict("ai/client", "ai/udp", port: 5353) == .deny)
+        #expect(try fixture.verdict("ai/client", "ai/sctp", port: 3868, protocol: .sctp) == .allow)
+        #expect(try fixture.verdict("ai/client", "ai/sctp", port: 3868) == .deny)
+        // Another pod's number for the name is not this pod's, and a pod without the name matches nothing.
+        #expect(try fixture.verdict("ai/client", "ai/tcp", port: 5353, protocol: .udp) == .deny)
+        #expect(try fixture.verdict("ai/client", "ai/none", port: 8000) == .deny)
+    }
+
+    @Test("named notPorts without a protocol exclude only the declared protocol and port")
+    func namedNotPortsWithoutProtocol() throws {
+        let fixture = try PolicyFixture(
+            Self.namedPortCluster + Self.namedPortPolicy("{action: Allow, destination: {notPorts: [serve]}}")
+        )
+        #expect(try fixture.verdict("ai/client", "ai/tcp", port: 8000) == .deny)
+        #expect(try fixture.verdict("ai/client", "ai/tcp", port: 8000, protocol: .udp) == .allow)
+        #expect(try fixture.verdict("ai/client", "ai/tcp", port: 8001) == .allow)
+        #expect(try fixture.verdict("ai/client", "ai/udp", port: 5353, protocol: .udp) == .deny)
+        #expect(try fixture.verdict("ai/client", "ai/sctp", port: 3868, protocol: .sctp) == .deny)
+        #expect(try fixture.verdict("ai/client", "ai/none", port: 8000) == .allow)
+    }
+
+    @Test("named source ports without a protocol resolve on the source pod")
+    func namedSourcePortsWithoutProtocol() throws {
+        let fixture = try PolicyFixture(
+            Self.namedPortCluster + Self.namedPortPolicy("{action: Allow, source: {ports: [serve]}}")
+        )
+        #expect(try fixture.verdict("ai/client", "ai/tcp", port: 8000, sourcePort: 7000) == .allow)
+        #expect(try fixture.verdict("ai/client", "ai/udp", port: 5353, protocol: .udp, sourcePort: 7000) == .deny)
+        #expect(try fixture.verdict("ai/client", "ai/tcp", port: 8000, sourcePort: 7001) == .deny)
+        #expect(try fixture.verdict("ai/client", "ai/tcp", port: 8000) == .deny, "an ephemeral port is no named port")
+    }
+
+    @Test("a named port under a rule's protocol matches only pods declaring it on that protocol")
+    func namedPortProtocolMismatch() throws {
+        let fixture = try PolicyFixture(
+            Self.namedPortCluster
+                + Self.namedPortPolicy("{action: Allow, protocol: UDP, destination: {ports: [serve]}}")
+        )
+        #expect(try fixture.verdict("ai/client", "ai/udp", port: 5353, protocol: .udp) == .allow)
+        #expect(try fixture.verdict("ai/client", "ai/tcp", port: 8000) == .deny)
+        #expect(try fixture.verdict("ai/client", "ai/tcp", port: 8000, protocol: .udp) == .deny)
+    }
+
     @Test("Admin tier before Kubernetes policies; Baseline only where no NetworkPolicy selects the pod")
     func clusterNetworkPolicyTiers() throws {
         let fixture = try fixture(

@@ -179,13 +179,18 @@ enum CalicoDecoder {
             ipVersion = family
         }
         for (entityField, match) in [(object["source"], source), (object["destination"], destination)] {
-            let hasPorts = !match.ports.isEmpty || !match.notPorts.isEmpty
-            if hasPorts, only != .tcp && only != .udp && only != .sctp {
-                throw (entityField ?? field).error(
-                    .invalidPort,
-                    "ports and notPorts need the rule's protocol to be TCP, UDP or SCTP"
-                )
-            }
+            let ports = match.ports + match.notPorts
+            guard !ports.isEmpty, only != .tcp && only != .udp && only != .sctp else { continue }
+            // Calico's validator (validateRule) lets a rule without a protocol have named ports: Felix
+            // matches each on the protocol the pod's container port of that name declares. A number or a
+            // range has no protocol of its own, and a named port under ICMP has none to match.
+            if only == nil, ports.allSatisfy({ if case .named = $0.ports { true } else { false } }) { continue }
+            throw (entityField ?? field).error(
+                .invalidPort,
+                only == nil
+                    ? "a numeric port or port range needs the rule's protocol to be TCP, UDP or SCTP"
+                    : "ports and notPorts need the rule's protocol to be TCP, UDP or SCTP"
+            )
         }
         let hasHTTP = object["http"] != nil
         if hasHTTP {
