@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "GatehousePolicy", targets: ["GatehousePolicy"]),
         .library(name: "GatehouseStore", targets: ["GatehouseStore"]),
         .library(name: "GatehouseGuard", targets: ["GatehouseGuard"]),
+        .library(name: "GatehouseCluster", targets: ["GatehouseCluster"]),
         .library(name: "GatehouseFlows", targets: ["GatehouseFlows"]),
         .library(name: "GatehouseGateway", targets: ["GatehouseGateway"]),
         .library(name: "GatehouseFixtureModel", targets: ["GatehouseFixtureModel"]),
@@ -51,6 +52,17 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "GatehouseCluster",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(name: "GatehouseGuard"),
@@ -108,6 +120,7 @@ let package = Package(
                 "GatehouseGateway",
                 "GatehouseFlows",
                 "GatehouseFixtureModel",
+                "GatehouseCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -150,6 +163,7 @@ let package = Package(
         ),
         .testTarget(name: "GatehouseCLITests", dependencies: ["gatehouse", "GatehouseTesting"]),
         .testTarget(name: "GatehouseGuardTests", dependencies: ["GatehouseGuard"]),
+        .testTarget(name: "GatehouseClusterTests", dependencies: ["GatehouseCluster"]),
         .testTarget(
             name: "GatehouseFlowsTests",
             dependencies: [

@@ -22,13 +22,24 @@ struct BundleBuilder {
     }
 
     /// Adds one object (or the items of a `List`); an error is recorded and the object skipped.
-    mutating func add(_ field: Field) {
+    ///
+    /// The API server's typed lists (`PodList`, as `GET /api/v1/pods` answers) leave `kind` and
+    /// `apiVersion` out of their items: those come from the list, as client-go fills them in.
+    mutating func add(_ field: Field, listed: (apiVersion: String, kind: String)? = nil) {
         do {
             let object = try field.looseObject()
-            let apiVersion = try object["apiVersion"]?.string() ?? ""
-            let kind = try object.required("kind").string()
+            let apiVersion = try object["apiVersion"]?.string() ?? listed?.apiVersion ?? ""
+            let kind: String
+            if let own = try object["kind"]?.string() {
+                kind = own
+            } else if let listed {
+                kind = listed.kind
+            } else {
+                kind = try object.required("kind").string()
+            }
             if kind == "List" || kind.hasSuffix("List") && object["items"] != nil {
-                for item in try object.required("items").list() { add(item) }
+                let member = kind == "List" ? nil : (apiVersion: apiVersion, kind: String(kind.dropLast(4)))
+                for item in try object.required("items").list() { add(item, listed: member) }
                 return
             }
             try decode(object, apiVersion: apiVersion, kind: kind)
@@ -38,7 +49,10 @@ struct BundleBuilder {
     }
 
     private mutating func decode(_ object: FieldObject, apiVersion: String, kind: String) throws(ResourceError) {
-        let group = apiVersion.split(separator: "/").dropLast().joined(separator: "/")
+        var group = apiVersion.split(separator: "/").dropLast().joined(separator: "/")
+        // Calico's own API (projectcalico.org/v3) and the custom resources that back it in clusters
+        // without Calico's API server (crd.projectcalico.org/v1) carry the same specs.
+        if group == "crd.projectcalico.org" { group = "projectcalico.org" }
         if let policy = try policy(object, group: group, kind: kind) {
             // Policies are checked for unknown top-level fields too (state objects carry many we never read).
             _ = try object.field.object(known: KubernetesDecoder.objectFields)

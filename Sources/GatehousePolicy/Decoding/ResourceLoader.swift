@@ -11,7 +11,10 @@ public struct ResourceLoader: Sendable {
 
     /// Loads files and folders (`*.yaml`, `*.yml`, `*.json`, recursively); `-` reads standard input.
     public func load(paths: [String]) throws(ResourceErrors) -> ResourceBundle {
-        var builder = BundleBuilder()
+        try load(paths: paths, texts: [])
+    }
+
+    private func add(paths: [String], to builder: inout BundleBuilder) {
         for path in paths {
             let files: [String]
             do {
@@ -31,13 +34,18 @@ public struct ResourceLoader: Sendable {
                 builder.add(text: text, file: file)
             }
         }
-        return try builder.finish(strict: strict)
     }
 
     /// Loads one text, as if read from `file`.
     public func load(text: String, file: String) throws(ResourceErrors) -> ResourceBundle {
+        try load(paths: [], texts: [(text: text, file: file)])
+    }
+
+    /// Loads files and folders, then texts read elsewhere (a live cluster's lists), named by `file`.
+    public func load(paths: [String], texts: [(text: String, file: String)]) throws(ResourceErrors) -> ResourceBundle {
         var builder = BundleBuilder()
-        builder.add(text: text, file: file)
+        add(paths: paths, to: &builder)
+        for (text, file) in texts { builder.add(text: text, file: file) }
         return try builder.finish(strict: strict)
     }
 

@@ -3,7 +3,7 @@ import GatehouseCore
 import GatehousePolicy
 
 /// `gatehouse policy diff`: which verdicts change if NEW replaces OLD.
-struct DiffCommand: ParsableCommand {
+struct DiffCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
         abstract: "Show which (source, destination, port) verdicts change between two policy sets.",
@@ -20,7 +20,7 @@ struct DiffCommand: ParsableCommand {
     @Option(
         name: .customLong("against"),
         parsing: .upToNextOption,
-        help: "The new policy set: files or folders; repeatable."
+        help: "The new policy set: files, folders or k8s://[CONTEXT]; repeatable."
     )
     var against: [String] = []
 
@@ -39,9 +39,9 @@ struct DiffCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let old = try input.load()
-        let new = try InputOptions.load(against + apply, strict: input.strict)
+    func run() async throws {
+        let old = try await input.load()
+        let new = try await InputOptions.load(against + apply, strict: input.strict, cluster: input.cluster)
         let cluster = old.cluster.merging(new.cluster)
         let newPolicies = apply.isEmpty ? new.policySet : old.policySet.applying(new.policySet)
         let diff = PolicyDiff(cluster: cluster, old: old.policySet, new: newPolicies)

@@ -3,7 +3,7 @@ import GatehouseCore
 import GatehousePolicy
 
 /// `gatehouse policy explain`: one flow's verdict with the trace of both directions.
-struct ExplainCommand: ParsableCommand {
+struct ExplainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Explain why one flow is allowed or denied.",
@@ -37,8 +37,8 @@ struct ExplainCommand: ParsableCommand {
         if sourcePort == 0 { throw ValidationError("--source-port must be 1-65535") }
     }
 
-    func run() throws {
-        let bundle = try input.load()
+    func run() async throws {
+        let bundle = try await input.load()
         let engine = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
         let flow: Flow
         do {

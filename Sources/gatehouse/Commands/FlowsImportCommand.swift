@@ -7,7 +7,7 @@ import GatehouseStore
 
 /// `gatehouse flows import hubble.jsonl -f cluster/ [--against proposed/]`: flow logs from Hubble and
 /// Calico become flow records, evaluated against the loaded policy set.
-struct FlowsImportCommand: ParsableCommand {
+struct FlowsImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import flow logs from Hubble (hubble observe -o json) and Calico (Goldmane, Whisker).",
@@ -26,9 +26,11 @@ struct FlowsImportCommand: ParsableCommand {
     @Option(
         name: [.customShort("f"), .customLong("filename")],
         parsing: .upToNextOption,
-        help: "Cluster state and policies to evaluate the flows against (files or folders)."
+        help: "Cluster state and policies to evaluate the flows against: files, folders or k8s://[CONTEXT]."
     )
     var files: [String] = []
+
+    @OptionGroup var cluster: ClusterOptions
 
     @Option(name: .customLong("against"), parsing: .upToNextOption, help: "A proposed policy set to compare with.")
     var against: [String] = []
@@ -41,19 +43,20 @@ struct FlowsImportCommand: ParsableCommand {
 
     func validate() throws {
         guard !logs.isEmpty else { throw ValidationError("give at least one flow log file (or - for standard input)") }
-        if !against.isEmpty && files.isEmpty {
-            throw ValidationError("--against compares with the set given by -f: give -f too")
+        if !against.isEmpty && files.isEmpty && !cluster.cluster {
+            throw ValidationError("--against compares with the set given by -f or --cluster: give one of them too")
         }
     }
 
-    func run() throws {
+    func run() async throws {
         var engine: PolicyEngine?
         var proposed: PolicyEngine?
-        if !files.isEmpty {
-            let bundle = try InputOptions.load(files, strict: false)
+        let sources = files + cluster.sources
+        if !sources.isEmpty {
+            let bundle = try await InputOptions.load(sources, strict: false, cluster: cluster)
             engine = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
             if !against.isEmpty {
-                let new = try InputOptions.load(against, strict: false)
+                let new = try await InputOptions.load(against, strict: false, cluster: cluster)
                 proposed = PolicyEngine(cluster: bundle.cluster.merging(new.cluster), policySet: new.policySet)
             }
         }

@@ -1,30 +1,50 @@
 import ArgumentParser
+import GatehouseCluster
 import GatehousePolicy
 
-/// `-f PATH...` and `--strict`, shared by the policy commands.
+/// `-f PATH...`, `--cluster` and `--strict`, shared by the policy commands.
 struct InputOptions: ParsableArguments {
     @Option(
         name: [.customShort("f"), .customLong("filename")],
         parsing: .upToNextOption,
-        help: "A file or folder of YAML/JSON (policies and cluster state); repeatable; - reads standard input."
+        help: """
+            A file or folder of YAML/JSON (policies and cluster state), or k8s://[CONTEXT] for a live cluster; \
+            repeatable; - reads standard input.
+            """
     )
     var files: [String] = []
 
     @Flag(help: "Treat unknown kinds and unknown fields as errors.")
     var strict = false
 
+    @OptionGroup var cluster: ClusterOptions
+
     func validate() throws {
-        guard !files.isEmpty else { throw ValidationError("give at least one file or folder with -f") }
+        guard !files.isEmpty || cluster.cluster else {
+            throw ValidationError("give at least one file or folder with -f, or --cluster")
+        }
     }
 
-    /// Loads the files, printing warnings; on errors prints them all and exits 2 (no partial policy set).
-    func load() throws -> ResourceBundle {
-        try InputOptions.load(files, strict: strict)
+    /// Loads the files and the cluster, printing warnings; on errors prints them all and exits 2 (no
+    /// partial policy set).
+    func load() async throws -> ResourceBundle {
+        try await InputOptions.load(files + cluster.sources, strict: strict, cluster: cluster)
     }
 
-    static func load(_ files: [String], strict: Bool) throws -> ResourceBundle {
+    /// Loads files, folders and `k8s://` sources together, so a policy file may refer to the cluster's
+    /// tiers and a duplicate between the two is found.
+    static func load(_ sources: [String], strict: Bool, cluster: ClusterOptions) async throws -> ResourceBundle {
+        var paths: [String] = []
+        var texts: [(text: String, file: String)] = []
+        for source in sources {
+            if source.hasPrefix(ClusterOptions.scheme) {
+                texts += try await cluster.read(source).pages.map { ($0.text, $0.location) }
+            } else {
+                paths.append(source)
+            }
+        }
         do {
-            let bundle = try ResourceLoader(strict: strict).load(paths: files)
+            let bundle = try ResourceLoader(strict: strict).load(paths: paths, texts: texts)
             for warning in bundle.warnings { Console.warning(warning.description) }
             return bundle
         } catch {

@@ -3,7 +3,7 @@ import GatehouseCore
 import GatehousePolicy
 
 /// `gatehouse policy lint`: findings a zero-trust reviewer wants, with stable codes.
-struct LintCommand: ParsableCommand {
+struct LintCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lint",
         abstract: "Review policies against the cluster state: gaps, dead rules, risky allows.",
@@ -13,8 +13,8 @@ struct LintCommand: ParsableCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var output: OutputOptions
 
-    func run() throws {
-        let bundle = try input.load()
+    func run() async throws {
+        let bundle = try await input.load()
         let findings = PolicyLinter(bundle: bundle).findings()
         switch output.output {
         case .table:

@@ -4,7 +4,7 @@ import GatehouseCore
 import GatehousePolicy
 
 /// `gatehouse policy matrix`: the reachability truth table of all pods and listed external addresses.
-struct MatrixCommand: ParsableCommand {
+struct MatrixCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "matrix",
         abstract: "Print who can reach whom on a port: every pod and listed external address, both ways.",
@@ -47,8 +47,8 @@ struct MatrixCommand: ParsableCommand {
         IPAddress(text.hasPrefix("ip:") ? text.dropFirst(3) : Substring(text))
     }
 
-    func run() throws {
-        var bundle = try input.load()
+    func run() async throws {
+        var bundle = try await input.load()
         bundle.cluster.add(external: external.compactMap(MatrixCommand.address))
         let engine = PolicyEngine(cluster: bundle.cluster, policySet: bundle.policySet)
         var ports: [(IPProtocol, UInt16)] = []

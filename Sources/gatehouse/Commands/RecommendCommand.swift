@@ -6,7 +6,7 @@ import GatehousePolicy
 import GatehouseStore
 
 /// `gatehouse policy recommend -f cluster/ [--calico]` and `gatehouse policy recommend --models`.
-struct RecommendCommand: ParsableCommand {
+struct RecommendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recommend",
         abstract: "Recommend least-privilege policies from the stored flows (or model access from the audit trail).",
@@ -24,9 +24,11 @@ struct RecommendCommand: ParsableCommand {
     @Option(
         name: [.customShort("f"), .customLong("filename")],
         parsing: .upToNextOption,
-        help: "Cluster state (pods, namespaces): files or folders."
+        help: "Cluster state (pods, namespaces): files, folders or k8s://[CONTEXT]."
     )
     var files: [String] = []
+
+    @OptionGroup var cluster: ClusterOptions
 
     @Flag(help: "Write Calico NetworkPolicies instead of Kubernetes ones.")
     var calico = false
@@ -45,16 +47,20 @@ struct RecommendCommand: ParsableCommand {
 
     func validate() throws {
         if models {
-            guard files.isEmpty, !calico, namespace.isEmpty else {
-                throw ValidationError("--models reads the audit trail: -f, --calico and --namespace do not apply")
+            guard files.isEmpty, !cluster.cluster, !calico, namespace.isEmpty else {
+                throw ValidationError(
+                    "--models reads the audit trail: -f, --cluster, --calico and --namespace do not apply"
+                )
             }
         } else {
-            guard !files.isEmpty else { throw ValidationError("give the cluster state with -f") }
+            guard !files.isEmpty || cluster.cluster else {
+                throw ValidationError("give the cluster state with -f or --cluster")
+            }
             if groupBy != nil { throw ValidationError("--group-by goes with --models") }
         }
     }
 
-    func run() throws {
+    func run() async throws {
         do {
             let store = try data.open()
             if models {
@@ -70,7 +76,7 @@ struct RecommendCommand: ParsableCommand {
                 print(recommendation.yaml, terminator: "")
                 return
             }
-            let bundle = try InputOptions.load(files, strict: false)
+            let bundle = try await InputOptions.load(files + cluster.sources, strict: false, cluster: cluster)
             var filter = FlowFilter()
             filter.since = range.start
             filter.until = range.end

@@ -21,6 +21,11 @@ enum Console {
         }
     }
 
+    /// Something left out on purpose (a kind the cluster does not serve), not a problem.
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("note: \(message)\n".utf8))
+    }
+
     static func warning(_ message: String) {
         FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }
