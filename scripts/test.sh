@@ -6,8 +6,9 @@
 # installs the openai package from PyPI into .build), openssl and curl; the observability test installs
 # Debian's prometheus and chromium. Every store test runs on SQLite and on a throwaway PostgreSQL 15
 # (Debian's postgresql, installed when missing) that scripts/postgres.sh starts here. deploy/ is checked by
-# scripts/deploy.sh (kubectl, kubernetes-validate from PyPI, kube-apiserver built by ../shared/k8s), and
-# the image's static binary by scripts/static.sh.
+# scripts/deploy.sh (kubectl, kubernetes-validate from PyPI, kube-apiserver built by ../shared/k8s), the
+# commands' --cluster by scripts/cluster.sh (the same API server), and the image's static binary by
+# scripts/static.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/processes.sh
@@ -46,6 +47,9 @@ scripts/replicas.sh
 
 echo "== deploy: the manifests validated, their NetworkPolicies checked with policy matrix, dry-run on kube-apiserver"
 scripts/deploy.sh
+
+echo "== cluster: the policy commands against kube-apiserver (--cluster, RBAC, 2,000 pods)"
+scripts/cluster.sh
 
 echo "== static: the image's binary (release, static Swift runtime) in a root with only what the image holds"
 scripts/static.sh

@@ -151,12 +151,19 @@ public final class KubernetesClient: Sendable {
     }
 
     /// A transport error in a few words: NIO's descriptions of TLS and socket errors are long.
-    private static func describe(_ error: any Error) -> String {
+    static func describe(_ error: any Error) -> String {
         if let error = error as? HTTPClientError {
             if error == .connectTimeout { return "the connection timed out" }
             if error == .deadlineExceeded || error == .readTimeout { return "the request timed out" }
         }
-        if error is NIOSSLError || error is BoringSSLError { return "TLS failed: \(error)" }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if error is NIOSSLError || error is BoringSSLError {
+            if "\(error)".contains("CERTIFICATE_VERIFY_FAILED") {
+                return
+                    "the TLS handshake failed: the server's certificate is not signed by a CA the configuration trusts"
+            }
+            return "the TLS handshake failed"
+        }
         return "\(error)"
     }
 }

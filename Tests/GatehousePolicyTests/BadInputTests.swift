@@ -184,6 +184,24 @@ struct BadInputTests {
         #expect(errors(yaml, strict: true).count == 2)
     }
 
+    @Test("the API server's typed lists: items take kind and apiVersion from the list, as client-go fills them in")
+    func typedLists() throws {
+        let json = """
+            {"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[
+             {"metadata":{"name":"a","namespace":"x"},"status":{"podIP":"10.0.0.1"}},
+             {"metadata":{"name":"b","namespace":"x"},"status":{"podIP":"10.0.0.2"}}]}
+            ---
+            {"kind":"GlobalNetworkPolicyList","apiVersion":"crd.projectcalico.org/v1","items":[
+             {"metadata":{"name":"default.deny"},"spec":{"tier":"default","selector":"all()","types":["Ingress"]}}]}
+            """
+        let bundle = try ResourceLoader(strict: true).load(text: json, file: "k8s://test/api/v1/pods")
+        #expect(bundle.cluster.pod(named: "x/a") != nil && bundle.cluster.pod(named: "x/b") != nil)
+        #expect(bundle.policySet.policies.map(\.reference.description) == ["GlobalNetworkPolicy default.deny"])
+        // A list item with a kind of its own keeps it; a bare `List`'s items must name theirs.
+        let untyped = #"{"kind":"List","apiVersion":"v1","items":[{"metadata":{"name":"a"}}]}"#
+        #expect(errors(untyped).map(\.field) == ["items[0].kind"])
+    }
+
     @Test("every error of a load is reported and nothing is returned")
     func allErrors() {
         let yaml =
