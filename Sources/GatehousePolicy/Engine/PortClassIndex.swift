@@ -19,6 +19,11 @@ struct PortClassIndex: Sendable {
     let count: Int
 
     init(policySets: [PolicySet], cluster: Cluster) {
+        self.init(policySets: policySets, clusters: [cluster])
+    }
+
+    /// The classes no rule or declared port of any of the sets and clusters tells apart.
+    init(policySets: [PolicySet], clusters: [Cluster]) {
         var cuts: [Set<UInt32>] = Array(repeating: [0, 1], count: Self.protocols.count)
         func cut(_ proto: IPProtocol?, _ range: PortRange) {
             for (position, candidate) in Self.protocols.enumerated() where proto == nil || proto == candidate {
@@ -33,14 +38,16 @@ struct PortClassIndex: Sendable {
                 }
             }
         }
-        for pod in cluster.pods {
-            for port in pod.ports { cut(port.protocol, PortRange(port.port)) }
-        }
-        for slice in cluster.endpointSlices {
-            for port in slice.ports { if let number = port.port { cut(port.protocol, PortRange(number)) } }
-        }
-        for service in cluster.services.values {
-            for port in service.ports { cut(port.protocol, PortRange(port.targetNumber ?? port.port)) }
+        for cluster in clusters {
+            for pod in cluster.pods {
+                for port in pod.ports { cut(port.protocol, PortRange(port.port)) }
+            }
+            for slice in cluster.endpointSlices {
+                for port in slice.ports { if let number = port.port { cut(port.protocol, PortRange(number)) } }
+            }
+            for service in cluster.services.values {
+                for port in service.ports { cut(port.protocol, PortRange(port.targetNumber ?? port.port)) }
+            }
         }
         var lowerBounds: [[UInt16]] = []
         var offsets: [Int] = []

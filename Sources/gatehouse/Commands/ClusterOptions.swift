@@ -28,20 +28,24 @@ struct ClusterOptions: ParsableArguments {
     /// `k8s://` with --cluster, as if given with -f.
     var sources: [String] { cluster ? [ClusterOptions.scheme] : [] }
 
-    /// Reads the cluster `source` names; prints its notes, and on error prints it and exits 2.
-    func read(_ source: String) async throws -> ClusterSnapshot {
+    /// A client of the cluster `source` names; on a configuration error prints it and exits 2.
+    func client(_ source: String) throws -> KubernetesClient {
         let named = String(source.dropFirst(ClusterOptions.scheme.count))
-        let client: KubernetesClient
         do {
             let connection = try ClusterConnection.resolve(
                 kubeconfig: kubeconfig,
                 context: named.isEmpty ? context : named
             )
-            client = try KubernetesClient(connection: connection)
+            return try KubernetesClient(connection: connection)
         } catch {
             Console.error(error.reason)
             throw ExitCode(2)
         }
+    }
+
+    /// Reads the cluster `source` names; prints its notes, and on error prints it and exits 2.
+    func read(_ source: String) async throws -> ClusterSnapshot {
+        let client = try self.client(source)
         do {
             var reader = ClusterReader(client: client)
             reader.pageSize = chunkSize

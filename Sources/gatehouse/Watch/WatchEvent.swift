@@ -1,0 +1,98 @@
+import Foundation
+import GatehousePolicy
+
+/// One line of `policy watch`: what changed in the cluster, the flows it opened and closed, and the lint
+/// findings it brought or resolved.
+struct WatchEvent: Encodable {
+    struct FlowChange: Encodable {
+        let from: String
+        let to: String
+        let `protocol`: String
+        let ports: String
+        /// What decides the flow now.
+        let reason: String
+    }
+
+    struct Findings: Encodable {
+        let added: [LintFinding]
+        let resolved: [LintFinding]
+    }
+
+    enum Change: String, Encodable {
+        /// Every kind listed: the state the next events are compared with.
+        case synced = "SYNCED"
+        case added = "ADDED"
+        case modified = "MODIFIED"
+        case deleted = "DELETED"
+        /// A kind listed again after 410 Gone.
+        case relisted = "RELISTED"
+        /// The change cannot be loaded: the last good state stays in force.
+        case invalid = "INVALID"
+    }
+
+    let type: Change
+    let time: Date
+    let kind: String?
+    let namespace: String?
+    let name: String?
+    let resourceVersion: String?
+    let opened: [FlowChange]
+    let closed: [FlowChange]
+    let lint: Findings
+    /// Flows checked for this change.
+    let checkedFlows: Int
+    /// With `SYNCED`: objects read; with `INVALID`: the errors.
+    let objects: Int?
+    let errors: [String]?
+
+    var subject: String {
+        guard let kind else { return "" }
+        return "\(kind) \(namespace.map { "\($0)/" } ?? "")\(name ?? "")"
+    }
+
+    /// The table form: a headline, then one line per opened or closed flow and per finding.
+    var text: String {
+        let clock = WatchEvent.clock.string(from: time)
+        var lines: [String] = []
+        switch type {
+        case .synced:
+            lines.append("\(clock)  SYNCED    \(objects ?? 0) objects; \(lint.added.count) lint finding(s)")
+        case .invalid:
+            lines.append("\(clock)  INVALID   \(subject): not loaded, the last good state stays in force")
+            lines += (errors ?? []).map { "    error  \($0)" }
+        default:
+            let padded = type.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+            lines.append("\(clock)  \(padded) \(subject): \(opened.count) flow(s) opened, \(closed.count) closed")
+        }
+        for change in opened { lines.append("    opened  \(change.line)") }
+        for change in closed { lines.append("    closed  \(change.line)") }
+        if type != .synced {
+            for finding in lint.added { lines.append("    lint +  \(WatchEvent.line(finding))") }
+            for finding in lint.resolved { lines.append("    lint -  \(WatchEvent.line(finding))") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One line of JSON, keys sorted, times in RFC 3339.
+    static func json(_ event: WatchEvent) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return String(decoding: try encoder.encode(event), as: UTF8.self)
+    }
+
+    static func line(_ finding: LintFinding) -> String {
+        "\(finding.severity.rawValue.uppercased()) \(finding.code): \(finding.object)\(finding.field.map { " \($0)" } ?? ""): \(finding.message)"
+    }
+
+    private static let clock: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "HH:mm:ss"
+        return formatter
+    }()
+}
+
+extension WatchEvent.FlowChange {
+    fileprivate var line: String { "\(from) -> \(to) \(self.protocol)/\(ports): \(reason)" }
+}
