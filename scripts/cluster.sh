@@ -117,6 +117,13 @@ print(differ)
 assert differ == [(6334, "TCP", "ai/rag-api", "ai/vector-db", True, False)], differ
 PY
 
+echo "== policy watch --cluster: each change with the flows it opened and closed"
+"$BIN" policy watch --cluster -o json --watch-timeout 2 > "$WORK/watch.jsonl" 2> "$WORK/watch.err" &
+WATCH=$!
+"$PYTHON" Tests/Cluster/fixture.py changes "$WORK/watch.jsonl" || { fail "policy watch"; cat "$WORK/watch.err"; }
+kill "$WATCH"; wait "$WATCH" 2> /dev/null || true
+! grep -q . "$WORK/watch.err" || { fail "policy watch wrote to stderr"; cat "$WORK/watch.err"; }
+
 echo "== refused and unreachable"
 cluster_config() { # FILE SERVER CA TOKEN
     KUBECONFIG=$1 kubectl config set-cluster test --server="$2" ${3:+--certificate-authority="$3"} > /dev/null
@@ -141,6 +148,9 @@ expect 2 forbidden gatehouse policy lint --kubeconfig "$WORK/auditor.kubeconfig"
     grep -q '^error: list networkpolicies.networking.k8s.io: forbidden (403): networkpolicies.networking.k8s.io is forbidden: User "system:serviceaccount:gatehouse:auditor" cannot list resource "networkpolicies"' "$WORK/forbidden.err" &&
     ! grep -qF "$AUDITOR" "$WORK/forbidden.err" "$WORK/forbidden.out" &&
     ok "RBAC forbids one kind: $(head -c 120 "$WORK/forbidden.err")…" || fail "forbidden: $(cat "$WORK/forbidden.err")"
+expect 2 watch-forbidden gatehouse policy watch --kubeconfig "$WORK/auditor.kubeconfig" --cluster &&
+    grep -q '^error: list networkpolicies.networking.k8s.io: forbidden (403)' "$WORK/watch-forbidden.err" &&
+    ok "policy watch: the first list forbidden, exit 2" || fail "watch forbidden: $(cat "$WORK/watch-forbidden.err")"
 kubectl create clusterrole netpol-reader --verb=list --resource=networkpolicies.networking.k8s.io > /dev/null
 kubectl create clusterrolebinding auditor-netpol --clusterrole=netpol-reader --serviceaccount=gatehouse:auditor > /dev/null
 expect 0 allowed gatehouse policy matrix --kubeconfig "$WORK/auditor.kubeconfig" --cluster -o json &&
@@ -202,6 +212,12 @@ for f in findings:
 assert counts == {f"scale-{n}": (200, 200) for n in range(10)}, counts
 PY
 echo "figure: policy lint --cluster over 2,000 pods (kube-apiserver 1.20 on loopback): ${SECONDS_TAKEN} s, max RSS $((KIB / 1024)) MiB"
+"$BIN" policy watch --cluster -o json > "$WORK/watch-scale.jsonl" 2> "$WORK/watch-scale.err" &
+WATCH=$!
+"$PYTHON" Tests/Cluster/fixture.py latency "$WORK/watch-scale.jsonl" || { fail "policy watch, 2,000 pods"; cat "$WORK/watch-scale.err"; }
+RSS=$(ps -o rss= -p "$WATCH" || echo 0)
+echo "figure: policy watch over 2,000 pods: RSS $((RSS / 1024)) MiB after the changes"
+kill "$WATCH"; wait "$WATCH" 2> /dev/null || true
 
 [ "$FAILURES" -eq 0 ] || { echo "$FAILURES failure(s)"; exit 1; }
 echo "cluster: all checks passed"

@@ -32,7 +32,8 @@ public struct ClusterWatcher: Sendable {
                 for resource in resources {
                     group.addTask { try await watch(resource, report: report) }
                 }
-                try await group.waitForAll()
+                // The first failure ends the watch at once (`waitForAll` would wait for every watch to end).
+                while try await group.next() != nil {}
             }
         } catch let error as ClusterError {
             throw error

@@ -15,6 +15,8 @@ public final class KubernetesClient: Sendable {
         public var connectTimeout = TimeAmount.seconds(10)
         /// How long one request may take, a page of a list included; watches set their own.
         public var requestTimeout = TimeAmount.seconds(60)
+        /// HTTP/1.1 connections at most: more than the kinds a watch holds open at once.
+        public var maximumConnections = 64
 
         public init() {}
     }
@@ -47,7 +49,10 @@ public final class KubernetesClient: Sendable {
             redirectConfiguration: .disallow,
             timeout: .init(connect: configuration.connectTimeout)
         )
-        http.httpVersion = .http1Only
+        // HTTP/2 when the server offers it, as client-go: every list and watch on one connection. Over
+        // HTTP/1.1 (plain http to `kubectl proxy`), a watch holds a connection for each kind it watches.
+        http.httpVersion = .automatic
+        http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.maximumConnections
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
     }
 

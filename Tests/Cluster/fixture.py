@@ -7,6 +7,10 @@ this sets its status (podIP, phase Running) through the status subresource, as a
                                      the status the file gives them
   fixture.py pods NAMESPACES PER     PER pods in each of NAMESPACES namespaces (scale-0, scale-1, ...), each
                                      with an address and a named port, eight requests at a time
+  fixture.py changes EVENTS          changes to the example cluster while `policy watch -o json` writes EVENTS:
+                                     each must show up as its event with the flows it opened or closed; prints
+                                     the time from each change's answer to its event
+  fixture.py latency EVENTS          one policy added and removed, one pod relabelled (the 2,000-pod cluster)
 """
 import concurrent.futures
 import http.client
@@ -14,7 +18,9 @@ import json
 import os
 import ssl
 import sys
+import statistics
 import threading
+import time
 import urllib.parse
 
 import yaml
@@ -89,6 +95,109 @@ def objects(files):
             yield from document["items"] if document["kind"] == "List" else [document]
 
 
+def lines_in(path):
+    with open(path) as f:
+        return len(f.read().splitlines())
+
+
+def wait_for(path, predicate, what, timeout=60, after=0):
+    """The first event after line `after` of the file `policy watch -o json` writes that matches, and when
+    it was seen."""
+    deadline = time.monotonic() + timeout
+    seen = after
+    while time.monotonic() < deadline:
+        with open(path) as f:
+            lines = f.read().splitlines()
+        for line in lines[seen:]:
+            event = json.loads(line)
+            if predicate(event):
+                return event, time.monotonic()
+        seen = len(lines)
+        time.sleep(0.005)
+    raise SystemExit(f"no event for {what} within {timeout} s")
+
+
+def flows(event, key):
+    return {(f["from"], f["to"], f["protocol"], f["ports"]) for f in event[key]}
+
+
+def change(path, what, act, expected_type, name, check):
+    """Does `act`, waits for its event, checks it; returns the seconds from the API's answer to the event."""
+    before = lines_in(path)
+    act()
+    start = time.monotonic()
+    event, seen = wait_for(path, lambda e: e["type"] == expected_type and e.get("name") == name, what, after=before)
+    problem = check(event)
+    if problem:
+        raise SystemExit(f"{what}: {problem}; event: {json.dumps(event)[:600]}")
+    print(f"ok   {what}: {expected_type} {event['kind']} {name}, {len(event['opened'])} opened, "
+          f"{len(event['closed'])} closed, lint +{len(event['lint']['added'])} -{len(event['lint']['resolved'])}"
+          f" ({(seen - start) * 1000:.0f} ms after the API answered)")
+    return seen - start
+
+
+DENY_WEB_EGRESS = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                   "metadata": {"name": "deny-egress", "namespace": "web"},
+                   "spec": {"podSelector": {}, "policyTypes": ["Egress"]}}
+
+
+def changes(path):
+    wait_for(path, lambda e: e["type"] == "SYNCED", "the first list")
+    latencies = []
+    latencies.append(change(
+        path, "a NetworkPolicy added", lambda: create(json.loads(json.dumps(DENY_WEB_EGRESS))), "ADDED", "deny-egress",
+        lambda e: None if ("web/frontend", "ai/rag-api", "TCP", "8080") in flows(e, "closed") and not e["opened"]
+        and any(f["code"] == "egress-blocks-dns" for f in e["lint"]["added"]) else "web/frontend -> rag-api not closed"))
+    # Past the watch's timeoutSeconds (2 s): the server has ended it, and the next change needs the watch
+    # opened again from where it left off.
+    time.sleep(3)
+    pod = "/api/v1/namespaces/ai/pods/rag-api"
+    latencies.append(change(
+        path, "a pod relabelled after the watch was renewed",
+        lambda: request("PATCH", pod, {"metadata": {"labels": {"app": "other"}}}, "application/merge-patch+json"),
+        "MODIFIED", "rag-api",
+        lambda e: None if ("ai/rag-api", "ai/vllm-0", "TCP", "8000") in flows(e, "closed") else "rag-api -> vllm not closed"))
+    latencies.append(change(
+        path, "the pod's label put back", lambda: request(
+            "PATCH", pod, {"metadata": {"labels": {"app": "rag-api"}}}, "application/merge-patch+json"),
+        "MODIFIED", "rag-api",
+        lambda e: None if ("ai/rag-api", "ai/vllm-0", "TCP", "8000") in flows(e, "opened") else "rag-api -> vllm not opened"))
+    bad = {"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy", "metadata": {"name": "typo"},
+           "spec": {"selector": "app ==", "types": ["Ingress"]}}
+    latencies.append(change(
+        path, "a Calico policy the engine cannot load", lambda: create(bad), "INVALID", "typo",
+        lambda e: None if any("spec.selector" in error for error in e["errors"]) else "no error for spec.selector"))
+    latencies.append(change(
+        path, "the bad policy deleted", lambda: request("DELETE", "/apis/projectcalico.org/v3/globalnetworkpolicies/typo"),
+        "DELETED", "typo", lambda e: None if not e["opened"] and not e["closed"] else "flows changed"))
+    latencies.append(change(
+        path, "the NetworkPolicy deleted",
+        lambda: request("DELETE", "/apis/networking.k8s.io/v1/namespaces/web/networkpolicies/deny-egress"),
+        "DELETED", "deny-egress",
+        lambda e: None if ("web/frontend", "ai/rag-api", "TCP", "8080") in flows(e, "opened") else "not reopened"))
+    print(f"figure: policy watch, API answer to event (example cluster): median "
+          f"{statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms over {len(latencies)} changes")
+
+
+def latency(path):
+    wait_for(path, lambda e: e["type"] == "SYNCED", "the first list", timeout=120)
+    latencies = []
+    latencies.append(change(
+        path, "a NetworkPolicy added among 2,000 pods", lambda: create(json.loads(json.dumps(DENY_WEB_EGRESS))),
+        "ADDED", "deny-egress", lambda e: None))
+    latencies.append(change(
+        path, "a pod relabelled among 2,000 pods",
+        lambda: request("PATCH", "/api/v1/namespaces/scale-3/pods/pod-7", {"metadata": {"labels": {"app": "x"}}},
+                        "application/merge-patch+json"),
+        "MODIFIED", "pod-7", lambda e: None))
+    latencies.append(change(
+        path, "the NetworkPolicy deleted among 2,000 pods",
+        lambda: request("DELETE", "/apis/networking.k8s.io/v1/namespaces/web/networkpolicies/deny-egress"),
+        "DELETED", "deny-egress", lambda e: None))
+    print(f"figure: policy watch, API answer to event (2,000 pods): median "
+          f"{statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms over {len(latencies)} changes")
+
+
 def main():
     if sys.argv[1] == "create":
         everything = list(objects(sys.argv[2:]))
@@ -116,6 +225,10 @@ def main():
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(pod, range(namespaces * per)))
         print(f"created {namespaces * per} pods in {namespaces} namespaces")
+    elif sys.argv[1] == "changes":
+        changes(sys.argv[2])
+    elif sys.argv[1] == "latency":
+        latency(sys.argv[2])
     else:
         raise SystemExit(__doc__)
 
