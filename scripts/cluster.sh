@@ -47,7 +47,7 @@ expect() {
 echo "== kinds the cluster does not serve"
 expect 0 bare gatehouse policy matrix --cluster &&
     grep -q '^note: projectcalico.org/v3 or crd.projectcalico.org/v1 is not served by this cluster: Tier, NetworkPolicy' "$WORK/bare.err" &&
-    grep -q '^note: policy.networking.k8s.io/v1alpha2 is not served by this cluster: ClusterNetworkPolicy skipped' "$WORK/bare.err" &&
+    grep -q '^note: policy.networking.k8s.io/v1beta1 or policy.networking.k8s.io/v1alpha2 is not served by this cluster: ClusterNetworkPolicy skipped' "$WORK/bare.err" &&
     ok "skipped with a note: $(grep -c '^note:' "$WORK/bare.err") notes" || fail "notes: $(cat "$WORK/bare.err")"
 
 echo "== the example cluster, created over the API"

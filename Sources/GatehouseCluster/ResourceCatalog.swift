@@ -48,7 +48,7 @@ public struct ResourceCatalog: Sendable {
                 kind: "ClusterNetworkPolicy",
                 plural: "clusternetworkpolicies",
                 namespaced: false,
-                versions: [("policy.networking.k8s.io", "v1alpha2")]
+                versions: [("policy.networking.k8s.io", "v1beta1"), ("policy.networking.k8s.io", "v1alpha2")]
             ),
             Entry(
                 kind: "AdminNetworkPolicy",

@@ -25,7 +25,11 @@ struct ClusterMirrorTests {
         // A kind's first list counts as a change even when empty: it completes the mirror.
         let changed = mirror.apply(.listed(policies, []))
         #expect(changed && mirror.isComplete)
-        #expect(mirror.texts.map(\.file) == ["k8s://test/api/v1/pods", "k8s://test/apis/networking.k8s.io/v1/networkpolicies"])
+        #expect(
+            mirror.texts.map(\.file) == [
+                "k8s://test/api/v1/pods", "k8s://test/apis/networking.k8s.io/v1/networkpolicies",
+            ]
+        )
         #expect(mirror.texts[0].text == #"{"apiVersion":"v1","kind":"PodList","items":[{"v":"1"},{"v":"2"}]}"#)
         // An event replayed after a reconnect, and the deletion of what is not there, change nothing.
         let changed2 = mirror.apply(.changed(pods, .modified, pod("a", version: "1")))

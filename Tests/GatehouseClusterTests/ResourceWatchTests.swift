@@ -36,7 +36,9 @@ struct ResourceWatchTests {
         var now = t0
         var waits: [Duration] = []
         for _ in 0..<8 {
-            #expect(watch.backoffAfterOneMoreFailure == (waits.last.map { min($0 * 2, .seconds(30)) } ?? .milliseconds(800)))
+            #expect(
+                watch.backoffAfterOneMoreFailure == (waits.last.map { min($0 * 2, .seconds(30)) } ?? .milliseconds(800))
+            )
             guard case .wait(let until) = watch.handle(.failed, now: now) else {
                 Issue.record("expected a wait")
                 return

@@ -137,4 +137,33 @@ struct AnalysisTests {
         let unchanged = PolicyDiff(cluster: old.cluster, old: old.policySet, new: old.policySet)
         #expect(unchanged.changes.isEmpty && unchanged.checkedFlows == 0)
     }
+    @Test("diff of two cluster states: a pod relabelled, one added, one deleted; only their flows change")
+    func clusterDiff() throws {
+        let bystander = ClusterYAML.pod("web", "api", ip: "10.0.1.2", labels: ["app": "api"])
+        let old = try PolicyFixture(Self.cluster + bystander + Self.policies).bundle
+        let newCluster =
+            bystander + ClusterYAML.namespace("ai") + ClusterYAML.namespace("web")
+            + ClusterYAML.pod("ai", "model", ip: "10.0.0.1", labels: ["app": "model"], ports: [("http", 8000, "TCP")])
+            + ClusterYAML.pod("ai", "rag", ip: "10.0.0.2", labels: ["app": "other"])
+            + ClusterYAML.pod("ai", "rag2", ip: "10.0.0.3", labels: ["app": "rag"])
+        let new = try PolicyFixture(newCluster + Self.policies).bundle
+        let sides = (old: (old.cluster, old.policySet), new: (new.cluster, new.policySet))
+        let touched = PolicyDiff(old: sides.old, new: sides.new, touched: ["ai/rag", "ai/rag2", "web/ui"])
+        let changes = Set(
+            touched.changes.map { "\($0.from)>\($0.to) \($0.protocol)/\($0.ports) \($0.before)->\($0.after)" }
+        )
+        #expect(changes.contains("ai/rag>ai/model TCP/8000 allow->deny"))
+        #expect(changes.contains("ai/rag2>ai/model TCP/8000 deny->allow"))
+        #expect(changes.contains("web/ui>ai/rag TCP/1-65535 allow->deny"))
+        #expect(!changes.contains { $0.hasPrefix("web/ui>ai/model") }, "denied before, and absent after")
+        let gone = try #require(touched.changes.first { $0.from == "web/ui" && $0.to == "ai/rag" })
+        #expect(gone.afterReason == "the source does not exist")
+        // Checking every flow finds nothing more: a pod's changes matter only to its own flows.
+        let everything = PolicyDiff(old: sides.old, new: sides.new, touched: nil)
+        #expect(everything.changes == touched.changes)
+        #expect(everything.checkedFlows > touched.checkedFlows)
+        // Nothing touched, nothing checked.
+        let none = PolicyDiff(old: sides.old, new: sides.new, touched: [])
+        #expect(none.changes.isEmpty && none.checkedFlows == 0)
+    }
 }
