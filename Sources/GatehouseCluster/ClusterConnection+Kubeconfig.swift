@@ -34,6 +34,13 @@ extension ClusterConnection {
             if let context { throw ClusterError(.configuration, "context \"\(context)\": there is no kubeconfig") }
             return try inCluster(environment: environment, directory: serviceAccountDirectory)
         }
+        if kubeconfig == nil, context == nil, environment["KUBERNETES_SERVICE_HOST"] != nil,
+            !files.contains(where: { FileManager.default.fileExists(atPath: $0) })
+        {
+            // As client-go: a KUBECONFIG whose files are all missing is an empty configuration, and in a pod
+            // that means the service account.
+            return try inCluster(environment: environment, directory: serviceAccountDirectory)
+        }
         return try fromKubeconfig(files: files, context: context, environment: environment)
     }
 
@@ -45,7 +52,9 @@ extension ClusterConnection {
         guard let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty else {
             throw ClusterError(.configuration, "in-cluster configuration: KUBERNETES_SERVICE_HOST is not set")
         }
-        let port = environment["KUBERNETES_SERVICE_PORT"].flatMap { $0.isEmpty ? nil : $0 } ?? "443"
+        guard let port = environment["KUBERNETES_SERVICE_PORT"], !port.isEmpty else {
+            throw ClusterError(.configuration, "in-cluster configuration: KUBERNETES_SERVICE_PORT is not set")
+        }
         guard UInt16(port) != nil else {
             throw ClusterError(
                 .configuration,
@@ -123,6 +132,15 @@ extension ClusterConnection {
             throw ClusterError(
                 .configuration,
                 "cluster \"\(clusterName)\": tls-server-name and proxy-url are not supported; connect to the server directly"
+            )
+        }
+        if cluster.insecureSkipTLSVerify == true
+            && (cluster.certificateAuthority != nil || cluster.certificateAuthorityData != nil)
+        {
+            // client-go refuses this pair: which of the two was meant is a guess.
+            throw ClusterError(
+                .configuration,
+                "cluster \"\(clusterName)\": insecure-skip-tls-verify and a certificate-authority cannot go together"
             )
         }
         let certificateAuthority = try material(
@@ -213,8 +231,9 @@ extension ClusterConnection {
                 "user \"\(name)\": a client certificate needs its key, and a key its certificate"
             )
         }
-        if let token = user.token, !token.isEmpty { return .token(token) }
+        // As client-go: a token file, read again as it is rotated, wins over an inline token.
         if let file = user.tokenFile, !file.isEmpty { return .tokenFile(path(file, in: folder)) }
+        if let token = user.token, !token.isEmpty { return .token(token) }
         return .none
     }
 

@@ -72,7 +72,9 @@ public struct ClusterWatcher: Sendable {
                     event = .timerFired
                 }
             } catch {
-                guard listedOnce else { throw error }
+                // A first list that fails, or a watch RBAC forbids, is for the user to fix: retrying would
+                // only hide it. A 401 is retried: a token file may be rotated meanwhile.
+                guard listedOnce, error.code != .forbidden else { throw error }
                 if error.code == .gone {
                     event = .expired
                 } else {
@@ -121,12 +123,15 @@ public struct ClusterWatcher: Sendable {
             timeout: .seconds(Int64(watchTimeout) + 30)
         )
         var pending = ByteBuffer()
+        let opened = ContinuousClock.now
+        var events = 0
         do {
             for try await chunk in response.body {
                 pending.writeImmutableBuffer(chunk)
                 while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
                     let length = newline - pending.readerIndex
                     let line = pending.readSlice(length: length + 1)!
+                    events += 1
                     if let ended = try await handle(line, resource: resource, machine: &machine, report: report) {
                         return ended
                     }
@@ -140,6 +145,11 @@ public struct ClusterWatcher: Sendable {
             throw error
         } catch {
             throw ClusterError(.unreachable, "\(action): the connection to \(client.connection.server) broke: \(error)")
+        }
+        // As client-go: a watch that ends within a second with no event is a failure (a proxy closing
+        // it at once, say), retried after a backoff rather than at once, again and again.
+        if events == 0 && opened.duration(to: .now) < .seconds(1) {
+            throw ClusterError(.server, "\(action): the server ended the watch at once")
         }
         return .watchEnded
     }

@@ -13,8 +13,12 @@ public final class KubernetesClient: Sendable {
         /// The most one answer (a page of a list) may hold.
         public var maximumBodyBytes = 256 << 20
         public var connectTimeout = TimeAmount.seconds(10)
-        /// How long one request may take, a page of a list included; watches set their own.
+        /// How long one request may take until its answer's head; watches set their own.
         public var requestTimeout = TimeAmount.seconds(60)
+        /// The longest silence while an answer is read: a connection that dies without a word is closed
+        /// after this. A watch is quiet for up to its `timeoutSeconds` (bookmarks are not promised), so
+        /// this must be longer.
+        public var readTimeout = TimeAmount.seconds(330)
         /// HTTP/1.1 connections at most: more than the kinds a watch holds open at once.
         public var maximumConnections = 64
 
@@ -47,7 +51,7 @@ public final class KubernetesClient: Sendable {
         var http = HTTPClient.Configuration(
             tlsConfiguration: tls,
             redirectConfiguration: .disallow,
-            timeout: .init(connect: configuration.connectTimeout)
+            timeout: .init(connect: configuration.connectTimeout, read: configuration.readTimeout)
         )
         // HTTP/2 when the server offers it, as client-go: every list and watch on one connection. Over
         // HTTP/1.1 (plain http to `kubectl proxy`), a watch holds a connection for each kind it watches.

@@ -189,6 +189,7 @@ struct BadInputTests {
         let json = """
             {"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[
              {"metadata":{"name":"a","namespace":"x"},"status":{"podIP":"10.0.0.1"}},
+             {"metadata":{"name":"done","namespace":"x"},"status":{"podIP":"10.0.0.2","phase":"Succeeded"}},
              {"metadata":{"name":"b","namespace":"x"},"status":{"podIP":"10.0.0.2"}}]}
             ---
             {"kind":"GlobalNetworkPolicyList","apiVersion":"crd.projectcalico.org/v1","items":[
@@ -196,6 +197,8 @@ struct BadInputTests {
             """
         let bundle = try ResourceLoader(strict: true).load(text: json, file: "k8s://test/api/v1/pods")
         #expect(bundle.cluster.pod(named: "x/a") != nil && bundle.cluster.pod(named: "x/b") != nil)
+        // A pod that has run to completion is no endpoint, and its address is not its own any more.
+        #expect(bundle.cluster.pod(named: "x/done") == nil && bundle.cluster.pod(owning: IPAddress("10.0.0.2")!) != nil)
         #expect(bundle.policySet.policies.map(\.reference.description) == ["GlobalNetworkPolicy default.deny"])
         // A list item with a kind of its own keeps it; a bare `List`'s items must name theirs.
         let untyped = #"{"kind":"List","apiVersion":"v1","items":[{"metadata":{"name":"a"}}]}"#

@@ -68,7 +68,10 @@ struct BundleBuilder {
         case ("", "Pod"):
             let pod = try KubernetesDecoder.pod(object)
             try remember("Pod", pod.namespace, pod.name, object)
-            pods.append(pod)
+            // A pod that has run to completion holds no workload endpoint (Calico deletes it, Cilium its
+            // endpoint), yet keeps its podIP, which a running pod may already reuse.
+            let phase = try object["status"]?.looseObject()["phase"]?.string()
+            if phase != "Succeeded" && phase != "Failed" { pods.append(pod) }
         case ("", "ServiceAccount"):
             let account = try KubernetesDecoder.serviceAccount(object)
             try remember("ServiceAccount", account.namespace, account.name, object)

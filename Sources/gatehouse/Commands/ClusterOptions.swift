@@ -1,5 +1,6 @@
 import ArgumentParser
 import GatehouseCluster
+import NIOCore
 
 /// `--cluster`, `--kubeconfig` and `--context`: a live cluster as a source, as kubectl finds it.
 struct ClusterOptions: ParsableArguments {
@@ -29,14 +30,16 @@ struct ClusterOptions: ParsableArguments {
     var sources: [String] { cluster ? [ClusterOptions.scheme] : [] }
 
     /// A client of the cluster `source` names; on a configuration error prints it and exits 2.
-    func client(_ source: String) throws -> KubernetesClient {
+    func client(_ source: String, readTimeout: Int = 330) throws -> KubernetesClient {
         let named = String(source.dropFirst(ClusterOptions.scheme.count))
         do {
             let connection = try ClusterConnection.resolve(
                 kubeconfig: kubeconfig,
                 context: named.isEmpty ? context : named
             )
-            return try KubernetesClient(connection: connection)
+            var configuration = KubernetesClient.Configuration()
+            configuration.readTimeout = .seconds(Int64(readTimeout))
+            return try KubernetesClient(connection: connection, configuration: configuration)
         } catch {
             Console.error(error.reason)
             throw ExitCode(2)

@@ -25,17 +25,25 @@ struct WatchCommand: AsyncParsableCommand {
     )
     var watchTimeout = 300
 
+    @Option(
+        name: .customLong("max-flows"),
+        help: "List at most this many of the flows each change opens, and of those it closes; 0 lists all."
+    )
+    var maxFlows = 50
+
     @Option(name: [.customShort("o"), .long], help: "Output format: table, or json (one object per line).")
     var output: OutputOptions.Format = .table
 
     func validate() throws {
         guard cluster.cluster else { throw ValidationError("policy watch reads a live cluster: give --cluster") }
         guard output != .yaml else { throw ValidationError("-o yaml does not stream: use -o json") }
+        guard maxFlows >= 0 else { throw ValidationError("--max-flows must be 0 or more") }
         guard (1...3600).contains(watchTimeout) else { throw ValidationError("--watch-timeout must be 1-3600") }
     }
 
     func run() async throws {
-        let client = try cluster.client(ClusterOptions.scheme)
+        // A watch may be quiet for its whole timeout: a read timeout longer than that.
+        let client = try cluster.client(ClusterOptions.scheme, readTimeout: watchTimeout + 30)
         let resources: [APIResource]
         do {
             let discovered = try await ClusterReader(client: client).discover()
@@ -61,7 +69,11 @@ struct WatchCommand: AsyncParsableCommand {
                     return error
                 }
             }
-            var state = PolicyWatch(resources: resources, origin: "k8s://\(client.connection.name)")
+            var state = PolicyWatch(
+                resources: resources,
+                origin: "k8s://\(client.connection.name)",
+                maximumFlows: maxFlows == 0 ? nil : maxFlows
+            )
             for await update in updates {
                 if case .retrying(let resource, let error, let delay) = update {
                     Console.warning("\(error.reason); watching \(resource) again in \(delay)")

@@ -8,9 +8,15 @@ import GatehousePolicy
 struct PolicyWatch {
     private var mirror: ClusterMirror
     private var current: (bundle: ResourceBundle, findings: [LintFinding])?
+    /// Whether an object could not be loaded since the last good state: changes made meanwhile are not
+    /// in the next event's own object, so that event compares every flow.
+    private var missedChanges = false
+    /// The most flows an event lists of those it opened, and of those it closed; nil lists all.
+    let maximumFlows: Int?
 
-    init(resources: [APIResource], origin: String) {
+    init(resources: [APIResource], origin: String, maximumFlows: Int?) {
         mirror = ClusterMirror(resources: resources, origin: origin)
+        self.maximumFlows = maximumFlows
     }
 
     /// The event an update makes, or nil when there is none yet (kinds still being listed) or it changes
@@ -21,6 +27,7 @@ struct PolicyWatch {
         do {
             bundle = try ResourceLoader().load(paths: [], texts: mirror.texts)
         } catch {
+            missedChanges = current != nil
             return event(update, type: .invalid, at: time, errors: error.errors.map(\.description))
         }
         let findings = PolicyLinter(bundle: bundle).findings()
@@ -35,6 +42,8 @@ struct PolicyWatch {
                 resourceVersion: nil,
                 opened: [],
                 closed: [],
+                openedTotal: 0,
+                closedTotal: 0,
                 lint: .init(added: findings, resolved: []),
                 checkedFlows: 0,
                 objects: mirror.count,
@@ -42,9 +51,15 @@ struct PolicyWatch {
             )
         }
         current = (bundle, findings)
-        let diff = PolicyWatch.diff(update, old: old, new: bundle)
-        func flows(_ verdict: Verdict) -> [WatchEvent.FlowChange] {
-            diff.changes.filter { $0.after == verdict }.map {
+        let diff =
+            missedChanges
+            ? PolicyDiff(old: (old.cluster, old.policySet), new: (bundle.cluster, bundle.policySet), touched: nil)
+            : PolicyWatch.diff(update, old: old, new: bundle)
+        missedChanges = false
+        let opened = diff.changes.filter { $0.after == .allow }
+        let closed = diff.changes.filter { $0.after == .deny }
+        func listed(_ changes: [PolicyDiff.Change]) -> [WatchEvent.FlowChange] {
+            changes.prefix(maximumFlows ?? changes.count).map {
                 WatchEvent.FlowChange(
                     from: $0.from,
                     to: $0.to,
@@ -60,8 +75,10 @@ struct PolicyWatch {
             update,
             type: nil,
             at: time,
-            opened: flows(.allow),
-            closed: flows(.deny),
+            opened: listed(opened),
+            closed: listed(closed),
+            openedTotal: opened.count,
+            closedTotal: closed.count,
             lint: .init(
                 added: findings.filter { !before.contains(Key($0)) },
                 resolved: oldFindings.filter { !after.contains(Key($0)) }
@@ -98,6 +115,8 @@ struct PolicyWatch {
         at time: Date,
         opened: [WatchEvent.FlowChange] = [],
         closed: [WatchEvent.FlowChange] = [],
+        openedTotal: Int = 0,
+        closedTotal: Int = 0,
         lint: WatchEvent.Findings = .init(added: [], resolved: []),
         checkedFlows: Int = 0,
         errors: [String]? = nil
@@ -128,6 +147,8 @@ struct PolicyWatch {
             resourceVersion: object?.resourceVersion,
             opened: opened,
             closed: closed,
+            openedTotal: openedTotal,
+            closedTotal: closedTotal,
             lint: lint,
             checkedFlows: checkedFlows,
             objects: nil,

@@ -36,8 +36,12 @@ struct WatchEvent: Encodable {
     let namespace: String?
     let name: String?
     let resourceVersion: String?
+    /// The flows opened and closed, the first `--max-flows` of each.
     let opened: [FlowChange]
     let closed: [FlowChange]
+    /// How many flows were opened and closed in all.
+    let openedTotal: Int
+    let closedTotal: Int
     let lint: Findings
     /// Flows checked for this change.
     let checkedFlows: Int
@@ -62,10 +66,12 @@ struct WatchEvent: Encodable {
             lines += (errors ?? []).map { "    error  \($0)" }
         default:
             let padded = type.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
-            lines.append("\(clock)  \(padded) \(subject): \(opened.count) flow(s) opened, \(closed.count) closed")
+            lines.append("\(clock)  \(padded) \(subject): \(openedTotal) flow(s) opened, \(closedTotal) closed")
         }
         for change in opened { lines.append("    opened  \(change.line)") }
+        if openedTotal > opened.count { lines.append("    opened  … and \(openedTotal - opened.count) more") }
         for change in closed { lines.append("    closed  \(change.line)") }
+        if closedTotal > closed.count { lines.append("    closed  … and \(closedTotal - closed.count) more") }
         if type != .synced {
             for finding in lint.added { lines.append("    lint +  \(WatchEvent.line(finding))") }
             for finding in lint.resolved { lines.append("    lint -  \(WatchEvent.line(finding))") }
