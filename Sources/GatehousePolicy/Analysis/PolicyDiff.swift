@@ -18,13 +18,21 @@ public struct PolicyDiff: Sendable {
         public let afterReason: String
     }
 
+    /// The changes; with a listing maximum, the first that many of those opened and of those closed.
     public let changes: [Change]
+    /// How many (source, destination, protocol, port range) changes there are in all: opened (now
+    /// allowed) and closed (now denied).
+    public let openedCount: Int
+    public let closedCount: Int
     /// Flows evaluated (pairs times port ranges), to show how much was checked.
     public let checkedFlows: Int
     /// The policies added, removed or changed, by reference.
     public let changedPolicies: [String]
 
-    public init(cluster: Cluster, old: PolicySet, new: PolicySet) {
+    /// `listing`: nil lists every change, each run of ports cut where what decides the flow changes;
+    /// a number lists at most that many opened and that many closed, runs cut only where the verdicts
+    /// change, which costs a trace only for the flows listed.
+    public init(cluster: Cluster, old: PolicySet, new: PolicySet, listing: Int? = nil) {
         let before = PolicyEngine(cluster: cluster, policySet: old)
         let after = PolicyEngine(cluster: cluster, policySet: new)
         let podCount = cluster.pods.count
@@ -48,11 +56,12 @@ public struct PolicyDiff: Sendable {
         self.changedPolicies = changedPolicies.sorted()
 
         let endpoints = before.matrixEndpoints.map { (before.name(of: $0), $0, $0) }
-        (changes, checkedFlows) = PolicyDiff.compare(
+        (changes, checkedFlows, openedCount, closedCount) = PolicyDiff.compare(
             before: before,
             after: after,
             endpoints: endpoints,
-            classes: PortClassIndex(policySets: [old, new], cluster: cluster).probeClasses
+            classes: PortClassIndex(policySets: [old, new], cluster: cluster).probeClasses,
+            listing: listing
         ) { source, destination in
             PolicyDiff.contains(egressAffected, source.before)
                 || PolicyDiff.contains(ingressAffected, destination.before)
@@ -68,7 +77,8 @@ public struct PolicyDiff: Sendable {
     public init(
         old: (cluster: Cluster, policySet: PolicySet),
         new: (cluster: Cluster, policySet: PolicySet),
-        touched: Set<String>?
+        touched: Set<String>?,
+        listing: Int? = nil
     ) {
         let before = PolicyEngine(cluster: old.cluster, policySet: old.policySet)
         let after = PolicyEngine(cluster: new.cluster, policySet: new.policySet)
@@ -86,14 +96,15 @@ public struct PolicyDiff: Sendable {
         }
         let endpoints = order.map { ($0, byName[$0]!.before, byName[$0]!.after) }
         changedPolicies = []
-        (changes, checkedFlows) = PolicyDiff.compare(
+        (changes, checkedFlows, openedCount, closedCount) = PolicyDiff.compare(
             before: before,
             after: after,
             endpoints: endpoints,
             classes: PortClassIndex(
                 policySets: [old.policySet, new.policySet],
                 clusters: [old.cluster, new.cluster]
-            ).probeClasses
+            ).probeClasses,
+            listing: listing
         ) { source, destination in
             touched.map { $0.contains(source.name) || $0.contains(destination.name) } ?? true
         }
@@ -107,43 +118,68 @@ public struct PolicyDiff: Sendable {
         after: PolicyEngine,
         endpoints: [Side],
         classes: [PortClassIndex.PortClass],
+        listing maximum: Int?,
         checks: (Side, Side) -> Bool
-    ) -> ([Change], Int) {
+    ) -> (changes: [Change], checked: Int, opened: Int, closed: Int) {
         var changes: [Change] = []
         var checked = 0
+        var totals: [Verdict: Int] = [:]
         for source in endpoints {
             for destination in endpoints where source.name != destination.name {
                 guard checks(source, destination) else { continue }
-                var pending: (Change, PortRange)?
+                // A run of adjacent port classes that change alike, and its reasons when they are known.
+                var pending: (portClass: PortClassIndex.PortClass, range: PortRange, was: Verdict, reasons: [String]?)?
+                func flush() {
+                    guard let run = pending else { return }
+                    totals[run.was == .allow ? .deny : .allow, default: 0] += 1
+                    let now: Verdict = run.was == .allow ? .deny : .allow
+                    guard maximum.map({ limit in changes.count(where: { $0.after == now }) < limit }) ?? true else {
+                        return
+                    }
+                    let reasons =
+                        run.reasons ?? [
+                            reason(before, source.before, destination.before, run.portClass),
+                            reason(after, source.after, destination.after, run.portClass),
+                        ]
+                    changes.append(
+                        Change(
+                            from: source.name,
+                            to: destination.name,
+                            protocol: run.portClass.protocol.description,
+                            ports: run.range.description,
+                            before: run.was,
+                            after: now,
+                            beforeReason: reasons[0],
+                            afterReason: reasons[1]
+                        )
+                    )
+                }
                 for portClass in classes {
                     checked += 1
                     let was = verdict(before, source.before, destination.before, portClass)
                     let now = verdict(after, source.after, destination.after, portClass)
                     guard was != now else { continue }
-                    let change = Change(
-                        from: source.name,
-                        to: destination.name,
-                        protocol: portClass.protocol.description,
-                        ports: "",
-                        before: was,
-                        after: now,
-                        beforeReason: reason(before, source.before, destination.before, portClass),
-                        afterReason: reason(after, source.after, destination.after, portClass)
-                    )
-                    if let (previous, range) = pending, previous.protocol == change.protocol,
-                        previous.beforeReason == change.beforeReason, previous.afterReason == change.afterReason,
-                        UInt32(range.upper) + 1 == UInt32(portClass.range.lower)
+                    // Listing every change, runs are cut where what decides changes; listing a few, only
+                    // where the verdicts do, and reasons are worked out for the flows listed.
+                    let reasons =
+                        maximum == nil
+                        ? [
+                            reason(before, source.before, destination.before, portClass),
+                            reason(after, source.after, destination.after, portClass),
+                        ] : nil
+                    if let run = pending, run.portClass.protocol == portClass.protocol, run.was == was,
+                        run.reasons == reasons, UInt32(run.range.upper) + 1 == UInt32(portClass.range.lower)
                     {
-                        pending = (previous, PortRange(range.lower, portClass.range.upper))
+                        pending?.range = PortRange(run.range.lower, portClass.range.upper)
                         continue
                     }
-                    if let (previous, range) = pending { changes.append(previous.with(ports: range)) }
-                    pending = (change, portClass.range)
+                    flush()
+                    pending = (portClass, portClass.range, was, reasons)
                 }
-                if let (previous, range) = pending { changes.append(previous.with(ports: range)) }
+                flush()
             }
         }
-        return (changes, checked)
+        return (changes, checked, totals[.allow] ?? 0, totals[.deny] ?? 0)
     }
 
     /// The verdict of one flow on one side; a flow from or to an endpoint that is not there is denied.
@@ -185,20 +221,5 @@ public struct PolicyDiff: Sendable {
     private static func contains(_ bits: BitSet, _ endpoint: FlowEndpoint?) -> Bool {
         if case .pod(let index) = endpoint { return bits.contains(index) }
         return false
-    }
-}
-
-extension PolicyDiff.Change {
-    fileprivate func with(ports range: PortRange) -> PolicyDiff.Change {
-        PolicyDiff.Change(
-            from: from,
-            to: to,
-            protocol: `protocol`,
-            ports: range.description,
-            before: before,
-            after: after,
-            beforeReason: beforeReason,
-            afterReason: afterReason
-        )
     }
 }

@@ -53,13 +53,16 @@ struct PolicyWatch {
         current = (bundle, findings)
         let diff =
             missedChanges
-            ? PolicyDiff(old: (old.cluster, old.policySet), new: (bundle.cluster, bundle.policySet), touched: nil)
-            : PolicyWatch.diff(update, old: old, new: bundle)
+            ? PolicyDiff(
+                old: (old.cluster, old.policySet),
+                new: (bundle.cluster, bundle.policySet),
+                touched: nil,
+                listing: maximumFlows
+            )
+            : PolicyWatch.diff(update, old: old, new: bundle, listing: maximumFlows)
         missedChanges = false
-        let opened = diff.changes.filter { $0.after == .allow }
-        let closed = diff.changes.filter { $0.after == .deny }
-        func listed(_ changes: [PolicyDiff.Change]) -> [WatchEvent.FlowChange] {
-            changes.prefix(maximumFlows ?? changes.count).map {
+        func listed(_ verdict: Verdict) -> [WatchEvent.FlowChange] {
+            diff.changes.filter { $0.after == verdict }.map {
                 WatchEvent.FlowChange(
                     from: $0.from,
                     to: $0.to,
@@ -75,10 +78,10 @@ struct PolicyWatch {
             update,
             type: nil,
             at: time,
-            opened: listed(opened),
-            closed: listed(closed),
-            openedTotal: opened.count,
-            closedTotal: closed.count,
+            opened: listed(.allow),
+            closed: listed(.deny),
+            openedTotal: diff.openedCount,
+            closedTotal: diff.closedCount,
             lint: .init(
                 added: findings.filter { !before.contains(Key($0)) },
                 resolved: oldFindings.filter { !after.contains(Key($0)) }
@@ -90,22 +93,27 @@ struct PolicyWatch {
     /// The flows a change can touch: a policy's own subjects (the cluster is the same), a pod's own flows,
     /// a namespace's or service account's pods' flows; services, endpoint slices and network sets can
     /// matter to any flow.
-    private static func diff(_ update: ClusterUpdate, old: ResourceBundle, new: ResourceBundle) -> PolicyDiff {
+    private static func diff(
+        _ update: ClusterUpdate,
+        old: ResourceBundle,
+        new: ResourceBundle,
+        listing: Int?
+    ) -> PolicyDiff {
         let sides = (old: (old.cluster, old.policySet), new: (new.cluster, new.policySet))
         guard case .changed(let resource, _, let object) = update else {
-            return PolicyDiff(old: sides.old, new: sides.new, touched: nil)
+            return PolicyDiff(old: sides.old, new: sides.new, touched: nil, listing: listing)
         }
         switch resource.kind {
         case "Pod":
-            return PolicyDiff(old: sides.old, new: sides.new, touched: [object.key])
+            return PolicyDiff(old: sides.old, new: sides.new, touched: [object.key], listing: listing)
         case "Namespace", "ServiceAccount":
             let namespace = resource.kind == "Namespace" ? object.name : object.namespace ?? ""
             let pods = (old.cluster.pods + new.cluster.pods).filter { $0.namespace == namespace }
-            return PolicyDiff(old: sides.old, new: sides.new, touched: Set(pods.map(\.description)))
+            return PolicyDiff(old: sides.old, new: sides.new, touched: Set(pods.map(\.description)), listing: listing)
         case "Service", "EndpointSlice", "NetworkSet", "GlobalNetworkSet":
-            return PolicyDiff(old: sides.old, new: sides.new, touched: nil)
+            return PolicyDiff(old: sides.old, new: sides.new, touched: nil, listing: listing)
         default:
-            return PolicyDiff(cluster: new.cluster, old: old.policySet, new: new.policySet)
+            return PolicyDiff(cluster: new.cluster, old: old.policySet, new: new.policySet, listing: listing)
         }
     }
 
