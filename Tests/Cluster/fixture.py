@@ -205,6 +205,39 @@ def latency(path):
         lambda: request("DELETE", "/apis/networking.k8s.io/v1/namespaces/scale-3/networkpolicies/allow-scale"),
         "DELETED", "allow-scale",
         lambda e: None if e["closedTotal"] == flows_changed else f"closed {e['closedTotal']}"))
+    # A burst: 100 pods relabelled at once (a rollout). Changes that arrive together are loaded together.
+    before = lines_in(path)
+    start = time.monotonic()
+    names = {f"scale-5/pod-{i}" for i in range(100)}
+
+    def relabel(name):
+        namespace, pod = name.split("/")
+        request("PATCH", f"/api/v1/namespaces/{namespace}/pods/{pod}", {"metadata": {"labels": {"rollout": "2"}}},
+                "application/merge-patch+json")
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(relabel, sorted(names)))
+    answered = time.monotonic()
+    seen, events = set(), 0
+    deadline = time.monotonic() + 120
+    while seen != names and time.monotonic() < deadline:
+        with open(path) as f:
+            new_events = [json.loads(line) for line in f.read().splitlines()[before:]]
+        events = len(new_events)
+        seen = set()
+        for e in new_events:
+            if e["type"] == "MODIFIED" and e["kind"] == "Pod":
+                seen.add(f"{e['namespace']}/{e['name']}")
+            for line in e.get("objects") or []:
+                seen.add(line.split(" ")[-1])
+        time.sleep(0.01)
+    if seen != names:
+        raise SystemExit(f"a burst of 100 relabels: {len(seen & names)} of 100 seen in {events} events")
+    if events >= 100:
+        raise SystemExit(f"a burst of 100 relabels: {events} events, none taken together")
+    done = time.monotonic()
+    print(f"ok   a burst of 100 pods relabelled: all 100 in {events} events, the last "
+          f"{(done - answered) * 1000:.0f} ms after the last answer ({(answered - start) * 1000:.0f} ms to send them)")
     print(f"figure: policy watch, API answer to event (2,000 pods, {flows_changed:,} flows opened or closed by the "
           f"policy): median {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms "
           f"over {len(latencies)} changes")

@@ -58,12 +58,12 @@ struct WatchCommand: AsyncParsableCommand {
         configured.pageSize = cluster.chunkSize
         configured.watchTimeout = watchTimeout
         let watcher = configured
-        let (updates, sink) = AsyncStream<ClusterUpdate>.makeStream()
+        let inbox = UpdateInbox()
         let failure = try await withThrowingTaskGroup(of: ClusterError?.self) { group in
             group.addTask {
-                defer { sink.finish() }
+                defer { inbox.finish() }
                 do throws(ClusterError) {
-                    try await watcher.run { sink.yield($0) }
+                    try await watcher.run { inbox.put($0) }
                     return nil
                 } catch {
                     return error
@@ -74,17 +74,23 @@ struct WatchCommand: AsyncParsableCommand {
                 origin: "k8s://\(client.connection.name)",
                 maximumFlows: maxFlows == 0 ? nil : maxFlows
             )
-            for await update in updates {
-                if case .retrying(let resource, let error, let delay) = update {
-                    Console.warning("\(error.reason); watching \(resource) again in \(delay)")
-                    continue
+            for await _ in inbox.arrivals {
+                var updates: [ClusterUpdate] = []
+                for update in inbox.take() {
+                    if case .retrying(let resource, let error, let delay) = update {
+                        Console.warning("\(error.reason); watching \(resource) again in \(delay)")
+                    } else {
+                        updates.append(update)
+                    }
                 }
-                guard let event = state.handle(update, at: Date()) else { continue }
-                switch output {
-                case .json:
-                    Console.line(try WatchEvent.json(event))
-                case .table, .yaml:
-                    Console.line(event.text)
+                for run in PolicyWatch.runs(updates) {
+                    guard let event = state.handle(run, at: Date()) else { continue }
+                    switch output {
+                    case .json:
+                        Console.line(try WatchEvent.json(event))
+                    case .table, .yaml:
+                        Console.line(event.text)
+                    }
                 }
             }
             return try await group.next() ?? nil

@@ -28,6 +28,8 @@ struct WatchEvent: Encodable {
         case relisted = "RELISTED"
         /// The change cannot be loaded: the last good state stays in force.
         case invalid = "INVALID"
+        /// Pods, namespaces or service accounts that changed together (`objects` names them).
+        case changes = "CHANGES"
     }
 
     let type: Change
@@ -36,6 +38,8 @@ struct WatchEvent: Encodable {
     let namespace: String?
     let name: String?
     let resourceVersion: String?
+    /// With `CHANGES`: every object that changed (`ADDED Pod ai/x`).
+    let objects: [String]?
     /// The flows opened and closed, the first `--max-flows` of each.
     let opened: [FlowChange]
     let closed: [FlowChange]
@@ -45,12 +49,13 @@ struct WatchEvent: Encodable {
     let lint: Findings
     /// Flows checked for this change.
     let checkedFlows: Int
-    /// With `SYNCED`: objects read; with `INVALID`: the errors.
-    let objects: Int?
+    /// With `SYNCED`: the objects read; with `CHANGES`: the objects changed.
+    let objectCount: Int?
+    /// With `INVALID`: the errors.
     let errors: [String]?
 
     var subject: String {
-        guard let kind else { return "" }
+        guard let kind else { return "\(objectCount ?? 0) objects" }
         return "\(kind) \(namespace.map { "\($0)/" } ?? "")\(name ?? "")"
     }
 
@@ -60,7 +65,7 @@ struct WatchEvent: Encodable {
         var lines: [String] = []
         switch type {
         case .synced:
-            lines.append("\(clock)  SYNCED    \(objects ?? 0) objects; \(lint.added.count) lint finding(s)")
+            lines.append("\(clock)  SYNCED    \(objectCount ?? 0) objects; \(lint.added.count) lint finding(s)")
         case .invalid:
             lines.append("\(clock)  INVALID   \(subject): not loaded, the last good state stays in force")
             lines += (errors ?? []).map { "    error  \($0)" }
@@ -68,6 +73,7 @@ struct WatchEvent: Encodable {
             let padded = type.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
             lines.append("\(clock)  \(padded) \(subject): \(openedTotal) flow(s) opened, \(closedTotal) closed")
         }
+        for object in objects ?? [] { lines.append("    object  \(object)") }
         for change in opened { lines.append("    opened  \(change.line)") }
         if openedTotal > opened.count { lines.append("    opened  … and \(openedTotal - opened.count) more") }
         for change in closed { lines.append("    closed  \(change.line)") }
