@@ -14,7 +14,7 @@ struct Gatehouse: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServeCommand.self, KeysCommand.self, UsageCommand.self, BudgetsCommand.self, AuditCommand.self,
-            FlowsCommand.self, PolicyCommand.self, StoreCommand.self, FixtureModelCommand.self,
+            FlowsCommand.self, PolicyCommand.self, BlueprintCommand.self, StoreCommand.self, FixtureModelCommand.self,
         ]
     )
 

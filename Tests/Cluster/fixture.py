@@ -122,12 +122,13 @@ def flows(event, key):
     return {(f["from"], f["to"], f["protocol"], f["ports"]) for f in event[key]}
 
 
-def change(path, what, act, expected_type, name, check):
+def change(path, what, act, expected_type, name, check, timeout=300):
     """Does `act`, waits for its event, checks it; returns the seconds from the API's answer to the event."""
     before = lines_in(path)
     act()
     start = time.monotonic()
-    event, seen = wait_for(path, lambda e: e["type"] == expected_type and e.get("name") == name, what, after=before)
+    event, seen = wait_for(path, lambda e: e["type"] == expected_type and e.get("name") == name, what, timeout,
+                           after=before)
     problem = check(event)
     if problem:
         raise SystemExit(f"{what}: {problem}; event: {json.dumps(event)[:600]}")
