@@ -178,7 +178,7 @@ expect 2 no-context gatehouse policy lint -f k8s://elsewhere &&
     grep -q "context \"elsewhere\" is not in kubeconfig" "$WORK/no-context.err" &&
     ok "k8s://elsewhere: $(cat "$WORK/no-context.err")" || fail "k8s://CONTEXT: $(cat "$WORK/no-context.err")"
 
-echo "== gatehouse blueprint: generated, validated, proved on the live cluster, applied and read back"
+echo "== gatehouse blueprint and policy apply: generated, validated, proved on the live cluster, applied (staged, promoted), read back"
 BLUEPRINT=examples/blueprint/ai.yaml
 for flavor in kubernetes calico admin; do
     expect 0 "blueprint-$flavor" gatehouse blueprint -f "$BLUEPRINT" --flavor "$flavor" &&
@@ -205,8 +205,39 @@ expect 1 blueprint-live gatehouse blueprint -f "$BLUEPRINT" --cluster &&
     grep -q "^error: proof failed: ai/rag-api -> ai/vllm-0 TCP/8000 is allow, the blueprint says deny" "$WORK/blueprint-live.err" &&
     ok "proved on the live cluster: the tour's own policies break it ($(grep -c 'proof failed' "$WORK/blueprint-live.err") flows)" ||
     fail "blueprint --cluster: $(cat "$WORK/blueprint-live.err")"
-kubectl -n ai delete networkpolicy --all > /dev/null
-kubectl apply --server-side --field-manager=gatehouse -f "$WORK/blueprint-kubernetes.out" > /dev/null
+kubectl -n ai delete networkpolicies.networking.k8s.io --all > /dev/null
+# policy apply: the flows first, a dry run, then a question; "n" applies nothing.
+expect 1 apply-declined gatehouse policy apply -f "$WORK/blueprint-kubernetes.out" --cluster < <(echo n) &&
+    grep -q "nothing applied$" "$WORK/apply-declined.out" &&
+    grep -q "^dry run: the server accepts all 8 object(s)" "$WORK/apply-declined.out" &&
+    grep -q "^  opened  web/frontend -> ai/gatehouse-0 TCP/8443: ingress of ai/gatehouse-0: allow by NetworkPolicy ai/rsvp-gateway-ingress" "$WORK/apply-declined.out" &&
+    grep -q "^  closed  ai/vllm-0 -> kube-system/coredns TCP/54-65535" "$WORK/apply-declined.out" &&
+    [ -z "$(kubectl -n ai get networkpolicies.networking.k8s.io -o name)" ] &&
+    ok "policy apply, declined: $(head -1 "$WORK/apply-declined.out"); dry run accepted; nothing applied" ||
+    fail "apply declined: $(cat "$WORK/apply-declined.out" "$WORK/apply-declined.err")"
+# A field another manager owns is a conflict, reported and not forced.
+cat > "$WORK/dns-by-platform.yaml" <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: rsvp-allow-dns, namespace: ai}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]
+    ports: [{protocol: UDP, port: 53}]
+YAML
+kubectl apply --server-side --field-manager=platform-team -f "$WORK/dns-by-platform.yaml" > /dev/null
+expect 1 apply-conflict gatehouse policy apply -f "$WORK/blueprint-kubernetes.out" --cluster --yes &&
+    grep -q 'conflict (409).*platform-team' "$WORK/apply-conflict.err" &&
+    ok "a field owned by another manager: $(grep -m1 'conflict' "$WORK/apply-conflict.err" | cut -c1-160)…" ||
+    fail "apply conflict: $(cat "$WORK/apply-conflict.err")"
+kubectl -n ai delete networkpolicies.networking.k8s.io rsvp-allow-dns > /dev/null
+expect 0 apply gatehouse policy apply -f "$WORK/blueprint-kubernetes.out" --cluster --yes &&
+    [ "$(grep -c 'serverside-applied$' "$WORK/apply.out")" == 8 ] &&
+    [ "$(kubectl -n ai get networkpolicies.networking.k8s.io -o jsonpath='{.items[*].metadata.managedFields[0].manager}' | tr ' ' '\n' | sort -u)" == gatehouse ] &&
+    ok "policy apply --yes: 8 objects server-side applied, owned by field manager gatehouse" ||
+    fail "apply: $(cat "$WORK/apply.out" "$WORK/apply.err")"
 expect 0 blueprint-applied gatehouse blueprint -f "$BLUEPRINT" --cluster --explain &&
     ok "applied, then proved on the live cluster: $(grep '^# ' "$WORK/blueprint-applied.err")" ||
     fail "blueprint after apply: $(cat "$WORK/blueprint-applied.err")"
@@ -219,6 +250,22 @@ column = m["endpoints"].index("ai/vllm-0")
 reaching = [m["endpoints"][i] for i, row in enumerate(m["allowed"]) if row[column] and m["endpoints"][i] != "ai/vllm-0"]
 assert reaching == ["ai/gatehouse-0"], reaching
 PY
+# The Calico flavor, staged first: the staged policies decide nothing until promoted.
+expect 0 apply-staged gatehouse policy apply -f "$WORK/blueprint-staged.out" --cluster --yes &&
+    [ "$(kubectl -n ai get stagednetworkpolicies.projectcalico.org -o name | grep -c gatehouse-rsvp)" == 6 ] &&
+    ok "the calico flavor applied staged: $(grep -c 'serverside-applied$' "$WORK/apply-staged.out") objects" ||
+    fail "apply staged: $(cat "$WORK/apply-staged.out" "$WORK/apply-staged.err")"
+expect 0 blueprint-staged-live gatehouse blueprint -f "$BLUEPRINT" --flavor calico --staged --cluster &&
+    ok "the staged calico flavor proved on the live cluster: $(grep '^# ' "$WORK/blueprint-staged-live.err")" ||
+    fail "staged proof: $(cat "$WORK/blueprint-staged-live.err")"
+expect 0 promote gatehouse policy apply --promote -f "$WORK/blueprint-staged.out" --cluster --yes &&
+    [ "$(kubectl -n ai get stagednetworkpolicies.projectcalico.org -o name | grep -c gatehouse-rsvp)" == 0 ] &&
+    [ "$(kubectl -n ai get networkpolicies.projectcalico.org -o name | grep -c gatehouse-rsvp)" == 6 ] &&
+    ok "--promote: $(grep -c 'deleted (promoted)' "$WORK/promote.out") staged policies now enforced NetworkPolicies" ||
+    fail "promote: $(cat "$WORK/promote.out" "$WORK/promote.err")"
+expect 0 blueprint-calico-live gatehouse blueprint -f "$BLUEPRINT" --flavor calico --cluster &&
+    ok "the promoted calico flavor proved on the live cluster: $(grep '^# ' "$WORK/blueprint-calico-live.err")" ||
+    fail "calico proof: $(cat "$WORK/blueprint-calico-live.err")"
 
 echo "== Calico's crd.projectcalico.org/v1 resources, without the v3 API"
 kubectl delete crd $(kubectl get crd -o name | grep '\.projectcalico\.org$' | grep -v crd.projectcalico.org | sed 's|.*/||') > /dev/null

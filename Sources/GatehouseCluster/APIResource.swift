@@ -20,6 +20,13 @@ public struct APIResource: Sendable, Hashable, CustomStringConvertible {
     /// The collection of every namespace's objects.
     public var path: String { group.isEmpty ? "/api/\(version)/\(plural)" : "/apis/\(group)/\(version)/\(plural)" }
 
+    /// One object's URL; `namespace` is ignored for cluster-scoped kinds.
+    public func path(of name: String, namespace: String?) -> String {
+        let prefix = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
+        guard namespaced else { return "\(prefix)/\(plural)/\(name)" }
+        return "\(prefix)/namespaces/\(namespace ?? "default")/\(plural)/\(name)"
+    }
+
     /// As kubectl and RBAC messages name it: `pods`, `networkpolicies.networking.k8s.io`.
     public var description: String { group.isEmpty ? plural : "\(plural).\(group)" }
 }

@@ -13,8 +13,12 @@ public struct ClusterError: Error, Sendable, Equatable, CustomStringConvertible 
         case forbidden
         /// 404: the resource or object does not exist.
         case notFound
+        /// 409: a field another manager owns (server-side apply), or an object changed meanwhile.
+        case conflict
         /// 410: the resource version or `continue` token is too old; list again.
         case gone
+        /// 422: the server's validation refused the object.
+        case invalid
         /// Any other status, or an answer that is not what the API promises.
         case server
     }

@@ -85,14 +85,68 @@ public final class KubernetesClient: Sendable {
         }
     }
 
-    /// Sends a GET and returns the response once its status is 200; any other status is thrown.
+    /// A server-side apply of one object, as `kubectl apply --server-side`: owned by `fieldManager`, a
+    /// dry run (`dryRun=All`) when asked. A field another manager owns is a 409 conflict, reported, never
+    /// forced. Returns the object as the server has (or would have) it.
+    public func apply(
+        _ object: String,
+        at path: String,
+        fieldManager: String,
+        dryRun: Bool,
+        action: String
+    ) async throws(ClusterError) -> ByteBuffer {
+        var query = [("fieldManager", fieldManager)]
+        if dryRun { query.append(("dryRun", "All")) }
+        let response = try await send(
+            path,
+            query: query,
+            action: action,
+            timeout: configuration.requestTimeout,
+            method: .PATCH,
+            body: (object, "application/apply-patch+yaml")
+        )
+        return try await collect(response, action: action)
+    }
+
+    /// Deletes one object; one already gone is no error.
+    public func delete(_ path: String, action: String) async throws(ClusterError) {
+        do {
+            let response = try await send(
+                path,
+                query: [],
+                action: action,
+                timeout: configuration.requestTimeout,
+                method: .DELETE
+            )
+            _ = try await collect(response, action: action)
+        } catch  where error.code == .notFound {
+            return
+        }
+    }
+
+    private func collect(_ response: HTTPClientResponse, action: String) async throws(ClusterError) -> ByteBuffer {
+        do {
+            return try await response.body.collect(upTo: configuration.maximumBodyBytes)
+        } catch {
+            throw ClusterError(.unreachable, "\(action): the connection to \(connection.server) broke: \(error)")
+        }
+    }
+
+    /// Sends a request and returns the response once its status is 2xx; any other status is thrown.
     func send(
         _ path: String,
         query: [(String, String)],
         action: String,
-        timeout: TimeAmount
+        timeout: TimeAmount,
+        method: HTTPMethod = .GET,
+        body: (text: String, contentType: String)? = nil
     ) async throws(ClusterError) -> HTTPClientResponse {
         var request = HTTPClientRequest(url: connection.server + path + KubernetesClient.encode(query))
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: body.contentType)
+            request.body = .bytes(ByteBuffer(string: body.text))
+        }
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "gatehouse")
         if let token = try connection.bearerToken() {
@@ -107,7 +161,7 @@ public final class KubernetesClient: Sendable {
                 "\(action): cannot reach the API server \(connection.server): \(KubernetesClient.describe(error))"
             )
         }
-        guard response.status == .ok else {
+        guard (200..<300).contains(response.status.code) else {
             let body = try? await response.body.collect(upTo: 64 << 10)
             throw KubernetesClient.error(status: response.status, body: body, action: action, connection: connection)
         }
@@ -149,8 +203,12 @@ public final class KubernetesClient: Sendable {
             return ClusterError(.forbidden, "\(action): forbidden (403)\(said)")
         case 404:
             return ClusterError(.notFound, "\(action): not found (404)\(said)")
+        case 409:
+            return ClusterError(.conflict, "\(action): conflict (409)\(said)")
         case 410:
             return ClusterError(.gone, "\(action): gone (410)\(said)")
+        case 422:
+            return ClusterError(.invalid, "\(action): invalid (422)\(said)")
         default:
             return ClusterError(
                 .server,

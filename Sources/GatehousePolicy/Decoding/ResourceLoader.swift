@@ -18,7 +18,7 @@ public struct ResourceLoader: Sendable {
         for path in paths {
             let files: [String]
             do {
-                files = try ResourceLoader.expand(path)
+                files = try ResourceLoader.files(in: path)
             } catch {
                 builder.errors.append(error)
                 continue
@@ -49,7 +49,9 @@ public struct ResourceLoader: Sendable {
         return try builder.finish(strict: strict)
     }
 
-    static func expand(_ path: String) throws(ResourceError) -> [String] {
+    /// The files a path names: itself, or a folder's `*.yaml`, `*.yml` and `*.json` (recursively, hidden
+    /// ones left out), sorted; `-` is standard input.
+    public static func files(in path: String) throws(ResourceError) -> [String] {
         if path == "-" { return [path] }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {

@@ -7,7 +7,7 @@ struct PolicyCommand: ParsableCommand {
         abstract: "Explain, tabulate, lint and diff Kubernetes, Calico and ClusterNetworkPolicy policies.",
         subcommands: [
             ExplainCommand.self, MatrixCommand.self, LintCommand.self, DiffCommand.self, ConformanceCommand.self,
-            RecommendCommand.self, WatchCommand.self,
+            RecommendCommand.self, WatchCommand.self, ApplyCommand.self,
         ]
     )
 }
