@@ -88,6 +88,10 @@ same "policy explain (denied)" policy explain --from web/frontend --to ai/vllm-0
 same "policy lint" policy lint -o json
 same "policy diff" policy diff --against examples/ai-namespace-proposed examples/ai-namespace/calico.yaml \
     examples/ai-namespace/admin.yaml -o json
+expect 0 diff-live gatehouse policy diff --cluster --against k8s://gatehouse-test &&
+    grep -q "^0 change(s) in" "$WORK/diff-live.out" &&
+    ok "policy diff between two live states (the same cluster, twice): $(tail -1 "$WORK/diff-live.out")" ||
+    fail "diff live: $(cat "$WORK/diff-live.out" "$WORK/diff-live.err")"
 # The example log holds one malformed line on purpose: exit 1 both ways.
 expect 1 import-file gatehouse flows import examples/flows/hubble.jsonl --dry-run -f "$WORK/kubectl-get.yaml" -o json || true
 expect 1 import-cluster gatehouse flows import examples/flows/hubble.jsonl --dry-run --cluster -o json || true

@@ -159,6 +159,7 @@ struct AnalysisTests {
         let gone = try #require(touched.changes.first { $0.from == "web/ui" && $0.to == "ai/rag" })
         #expect(gone.afterReason == "the source does not exist")
         // Checking every flow finds nothing more: a pod's changes matter only to its own flows.
+        #expect(touched.changedPolicies.isEmpty)
         let everything = PolicyDiff(old: sides.old, new: sides.new, touched: nil)
         #expect(everything.changes == touched.changes)
         #expect(everything.checkedFlows > touched.checkedFlows)

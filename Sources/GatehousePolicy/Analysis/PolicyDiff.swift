@@ -95,7 +95,13 @@ public struct PolicyDiff: Sendable {
             byName[name, default: (nil, nil)].after = endpoint
         }
         let endpoints = order.map { ($0, byName[$0]!.before, byName[$0]!.after) }
-        changedPolicies = []
+        var changed: Set<String> = []
+        for (side, other) in [(old.policySet, new.policySet), (new.policySet, old.policySet)] {
+            for policy in side.policies where !other.policies.contains(policy) {
+                changed.insert(policy.reference.description)
+            }
+        }
+        changedPolicies = changed.sorted()
         (changes, checkedFlows, openedCount, closedCount) = PolicyDiff.compare(
             before: before,
             after: after,

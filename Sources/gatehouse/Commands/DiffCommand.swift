@@ -10,7 +10,8 @@ struct DiffCommand: AsyncParsableCommand {
         discussion: """
             --against gives the whole new set; --apply gives changes to apply to the old one, as kubectl apply \
             would (objects of the same kind, namespace and name are replaced, others added).
-            Cluster state (namespaces, pods, network sets) may come from either side; the newer side wins.
+            Cluster state (namespaces, pods, network sets) may come from either side; the newer side wins. With a \
+            live cluster on the new side (--against k8s://CONTEXT), each side is evaluated on its own state.
             Exit status: 0 when nothing changes, 1 when verdicts change, 2 on bad input.
             """
     )
@@ -42,9 +43,14 @@ struct DiffCommand: AsyncParsableCommand {
     func run() async throws {
         let old = try await input.load()
         let new = try await InputOptions.load(against + apply, strict: input.strict, cluster: input.cluster)
-        let cluster = old.cluster.merging(new.cluster)
         let newPolicies = apply.isEmpty ? new.policySet : old.policySet.applying(new.policySet)
-        let diff = PolicyDiff(cluster: cluster, old: old.policySet, new: newPolicies)
+        // A live cluster on the new side is a whole state of its own (another cluster, or the same one
+        // later): the two states are compared. Files bring policies, and any cluster state they hold adds to
+        // the old side's.
+        let diff =
+            (against + apply).contains { $0.hasPrefix(ClusterOptions.scheme) }
+            ? PolicyDiff(old: (old.cluster, old.policySet), new: (new.cluster, newPolicies), touched: nil)
+            : PolicyDiff(cluster: old.cluster.merging(new.cluster), old: old.policySet, new: newPolicies)
         switch output.output {
         case .table:
             if !diff.changedPolicies.isEmpty {
