@@ -72,17 +72,7 @@ public final class KubernetesClient: Sendable {
         action: String
     ) async throws(ClusterError) -> ByteBuffer {
         let response = try await send(path, query: query, action: action, timeout: configuration.requestTimeout)
-        do {
-            return try await response.body.collect(upTo: configuration.maximumBodyBytes)
-        } catch let error as NIOTooManyBytesError {
-            _ = error
-            throw ClusterError(
-                .server,
-                "\(action): the answer is larger than \(configuration.maximumBodyBytes >> 20) MiB"
-            )
-        } catch {
-            throw ClusterError(.unreachable, "\(action): the connection to \(connection.server) broke: \(error)")
-        }
+        return try await collect(response, action: action)
     }
 
     /// A server-side apply of one object, as `kubectl apply --server-side`: owned by `fieldManager`, a
@@ -127,6 +117,11 @@ public final class KubernetesClient: Sendable {
     private func collect(_ response: HTTPClientResponse, action: String) async throws(ClusterError) -> ByteBuffer {
         do {
             return try await response.body.collect(upTo: configuration.maximumBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw ClusterError(
+                .server,
+                "\(action): the answer is larger than \(configuration.maximumBodyBytes >> 20) MiB"
+            )
         } catch {
             throw ClusterError(.unreachable, "\(action): the connection to \(connection.server) broke: \(error)")
         }

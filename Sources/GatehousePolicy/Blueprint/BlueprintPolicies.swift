@@ -88,16 +88,7 @@ public struct BlueprintPolicies: Sendable {
                 blueprint.workload(named: $0.from)
             }
             if !sources.isEmpty {
-                var text = """
-                    apiVersion: networking.k8s.io/v1
-                    kind: NetworkPolicy
-                    \(metadata("rsvp-\(workload.name)-ingress", workload.namespace))
-                    spec:
-                      podSelector: {matchLabels: \(map(workload.labels))}
-                      policyTypes: ["Ingress"]
-                      ingress:
-
-                    """
+                var text = kubernetesHeader(workload, direction: "Ingress")
                 for source in sources {
                     text += "  - from: [\(kubernetesPeer(source, from: workload.namespace))]\n"
                     text += "    ports: [\(tcp(workload.ports))]\n"
@@ -109,16 +100,7 @@ public struct BlueprintPolicies: Sendable {
             }
             let egress = blueprint.egress.filter { $0.from == workload.name && !$0.cidrs.isEmpty }
             if !destinations.isEmpty || !egress.isEmpty {
-                var text = """
-                    apiVersion: networking.k8s.io/v1
-                    kind: NetworkPolicy
-                    \(metadata("rsvp-\(workload.name)-egress", workload.namespace))
-                    spec:
-                      podSelector: {matchLabels: \(map(workload.labels))}
-                      policyTypes: ["Egress"]
-                      egress:
-
-                    """
+                var text = kubernetesHeader(workload, direction: "Egress")
                 for destination in destinations {
                     text += "  - to: [\(kubernetesPeer(destination, from: workload.namespace))]\n"
                     text += "    ports: [\(tcp(destination.ports))]\n"
@@ -133,6 +115,20 @@ public struct BlueprintPolicies: Sendable {
             }
         }
         return documents
+    }
+
+    /// A workload's policy for one direction, up to its rules: `rsvp-NAME-ingress` or `rsvp-NAME-egress`.
+    private func kubernetesHeader(_ workload: Blueprint.Workload, direction: String) -> String {
+        """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        \(metadata("rsvp-\(workload.name)-\(direction.lowercased())", workload.namespace))
+        spec:
+          podSelector: {matchLabels: \(map(workload.labels))}
+          policyTypes: ["\(direction)"]
+          \(direction.lowercased()):
+
+        """
     }
 
     private func kubernetesPeer(_ workload: Blueprint.Workload, from namespace: String) -> String {

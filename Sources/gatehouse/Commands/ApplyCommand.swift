@@ -167,21 +167,7 @@ struct ApplyCommand: AsyncParsableCommand {
         }
 
         // Every object as a dry run first: nothing is applied unless the server takes them all.
-        var refused = false
-        for (document, path) in targets {
-            do {
-                _ = try await client.apply(
-                    document.text,
-                    at: path,
-                    fieldManager: fieldManager,
-                    dryRun: true,
-                    action: "apply \(ApplyCommand.describe(document)) (dry run)"
-                )
-            } catch {
-                Console.error(error.reason)
-                refused = true
-            }
-        }
+        let refused = await ApplyCommand.send(targets, client: client, fieldManager: fieldManager, dryRun: true)
         if refused { throw ExitCode(1) }
         Console.line("dry run: the server accepts all \(targets.count) object(s)")
         if dryRun { return }
@@ -195,20 +181,8 @@ struct ApplyCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
-        for (document, path) in targets {
-            do {
-                _ = try await client.apply(
-                    document.text,
-                    at: path,
-                    fieldManager: fieldManager,
-                    dryRun: false,
-                    action: "apply \(ApplyCommand.describe(document))"
-                )
-                Console.line("\(ApplyCommand.describe(document)) serverside-applied")
-            } catch {
-                Console.error(error.reason)
-                throw ExitCode(1)
-            }
+        if await ApplyCommand.send(targets, client: client, fieldManager: fieldManager, dryRun: false) {
+            throw ExitCode(1)
         }
         for document in staged {
             do {
@@ -220,6 +194,34 @@ struct ApplyCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
+    }
+
+    /// Sends each object as a server-side apply; true when the server refused any. A dry run tries them
+    /// all, so every refusal is shown; a real apply stops at the first.
+    private static func send(
+        _ targets: [(ManifestDocument, String)],
+        client: KubernetesClient,
+        fieldManager: String,
+        dryRun: Bool
+    ) async -> Bool {
+        var refused = false
+        for (document, path) in targets {
+            do {
+                _ = try await client.apply(
+                    document.text,
+                    at: path,
+                    fieldManager: fieldManager,
+                    dryRun: dryRun,
+                    action: "apply \(describe(document))\(dryRun ? " (dry run)" : "")"
+                )
+                if !dryRun { Console.line("\(describe(document)) serverside-applied") }
+            } catch {
+                Console.error(error.reason)
+                refused = true
+                if !dryRun { break }
+            }
+        }
+        return refused
     }
 
     /// `networkpolicy.networking.k8s.io/NAME`, as kubectl names what it applies.
