@@ -32,7 +32,7 @@ public struct ClusterMirror: Sendable {
             guard objects[resource]?[object.key] != object else { return false }
             objects[resource, default: [:]][object.key] = object
             return true
-        case .retrying:
+        case .retrying, .expired:
             return false
         }
     }

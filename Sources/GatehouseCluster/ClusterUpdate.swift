@@ -12,4 +12,7 @@ public enum ClusterUpdate: Sendable {
     case changed(APIResource, Change, WatchedObject)
     /// A list or watch failed and will be tried again after `retryIn`.
     case retrying(APIResource, ClusterError, retryIn: Duration)
+    /// 410 Gone: the watch's resourceVersion left the server's window; the resource is listed again, and
+    /// that list follows as `.listed`.
+    case expired(APIResource, ClusterError)
 }

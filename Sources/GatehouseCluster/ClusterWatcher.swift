@@ -76,6 +76,7 @@ public struct ClusterWatcher: Sendable {
                 // only hide it. A 401 is retried: a token file may be rotated meanwhile.
                 guard listedOnce, error.code != .forbidden else { throw error }
                 if error.code == .gone {
+                    await report(.expired(resource, error))
                     event = .expired
                 } else {
                     event = .failed

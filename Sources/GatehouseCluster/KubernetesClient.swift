@@ -57,6 +57,10 @@ public final class KubernetesClient: Sendable {
         // HTTP/1.1 (plain http to `kubectl proxy`), a watch holds a connection for each kind it watches.
         http.httpVersion = .automatic
         http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.maximumConnections
+        // A connection that cannot be made fails its requests at once, so the callers' own backoff (a
+        // watch's is client-go's) retries and says so; left to the pool, requests queued while the API
+        // server was down waited out their deadline, and watches stayed silent after it came back.
+        http.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
     }
 

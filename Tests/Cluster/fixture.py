@@ -10,6 +10,9 @@ this sets its status (podIP, phase Running) through the status subresource, as a
   fixture.py changes EVENTS          changes to the example cluster while `policy watch -o json` writes EVENTS:
                                      each must show up as its event with the flows it opened or closed; prints
                                      the time from each change's answer to its event
+  fixture.py synced EVENTS           waits for `policy watch`'s first list
+  fixture.py resumed EVENTS          a pod relabelled and put back: the change must be seen (after the API
+                                     server restarted)
   fixture.py latency EVENTS          a policy opening a namespace added and removed, one pod relabelled (the
                                      2,000-pod cluster)
 """
@@ -181,6 +184,17 @@ def changes(path):
           f"{statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms over {len(latencies)} changes")
 
 
+def resumed(path):
+    """After the API server restarted and the watch listed again: a change is seen, with its flows."""
+    change(path, "a pod relabelled after the relist",
+           lambda: request("PATCH", "/api/v1/namespaces/ai/pods/rag-api", {"metadata": {"labels": {"app": "other"}}},
+                           "application/merge-patch+json"),
+           "MODIFIED", "rag-api",
+           lambda e: None if ("ai/rag-api", "ai/vllm-0", "TCP", "8000") in flows(e, "closed") else "not closed")
+    request("PATCH", "/api/v1/namespaces/ai/pods/rag-api", {"metadata": {"labels": {"app": "rag-api"}}},
+            "application/merge-patch+json")
+
+
 def latency(path):
     wait_for(path, lambda e: e["type"] == "SYNCED", "the first list", timeout=120)
     # scale-3's pods are denied from other namespaces by the example's baseline ClusterNetworkPolicy; this
@@ -273,6 +287,10 @@ def main():
         print(f"created {namespaces * per} pods in {namespaces} namespaces")
     elif sys.argv[1] == "changes":
         changes(sys.argv[2])
+    elif sys.argv[1] == "synced":
+        wait_for(sys.argv[2], lambda e: e["type"] == "SYNCED", "the first list")
+    elif sys.argv[1] == "resumed":
+        resumed(sys.argv[2])
     elif sys.argv[1] == "latency":
         latency(sys.argv[2])
     else:

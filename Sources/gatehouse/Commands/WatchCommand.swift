@@ -77,9 +77,13 @@ struct WatchCommand: AsyncParsableCommand {
             for await _ in inbox.arrivals {
                 var updates: [ClusterUpdate] = []
                 for update in inbox.take() {
-                    if case .retrying(let resource, let error, let delay) = update {
+                    switch update {
+                    case .retrying(let resource, let error, let delay):
                         Console.warning("\(error.reason); watching \(resource) again in \(delay)")
-                    } else {
+                    case .expired(let resource, let error):
+                        // The list that follows is an event only if it changes something.
+                        Console.note("\(error.reason); listing \(resource) again")
+                    case .listed, .changed:
                         updates.append(update)
                     }
                 }

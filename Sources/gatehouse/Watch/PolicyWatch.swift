@@ -189,7 +189,7 @@ struct PolicyWatch {
             return (change, resource.kind, object, "\(change.rawValue) \(resource.kind) \(object.key)")
         case .listed(let resource, _):
             return (.relisted, resource.kind, nil, "RELISTED \(resource.kind)")
-        case .retrying(let resource, _, _):
+        case .retrying(let resource, _, _), .expired(let resource, _):
             return (.relisted, resource.kind, nil, "RETRYING \(resource.kind)")
         }
     }
