@@ -8,6 +8,9 @@
 #   - the answers differ from the example files in one place only: the 1.20 server drops `endPort`;
 #   - a service account that RBAC forbids one kind, a revoked token, a closed port and an unknown CA: clear
 #     errors, exit 2, no token printed;
+#   - `policy watch` follows changes, resumes watches the server ends, and lists again after the API server
+#     restarts and answers 410 Gone;
+#   - `blueprint` and `blueprint apply`, `policy apply`: proved, applied staged, promoted, read back;
 #   - Calico's crd.projectcalico.org/v1 resources are read when the v3 API is not served;
 #   - 2,000 pods in 10 namespaces, listed 500 at a time: every pod counted, time and memory printed.
 set -euo pipefail
@@ -130,6 +133,34 @@ WATCH=$!
 kill "$WATCH"; wait "$WATCH" 2> /dev/null || true
 ! grep -q . "$WORK/watch.err" || { fail "policy watch wrote to stderr"; cat "$WORK/watch.err"; }
 
+echo "== policy watch across an API server restart: watches cut, resumed, 410 Gone answered by a fresh list"
+# kube-apiserver alone restarts (etcd and its data stay) while the watch is stopped (SIGSTOP: a client away,
+# as a laptop asleep), and etcd moves on meanwhile. Every watch was cut; reopened from its last
+# resourceVersion, it meets the new server's watch cache, which starts at etcd's current revision: 410 Gone,
+# and each resource is listed again. (A watch reopened while the new server is still starting is served
+# from etcd, which still holds those revisions: no 410 then, and nothing is missed either.)
+"$BIN" policy watch --cluster -o json > "$WORK/watch-gone.jsonl" 2> "$WORK/watch-gone.err" &
+WATCH=$!
+"$PYTHON" Tests/Cluster/fixture.py synced "$WORK/watch-gone.jsonl"
+kill -STOP "$WATCH"
+APISERVER=$(cat "$GK8S_DIR/run/apiserver.pid")
+kill "$APISERVER"
+while kill -0 "$APISERVER" 2> /dev/null; do sleep 0.1; done
+rm -f "$GK8S_DIR/run/apiserver.pid"
+for _ in 1 2 3; do
+    ETCDCTL_API=3 "$GK8S_DIR/root/usr/bin/etcdctl" --endpoints "127.0.0.1:${GK8S_ETCD_PORT:-23790}" \
+        --command-timeout 20s put /gatehouse-test/revision-moved-on x > /dev/null 2>&1 && break
+done
+bash "$K8S" start > /dev/null 2> "$WORK/apiserver-restart.log" || { tail -20 "$WORK/apiserver-restart.log"; exit 1; }
+kill -CONT "$WATCH"
+for _ in $(seq 1 300); do grep -q "^note: watch pods: gone (410)" "$WORK/watch-gone.err" && break; sleep 0.1; done
+grep -q "^warning: watch pods: the connection to .* broke" "$WORK/watch-gone.err" &&
+    grep -q "^note: watch pods: gone (410): too old resource version: [0-9]* ([0-9]*); listing pods again" "$WORK/watch-gone.err" &&
+    ok "the watch cut, reopened, answered 410 Gone and listed again: $(grep -m1 '^note: watch pods: gone' "$WORK/watch-gone.err")" ||
+    fail "410 Gone: $(cat "$WORK/watch-gone.err")"
+"$PYTHON" Tests/Cluster/fixture.py resumed "$WORK/watch-gone.jsonl" || { fail "policy watch after 410"; cat "$WORK/watch-gone.err"; }
+kill "$WATCH"; wait "$WATCH" 2> /dev/null || true
+
 echo "== refused and unreachable"
 cluster_config() { # FILE SERVER CA TOKEN
     KUBECONFIG=$1 kubectl config set-cluster test --server="$2" ${3:+--certificate-authority="$3"} > /dev/null
@@ -191,13 +222,17 @@ for flavor in kubernetes calico admin; do
         fail "blueprint --flavor $flavor: $(cat "$WORK/blueprint-$flavor.err")"
 done
 expect 0 blueprint-staged gatehouse blueprint -f "$BLUEPRINT" --flavor calico --staged || true
+expect 0 blueprint-kubernetes-staged gatehouse blueprint -f "$BLUEPRINT" --staged &&
+    [ "$(grep -c '^kind: StagedKubernetesNetworkPolicy$' "$WORK/blueprint-kubernetes-staged.out")" == 8 ] &&
+    ok "--staged --flavor kubernetes: 8 StagedKubernetesNetworkPolicies; $(grep '^# ' "$WORK/blueprint-kubernetes-staged.err")" ||
+    fail "blueprint --staged: $(cat "$WORK/blueprint-kubernetes-staged.err")"
 for version in 1.25.0 1.37.0; do
     "$GK8S_DIR/venv/bin/kubernetes-validate" -k "$version" --strict "$WORK/blueprint-kubernetes.out" > "$WORK/validate.log" 2>&1 &&
         ok "kubernetes-validate --strict $version: $(grep -c passed "$WORK/validate.log") NetworkPolicies passed" ||
         { fail "kubernetes-validate $version"; cat "$WORK/validate.log"; }
 done
 # The CRD kinds against their published CRDs' schemas, by the API server (the 1.20 server drops their CEL rules).
-for flavor in calico staged admin; do
+for flavor in calico staged kubernetes-staged admin; do
     kubectl apply --server-side --field-manager=gatehouse --dry-run=server -f "$WORK/blueprint-$flavor.out" > "$WORK/dry.log" 2>&1 &&
         ok "$flavor: $(grep -c 'serverside-applied (server dry run)' "$WORK/dry.log") objects accepted by the CRDs' schemas (dry run)" ||
         { fail "dry run $flavor"; cat "$WORK/dry.log"; }
@@ -209,6 +244,11 @@ expect 1 blueprint-live gatehouse blueprint -f "$BLUEPRINT" --cluster &&
     grep -q "^error: proof failed: ai/rag-api -> ai/vllm-0 TCP/8000 is allow, the blueprint says deny" "$WORK/blueprint-live.err" &&
     ok "proved on the live cluster: the tour's own policies break it ($(grep -c 'proof failed' "$WORK/blueprint-live.err") flows)" ||
     fail "blueprint --cluster: $(cat "$WORK/blueprint-live.err")"
+expect 1 blueprint-apply-refused gatehouse blueprint apply -f "$BLUEPRINT" --cluster --yes &&
+    grep -q "^error: the proof failed on the live cluster: nothing applied" "$WORK/blueprint-apply-refused.err" &&
+    [ -z "$(kubectl -n ai get networkpolicies.networking.k8s.io -o name | grep rsvp)" ] &&
+    ok "blueprint apply on that cluster: the proof fails, nothing applied" ||
+    fail "blueprint apply refused: $(cat "$WORK/blueprint-apply-refused.err")"
 kubectl -n ai delete networkpolicies.networking.k8s.io --all > /dev/null
 # policy apply: the flows first, a dry run, then a question; "n" applies nothing.
 expect 1 apply-declined gatehouse policy apply -f "$WORK/blueprint-kubernetes.out" --cluster < <(echo n) &&
@@ -254,6 +294,46 @@ column = m["endpoints"].index("ai/vllm-0")
 reaching = [m["endpoints"][i] for i, row in enumerate(m["allowed"]) if row[column] and m["endpoints"][i] != "ai/vllm-0"]
 assert reaching == ["ai/gatehouse-0"], reaching
 PY
+# The gateway's own configuration as the blueprint's input: its upstream Service becomes the model server
+# (selector and named target port read from the cluster), its providers the gateway's egress.
+kubectl apply -f - > /dev/null <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: vllm, namespace: ai}
+spec:
+  selector: {app: vllm}
+  ports: [{name: http, port: 80, targetPort: http}]
+YAML
+expect 0 blueprint-gateway gatehouse blueprint -f Tests/Cluster/blueprint-gateway.yaml \
+    --gateway-config Tests/Cluster/gatehouse.yaml --cluster &&
+    "$PYTHON" - "$WORK/blueprint-kubernetes.out" "$WORK/blueprint-gateway.out" <<'PY' &&
+import sys, yaml
+def documents(path):
+    return {(d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]): d
+            for d in yaml.safe_load_all(open(path)) if d}
+declared, configured = documents(sys.argv[1]), documents(sys.argv[2])
+assert declared.keys() == configured.keys(), declared.keys() ^ configured.keys()
+differ = [key for key in declared if declared[key] != configured[key]]
+assert differ == [("NetworkPolicy", "ai", "rsvp-gateway-egress")], differ
+blocks = lambda d: [p["ipBlock"]["cidr"] for rule in d["spec"]["egress"] for p in rule["to"] if "ipBlock" in p]
+assert blocks(declared[differ[0]]) == ["203.0.113.0/24"] and blocks(configured[differ[0]]) == ["203.0.113.10/32"]
+PY
+    ok "--gateway-config: the same policies as the declared blueprint but the provider's address (203.0.113.10/32); $(grep '^# ' "$WORK/blueprint-gateway.err")" ||
+    fail "blueprint --gateway-config: $(cat "$WORK/blueprint-gateway.err")"
+# The Kubernetes flavor staged as Calico's StagedKubernetesNetworkPolicies by blueprint apply, then promoted.
+kubectl -n ai delete networkpolicies.networking.k8s.io --all > /dev/null
+expect 0 blueprint-apply-staged gatehouse blueprint apply -f "$BLUEPRINT" --staged --cluster --yes &&
+    [ "$(kubectl -n ai get stagedkubernetesnetworkpolicies.projectcalico.org -o name | grep -c rsvp)" == 8 ] &&
+    [ -z "$(kubectl -n ai get networkpolicies.networking.k8s.io -o name)" ] &&
+    grep -q "^0 flow(s) opened, 0 closed" "$WORK/blueprint-apply-staged.out" &&
+    ok "blueprint apply --staged: 8 StagedKubernetesNetworkPolicies, proved as they would act; no flow changed" ||
+    fail "blueprint apply --staged: $(cat "$WORK/blueprint-apply-staged.out" "$WORK/blueprint-apply-staged.err")"
+expect 0 blueprint-promote gatehouse blueprint apply -f "$BLUEPRINT" --promote --cluster --yes &&
+    [ -z "$(kubectl -n ai get stagedkubernetesnetworkpolicies.projectcalico.org -o name)" ] &&
+    [ "$(kubectl -n ai get networkpolicies.networking.k8s.io -o name | grep -c rsvp)" == 8 ] &&
+    grep -q "^[0-9]* flow(s) opened, [1-9][0-9]* closed" "$WORK/blueprint-promote.out" &&
+    ok "blueprint apply --promote: $(grep -c 'deleted (promoted)' "$WORK/blueprint-promote.out") staged policies now NetworkPolicies; $(grep -m1 'flow(s) opened' "$WORK/blueprint-promote.out")" ||
+    fail "blueprint apply --promote: $(cat "$WORK/blueprint-promote.out" "$WORK/blueprint-promote.err")"
 # The Calico flavor, staged first: the staged policies decide nothing until promoted.
 expect 0 apply-staged gatehouse policy apply -f "$WORK/blueprint-staged.out" --cluster --yes &&
     [ "$(kubectl -n ai get stagednetworkpolicies.projectcalico.org -o name | grep -c gatehouse-rsvp)" == 6 ] &&

@@ -182,6 +182,30 @@ import Testing
         }
     }
 
+    @Test func withoutAnEnvironmentOnlyTheStructureIsRead() throws {
+        // What `gatehouse blueprint --gateway-config` reads, away from the pod's secrets and files.
+        let text = """
+            store: {url: "postgres://gatehouse@db:5432/gatehouse", passwordFile: /run/secrets/missing}
+            metrics: {tokenFile: /run/secrets/missing-token}
+            models:
+              - name: a
+                upstreams:
+                - {url: "https://api.example/v1", credentialEnv: UNSET_KEY}
+                - {url: "https://b.example", credentialFile: /run/secrets/missing, tls: {ca: /etc/missing-ca.pem}}
+            """
+        let configuration = try GatewayConfiguration.decode(text: text, file: "g.yaml", environment: nil)
+        let upstreams = try #require(configuration.models.first?.upstreams)
+        #expect(upstreams.map(\.host) == ["api.example", "b.example"])
+        #expect(upstreams.allSatisfy { $0.credential == nil } && upstreams[1].tls.caFile == "/etc/missing-ca.pem")
+        // The structure is still checked, and every file is read when an environment is given.
+        #expect(throws: ResourceErrors.self) {
+            try GatewayConfiguration.decode(text: text + "\n    unknown: 1\n", file: "g.yaml", environment: nil)
+        }
+        #expect(throws: ResourceErrors.self) {
+            try GatewayConfiguration.decode(text: text, file: "g.yaml", environment: ["UNSET_KEY": "sk-1"])
+        }
+    }
+
     /// A gateway of its own in front of `fixture` (the harness's would stop it for the test), on loopback
     /// without TLS, with a key made before the start so the gateway loads it at once; `body` is given its
     /// service group (to run and to shut down), the gateway, the key and its logs.

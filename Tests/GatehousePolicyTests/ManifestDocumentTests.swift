@@ -50,4 +50,20 @@ struct ManifestDocumentTests {
         let document = try #require(try ManifestDocument.split(text: staged, file: "p.yaml").first)
         #expect(document.promoted() == nil, "a staged removal has no enforced twin")
     }
+
+    @Test func stagedKubernetesNetworkPolicyBecomesANetworkPolicy() throws {
+        let staged = """
+            apiVersion: projectcalico.org/v3
+            kind: StagedKubernetesNetworkPolicy
+            metadata: {name: rsvp-default-deny, namespace: ai}
+            spec: {podSelector: {}, policyTypes: ["Ingress", "Egress"]}
+            """
+        let document = try #require(try ManifestDocument.split(text: staged, file: "p.yaml").first)
+        let promoted = try #require(document.promoted())
+        #expect(promoted.apiVersion == "networking.k8s.io/v1" && promoted.kind == "NetworkPolicy")
+        #expect(promoted.text.hasPrefix("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:"))
+        // The promoted text decodes as the NetworkPolicy it now says it is.
+        let bundle = try ResourceLoader().load(paths: [], texts: [(promoted.text, "p.yaml")])
+        #expect(bundle.policySet.policies.map(\.kind) == [.kubernetesNetworkPolicy])
+    }
 }

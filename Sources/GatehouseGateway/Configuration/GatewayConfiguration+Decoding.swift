@@ -8,10 +8,12 @@ extension GatewayConfiguration {
     /// Reads and validates a `gatehouse.yaml`. Unknown fields are errors: a typo in a gateway's
     /// configuration must not silently widen access. Every problem found is reported at once.
     ///
-    /// - Parameter environment: where `credentialEnv` names are looked up.
+    /// - Parameter environment: where `credentialEnv` names are looked up; nil reads the structure only,
+    ///   no credential, password, token or TLS file and no variable (for `gatehouse blueprint`, which
+    ///   runs where the pod's secrets are not).
     public static func load(
         file: String,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String]? = ProcessInfo.processInfo.environment
     ) throws(ResourceErrors) -> GatewayConfiguration {
         let text: String
         do {
@@ -26,7 +28,7 @@ extension GatewayConfiguration {
     public static func decode(
         text: String,
         file: String,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String]? = ProcessInfo.processInfo.environment
     ) throws(ResourceErrors) -> GatewayConfiguration {
         let diagnostics = DecodeDiagnostics()
         var configuration = GatewayConfiguration()
@@ -54,12 +56,12 @@ extension GatewayConfiguration {
         return configuration
     }
 
-    private mutating func read(_ root: Field, environment: [String: String]) throws(ResourceError) {
+    private mutating func read(_ root: Field, environment: [String: String]?) throws(ResourceError) {
         let object = try root.object(known: [
             "listen", "admin", "tls", "authentication", "models", "access", "limits", "quotas", "prices", "guardrails",
             "audit", "flows", "metrics", "store",
         ])
-        if let field = object["store"] { store = try field.storeLocation(environment: environment) }
+        if let field = object["store"], let environment { store = try field.storeLocation(environment: environment) }
         if let field = object["listen"] { listen = try field.listenAddress() }
         if let admin = try object["admin"]?.object(known: ["listen"]), let field = admin["listen"] {
             adminListen = try field.listenAddress()
@@ -85,7 +87,7 @@ extension GatewayConfiguration {
         }
         if let field = object["flows"] { flows = try field.flowSettings() }
         if let metrics = try object["metrics"]?.object(known: ["identityLabels", "tokenFile"]) {
-            if let field = metrics["tokenFile"] {
+            if let field = metrics["tokenFile"], environment != nil {
                 let path = try field.name()
                 guard let data = FileManager.default.contents(atPath: path) else {
                     throw field.error(.unreadable, "cannot read the token file \(path)")
@@ -296,7 +298,7 @@ extension Field {
         return issuer
     }
 
-    fileprivate func modelRoute(environment: [String: String]) throws(ResourceError) -> ModelRoute {
+    fileprivate func modelRoute(environment: [String: String]?) throws(ResourceError) -> ModelRoute {
         let object = try object(known: [
             "name", "aliases", "labels", "upstreams", "healthCheck", "price", "maxOutputTokens", "maxTokensField",
         ])
@@ -332,7 +334,7 @@ extension Field {
         return route
     }
 
-    fileprivate func upstream(environment: [String: String]) throws(ResourceError) -> UpstreamSettings {
+    fileprivate func upstream(environment: [String: String]?) throws(ResourceError) -> UpstreamSettings {
         let object = try object(known: [
             "url", "model", "credentialEnv", "credentialFile", "connectTimeout", "responseTimeout", "idleTimeout",
             "tls",
@@ -345,7 +347,7 @@ extension Field {
             )
         }
         upstream.model = try object["model"]?.name()
-        if let field = object["credentialEnv"] {
+        if let field = object["credentialEnv"], let environment {
             let name = try field.name()
             guard let value = environment[name], !value.isEmpty else {
                 throw field.error(.invalidValue, "the environment variable \(name) is not set")
@@ -358,7 +360,7 @@ extension Field {
             }
             upstream.credential = Secret(value)
         }
-        if let field = object["credentialFile"] {
+        if let field = object["credentialFile"], environment != nil {
             guard upstream.credential == nil else {
                 throw field.error(.invalidValue, "give credentialEnv or credentialFile, not both")
             }
@@ -379,14 +381,14 @@ extension Field {
             guard upstream.scheme == .https else {
                 throw field.error(.invalidValue, "tls applies to https:// upstreams only")
             }
-            upstream.tls = try field.upstreamTLS()
+            upstream.tls = try field.upstreamTLS(readingFiles: environment != nil)
         }
         return upstream
     }
 
     /// How the gateway checks an upstream and shows itself to it. Every file is read now, so a missing
     /// or unreadable one refuses the configuration instead of the upstream being reached unchecked.
-    fileprivate func upstreamTLS() throws(ResourceError) -> UpstreamTLSSettings {
+    fileprivate func upstreamTLS(readingFiles: Bool) throws(ResourceError) -> UpstreamTLSSettings {
         let object = try object(known: ["ca", "certificate", "key", "serverName", "subjectAltNames"])
         var tls = UpstreamTLSSettings()
         var material = SHA256()
@@ -395,11 +397,12 @@ extension Field {
         ] {
             guard let field = object[key] else { continue }
             let path = try field.name()
+            tls[keyPath: keyPath] = path
+            guard readingFiles else { continue }
             guard let contents = FileManager.default.contents(atPath: path) else {
                 throw field.error(.unreadable, "cannot read \(path)")
             }
             material.update(data: Data(key.utf8) + contents)
-            tls[keyPath: keyPath] = path
         }
         tls.materialDigest = Array(material.finalize())
         if (tls.certificateFile == nil) != (tls.keyFile == nil) {
@@ -419,6 +422,7 @@ extension Field {
             }
             tls.subjectAltNames.append(expected)
         }
+        guard readingFiles else { return tls }
         do {
             _ = try tls.context()
         } catch {

@@ -3,7 +3,17 @@ import GatehouseCore
 extension Blueprint {
     /// Reads a blueprint (`apiVersion: gatehouse.dev/v1alpha1`, `kind: Blueprint`). Unknown fields are
     /// errors: a misspelt key would silently allow or deny the wrong thing.
-    public static func decode(text: String, file: String) throws(ResourceErrors) -> Blueprint {
+    ///
+    /// - Parameters:
+    ///   - gateway: the gateway's own configuration: its upstreams in the cluster become model servers
+    ///     only the gateway reaches, the others its egress, and its port the gateway's when none is given.
+    ///   - cluster: where those upstreams' Services are looked up.
+    public static func decode(
+        text: String,
+        file: String,
+        gateway configuration: BlueprintGateway? = nil,
+        cluster: Cluster? = nil
+    ) throws(ResourceErrors) -> Blueprint {
         let diagnostics = DecodeDiagnostics()
         do {
             let documents = try ResourceValue.documents(in: text, file: file)
@@ -14,7 +24,11 @@ extension Blueprint {
                     at: SourceLocation(file: file, line: 1, column: 1)
                 )
             }
-            let blueprint = try decode(Field(value: document, file: file, diagnostics: diagnostics))
+            let blueprint = try decode(
+                Field(value: document, file: file, diagnostics: diagnostics),
+                gateway: configuration,
+                cluster: cluster
+            )
             if !diagnostics.warnings.isEmpty { throw ResourceErrors(diagnostics.warnings) }
             return blueprint
         } catch let error as ResourceErrors {
@@ -28,7 +42,11 @@ extension Blueprint {
         }
     }
 
-    private static func decode(_ root: Field) throws(ResourceError) -> Blueprint {
+    private static func decode(
+        _ root: Field,
+        gateway configuration: BlueprintGateway?,
+        cluster: Cluster?
+    ) throws(ResourceError) -> Blueprint {
         let object = try root.object(known: ["apiVersion", "kind", "metadata", "spec"])
         let apiVersion = try object.required("apiVersion").string()
         let kind = try object.required("kind").string()
@@ -66,7 +84,8 @@ extension Blueprint {
             gatewayObject,
             name: "gateway",
             role: .gateway,
-            defaultNamespace: namespaces[0]
+            defaultNamespace: namespaces[0],
+            defaultPorts: configuration.map { [$0.listenPort] }
         )
         try add(gateway, at: gatewayField)
         for field in try gatewayObject["clients"]?.list() ?? [] {
@@ -142,6 +161,17 @@ extension Blueprint {
             let ports = try self.ports(rule.required("ports"))
             egress.append(Egress(from: from, fqdns: fqdns, cidrs: cidrs, ports: ports))
         }
+        if let configuration {
+            try include(
+                configuration,
+                gateway: gateway,
+                namespaces: namespaces,
+                cluster: cluster,
+                workloads: &workloads,
+                connections: &connections,
+                egress: &egress
+            )
+        }
         var dns = (namespace: "kube-system", labels: ["k8s-app": "kube-dns"])
         if let field = spec["dns"] {
             let object = try field.object(known: ["namespace", "labels"])
@@ -157,11 +187,77 @@ extension Blueprint {
         )
     }
 
+    /// Adds the gateway's upstreams: a Service's pods become a model server (or give an already declared
+    /// one their port), anything outside the cluster the gateway's egress, unless a rule already allows it.
+    private static func include(
+        _ configuration: BlueprintGateway,
+        gateway: Workload,
+        namespaces: [String],
+        cluster: Cluster?,
+        workloads: inout [Workload],
+        connections: inout [Connection],
+        egress: inout [Egress]
+    ) throws(ResourceError) {
+        for upstream in configuration.upstreams {
+            switch try configuration.target(of: upstream, gatewayNamespace: gateway.namespace, cluster: cluster) {
+            case .pods(let service, let namespace, let labels, let port):
+                guard namespaces.contains(namespace) else {
+                    throw configuration.error(upstream, "is in namespace \(namespace), not one of spec.namespaces")
+                }
+                if let index = workloads.firstIndex(where: {
+                    $0.role == .model && $0.namespace == namespace && $0.labels == labels
+                }) {
+                    let model = workloads[index]
+                    if !model.ports.contains(port) {
+                        workloads[index] = Workload(
+                            name: model.name,
+                            role: .model,
+                            namespace: namespace,
+                            labels: labels,
+                            ports: model.ports + [port]
+                        )
+                    }
+                } else {
+                    if workloads.contains(where: { $0.name == service }) {
+                        throw configuration.error(
+                            upstream,
+                            "leads to Service \(service), and another workload of the blueprint has that name"
+                        )
+                    }
+                    workloads.append(
+                        Workload(name: service, role: .model, namespace: namespace, labels: labels, ports: [port])
+                    )
+                    connections.append(Connection(from: gateway.name, to: service))
+                }
+            case .outside(let fqdn, let cidr, let port):
+                let covered = egress.contains { rule in
+                    guard rule.from == gateway.name, rule.ports.contains(port) else { return false }
+                    if let fqdn { return rule.fqdns.contains(fqdn) }
+                    return cidr.map { address in rule.cidrs.contains { $0.contains(address) } } ?? false
+                }
+                if !covered {
+                    egress.append(
+                        Egress(
+                            from: gateway.name,
+                            fqdns: fqdn.map { [$0] } ?? [],
+                            cidrs: cidr.map { [$0] } ?? [],
+                            ports: [port]
+                        )
+                    )
+                }
+            case .loopback:
+                // A sidecar in the gateway's own pod: no network policy stands between them.
+                break
+            }
+        }
+    }
+
     private static func workload(
         _ object: FieldObject,
         name fixed: String?,
         role: Role,
-        defaultNamespace: String
+        defaultNamespace: String,
+        defaultPorts: [UInt16]? = nil
     ) throws(ResourceError) -> Workload {
         var name = fixed ?? ""
         if fixed == nil { name = try object.required("name").name() }
@@ -174,7 +270,15 @@ extension Blueprint {
             )
         }
         var ports: [UInt16] = []
-        if role != .client { ports = try self.ports(object.required("ports")) }
+        if role != .client {
+            if let field = object["ports"] {
+                ports = try self.ports(field)
+            } else if let defaultPorts {
+                ports = defaultPorts
+            } else {
+                ports = try self.ports(object.required("ports"))
+            }
+        }
         return Workload(name: name, role: role, namespace: namespace, labels: labels, ports: ports)
     }
 

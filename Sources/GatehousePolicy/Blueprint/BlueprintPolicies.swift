@@ -4,7 +4,8 @@ import GatehouseCore
 /// (every scalar double-quoted, so no label value is misread), in one of three flavors:
 ///
 /// - `kubernetes`: per AI namespace a default deny (ingress and egress) and DNS to the cluster DNS only;
-///   per workload one policy for what it accepts and one for what it opens.
+///   per workload one policy for what it accepts and one for what it opens; `staged` writes Calico's
+///   StagedKubernetesNetworkPolicies.
 /// - `calico`: the same in a tier of its own, `gatehouse-rsvp` (order 1500: after the AdminNetworkPolicy
 ///   tier, 1000, and before `default`, 1,000,000), each namespace's last policy denying the rest, and
 ///   outside addresses in a GlobalNetworkSet per workload; `staged` writes StagedNetworkPolicies.
@@ -61,8 +62,7 @@ public struct BlueprintPolicies: Sendable {
         for namespace in blueprint.namespaces {
             documents.append(
                 """
-                apiVersion: networking.k8s.io/v1
-                kind: NetworkPolicy
+                \(kubernetesKind)
                 \(metadata("rsvp-default-deny", namespace))
                 spec: {podSelector: {}, policyTypes: ["Ingress", "Egress"]}
 
@@ -70,8 +70,7 @@ public struct BlueprintPolicies: Sendable {
             )
             documents.append(
                 """
-                apiVersion: networking.k8s.io/v1
-                kind: NetworkPolicy
+                \(kubernetesKind)
                 \(metadata("rsvp-allow-dns", namespace))
                 spec:
                   podSelector: {}
@@ -117,11 +116,17 @@ public struct BlueprintPolicies: Sendable {
         return documents
     }
 
+    /// NetworkPolicy, or staged: Calico's StagedKubernetesNetworkPolicy, the same spec that only logs.
+    private var kubernetesKind: String {
+        staged
+            ? "apiVersion: projectcalico.org/v3\nkind: StagedKubernetesNetworkPolicy"
+            : "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy"
+    }
+
     /// A workload's policy for one direction, up to its rules: `rsvp-NAME-ingress` or `rsvp-NAME-egress`.
     private func kubernetesHeader(_ workload: Blueprint.Workload, direction: String) -> String {
         """
-        apiVersion: networking.k8s.io/v1
-        kind: NetworkPolicy
+        \(kubernetesKind)
         \(metadata("rsvp-\(workload.name)-\(direction.lowercased())", workload.namespace))
         spec:
           podSelector: {matchLabels: \(map(workload.labels))}

@@ -75,27 +75,37 @@ public struct ManifestDocument: Sendable {
     }
 
     /// This document as the enforced kind of a staged Calico policy (`StagedNetworkPolicy` becomes
-    /// `NetworkPolicy`, `StagedGlobalNetworkPolicy` `GlobalNetworkPolicy`); nil when it is no such policy.
-    /// Only the `kind:` line changes. A policy with a `stagedAction` (Delete stages a removal) is not
+    /// `NetworkPolicy`, `StagedGlobalNetworkPolicy` `GlobalNetworkPolicy`, `StagedKubernetesNetworkPolicy`
+    /// a `networking.k8s.io/v1` NetworkPolicy); nil when it is no such policy. Only the top-level `kind:`
+    /// and `apiVersion:` lines change. A policy with a `stagedAction` (Delete stages a removal) is not
     /// promoted: the enforced kinds have no such field.
     public func promoted() -> ManifestDocument? {
         guard !text.contains("stagedAction") else { return nil }
-        let enforced: String
+        let enforced: (apiVersion: String, kind: String)
         switch (group, kind) {
-        case ("projectcalico.org", "StagedNetworkPolicy"): enforced = "NetworkPolicy"
-        case ("projectcalico.org", "StagedGlobalNetworkPolicy"): enforced = "GlobalNetworkPolicy"
+        case ("projectcalico.org", "StagedNetworkPolicy"): enforced = (apiVersion, "NetworkPolicy")
+        case ("projectcalico.org", "StagedGlobalNetworkPolicy"): enforced = (apiVersion, "GlobalNetworkPolicy")
+        case ("projectcalico.org", "StagedKubernetesNetworkPolicy"):
+            enforced = ("networking.k8s.io/v1", "NetworkPolicy")
         default: return nil
         }
         var replaced = false
+        var versioned = false
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            guard !replaced, line.hasPrefix("kind:"), line.contains(kind) else { return line }
-            replaced = true
-            return Substring("kind: \(enforced)")
+            if !replaced, line.hasPrefix("kind:"), line.contains(kind) {
+                replaced = true
+                return Substring("kind: \(enforced.kind)")
+            }
+            if !versioned, line.hasPrefix("apiVersion:"), line.contains(apiVersion) {
+                versioned = true
+                return Substring("apiVersion: \(enforced.apiVersion)")
+            }
+            return line
         }
-        guard replaced else { return nil }
+        guard replaced, versioned || enforced.apiVersion == apiVersion else { return nil }
         return ManifestDocument(
-            apiVersion: apiVersion,
-            kind: enforced,
+            apiVersion: enforced.apiVersion,
+            kind: enforced.kind,
             name: name,
             namespace: namespace,
             text: lines.joined(separator: "\n"),
