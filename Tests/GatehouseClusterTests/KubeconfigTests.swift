@@ -5,13 +5,15 @@ import Testing
 
 /// Kubeconfig and in-cluster resolution, as kubectl resolves them; errors name the problem, never a secret.
 @Suite("kubeconfig")
-struct KubeconfigTests {
+final class KubeconfigTests {
     let folder: String
 
     init() throws {
         folder = NSTemporaryDirectory() + "gatehouse-kubeconfig-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
+
+    deinit { try? FileManager.default.removeItem(atPath: folder) }
 
     func write(_ name: String, _ text: String) throws -> String {
         let path = "\(folder)/\(name)"
