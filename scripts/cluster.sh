@@ -237,6 +237,15 @@ for flavor in calico staged kubernetes-staged admin; do
         ok "$flavor: $(grep -c 'serverside-applied (server dry run)' "$WORK/dry.log") objects accepted by the CRDs' schemas (dry run)" ||
         { fail "dry run $flavor"; cat "$WORK/dry.log"; }
 done
+# Their CEL rules, which the 1.20 server drops, evaluated offline (Tests/Cluster/crd_cel.py: the subset the
+# published CRDs use), after a self-test showing that objects breaking a rule are caught.
+CRDS=$(dirname "$K8S")/crds
+"$PYTHON" Tests/Cluster/crd_cel.py --self-test "$CRDS" && {
+    "$PYTHON" Tests/Cluster/crd_cel.py "$CRDS" "$WORK"/blueprint-{calico,staged,kubernetes-staged,admin}.out \
+        > "$WORK/cel.log" 2>&1 &&
+        ok "the CEL rules of the CRDs hold: $(grep -c '^ok' "$WORK/cel.log") objects, $(awk '/^ok/ { n += $(NF - 3) } END { print n }' "$WORK/cel.log") rule checks" ||
+        { fail "CEL rules"; cat "$WORK/cel.log"; }
+} || fail "CEL self-test"
 "$PYTHON" Tests/Cluster/fixture.py create Tests/Cluster/gateway.yaml > /dev/null
 # The tour's own NetworkPolicy ai/vllm lets rag-api reach the model server: the proof on the live cluster
 # must say so, since NetworkPolicies only add allowances.
