@@ -19,7 +19,7 @@ func entry(_ index: Int) -> AuditEntry {
         time: Date(),
         requestID: "req-\(index)-0123456789abcdef",
         route: "/v1/chat/completions",
-        decision: "allow",
+        decision: .allow,
         status: 200
     )
     entry.identity = "bench"

@@ -61,7 +61,7 @@ import Testing
 }
 
 @Suite struct ModelAccessRecommendationTests {
-    static func entry(_ identity: String, team: String, model: String, decision: String = "allow") -> AuditEntry {
+    static func entry(_ identity: String, team: String, model: String, decision: Verdict = .allow) -> AuditEntry {
         var entry = AuditEntry(
             time: Date(),
             requestID: "r",
@@ -79,7 +79,7 @@ import Testing
         let records = [
             Self.entry("alice", team: "research", model: "large"), Self.entry("bob", team: "research", model: "small"),
             Self.entry("carol", team: "sales", model: "small"),
-            Self.entry("mallory", team: "guests", model: "large", decision: "deny"),
+            Self.entry("mallory", team: "guests", model: "large", decision: .deny),
         ]
         let byTeam = ModelAccessRecommendation(records: records, groupBy: "team")
         #expect(byTeam.groups.keys.sorted() == ["team == 'research'", "team == 'sales'"])

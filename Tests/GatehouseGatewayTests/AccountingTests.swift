@@ -38,7 +38,7 @@ import Testing
             #expect(journaled || stored)
             let entry = try #require(try await harness.audit().last)
             #expect(entry.requestID == "accounting-1")
-            #expect(entry.decision == "allow")
+            #expect(entry.decision == .allow)
             #expect(entry.status == 200)
             #expect(entry.model == "fixture-small")
             #expect(entry.identityLabels?["team"] == "search")
@@ -140,7 +140,7 @@ import Testing
             #expect(try await harness.call("/api/pull", key: key, json: "{}").status == 404)
             // Records reach the store in batches: wait for the last request's.
             let all = try await harness.audit(route: nil, count: 5) { $0.contains { $0.status == 404 } }
-            let denied = all.filter { $0.decision == "deny" }
+            let denied = all.filter { $0.decision == .deny }
             #expect(Set(denied.map(\.status)) == [401, 400, 404])
             #expect(denied.first { $0.status == 401 }?.identity == nil)
             // Nothing secret in the trail.

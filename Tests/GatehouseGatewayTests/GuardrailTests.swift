@@ -62,8 +62,9 @@ import Testing
             #expect(!answer.body.contains(Self.awsKey))
             #expect(harness.fixture.counters.requests == 0)
             let entry = try #require(try await harness.audit().last)
-            #expect(entry.decision == "deny")
-            #expect(entry.findings?.first?.hasPrefix("prompt:aws-access-key@") == true)
+            #expect(entry.decision == .deny)
+            let finding = try #require(entry.findings?.first)
+            #expect(finding.direction == .prompt && finding.detector == "aws-access-key" && finding.offset > 0)
             #expect(!"\(entry)".contains(Self.awsKey))
             #expect(!harness.logs.text.contains(Self.awsKey))
             // Personal data is not in this policy's detectors.
@@ -143,7 +144,7 @@ import Testing
             #expect(answer.body.contains("[REDACTED:email]"))
             #expect(!answer.body.contains("jane.doe"))
             let entry = try #require(try await harness.audit().last)
-            #expect(entry.findings?.contains { $0.hasPrefix("prompt:email@") } == true)
+            #expect(entry.findings?.contains { $0.direction == .prompt && $0.detector == "email" } == true)
         }
     }
 
@@ -187,8 +188,8 @@ import Testing
             }
             let entries = try await harness.audit(count: 2)
             for entry in entries {
-                #expect(entry.findings?.contains { $0.hasPrefix("answer:aws-access-key@") } == true)
-                #expect(entry.findings?.contains { $0.hasPrefix("answer:email@") } == true)
+                #expect(entry.findings?.contains { $0.direction == .answer && $0.detector == "aws-access-key" } == true)
+                #expect(entry.findings?.contains { $0.direction == .answer && $0.detector == "email" } == true)
             }
         }
     }

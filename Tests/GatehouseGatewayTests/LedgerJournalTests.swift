@@ -12,7 +12,7 @@ import Testing
     static func charge(_ dollars: String) -> LedgerOperation { .charge(key, cost: Cost(dollars: dollars)!) }
 
     static func record(_ id: String) -> LedgerOperation {
-        .record(AuditEntry(time: Date(), requestID: id, route: "/v1/chat/completions", decision: "allow", status: 200))
+        .record(AuditEntry(time: Date(), requestID: id, route: "/v1/chat/completions", decision: .allow, status: 200))
     }
 
     static func requestIDs(_ operations: [LedgerOperation]) -> [String] {

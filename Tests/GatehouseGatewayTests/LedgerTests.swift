@@ -48,7 +48,7 @@ import Testing
             time: Date(timeIntervalSince1970: 1_795_780_800.25),
             requestID: "id-\"quoted\"\n",
             route: "/v1/chat/completions",
-            decision: "allow",
+            decision: .allow,
             status: 200
         )
         entry.identity = "ålice"
@@ -60,7 +60,7 @@ import Testing
         entry.upstream = "http://127.0.0.1:1"
         entry.reason = "tab\there \u{1}"
         entry.trace = "default/allow-all: Allow"
-        entry.findings = ["email@12+17"]
+        entry.findings = [GuardrailFinding(direction: .prompt, detector: "email", offset: 12)]
         entry.tokensIn = 10
         entry.tokensOut = 20
         entry.tokensEstimated = true
@@ -70,7 +70,7 @@ import Testing
         #expect(
             store.apply([
                 .record(entry),
-                .record(AuditEntry(time: entry.time, requestID: "b", route: "/", decision: "deny", status: 404)),
+                .record(AuditEntry(time: entry.time, requestID: "b", route: "/", decision: .deny, status: 404)),
             ]) == [.done, .done]
         )
         let records = try store.auditRecords(AuditQuery())
@@ -114,7 +114,7 @@ import Testing
             time: Date(),
             requestID: "one",
             route: "/v1/chat/completions",
-            decision: "allow",
+            decision: .allow,
             status: 200
         )
         entry.cost = Cost(dollars: "0.2")!
@@ -343,7 +343,7 @@ import Testing
             time: Date(),
             requestID: "first",
             route: "/v1/chat/completions",
-            decision: "allow",
+            decision: .allow,
             status: 200
         )
         first.cost = Cost(dollars: "0.1")!

@@ -13,7 +13,7 @@ import Testing
             time: Date(),
             requestID: "r",
             route: "/v1/chat/completions",
-            decision: "allow",
+            decision: .allow,
             status: 200
         )
         entry.identity = "alice"

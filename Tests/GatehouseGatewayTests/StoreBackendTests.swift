@@ -17,7 +17,7 @@ import Testing
             time: Date(timeIntervalSince1970: 1_795_780_800 + Double(index)),
             requestID: "req-\(index)",
             route: "/v1/chat/completions",
-            decision: index % 5 == 4 ? "deny" : "allow",
+            decision: index % 5 == 4 ? .deny : .allow,
             status: index % 5 == 4 ? 403 : 200
         )
         entry.identity = identity

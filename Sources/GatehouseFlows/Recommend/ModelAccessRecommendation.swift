@@ -14,7 +14,7 @@ public struct ModelAccessRecommendation: Sendable {
 
     /// Groups identities by the label `groupBy`, or by name (`gatehouse.io/name`) when nil.
     public init(records: [AuditEntry], groupBy: String?) {
-        for record in records where record.decision == "allow" {
+        for record in records where record.decision == .allow {
             guard let model = record.model, let identity = record.identity else { continue }
             let key = groupBy ?? "gatehouse.io/name"
             let value: String?

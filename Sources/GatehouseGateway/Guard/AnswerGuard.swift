@@ -1,3 +1,4 @@
+import GatehouseCore
 import GatehouseGuard
 
 /// Applies guardrail policies to an answer: whole (buffered) or as a stream of text deltas per choice,
@@ -11,7 +12,7 @@ package final class AnswerGuard {
 
     private let policies: [GuardrailPolicy]
     private var streams: [Int: [Stage]] = [:]
-    private(set) var findings: [String] = []
+    private(set) var findings: [GuardrailFinding] = []
     /// A `block` policy found something: the answer ends here.
     private(set) var blocked = false
 
@@ -76,7 +77,11 @@ package final class AnswerGuard {
     private func record(_ found: [GuardFinding], action: GuardAction) -> Bool {
         guard !found.isEmpty else { return true }
         let room = max(0, GuardrailPolicy.mostFindingsRecorded - findings.count)
-        findings.append(contentsOf: found.prefix(room).map { "answer:\($0.rule.name)@\($0.range.lowerBound)" })
+        findings.append(
+            contentsOf: found.prefix(room).map {
+                GuardrailFinding(direction: .answer, detector: $0.rule.name, offset: $0.range.lowerBound)
+            }
+        )
         if action == .block { blocked = true }
         return !blocked
     }

@@ -1,3 +1,4 @@
+import GatehouseCore
 import GatehouseGuard
 import NIOCore
 
@@ -6,12 +7,12 @@ import NIOCore
 /// blocks the request, is redacted in place, or is only recorded, as each policy says.
 package enum PromptGuard {
     package enum Verdict {
-        case pass(findings: [String])
+        case pass(findings: [GuardrailFinding])
         /// The body with findings replaced by `[REDACTED:<rule>]`.
-        case redacted(ByteBuffer, findings: [String])
-        case blocked(rules: [String], findings: [String])
+        case redacted(ByteBuffer, findings: [GuardrailFinding])
+        case blocked(rules: [String], findings: [GuardrailFinding])
 
-        package var findings: [String] {
+        package var findings: [GuardrailFinding] {
             switch self {
             case .pass(let findings), .redacted(_, let findings), .blocked(_, let findings): findings
             }
@@ -23,7 +24,7 @@ package enum PromptGuard {
         let values = JSONFields.stringValues(in: bytes[...])
         var texts = values.map { String(decoding: $0.text, as: UTF8.self) }
         var changed = Array(repeating: false, count: values.count)
-        var findings: [String] = []
+        var findings: [GuardrailFinding] = []
         for policy in policies {
             var blockedRules: [String] = []
             for index in texts.indices {
@@ -31,7 +32,11 @@ package enum PromptGuard {
                 guard !found.isEmpty else { continue }
                 for finding in found.prefix(max(0, GuardrailPolicy.mostFindingsRecorded - findings.count)) {
                     findings.append(
-                        "prompt:\(finding.rule.name)@\(values[index].range.lowerBound + finding.range.lowerBound)"
+                        GuardrailFinding(
+                            direction: .prompt,
+                            detector: finding.rule.name,
+                            offset: values[index].range.lowerBound + finding.range.lowerBound
+                        )
                     )
                 }
                 switch policy.prompts {

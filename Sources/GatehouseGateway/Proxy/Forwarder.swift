@@ -22,7 +22,7 @@ enum Forwarder {
         var usage: TokenUsage?
         var firstPiece: ContinuousClock.Instant?
         /// Guardrail findings in the answer.
-        var findings: [String] = []
+        var findings: [GuardrailFinding] = []
         /// True when a complete answer was relayed and its end is the caller's to write.
         var endPending = false
         /// The upstream produced more output than the bound it was sent; the answer was cut there.

@@ -12,8 +12,8 @@ struct UpstreamExchange: Sendable {
         let complete: Bool
         let usage: TokenUsage
         let firstPiece: ContinuousClock.Instant?
-        /// Guardrail findings in the answer (`answer:<rule>@<offset>`).
-        let findings: [String]
+        /// Guardrail findings in the answer.
+        let findings: [GuardrailFinding]
         /// The upstream produced more than the output bound it was sent (see `AnswerMeter`).
         let overran: Bool
     }

@@ -246,7 +246,7 @@ struct DataPlane: Responder {
                 entry.reason = "client went away"
                 if case .success(let verdict) = result, !verdict.findings.isEmpty {
                     entry.findings = verdict.findings
-                    if case .blocked = verdict { entry.decision = "deny" }
+                    if case .blocked = verdict { entry.decision = .deny }
                 }
                 log(request, identity: identity, status: 499, reason: "client went away")
                 record(entry)
@@ -472,7 +472,7 @@ struct DataPlane: Responder {
             time: request.arrived,
             requestID: request.requestID,
             route: request.path,
-            decision: "allow",
+            decision: .allow,
             status: 0
         )
         if let identity {
@@ -488,7 +488,7 @@ struct DataPlane: Responder {
     /// Answers with `error` and records the request as denied.
     private func refuse(_ entry: RequestRecord, with error: GatewayError, writer: ResponseWriter) {
         var entry = entry
-        entry.decision = "deny"
+        entry.decision = .deny
         entry.status = Int(error.status.code)
         entry.reason = entry.reason ?? error.code
         record(entry)
@@ -536,7 +536,7 @@ struct DataPlane: Responder {
             time: Date(),
             requestID: requestID,
             route: path,
-            decision: "deny",
+            decision: .deny,
             status: Int(error.status.code)
         )
         entry.reason = reason

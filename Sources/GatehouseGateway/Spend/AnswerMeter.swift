@@ -51,7 +51,7 @@ package final class AnswerMeter {
     /// blank line the upstream left out.
     var rewritesAnswer: Bool { stream }
 
-    var findings: [String] { answerGuard?.findings ?? [] }
+    var findings: [GuardrailFinding] { answerGuard?.findings ?? [] }
 
     /// Takes one body part; returns what to send on now (complete events only, for a stream).
     package func consume(_ buffer: ByteBuffer) -> ByteBuffer? {

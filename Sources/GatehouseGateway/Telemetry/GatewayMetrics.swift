@@ -15,7 +15,7 @@ final class GatewayMetrics: Sendable {
     private struct RequestKey: Hashable {
         let route: String
         let model: String
-        let decision: String
+        let decision: Verdict
         let reason: String
         let identity: [String]
     }
@@ -44,8 +44,8 @@ final class GatewayMetrics: Sendable {
     func observe(_ record: RequestRecord, identityLabels: [String]) {
         let audit = record.audit
         let operation = Self.operation(of: audit.route)
-        var reason = audit.decision == "allow" ? "" : audit.reason ?? ""
-        if audit.decision == "allow" && audit.status >= 500 { reason = "upstream_error" }
+        var reason = audit.decision == .allow ? "" : audit.reason ?? ""
+        if audit.decision == .allow && audit.status >= 500 { reason = "upstream_error" }
         let key = RequestKey(
             route: operation != nil || audit.route == "/v1/models" ? audit.route : "unmatched",
             model: audit.model ?? "",
@@ -86,7 +86,7 @@ final class GatewayMetrics: Sendable {
 
     /// Counts each rule hit of an access decision, and each guardrail finding: looked up and counted under
     /// one lock, with no array made per request.
-    func observe(access: Evaluation?, findings: [String]?) {
+    func observe(access: Evaluation?, findings: [GuardrailFinding]?) {
         let tiers = access?.tiers ?? []
         guard !tiers.isEmpty || findings?.isEmpty == false else { return }
         counters.withLock { table in
@@ -102,10 +102,9 @@ final class GatewayMetrics: Sendable {
                 }
             }
             for finding in findings ?? [] {
-                // `prompt:email@12`: direction and detector, never the position.
-                let parts = finding.split(separator: "@").first?.split(separator: ":", maxSplits: 1) ?? []
-                guard parts.count == 2 else { continue }
-                counter(.finding(direction: String(parts[0]), detector: String(parts[1])), in: &table).increment()
+                // Direction and detector, never the position.
+                counter(.finding(direction: finding.direction.rawValue, detector: finding.detector), in: &table)
+                    .increment()
             }
         }
     }
@@ -178,7 +177,9 @@ final class GatewayMetrics: Sendable {
     private func makeInstruments(_ key: RequestKey, identityLabels: [String], operation: String?) -> RequestInstruments
     {
         let identity = zip(identityLabels, key.identity).map { ("identity_\(Self.labelName($0.0))", $0.1) }
-        let labels = [("route", key.route), ("model", key.model), ("decision", key.decision), ("reason", key.reason)]
+        let labels = [
+            ("route", key.route), ("model", key.model), ("decision", key.decision.rawValue), ("reason", key.reason),
+        ]
         let requests = registry.makeCounter(
             descriptor: MetricNameDescriptor(
                 metricName: "gatehouse_requests",
@@ -195,7 +196,7 @@ final class GatewayMetrics: Sendable {
             ),
             labels: [("model", key.model)] + identity
         )
-        guard let operation, key.decision == "allow" else {
+        guard let operation, key.decision == .allow else {
             return RequestInstruments(
                 requests: requests,
                 cost: cost,

@@ -23,7 +23,7 @@ extension RequestRecord {
             destinationLabels: modelLabels?.values ?? [:],
             protocol: "HTTP",
             route: audit.route,
-            action: audit.decision == "allow" ? .allow : .deny,
+            action: audit.decision == .allow ? .allow : .deny,
             reason: audit.reason,
             reporter: .gateway,
             policies: access.map(FlowTrace.init) ?? FlowTrace(),

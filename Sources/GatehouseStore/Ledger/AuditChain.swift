@@ -31,7 +31,7 @@ struct AuditChain {
         pending +=
             [
                 sequence, entry.time.timeIntervalSince1970, entry.requestID, entry.identity, entry.model,
-                entry.decision, entry.status, entry.tokensIn, entry.tokensOut, entry.tokensEstimated == true,
+                entry.decision.rawValue, entry.status, entry.tokensIn, entry.tokensOut, entry.tokensEstimated == true,
                 entry.cost?.picodollars, text, previousHash, hash,
             ] as [any SQLArgument]
         previousHash = hash

@@ -17,11 +17,11 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     public var model: String?
     public var upstream: String?
     /// `allow` or `deny`.
-    public var decision: String
+    public var decision: Verdict
     public var reason: String?
     /// The access policy trace, compact.
     public var trace: String?
-    public var findings: [String]?
+    public var findings: [GuardrailFinding]?
     public var tokensIn: Int?
     public var tokensOut: Int?
     public var tokensEstimated: Bool?
@@ -30,7 +30,7 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     public var timeToFirstTokenMilliseconds: Double?
     public var status: Int
 
-    public init(time: Date, requestID: String, route: String, decision: String, status: Int) {
+    public init(time: Date, requestID: String, route: String, decision: Verdict, status: Int) {
         self.time = time
         self.requestID = requestID
         self.route = route

@@ -11,13 +11,13 @@ enum AuditEntryJSON {
         object.string("authentication", entry.authentication)
         object.string("client", entry.client)
         if let cost = entry.cost { object.string("cost", cost.exactDollars) }
-        object.string("decision", entry.decision)
+        object.string("decision", entry.decision.rawValue)
         if let findings = entry.findings {
             object.key("findings")
             object.bytes.append(UInt8(ascii: "["))
             for (index, finding) in findings.enumerated() {
                 if index > 0 { object.bytes.append(UInt8(ascii: ",")) }
-                JSONText.appendQuoted(finding.utf8, to: &object.bytes)
+                JSONText.appendQuoted(finding.description.utf8, to: &object.bytes)
             }
             object.bytes.append(UInt8(ascii: "]"))
         }

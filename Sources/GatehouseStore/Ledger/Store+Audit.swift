@@ -16,7 +16,7 @@ extension Store {
         }
         if let decision = query.decision {
             conditions.append("decision = ?")
-            arguments.append(decision)
+            arguments.append(decision.rawValue)
         }
         if let since = query.since {
             conditions.append("time >= ?")

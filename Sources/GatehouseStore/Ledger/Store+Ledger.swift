@@ -138,7 +138,7 @@ extension Store {
                 try Self.takeFromHold(key, amount: amount, spend: true, in: db)
                 if held > amount { try Self.takeFromHold(key, amount: held - amount, spend: false, in: db) }
                 guard amount > .zero else { continue }
-                var entry = AuditEntry(time: now, requestID: "hold-\(owner)", route: "", decision: "allow", status: 0)
+                var entry = AuditEntry(time: now, requestID: "hold-\(owner)", route: "", decision: .allow, status: 0)
                 entry.cost = amount
                 entry.reason =
                     "charged what a gateway that stopped without settling held on budget \(key.scope): "

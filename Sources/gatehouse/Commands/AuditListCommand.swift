@@ -17,7 +17,7 @@ struct AuditListCommand: ParsableCommand {
     var model: String?
 
     @Option(help: "Only allow or deny decisions.")
-    var decision: String?
+    var decision: Verdict?
 
     @OptionGroup var range: TimeRangeOptions
 
@@ -28,9 +28,6 @@ struct AuditListCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let decision, decision != "allow" && decision != "deny" {
-            throw ValidationError("--decision \(decision): expected allow or deny")
-        }
         guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
     }
 
@@ -60,7 +57,7 @@ struct AuditListCommand: ParsableCommand {
                             return [
                                 String(record.sequence), entry.time.ISO8601Format(), entry.requestID,
                                 entry.identity ?? "-",
-                                entry.model ?? "-", entry.decision, String(entry.status), tokens ?? "-",
+                                entry.model ?? "-", entry.decision.rawValue, String(entry.status), tokens ?? "-",
                                 entry.cost?.description ?? "-", entry.reason ?? "",
                             ]
                         }

@@ -1,0 +1,4 @@
+import ArgumentParser
+import GatehouseCore
+
+extension Verdict: ExpressibleByArgument {}
