@@ -98,6 +98,11 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: [
+                .embedInCode("Admin/Console/Files/index.html"),
+                .embedInCode("Admin/Console/Files/app.js"),
+                .embedInCode("Admin/Console/Files/app.css"),
             ]
         ),
         .target(

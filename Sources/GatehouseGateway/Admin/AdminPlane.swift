@@ -95,16 +95,11 @@ struct AdminPlane: Responder {
         case (.GET, "/v1/flows"):
             await flows(request, writer: writer)
         case (.GET, "/console"), (.GET, "/console/"), (.GET, "/console/app.js"), (.GET, "/console/app.css"):
-            let (type, text) =
-                switch request.path {
-                case "/console/app.js": ("text/javascript; charset=utf-8", ConsoleScript.javascript)
-                case "/console/app.css": ("text/css; charset=utf-8", ConsoleStyle.css)
-                default: ("text/html; charset=utf-8", ConsolePage.html)
-                }
+            let file = ConsoleFile(path: request.path)
             writer.write(
                 status: .ok,
-                contentType: type,
-                writer.channel.allocator.buffer(string: text),
+                contentType: file.contentType,
+                writer.channel.allocator.buffer(bytes: file.bytes),
                 headers: Self.consoleHeaders
             )
         default:
