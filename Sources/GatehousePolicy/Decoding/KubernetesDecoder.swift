@@ -51,10 +51,10 @@ enum KubernetesDecoder {
         )
     }
 
-    static func service(_ object: FieldObject) throws(ResourceError) -> Service {
+    static func service(_ object: FieldObject) throws(ResourceError) -> KubernetesService {
         let metadata = try object.required("metadata").metadata(namespaced: true)
         let spec = try object["spec"]?.looseObject()
-        var ports: [Service.Port] = []
+        var ports: [KubernetesService.Port] = []
         for item in try spec?["ports"]?.list() ?? [] {
             let port = try item.looseObject()
             var targetNumber: UInt16?
@@ -67,7 +67,7 @@ enum KubernetesDecoder {
                 }
             }
             ports.append(
-                Service.Port(
+                KubernetesService.Port(
                     port: try port.required("port").portNumber(),
                     targetNumber: targetNumber,
                     targetName: targetName,
@@ -76,7 +76,7 @@ enum KubernetesDecoder {
             )
         }
         let selector = try spec?["selector"]?.stringMap()
-        return Service(
+        return KubernetesService(
             namespace: metadata.namespace ?? "default",
             name: metadata.name,
             selector: selector,

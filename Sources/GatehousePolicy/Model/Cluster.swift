@@ -9,7 +9,7 @@ public struct Cluster: Sendable {
     public private(set) var external: [IPAddress] = []
     public private(set) var networkSets: [NetworkSet] = []
     public private(set) var serviceAccounts: [String: ServiceAccount] = [:]
-    public private(set) var services: [String: Service] = [:]
+    public private(set) var services: [String: KubernetesService] = [:]
     public private(set) var endpointSlices: [EndpointSlice] = []
     private var podIndex: [String: Int] = [:]
     private var addressIndex: [IPAddress: Int] = [:]
@@ -38,7 +38,7 @@ public struct Cluster: Sendable {
 
     public mutating func add(_ networkSet: NetworkSet) { networkSets.append(networkSet) }
 
-    public mutating func add(_ service: Service) { services["\(service.namespace)/\(service.name)"] = service }
+    public mutating func add(_ service: KubernetesService) { services["\(service.namespace)/\(service.name)"] = service }
 
     public mutating func add(_ slice: EndpointSlice) { endpointSlices.append(slice) }
 

@@ -2,7 +2,7 @@ import GatehouseCore
 
 /// A Kubernetes Service, for Calico rules that match `services`: its selector and ports decide its
 /// endpoints when no EndpointSlice is given.
-public struct Service: Sendable, Hashable {
+public struct KubernetesService: Sendable, Hashable {
     public struct Port: Sendable, Hashable {
         public let port: UInt16
         /// `targetPort`: a number, a container port name, or nil for the same number as `port`.
