@@ -24,6 +24,12 @@ import NIOPosix
 /// - `GET /readyz` answers without authentication, for readiness probes: 200 when the gateway takes
 ///   requests, 503 from the start of shutdown (through the shutdown delay, while it still accepts) and
 ///   while its store cannot be reached; it is not bound before the configuration loaded.
+///
+/// The routes are a `switch` on method and exact path, not Hummingbird's router: that router works only
+/// inside Hummingbird's own server, with its request and context types, and the admin plane is a
+/// `Responder` of the same connection handler as the data plane, sharing its TLS and client
+/// certificates, head and body limits, timeouts, request ids and error answers. A second HTTP stack for
+/// nine fixed paths (one with a key's name after it) would double what must be kept safe.
 struct AdminPlane: Responder {
     static let authenticatedPaths: Set<String> = ["/v1/keys", "/v1/flows", "/metrics", "/v1/budgets", "/v1/policies"]
     static let consolePaths: Set<String> = ["/console", "/console/", "/console/app.js", "/console/app.css"]
