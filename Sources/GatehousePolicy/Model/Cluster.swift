@@ -38,7 +38,9 @@ public struct Cluster: Sendable {
 
     public mutating func add(_ networkSet: NetworkSet) { networkSets.append(networkSet) }
 
-    public mutating func add(_ service: KubernetesService) { services["\(service.namespace)/\(service.name)"] = service }
+    public mutating func add(_ service: KubernetesService) {
+        services["\(service.namespace)/\(service.name)"] = service
+    }
 
     public mutating func add(_ slice: EndpointSlice) { endpointSlices.append(slice) }
 
