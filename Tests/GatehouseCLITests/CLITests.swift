@@ -138,7 +138,7 @@ struct CLITests {
             (["keys", "create", "--name", "k", "--budget-period", "week"], "--budget-period needs --budget-usd"),
             (["keys", "create", "--name", "k", "--budget-usd", "5", "--budget-period", "year"], "budget-period"),
             (["audit", "list", "--since", "yesterday"], "--since yesterday: expected a duration"),
-            (["audit", "list", "--decision", "maybe"], "--decision maybe: expected allow or deny"),
+            (["audit", "list", "--decision", "maybe"], "The value 'maybe' is invalid for '--decision <decision>'"),
             (["usage", "--until", "soon"], "--until soon: expected a duration"),
         ]
         for (arguments, message) in bad {
