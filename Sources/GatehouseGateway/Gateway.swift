@@ -10,6 +10,9 @@ import ServiceLifecycle
 /// `gatehouse serve` assembled: the store, keys, TLS material, configuration in force, the listeners
 /// and the background services, ready to run under one `ServiceGroup`.
 public final class Gateway: Sendable {
+    /// The release, as `gatehouse --version` and the spans' `service.version` give it.
+    public static let version = "0.1.0"
+
     public let server: GatewayServer
     /// Every long-lived part, the server last so it drains after the others stop polling.
     public let services: [any Service]
@@ -92,7 +95,8 @@ public final class Gateway: Sendable {
             retention: configuration.flows.retention,
             logger: logger
         )
-        let telemetry = GatewayTelemetry(flows: recorder, state: state)
+        let spans = SpanExporter(state: state, group: group, version: version, logger: logger)
+        let telemetry = GatewayTelemetry(flows: recorder, spans: spans, state: state)
         let server = try await GatewayServer.start(
             state: state,
             keys: keys,
@@ -106,6 +110,7 @@ public final class Gateway: Sendable {
         )
         var services: [any Service] = [
             ledger,
+            spans,
             FlowRecording(recorder: recorder),
             KeyDirectoryRefresher(directory: keys, store: store, logger: logger),
             HealthChecker(state: state, eventLoop: group.next(), logger: logger),

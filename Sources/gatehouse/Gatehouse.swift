@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatehouseGateway
 import NIOCore
 import NIOPosix
 
@@ -11,7 +12,7 @@ struct Gatehouse: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gatehouse",
         abstract: "A zero-trust layer for AI workloads on Kubernetes.",
-        version: "0.1.0",
+        version: Gateway.version,
         subcommands: [
             ServeCommand.self, KeysCommand.self, UsageCommand.self, BudgetsCommand.self, AuditCommand.self,
             FlowsCommand.self, PolicyCommand.self, BlueprintCommand.self, StoreCommand.self, FixtureModelCommand.self,

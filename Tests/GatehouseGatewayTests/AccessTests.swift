@@ -120,19 +120,27 @@ import Testing
                 ),
             ]
         )
+        let access = ModelAccess(policies: set, models: [small, large])
         let admin = AccessSubject(name: "root", labels: ["role": "admin"])
         let user = AccessSubject(name: "u", labels: [:])
-        let adminLarge = set.evaluate(caller: admin, model: large)
+        let adminLarge = access.evaluate(caller: admin, model: 1)
         #expect(adminLarge.verdict == .allow)
         #expect(adminLarge.tiers.map(\.tier) == ["first", "default"])
         #expect(adminLarge.tiers[0].hits.map(\.action) == [.log, .pass])
+        #expect(
+            adminLarge.outcome.policy
+                == PolicyReference(kind: "ModelAccessPolicy", namespace: nil, name: "admins-large", tier: "default")
+        )
         // A user in no policy of tier "first" skips it; in "default" only small models are allowed.
-        #expect(set.evaluate(caller: user, model: small).verdict == .allow)
-        let userLarge = set.evaluate(caller: user, model: large)
+        #expect(access.evaluate(caller: user, model: 0).verdict == .allow)
+        let userLarge = access.evaluate(caller: user, model: 1)
         #expect(userLarge.verdict == .deny)
         #expect(userLarge.outcome.reason == .endOfTier)
         // With no policy at all the gateway denies (Calico's profiles would allow).
-        let empty = AccessPolicySet(policies: []).evaluate(caller: user, model: small)
+        let empty = ModelAccess(policies: AccessPolicySet(policies: []), models: [small]).evaluate(
+            caller: user,
+            model: 0
+        )
         #expect(empty.verdict == .deny && empty.outcome.reason == .noAllow)
         // The name is a label too.
         #expect(user.labels[AccessSubject.nameLabel] == "u")

@@ -121,7 +121,7 @@ import Testing
             let key = try await harness.key()
             _ = try? await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat(stream: true))
             let entry = try #require(try await harness.audit().last)
-            #expect(entry.reason == "stream interrupted")
+            #expect(entry.reason == .streamInterrupted)
             #expect(entry.tokensEstimated == true)
             // Three content events arrived: "This", " is", " the".
             #expect(entry.tokensOut == 3)

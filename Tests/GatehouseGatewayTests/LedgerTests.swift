@@ -58,7 +58,7 @@ import Testing
         entry.client = "127.0.0.1:5000"
         entry.model = "fixture-small"
         entry.upstream = "http://127.0.0.1:1"
-        entry.reason = "tab\there \u{1}"
+        entry.reason = .recorded("tab\there \u{1}")
         entry.trace = "default/allow-all: Allow"
         entry.findings = [GuardrailFinding(direction: .prompt, detector: "email", offset: 12)]
         entry.tokensIn = 10

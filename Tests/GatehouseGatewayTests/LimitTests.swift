@@ -59,7 +59,7 @@ import Testing
                 try await harness.call("/v1/chat/completions", key: other, json: GatewayHarness.chat()).status == 200
             )
             let denied = try await harness.audit(count: 5).filter { $0.status == 429 }
-            #expect(denied.first?.reason == "rate_limit_exceeded")
+            #expect(denied.first?.reason == .rateLimitExceeded)
         }
     }
 
@@ -283,7 +283,7 @@ import Testing
         let record = try #require(try store.auditRecords(AuditQuery()).last)
         #expect(record.entry.requestID == "hold-\(deadID)")
         #expect(record.entry.cost == Cost(dollars: "0.25"))
-        #expect(record.entry.reason?.contains("stopped without settling") == true)
+        #expect(record.entry.reason == .unsettledHoldCharged && record.entry.budget == "team")
         #expect(try store.chargeAbandonedHolds(isRunning: isRunning) == 0)
         // A charge never takes more than the hold has.
         #expect(store.apply([.charge(liveKey, cost: Cost(dollars: "1")!)]) == [.done])

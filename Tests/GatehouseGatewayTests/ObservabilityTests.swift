@@ -239,7 +239,7 @@ import Testing
             #expect(!text.contains("secret-path"))
             #expect(
                 text.contains(
-                    "gatehouse_requests_total{route=\"unmatched\",model=\"\",decision=\"deny\",reason=\"no_route\""
+                    "gatehouse_requests_total{route=\"unmatched\",model=\"\",decision=\"deny\",reason=\"not_found\""
                 )
             )
             // No key, email or identity name in any series.

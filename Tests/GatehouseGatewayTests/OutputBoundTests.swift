@@ -107,10 +107,10 @@ import Testing
             #expect(whole.status == 200)
             let entries = try await harness.audit(count: 2)
             let cut = try #require(entries.first { $0.requestID == "overrun-stream" })
-            #expect(cut.reason == "output_overrun")
+            #expect(cut.reason == .outputOverrun)
             #expect((cut.tokensOut ?? 0) >= 3)
             let reported = try #require(entries.first { $0.requestID == "overrun-whole" })
-            #expect(reported.reason == "output_overrun")
+            #expect(reported.reason == .outputOverrun)
             // Charged for what the upstream says it produced: 2 prompt words, 12 answer words.
             #expect(reported.tokensOut == 12)
             #expect(reported.cost == Cost(picodollars: 2 * 1_000_000 + 12 * 2_000_000))
@@ -121,6 +121,7 @@ import Testing
     @Test func theBoundCountsEveryChoiceGenerated() throws {
         let model = ModelRuntime(
             route: ModelRoute(name: "m", upstreams: []),
+            index: 0,
             price: ModelPrice(input: Cost(dollars: "1")!, output: Cost(dollars: "1")!),
             upstreams: []
         )

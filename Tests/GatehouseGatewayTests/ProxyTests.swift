@@ -224,7 +224,8 @@ import Testing
                 #expect(!failing.body.contains("the fixture was told to fail"))
                 #expect(await harness.logged("gatehouse.upstream_error="))
                 #expect(harness.logs.text.contains("the fixture was told to fail"))
-                #expect(harness.logs.text.contains("upstream status 500"))
+                #expect(await harness.logged("gatehouse.reason=upstream_error_status"))
+                #expect(await harness.logged("gatehouse.upstream_status=500"))
                 let unreachable = try await harness.call(
                     "/v1/chat/completions",
                     key: key,
@@ -262,7 +263,7 @@ import Testing
                 let unanswered = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
                 #expect(unanswered.status == 502)
                 #expect(ContinuousClock.now - started >= .milliseconds(300))
-                #expect(await harness.logged("gatehouse.reason=upstream response timeout"))
+                #expect(await harness.logged("gatehouse.reason=upstream_timeout"))
                 // The stream's head is relayed, then nothing comes for longer than the idle timeout.
                 let body = GatewayHarness.chat("fixture-large", stream: true)
                 let request =
@@ -272,7 +273,7 @@ import Testing
                 #expect(cut.response.hasPrefix("HTTP/1.1 200"))
                 #expect(cut.closed && cut.elapsed < .milliseconds(1800))
                 #expect(!cut.response.contains("data:"))
-                #expect(await harness.logged("gatehouse.reason=stream interrupted"))
+                #expect(await harness.logged("gatehouse.reason=stream_interrupted"))
                 // The gateway closed its connection to the stalled upstream: its next event finds it gone.
                 for _ in 0..<40 where stalling.counters.streamsAbandoned == 0 {
                     try await Task.sleep(for: .milliseconds(100))

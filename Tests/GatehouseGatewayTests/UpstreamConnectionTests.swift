@@ -60,7 +60,7 @@ import Testing
             // The client is told by the connection's end, without the last chunk that would say "complete".
             #expect(exchange.closed)
             #expect(!exchange.response.hasSuffix("0\r\n\r\n"))
-            #expect(await harness.logged("gatehouse.reason=stream interrupted"))
+            #expect(await harness.logged("gatehouse.reason=stream_interrupted"))
         }
     }
 
@@ -73,7 +73,7 @@ import Testing
             let answer = try await harness.call("/v1/chat/completions", key: key, json: GatewayHarness.chat())
             #expect(answer.status == 502)
             #expect(answer.body.contains("\"code\":\"upstream_unavailable\""))
-            #expect(await harness.logged("gatehouse.reason=upstream answer unreadable"))
+            #expect(await harness.logged("gatehouse.reason=upstream_unreadable"))
         }
     }
 

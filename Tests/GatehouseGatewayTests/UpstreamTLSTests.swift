@@ -78,8 +78,9 @@ import Testing
             subjectAltNames: [\(vllm)]
             """
         for (fixture, expected, logged) in [
-            (right, 200, nil), (impostor, 502, "upstream identity refused"),
-            (expired, 502, "upstream TLS verification failed"), (untrusted, 502, "upstream TLS verification failed"),
+            (right, 200, nil), (impostor, 502, "gatehouse.reason=upstream_identity_refused"),
+            (expired, 502, "gatehouse.reason=upstream_tls_failed"),
+            (untrusted, 502, "gatehouse.reason=upstream_tls_failed"),
         ] {
             try await GatewayHarness.with(yaml: Self.yaml(url: fixture.baseURL, tls: checks)) { harness in
                 let key = try await harness.key()

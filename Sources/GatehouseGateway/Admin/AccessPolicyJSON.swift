@@ -38,10 +38,10 @@ struct AccessPolicyJSON: Encodable {
                         modelNames: rule.modelNames?.sorted(),
                         modelSelector: rule.modelSelector?.description,
                         matches: models.filter { rule.matches($0.subject) }.map(\.route.name),
-                        source: rule.source
+                        source: rule.location?.fileAndLine
                     )
                 },
-                source: policy.source
+                source: policy.location?.fileAndLine
             )
         }
     }

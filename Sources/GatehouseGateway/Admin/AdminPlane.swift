@@ -169,7 +169,7 @@ struct AdminPlane: Responder {
             let answer = GatewayError(
                 .badRequest,
                 type: "invalid_request_error",
-                code: "invalid_parameter",
+                code: .invalidParameter,
                 message: "\(error)"
             )
             logRequest(request, status: .badRequest)
@@ -194,7 +194,7 @@ struct AdminPlane: Responder {
             logRequest(request, status: .serviceUnavailable)
             let reason = (error as? StoreError)?.reason ?? "the flow store could not be read"
             writer.writeError(
-                GatewayError(.serviceUnavailable, type: "api_error", code: "store_unavailable", message: reason)
+                GatewayError(.serviceUnavailable, type: "api_error", code: .storeUnavailable, message: reason)
             )
             return
         }
@@ -328,26 +328,27 @@ struct AdminPlane: Responder {
             return (created ? .created : .ok, try body())
         } catch let error as StoreError {
             let status: HTTPResponseStatus
+            let code: RequestReason
             switch error.code {
-            case .notFound: status = .notFound
-            case .conflict: status = .conflict
-            case .invalid: status = .badRequest
-            default: status = .serviceUnavailable
+            case .notFound: (status, code) = (.notFound, .notFound)
+            case .conflict: (status, code) = (.conflict, .conflict)
+            case .invalid: (status, code) = (.badRequest, .invalidParameter)
+            default: (status, code) = (.serviceUnavailable, .storeUnavailable)
             }
-            let answer = GatewayError(
-                status,
-                type: "invalid_request_error",
-                code: error.code.rawValue,
-                message: error.reason
-            )
+            let answer = GatewayError(status, type: "invalid_request_error", code: code, message: error.reason)
             return (status, answer.body(requestID: request.requestID))
         } catch let error as GatewayError {
             return (error.status, error.body(requestID: request.requestID))
         } catch {
             return (
                 .internalServerError,
-                GatewayError(.internalServerError, type: "api_error", code: "internal", message: "the request failed")
-                    .body(requestID: request.requestID)
+                GatewayError(
+                    .internalServerError,
+                    type: "api_error",
+                    code: .internalError,
+                    message: "the request failed"
+                )
+                .body(requestID: request.requestID)
             )
         }
     }

@@ -53,27 +53,27 @@ public enum KeyJSON {
     static func creation(from body: ByteBuffer) throws -> Creation {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any]
         else {
-            throw GatewayError.badRequest("invalid_json", "send a JSON object with name, labels and an optional expiry")
+            throw GatewayError.badRequest(.invalidJSON, "send a JSON object with name, labels and an optional expiry")
         }
         guard let name = object["name"] as? String else {
-            throw GatewayError.badRequest("missing_name", "the key needs a \"name\" string")
+            throw GatewayError.badRequest(.missingName, "the key needs a \"name\" string")
         }
         var labels: [String: String] = [:]
         if let raw = object["labels"] {
             guard let map = raw as? [String: String] else {
-                throw GatewayError.badRequest("invalid_labels", "\"labels\" must map strings to strings")
+                throw GatewayError.badRequest(.invalidLabels, "\"labels\" must map strings to strings")
             }
             labels = map
         }
         var expiresAt: Date?
         if let text = object["expiresAt"] as? String {
             guard let date = TimeExpression.date(text, now: Date()) else {
-                throw GatewayError.badRequest("invalid_expiry", "\"expiresAt\" must be an RFC 3339 time")
+                throw GatewayError.badRequest(.invalidExpiry, "\"expiresAt\" must be an RFC 3339 time")
             }
             expiresAt = date
         } else if let text = object["expiresIn"] as? String {
             guard let date = TimeExpression.date(text, now: Date()) else {
-                throw GatewayError.badRequest("invalid_expiry", "\"expiresIn\" must be a duration such as 12h or 30d")
+                throw GatewayError.badRequest(.invalidExpiry, "\"expiresIn\" must be a duration such as 12h or 30d")
             }
             expiresAt = date
         }
@@ -84,7 +84,7 @@ public enum KeyJSON {
         ] {
             guard let raw = object[field] else { continue }
             guard let value = raw as? Int, value > 0, !(raw is Bool) else {
-                throw GatewayError.badRequest("invalid_quota", "\"\(field)\" must be a positive whole number")
+                throw GatewayError.badRequest(.invalidQuota, "\"\(field)\" must be a positive whole number")
             }
             quota[keyPath: path] = value
         }
@@ -92,7 +92,7 @@ public enum KeyJSON {
             guard let text = (raw as? String) ?? (raw as? NSNumber).map({ "\($0)" }), let budget = Cost(dollars: text)
             else {
                 throw GatewayError.badRequest(
-                    "invalid_quota",
+                    .invalidQuota,
                     "\"budgetUSD\" must be a dollar amount such as \"25.00\""
                 )
             }
@@ -102,7 +102,7 @@ public enum KeyJSON {
         if let raw = object["budgetPeriod"] {
             guard let period = (raw as? String).flatMap(BudgetPeriod.init(rawValue:)), quota.budget != nil else {
                 throw GatewayError.badRequest(
-                    "invalid_quota",
+                    .invalidQuota,
                     "\"budgetPeriod\" must be day, week, month or total, with a budgetUSD"
                 )
             }

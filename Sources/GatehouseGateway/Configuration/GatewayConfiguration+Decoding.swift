@@ -59,7 +59,7 @@ extension GatewayConfiguration {
     private mutating func read(_ root: Field, environment: [String: String]?) throws(ResourceError) {
         let object = try root.object(known: [
             "listen", "admin", "tls", "authentication", "models", "access", "limits", "quotas", "prices", "guardrails",
-            "audit", "flows", "metrics", "store",
+            "audit", "flows", "metrics", "telemetry", "store",
         ])
         if let field = object["store"], let environment { store = try field.storeLocation(environment: environment) }
         if let field = object["listen"] { listen = try field.listenAddress() }
@@ -108,6 +108,9 @@ extension GatewayConfiguration {
                 }
                 metricsIdentityLabels.append(key)
             }
+        }
+        if let telemetry = try object["telemetry"]?.object(known: ["otlp"]), let field = telemetry["otlp"] {
+            traces = try field.traceSettings()
         }
         for item in try object["guardrails"]?.list() ?? [] {
             let policy = try item.guardrailPolicy()
@@ -178,6 +181,40 @@ extension Field {
             throw error(.invalidValue, "expected host:port, found \"\(text)\"")
         }
         return address
+    }
+
+    /// `{endpoint, sampling, captureContent, serviceName}`: an `http` or `https` URL with a host.
+    fileprivate func traceSettings() throws(ResourceError) -> TraceSettings {
+        let object = try object(known: ["endpoint", "sampling", "captureContent", "serviceName"])
+        let field = try object.required("endpoint")
+        var endpoint = try field.string()
+        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https",
+            let host = url.host, !host.isEmpty, url.user == nil, url.query == nil
+        else {
+            throw field.error(
+                .invalidValue,
+                "the OTLP endpoint must be an http:// or https:// URL with a host, no credentials and no query"
+            )
+        }
+        if url.path.isEmpty || url.path == "/" {
+            endpoint = (endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint) + "/v1/traces"
+        }
+        var settings = TraceSettings(endpoint: endpoint)
+        if let field = object["sampling"] {
+            settings.sampling = try field.number()
+            guard (0...1).contains(settings.sampling) else {
+                throw field.error(.invalidValue, "sampling is a share of traces, from 0 to 1")
+            }
+        }
+        settings.captureContent = try object["captureContent"]?.bool() ?? false
+        if let field = object["serviceName"] {
+            settings.serviceName = try field.string()
+            guard !settings.serviceName.isEmpty, settings.serviceName.utf8.count <= 128 else {
+                throw field.error(.invalidValue, "the service name must be 1 to 128 characters")
+            }
+        }
+        return settings
     }
 
     fileprivate func flowSettings() throws(ResourceError) -> FlowSettings {

@@ -25,6 +25,8 @@ public struct GatewayConfiguration: Sendable {
     /// The SHA-256 digest of the scrape token (`metrics.tokenFile`): a bearer credential good for
     /// `/metrics` only, so Prometheus need not hold the admin key.
     public var metricsTokenDigest: [UInt8]?
+    /// Where request spans are exported (`telemetry.otlp`); nil: no traces.
+    public var traces: TraceSettings?
     /// Prices by model name (`prices:`), over the list prices.
     public var prices: [String: ModelPrice] = [:]
     /// The price of a model nothing else prices (`prices.default`).
@@ -47,8 +49,7 @@ public struct GatewayConfiguration: Sendable {
                 name: "authenticated-callers-use-any-model",
                 order: nil,
                 selector: .all,
-                rules: [AccessRule(action: .allow, modelNames: nil, modelSelector: nil, source: "embedded defaults")],
-                source: "embedded defaults"
+                rules: [AccessRule(action: .allow, modelNames: nil, modelSelector: nil)]
             )
         ])
         return configuration

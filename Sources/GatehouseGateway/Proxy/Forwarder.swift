@@ -17,7 +17,7 @@ enum Forwarder {
         var upstream: String?
         var attempts: Int
         var bytes: Int
-        var failure: String?
+        var failure: RequestReason?
         /// Set when an answer was relayed (completely or not): what it used, when its first piece came.
         var usage: TokenUsage?
         var firstPiece: ContinuousClock.Instant?
@@ -27,7 +27,12 @@ enum Forwarder {
         var endPending = false
         /// The upstream produced more output than the bound it was sent; the answer was cut there.
         var overran = false
-        /// The start of the last 5xx answer's body, for the log only.
+        /// What the answer said of itself (`Metering.notesAnswerFields`).
+        var responseModel: String?
+        var finishReasons: [String] = []
+        /// The last 5xx answer's status and the start of its body, or what an upstream's identity failed,
+        /// for the log only.
+        var upstreamStatus: Int?
         var upstreamError: String?
     }
 
@@ -56,6 +61,7 @@ enum Forwarder {
     static func forward(
         model: ModelRuntime,
         path: String,
+        traceparent: String?,
         body: ByteBuffer,
         inspected: RequestInspector.Inspected,
         patch: RequestBodyPatch,
@@ -72,6 +78,7 @@ enum Forwarder {
             model: model,
             request: Request(
                 path: path,
+                traceparent: traceparent,
                 body: body,
                 inspected: inspected,
                 patch: patch,
@@ -88,6 +95,8 @@ enum Forwarder {
 
     private struct Request: Sendable {
         let path: String
+        /// W3C trace context for the model server (see `AdmittedRequest.upstreamTraceparent`).
+        let traceparent: String?
         let body: ByteBuffer
         let inspected: RequestInspector.Inspected
         /// The fields the gateway sets on every upstream's copy (the model's name is added per upstream).
@@ -110,7 +119,7 @@ enum Forwarder {
     ) {
         var outcome = outcome
         if cancellation.isCancelled {
-            outcome.failure = "client went away"
+            outcome.failure = .clientClosed
             outcome.status = 499
             completion(outcome)
             return
@@ -129,6 +138,7 @@ enum Forwarder {
             upstream: upstream,
             path: request.path,
             accept: request.accept,
+            traceparent: request.traceparent,
             length: payload.readableBytes,
             requestID: writer.requestID
         )
@@ -177,14 +187,15 @@ enum Forwarder {
             var outcome = tried
             switch answer {
             case .success(.declined(let status, _)) where status == .unauthorized || status == .forbidden:
-                outcome.failure = "upstream refused the gateway's credential"
+                outcome.failure = .upstreamCredentialRefused
                 outcome.status = 502
                 writer.writeError(
                     .upstreamUnavailable("the model server refused the gateway's credentials; tell the operator")
                 )
                 completion(outcome)
             case .success(.declined(let status, let excerpt)):
-                outcome.failure = "upstream status \(status.code)"
+                outcome.failure = .upstreamErrorStatus
+                outcome.upstreamStatus = Int(status.code)
                 outcome.upstreamError = excerpt
                 next(outcome)
             case .success(.relayed(let status, let relayed)):
@@ -196,25 +207,28 @@ enum Forwarder {
                 outcome.findings = relayed.findings
                 outcome.endPending = relayed.complete
                 outcome.overran = relayed.overran
+                outcome.responseModel = relayed.responseModel
+                outcome.finishReasons = relayed.finishReasons
                 outcome.failure =
-                    relayed.complete ? nil : (cancellation.isCancelled ? "client went away" : "stream interrupted")
+                    relayed.complete ? nil : (cancellation.isCancelled ? .clientClosed : .streamInterrupted)
                 completion(outcome)
             case .failure(let error):
                 guard !cancellation.isCancelled else {
-                    outcome.failure = "client went away"
+                    outcome.failure = .clientClosed
                     outcome.status = 499
                     completion(outcome)
                     return
                 }
                 upstream.markHealthy(false)
                 switch error {
-                case is UpstreamConnectionHandler.Timeout: outcome.failure = "upstream response timeout"
-                case is UpstreamResponseParser.Malformed: outcome.failure = "upstream answer unreadable"
+                case is UpstreamConnectionHandler.Timeout: outcome.failure = .upstreamTimeout
+                case is UpstreamResponseParser.Malformed: outcome.failure = .upstreamUnreadable
                 case let mismatch as UpstreamHandshake.IdentityMismatch:
-                    outcome.failure = "upstream identity refused: \(mismatch)"
-                case is UpstreamHandshake.Timeout: outcome.failure = "upstream TLS handshake timeout"
-                case is NIOSSLError, is BoringSSLError: outcome.failure = "upstream TLS verification failed"
-                default: outcome.failure = "upstream connect error"
+                    outcome.failure = .upstreamIdentityRefused
+                    outcome.upstreamError = "\(mismatch)"
+                case is UpstreamHandshake.Timeout: outcome.failure = .upstreamTLSTimeout
+                case is NIOSSLError, is BoringSSLError: outcome.failure = .upstreamTLSFailed
+                default: outcome.failure = .upstreamConnectFailed
                 }
                 next(outcome)
             }
@@ -225,6 +239,7 @@ enum Forwarder {
         upstream: Upstream,
         path: String,
         accept: String?,
+        traceparent: String?,
         length: Int,
         requestID: String
     ) -> HTTPRequestHead {
@@ -235,6 +250,7 @@ enum Forwarder {
         headers.add(name: "content-length", value: String(length))
         headers.add(name: "accept", value: accept ?? "*/*")
         headers.add(name: RequestID.headerName, value: requestID)
+        if let traceparent { headers.add(name: TraceContext.headerName, value: traceparent) }
         headers.add(name: "user-agent", value: "gatehouse")
         if let credential = upstream.settings.credential {
             headers.add(name: "authorization", value: "Bearer \(credential.revealed)")

@@ -1,3 +1,4 @@
+import GatehouseCore
 import NIOCore
 
 /// Reads an OpenAI request body before it goes anywhere: it must be a JSON object with a `model`
@@ -48,7 +49,7 @@ enum RequestInspector {
 
     static func inspect(_ body: ByteBuffer) -> Result<Inspected, GatewayError> {
         guard body.readableBytes > 0 else {
-            return .failure(.badRequest("invalid_json", "the request body is empty; send a JSON object"))
+            return .failure(.badRequest(.invalidJSON, "the request body is empty; send a JSON object"))
         }
         let fields: JSONBodyScanner.Fields
         do {
@@ -58,41 +59,41 @@ enum RequestInspector {
         } catch {
             switch error {
             case .notAnObject:
-                return .failure(.badRequest("invalid_json", "the request body must be a JSON object"))
+                return .failure(.badRequest(.invalidJSON, "the request body must be a JSON object"))
             case .refusedKey(let key):
                 return .failure(
                     .badRequest(
-                        "routing_field_refused",
+                        .routingFieldRefused,
                         "the field \(String(key.prefix(64))) is refused: the gateway chooses the upstream"
                     )
                 )
             case .duplicateKey(let key):
                 return .failure(
                     .badRequest(
-                        "duplicate_field",
+                        .duplicateField,
                         "the field \(GatewayError.quoted(String(key.prefix(64)))) appears twice"
                     )
                 )
             case .wrongType(let field, let expected):
                 return .failure(
                     .badRequest(
-                        field == "model" ? "missing_model" : "invalid_\(field)",
+                        Self.reason(wrongType: field),
                         "\"\(field)\" must be \(expected)"
                     )
                 )
             case .tooDeep:
                 return .failure(
                     .badRequest(
-                        "invalid_json",
+                        .invalidJSON,
                         "the request body nests deeper than \(JSONBodyScanner.maximumDepth) levels"
                     )
                 )
             case .invalid:
-                return .failure(.badRequest("invalid_json", "the request body is not valid JSON"))
+                return .failure(.badRequest(.invalidJSON, "the request body is not valid JSON"))
             }
         }
         guard let model = fields.model, !model.isEmpty, model.utf8.count <= 256 else {
-            return .failure(.badRequest("missing_model", "the body needs a \"model\" string"))
+            return .failure(.badRequest(.missingModel, "the body needs a \"model\" string"))
         }
         return .success(
             Inspected(
@@ -112,5 +113,23 @@ enum RequestInspector {
                 objectBounds: fields.objectBounds
             )
         )
+    }
+
+    /// The code for a field of the wrong type: one per field the scanner reads.
+    private static func reason(wrongType field: String) -> RequestReason {
+        switch field {
+        case "model": return .missingModel
+        case "stream": return .invalidStream
+        case "max_tokens": return .invalidMaxTokens
+        case "max_completion_tokens": return .invalidMaxCompletionTokens
+        case "n": return .invalidN
+        case "best_of": return .invalidBestOf
+        case "n_predict": return .invalidNPredict
+        case "messages": return .invalidMessages
+        case "tools": return .invalidTools
+        case "input": return .invalidInput
+        case "stream_options": return .invalidStreamOptions
+        default: return .invalidJSON
+        }
     }
 }

@@ -16,6 +16,9 @@ struct UpstreamExchange: Sendable {
         let findings: [GuardrailFinding]
         /// The upstream produced more than the output bound it was sent (see `AnswerMeter`).
         let overran: Bool
+        /// What the answer said of itself, when `Metering.notesAnswerFields` asked.
+        let responseModel: String?
+        let finishReasons: [String]
     }
 
     /// How to meter the answer (see `AnswerMeter`).
@@ -26,6 +29,8 @@ struct UpstreamExchange: Sendable {
         let guardrails: [GuardrailPolicy]
         /// The most output tokens the upstream was told to produce, all choices together (nil: none).
         let outputBound: Int?
+        /// Whether to note the answer's model and finish reasons (a sampled trace wants them).
+        var notesAnswerFields = false
     }
 
     let head: HTTPResponseHead
@@ -71,7 +76,8 @@ struct UpstreamExchange: Sendable {
             stream: metering.stream,
             dropUsageOnlyEvents: metering.dropUsageOnlyEvents,
             answerGuard: metering.guardrails.isEmpty ? nil : AnswerGuard(policies: metering.guardrails),
-            outputBound: metering.outputBound
+            outputBound: metering.outputBound,
+            notesAnswerFields: metering.notesAnswerFields
         )
         var heldHead: (HTTPResponseStatus, HTTPHeaders)?
         if meter.holdsWholeAnswer {
@@ -194,7 +200,9 @@ private final class RelaySink: UpstreamConnectionHandler.Sink {
                 usage: meter.usage(),
                 firstPiece: meter.firstPiece,
                 findings: meter.findings,
-                overran: meter.overran
+                overran: meter.overran,
+                responseModel: meter.responseModel,
+                finishReasons: meter.finishReasons
             )
         )
     }

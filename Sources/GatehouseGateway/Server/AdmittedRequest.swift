@@ -17,6 +17,8 @@ final class AdmittedRequest: Sendable {
     let arrived = Date()
     /// The client's address (`127.0.0.1:50122`), written once per connection.
     let client: String?
+    /// Its part in a trace, when spans are exported (`telemetry.otlp`), sampled or not.
+    let spans: RequestSpans?
 
     init(
         head: HTTPRequestHead,
@@ -25,7 +27,8 @@ final class AdmittedRequest: Sendable {
         authentication: Authenticator.Result,
         runtime: GatewayRuntime,
         started: ContinuousClock.Instant,
-        client: String? = nil
+        client: String? = nil,
+        spans: RequestSpans? = nil
     ) {
         self.head = head
         self.path = path
@@ -34,6 +37,13 @@ final class AdmittedRequest: Sendable {
         self.runtime = runtime
         self.started = started
         self.client = client
+        self.spans = spans
+    }
+
+    /// The `traceparent` the model server gets: naming the gateway's upstream span when the gateway takes
+    /// part in traces, else the caller's own, passed on as it came.
+    var upstreamTraceparent: String? {
+        spans?.upstreamHeader ?? head.headers.first(name: TraceContext.headerName)
     }
 
     /// The caller, when authentication needed no further (asynchronous) step.

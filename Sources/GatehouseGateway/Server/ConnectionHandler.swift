@@ -1,3 +1,4 @@
+import GatehouseCore
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -164,7 +165,7 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         state = .discarding
         pipelined.removeAll()
         write(
-            .badRequest("malformed_request", "the request is not valid HTTP/1.1"),
+            .badRequest(.malformedRequest, "the request is not valid HTTP/1.1"),
             version: .http1_1,
             requestID: RequestID.make(),
             closes: true,

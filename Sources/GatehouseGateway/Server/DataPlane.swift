@@ -40,13 +40,12 @@ struct DataPlane: Responder {
         let path = uri[..<(uri.utf8.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex)]
         // Compared as it is: no string made per request.
         guard let route = Route.allCases.first(where: { $0.rawValue[...] == path }) else {
-            log(head: head, requestID: requestID, status: 404, reason: "no route")
+            log(head: head, requestID: requestID, status: 404, reason: .notFound)
             recordRefusal(
                 path: String(path.prefix(256)),
                 requestID: requestID,
                 client: client,
-                error: .notFound,
-                reason: "no_route"
+                error: .notFound
             )
             return .failure(.notFound)
         }
@@ -56,8 +55,7 @@ struct DataPlane: Responder {
                 path: route.rawValue,
                 requestID: requestID,
                 client: client,
-                error: error,
-                reason: "method_not_allowed"
+                error: error
             )
             return .failure(error)
         }
@@ -70,16 +68,25 @@ struct DataPlane: Responder {
             now: Date()
         )
         if case .rejected = result {
-            log(head: head, requestID: requestID, status: 401, reason: "not authenticated")
+            log(head: head, requestID: requestID, status: 401, reason: .notAuthenticated)
             recordRefusal(
                 path: route.rawValue,
                 requestID: requestID,
                 client: client,
                 error: .unauthenticated,
-                reason: "not_authenticated"
+                reason: .notAuthenticated
             )
             return .failure(.unauthenticated)
         }
+        let started = ContinuousClock.now
+        var spans = runtime.configuration.traces.map { settings in
+            RequestSpans(
+                traceparent: head.headers.first(name: TraceContext.headerName),
+                ratio: settings.sampling,
+                started: started
+            )
+        }
+        if case .identified = result { spans?.authenticated = .now }
         return .success(
             AdmittedRequest(
                 head: head,
@@ -87,8 +94,9 @@ struct DataPlane: Responder {
                 requestID: requestID,
                 authentication: result,
                 runtime: runtime,
-                started: .now,
-                client: client
+                started: started,
+                client: client,
+                spans: spans
             )
         )
     }
@@ -111,9 +119,9 @@ struct DataPlane: Responder {
             cancellation.hold(
                 Task(executorPreference: executor) {
                     guard let identity = await verifier.identify(token: token, header: header, now: Date()) else {
-                        log(request, status: 401, reason: "token not valid")
+                        log(request, status: 401, reason: .tokenNotValid)
                         var entry = auditEntry(request, identity: nil)
-                        entry.reason = "token_not_valid"
+                        entry.reason = .tokenNotValid
                         refuse(entry, with: .unauthenticated, writer: writer)
                         return
                     }
@@ -150,7 +158,7 @@ struct DataPlane: Responder {
                 request,
                 identity: identity,
                 status: Int(error.status.code),
-                reason: "\(error.code)"
+                reason: error.code
             )
             refuse(auditEntry(request, identity: identity), with: error, writer: writer)
             return
@@ -158,21 +166,29 @@ struct DataPlane: Responder {
             inspected = result
         }
         guard let model = request.runtime.model(named: inspected.model) else {
-            log(request, identity: identity, status: 404, reason: "unknown model")
+            log(request, identity: identity, status: 404, reason: .modelNotFound)
             refuse(
                 auditEntry(request, identity: identity),
                 with: GatewayError(
                     .notFound,
                     type: "invalid_request_error",
-                    code: "model_not_found",
+                    code: .modelNotFound,
                     message: "the model \(GatewayError.quoted(String(inspected.model.prefix(64)))) does not exist"
                 ),
                 writer: writer
             )
             return
         }
-        let decision = request.runtime.access.evaluate(caller: identity.subject, model: model.subject)
+        let decision = request.runtime.access.evaluate(caller: identity.subject, model: model.index)
         var entry = auditEntry(request, identity: identity)
+        entry.spans?.decided = .now
+        entry.spans?.maxTokens = inspected.maxTokens ?? inspected.maxCompletionTokens
+        if entry.spans != nil, request.runtime.configuration.traces?.captureContent == true {
+            entry.spans?.content = String(
+                decoding: body.readableBytesView.prefix(Self.capturedContentBytes),
+                as: UTF8.self
+            )
+        }
         entry.model = model.route.name
         entry.trace = decision.compactTrace
         entry.access = decision
@@ -181,6 +197,7 @@ struct DataPlane: Responder {
         guard decision.verdict == .allow else {
             var line = logLine(request, identity: identity, status: 403)
             line.add("gatehouse.model", model.route.name)
+            line.add("gatehouse.reason", RequestReason.modelAccessDenied.code)
             line.add("gatehouse.decision", "\(decision.outcome)")
             line.add("gatehouse.trace", entry.trace)
             log(line, of: request)
@@ -207,12 +224,13 @@ struct DataPlane: Responder {
         }
         if let encoding = request.head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" {
             // A compressed body cannot be inspected, so it does not go through.
-            log(request, identity: identity, status: 415, reason: "compressed body")
+            log(request, identity: identity, status: 415, reason: .compressedBody)
             refuse(entry, with: .compressedBody, writer: writer)
             return
         }
         let guarded = { @Sendable [entry] (verdict: PromptGuard.Verdict) in
             var entry = entry
+            entry.spans?.guarded = .now
             entry.findings = verdict.findings.isEmpty ? nil : verdict.findings
             switch verdict {
             case .pass:
@@ -220,13 +238,19 @@ struct DataPlane: Responder {
             case .redacted(let redacted, _):
                 // The patch and the bounds need the offsets of the body that is forwarded.
                 guard case .success(let reinspected) = RequestInspector.inspect(redacted) else {
-                    log(request, identity: identity, status: 503, reason: "redacted body unreadable")
+                    log(
+                        request,
+                        identity: identity,
+                        status: 503,
+                        reason: .guardrailUnavailable,
+                        detail: "redacted body unreadable"
+                    )
                     refuse(entry, with: .guardrailUnavailable, writer: writer)
                     return
                 }
                 admit(admission, inspected: reinspected, entry: entry, body: redacted)
             case .blocked(let rules, _):
-                log(request, identity: identity, status: 400, reason: "guardrail_blocked")
+                log(request, identity: identity, status: 400, reason: .guardrailBlocked)
                 refuse(entry, with: .guardrailBlocked(rules), writer: writer)
             }
         }
@@ -243,19 +267,19 @@ struct DataPlane: Responder {
                 // Recorded as the forwarder records a client that left, with what the scan found.
                 var entry = entry
                 entry.status = 499
-                entry.reason = "client went away"
+                entry.reason = .clientClosed
                 if case .success(let verdict) = result, !verdict.findings.isEmpty {
                     entry.findings = verdict.findings
                     if case .blocked = verdict { entry.decision = .deny }
                 }
-                log(request, identity: identity, status: 499, reason: "client went away")
+                log(request, identity: identity, status: 499, reason: .clientClosed)
                 record(entry)
                 return
             }
             switch result {
             case .success(let verdict): guarded(verdict)
             case .failure:
-                log(request, identity: identity, status: 503, reason: "guardrail scan not run")
+                log(request, identity: identity, status: 503, reason: .guardrailUnavailable, detail: "scan not run")
                 refuse(entry, with: .guardrailUnavailable, writer: writer)
             }
         }
@@ -276,6 +300,9 @@ struct DataPlane: Responder {
     /// millisecond); larger ones on the thread pool.
     static let largestBodyScannedOnTheLoop = 64 << 10
 
+    /// The most of a request body a span carries with `captureContent: true`.
+    static let capturedContentBytes = 16 << 10
+
     /// Checks caps and limits, reserves against budgets, and forwards; on the connection's event loop.
     private func admit(
         _ admission: Admission,
@@ -294,7 +321,7 @@ struct DataPlane: Responder {
             quotas: request.runtime.configuration.quotas
         )
         if let error = plan.exceededCap(inspected: inspected, bodyBytes: body.readableBytes) {
-            log(request, identity: identity, status: 400, reason: "limit_exceeded")
+            log(request, identity: identity, status: 400, reason: .limitExceeded)
             refuse(entry, with: error, writer: writer)
             return
         }
@@ -302,14 +329,26 @@ struct DataPlane: Responder {
             [entry] quotas in
             switch quotas {
             case .refused(let limit, let retryAfter, let headers):
-                log(request, identity: identity, status: 429, reason: limit)
+                log(request, identity: identity, status: 429, reason: .rateLimitExceeded, detail: limit)
                 refuse(entry, with: .rateLimited(limit, retryAfter: retryAfter, headers: headers), writer: writer)
             case .unavailable:
-                log(request, identity: identity, status: 503, reason: "quotas: the store cannot be reached")
+                log(
+                    request,
+                    identity: identity,
+                    status: 503,
+                    reason: .ledgerUnavailable,
+                    detail: "quotas: the store cannot be reached"
+                )
                 refuse(entry, with: .quotasUnavailable, writer: writer)
             case .admitted(let hold):
                 guard ledger.canRecord else {
-                    log(request, identity: identity, status: 503, reason: "ledger: the store cannot be reached")
+                    log(
+                        request,
+                        identity: identity,
+                        status: 503,
+                        reason: .ledgerUnavailable,
+                        detail: "the store cannot be reached"
+                    )
                     quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
                     refuse(entry, with: .ledgerUnavailable, writer: writer)
                     return
@@ -356,10 +395,10 @@ struct DataPlane: Responder {
                 forward(exchange, reservation: reservation)
                 return
             case .refused(let refusal):
-                log(request, identity: identity, status: 429, reason: "budget \(refusal.scope)")
+                log(request, identity: identity, status: 429, reason: .budgetExceeded, detail: refusal.scope)
                 error = .budgetExceeded(refusal, needed: plan.worstCase)
             case .failed(let failure):
-                log(request, identity: identity, status: 503, reason: "ledger: \(failure)")
+                log(request, identity: identity, status: 503, reason: .ledgerUnavailable, detail: "\(failure)")
                 error = .ledgerUnavailable
             }
             quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
@@ -394,9 +433,11 @@ struct DataPlane: Responder {
             let given = field == .maxTokens ? inspected.maxTokens : inspected.maxCompletionTokens
             if given == nil { patch.set(field, json: String(plan.outputPerChoice)) }
         }
+        let forwarded = exchange.entry.spans == nil ? nil : ContinuousClock.now
         Forwarder.forward(
             model: model,
             path: exchange.request.path,
+            traceparent: exchange.request.upstreamTraceparent,
             body: exchange.body,
             inspected: inspected,
             patch: patch,
@@ -406,7 +447,8 @@ struct DataPlane: Responder {
                 stream: inspected.stream,
                 dropUsageOnlyEvents: injectUsage,
                 guardrails: exchange.guardrails,
-                outputBound: route == .embeddings ? nil : plan.outputBound
+                outputBound: route == .embeddings ? nil : plan.outputBound,
+                notesAnswerFields: exchange.entry.spans != nil
             ),
             writer: writer,
             cancellation: exchange.cancellation
@@ -421,10 +463,13 @@ struct DataPlane: Responder {
                 cost = min(cost, reservation.amount)
             }
             var entry = exchange.entry
+            entry.spans?.forwarded = forwarded
+            entry.spans?.responseModel = outcome.responseModel
+            entry.spans?.finishReasons = outcome.finishReasons
             entry.upstream = outcome.upstream
             entry.status = outcome.status
             // Never silent: an upstream that produced more than it was told is recorded as such.
-            entry.reason = outcome.failure ?? (outcome.overran ? "output_overrun" : nil)
+            entry.reason = outcome.failure ?? (outcome.overran ? .outputOverrun : nil)
             if outcome.usage != nil {
                 entry.tokensIn = usage.input
                 entry.tokensOut = usage.output
@@ -458,8 +503,9 @@ struct DataPlane: Responder {
             line.add("gatehouse.bytes", outcome.bytes)
             line.add("gatehouse.tokens", "\(usage.input)+\(usage.output)\(usage.estimated ? "~" : "")")
             line.add("gatehouse.cost", cost.dollars(decimals: 6))
-            line.add("gatehouse.reason", entry.reason)
+            line.add("gatehouse.reason", entry.reason?.code)
             if outcome.overran { line.add("gatehouse.output_bound", plan.outputBound) }
+            if let status = outcome.upstreamStatus { line.add("gatehouse.upstream_status", status) }
             line.add("gatehouse.upstream_error", outcome.upstreamError)
             log(line, of: exchange.request)
         }
@@ -482,7 +528,12 @@ struct DataPlane: Responder {
             entry.keyID = identity.keyID
         }
         entry.client = request.client
-        return RequestRecord(entry)
+        var record = RequestRecord(entry)
+        if let spans = request.spans, spans.context.sampled {
+            record.spans = spans
+            if identity != nil && spans.authenticated == nil { record.spans?.authenticated = .now }
+        }
+        return record
     }
 
     /// Answers with `error` and records the request as denied.
@@ -499,7 +550,7 @@ struct DataPlane: Responder {
     private func listModels(_ request: AdmittedRequest, identity: Identity, writer: ResponseWriter) {
         var items: [String] = []
         for model in request.runtime.models {
-            guard request.runtime.access.evaluate(caller: identity.subject, model: model.subject).verdict == .allow
+            guard request.runtime.access.evaluate(caller: identity.subject, model: model.index).verdict == .allow
             else {
                 continue
             }
@@ -530,7 +581,7 @@ struct DataPlane: Responder {
         requestID: String,
         client: String?,
         error: GatewayError,
-        reason: String
+        reason: RequestReason? = nil
     ) {
         var entry = AuditEntry(
             time: Date(),
@@ -539,7 +590,7 @@ struct DataPlane: Responder {
             decision: .deny,
             status: Int(error.status.code)
         )
-        entry.reason = reason
+        entry.reason = reason ?? error.code
         entry.client = client
         record(RequestRecord(entry))
     }
@@ -562,19 +613,26 @@ struct DataPlane: Responder {
         logger.info(line.message)
     }
 
-    /// An admitted request refused for `reason`.
-    private func log(_ request: AdmittedRequest, identity: Identity? = nil, status: Int, reason: String) {
+    /// An admitted request refused for `reason`; `detail` says which limit, budget or failure.
+    private func log(
+        _ request: AdmittedRequest,
+        identity: Identity? = nil,
+        status: Int,
+        reason: RequestReason,
+        detail: String? = nil
+    ) {
         var line = logLine(request, identity: identity, status: status)
-        line.add("gatehouse.reason", reason)
+        line.add("gatehouse.reason", reason.code)
+        line.add("gatehouse.detail", detail)
         log(line, of: request)
     }
 
     /// A request refused at its head, before it was admitted.
-    private func log(head: HTTPRequestHead, requestID: String, status: Int, reason: String) {
+    private func log(head: HTTPRequestHead, requestID: String, status: Int, reason: RequestReason) {
         var line = RequestLogLine(requestID: requestID)
         line.add("gatehouse.method", head.method.rawValue)
         line.add("gatehouse.status", status)
-        line.add("gatehouse.reason", reason)
+        line.add("gatehouse.reason", reason.code)
         logger.info(line.message)
     }
 }

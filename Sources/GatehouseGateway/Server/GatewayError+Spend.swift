@@ -9,7 +9,7 @@ extension GatewayError {
         GatewayError(
             .tooManyRequests,
             type: "rate_limit_error",
-            code: "rate_limit_exceeded",
+            code: .rateLimitExceeded,
             message: "limit reached: \(limit); retry in \(retryAfter)s",
             headers: [("retry-after", String(retryAfter))] + headers
         )
@@ -17,7 +17,7 @@ extension GatewayError {
 
     /// A request asking for more than a cap allows. 400, not 429: asking again does not help.
     static func capExceeded(_ field: String, asked: Int, cap: Int, quota: String) -> GatewayError {
-        badRequest("limit_exceeded", "\(field) is \(asked); quota \(quota) allows at most \(cap)")
+        badRequest(.limitExceeded, "\(field) is \(asked); quota \(quota) allows at most \(cap)")
     }
 
     static func budgetExceeded(_ refusal: BudgetRefusal, needed: Cost) -> GatewayError {
@@ -31,7 +31,7 @@ extension GatewayError {
         return GatewayError(
             .tooManyRequests,
             type: "insufficient_quota",
-            code: "budget_exceeded",
+            code: .budgetExceeded,
             message:
                 "the budget \(refusal.scope) has \(refusal.remaining) of \(refusal.limit) left; this request may cost up to \(needed)\(when)",
             headers: headers
@@ -43,7 +43,7 @@ extension GatewayError {
         GatewayError(
             .badRequest,
             type: "invalid_request_error",
-            code: "guardrail_blocked",
+            code: .guardrailBlocked,
             message: "the request was refused by a guardrail: it contains \(rules.joined(separator: ", "))"
         )
     }
@@ -53,7 +53,7 @@ extension GatewayError {
     static let guardrailUnavailable = GatewayError(
         .serviceUnavailable,
         type: "api_error",
-        code: "guardrail_unavailable",
+        code: .guardrailUnavailable,
         message: "the request could not be inspected, so it was not forwarded; retry later",
         headers: [("retry-after", "1")]
     )
@@ -61,7 +61,7 @@ extension GatewayError {
     static let compressedBody = GatewayError(
         .unsupportedMediaType,
         type: "invalid_request_error",
-        code: "compressed_body",
+        code: .compressedBody,
         message: "guardrails inspect every request: send the body uncompressed"
     )
 
@@ -70,7 +70,7 @@ extension GatewayError {
     static let quotasUnavailable = GatewayError(
         .serviceUnavailable,
         type: "api_error",
-        code: "ledger_unavailable",
+        code: .ledgerUnavailable,
         message: "the limits shared with the other replicas cannot be checked right now, so the request was "
             + "not forwarded; retry later",
         headers: [("retry-after", "1")]
@@ -79,7 +79,7 @@ extension GatewayError {
     static let ledgerUnavailable = GatewayError(
         .serviceUnavailable,
         type: "api_error",
-        code: "ledger_unavailable",
+        code: .ledgerUnavailable,
         message: "spending cannot be recorded right now, so the request was not forwarded; retry later",
         headers: [("retry-after", "1")]
     )

@@ -8,8 +8,8 @@ public struct GatewayError: Error, Sendable, Hashable {
     public let status: HTTPResponseStatus
     /// OpenAI's `error.type`: `invalid_request_error`, `authentication_error`, `permission_error` ...
     public let type: String
-    /// A stable machine code: `invalid_api_key`, `model_not_found`, `body_too_large` ...
-    public let code: String
+    /// The stable machine code: `invalid_api_key`, `model_not_found`, `body_too_large` ...
+    public let code: RequestReason
     public let message: String
     /// Extra response headers (`allow` on 405).
     public let headers: [(String, String)]
@@ -19,7 +19,7 @@ public struct GatewayError: Error, Sendable, Hashable {
     public init(
         _ status: HTTPResponseStatus,
         type: String,
-        code: String,
+        code: RequestReason,
         message: String,
         headers: [(String, String)] = [],
         closesConnection: Bool = false
@@ -43,7 +43,7 @@ public struct GatewayError: Error, Sendable, Hashable {
 
     /// `{"error": {"message", "type", "code", "request_id"}}`.
     public func body(requestID: String) -> String {
-        "{\"error\":{\"message\":\(Self.quoted(message)),\"type\":\(Self.quoted(type)),\"code\":\(Self.quoted(code)),"
+        "{\"error\":{\"message\":\(Self.quoted(message)),\"type\":\(Self.quoted(type)),\"code\":\(Self.quoted(code.code)),"
             + "\"request_id\":\(Self.quoted(requestID))}}"
     }
 
@@ -52,26 +52,26 @@ public struct GatewayError: Error, Sendable, Hashable {
 
     // MARK: The answers the gateway gives
 
-    static func badRequest(_ code: String, _ message: String, closes: Bool = false) -> GatewayError {
+    static func badRequest(_ code: RequestReason, _ message: String, closes: Bool = false) -> GatewayError {
         GatewayError(.badRequest, type: "invalid_request_error", code: code, message: message, closesConnection: closes)
     }
 
     static let unauthenticated = GatewayError(
         .unauthorized,
         type: "authentication_error",
-        code: "invalid_api_key",
+        code: .invalidAPIKey,
         message: "a valid API key, token or client certificate is required",
         headers: [("www-authenticate", "Bearer realm=\"gatehouse\"")]
     )
 
     static func forbidden(_ message: String) -> GatewayError {
-        GatewayError(.forbidden, type: "permission_error", code: "model_access_denied", message: message)
+        GatewayError(.forbidden, type: "permission_error", code: .modelAccessDenied, message: message)
     }
 
     static let notFound = GatewayError(
         .notFound,
         type: "invalid_request_error",
-        code: "not_found",
+        code: .notFound,
         message: "no such route"
     )
 
@@ -79,7 +79,7 @@ public struct GatewayError: Error, Sendable, Hashable {
         GatewayError(
             .methodNotAllowed,
             type: "invalid_request_error",
-            code: "method_not_allowed",
+            code: .methodNotAllowed,
             message: "use \(allowed) on this route",
             headers: [("allow", allowed)]
         )
@@ -89,7 +89,7 @@ public struct GatewayError: Error, Sendable, Hashable {
         GatewayError(
             .payloadTooLarge,
             type: "invalid_request_error",
-            code: "body_too_large",
+            code: .bodyTooLarge,
             message: "the request body is larger than \(limit) bytes",
             closesConnection: true
         )
@@ -99,20 +99,20 @@ public struct GatewayError: Error, Sendable, Hashable {
         GatewayError(
             .requestTimeout,
             type: "invalid_request_error",
-            code: "request_timeout",
+            code: .requestTimeout,
             message: message,
             closesConnection: true
         )
     }
 
     static func upstreamUnavailable(_ message: String) -> GatewayError {
-        GatewayError(.badGateway, type: "api_error", code: "upstream_unavailable", message: message)
+        GatewayError(.badGateway, type: "api_error", code: .upstreamUnavailable, message: message)
     }
 
     static let shuttingDown = GatewayError(
         .serviceUnavailable,
         type: "api_error",
-        code: "shutting_down",
+        code: .shuttingDown,
         message: "the gateway is shutting down; retry",
         closesConnection: true
     )

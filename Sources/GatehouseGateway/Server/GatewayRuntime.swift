@@ -7,12 +7,14 @@ final class GatewayRuntime: Sendable {
     let models: [ModelRuntime]
     private let modelsByName: [String: ModelRuntime]
     let verifiers: [JWTVerifier]
+    let access: ModelAccess
 
     init(configuration: GatewayConfiguration, registry: UpstreamRegistry, previous: GatewayRuntime?) throws {
         self.configuration = configuration
-        let models = try configuration.models.map { route in
+        let models = try configuration.models.enumerated().map { index, route in
             ModelRuntime(
                 route: route,
+                index: index,
                 price: configuration.price(of: route),
                 upstreams: try route.upstreams.map(registry.upstream(for:))
             )
@@ -23,6 +25,7 @@ final class GatewayRuntime: Sendable {
             for name in [model.route.name] + model.route.aliases { table[name] = model }
         }
         self.modelsByName = table
+        self.access = ModelAccess(policies: configuration.access, models: models.map(\.subject))
         // Verifiers keep their cached keys across reloads when their issuer's settings did not change.
         self.verifiers = configuration.jwtIssuers.map { settings in
             previous?.verifiers.first { $0.settings == settings }
@@ -31,6 +34,4 @@ final class GatewayRuntime: Sendable {
     }
 
     func model(named name: String) -> ModelRuntime? { modelsByName[name] }
-
-    var access: AccessPolicySet { configuration.access }
 }

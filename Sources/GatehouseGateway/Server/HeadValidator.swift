@@ -1,3 +1,4 @@
+import GatehouseCore
 import NIOHTTP1
 
 /// Checks a request head for what the HTTP parser lets through but a gateway must refuse: a missing,
@@ -7,16 +8,16 @@ import NIOHTTP1
 enum HeadValidator {
     static func problem(in head: HTTPRequestHead, limits: RequestLimits) -> GatewayError? {
         if head.method == .CONNECT {
-            return .badRequest("method_not_supported", "CONNECT is not supported", closes: true)
+            return .badRequest(.methodNotSupported, "CONNECT is not supported", closes: true)
         }
         guard head.uri.utf8.first == UInt8(ascii: "/") else {
-            return .badRequest("invalid_target", "the request target must be a path (origin-form)", closes: true)
+            return .badRequest(.invalidTarget, "the request target must be a path (origin-form)", closes: true)
         }
         guard head.headers.count <= limits.maxHeaderCount else {
             return GatewayError(
                 .requestHeaderFieldsTooLarge,
                 type: "invalid_request_error",
-                code: "too_many_headers",
+                code: .tooManyHeaders,
                 message: "more than \(limits.maxHeaderCount) header fields",
                 closesConnection: true
             )
@@ -24,29 +25,29 @@ enum HeadValidator {
         var hosts = 0
         for (name, value) in head.headers {
             if name.utf8.contains(UInt8(ascii: "_")) {
-                return .badRequest("invalid_header", "header names with underscores are refused", closes: true)
+                return .badRequest(.invalidHeader, "header names with underscores are refused", closes: true)
             }
             if name.utf8.count == 4, name.lowercased() == "host" {
                 hosts += 1
                 guard isValidHost(value) else {
-                    return .badRequest("invalid_host", "the Host header is not a host name or address", closes: true)
+                    return .badRequest(.invalidHost, "the Host header is not a host name or address", closes: true)
                 }
             }
         }
         if hosts > 1 {
-            return .badRequest("invalid_host", "more than one Host header", closes: true)
+            return .badRequest(.invalidHost, "more than one Host header", closes: true)
         }
         if hosts == 0 && head.version.minor >= 1 {
-            return .badRequest("invalid_host", "HTTP/1.1 requests need a Host header", closes: true)
+            return .badRequest(.invalidHost, "HTTP/1.1 requests need a Host header", closes: true)
         }
         if head.version.minor == 0 && head.headers.contains(name: "transfer-encoding") {
-            return .badRequest("invalid_framing", "Transfer-Encoding is not allowed on HTTP/1.0", closes: true)
+            return .badRequest(.invalidFraming, "Transfer-Encoding is not allowed on HTTP/1.0", closes: true)
         }
         if let expect = head.headers.first(name: "expect"), expect.lowercased() != "100-continue" {
             return GatewayError(
                 .expectationFailed,
                 type: "invalid_request_error",
-                code: "expectation_failed",
+                code: .expectationFailed,
                 message: "only Expect: 100-continue is supported",
                 closesConnection: true
             )

@@ -19,6 +19,12 @@ package final class AnswerMeter {
     private let dropUsageOnlyEvents: Bool
     private let answerGuard: AnswerGuard?
     private let outputBound: Int?
+    /// Whether the answer's `model` and `finish_reason`s are noted (for a sampled trace only: it costs a
+    /// look at every string of a whole answer).
+    private let notesAnswerFields: Bool
+    /// The model the upstream says answered, and each `finish_reason` it gave, once each.
+    private(set) var responseModel: String?
+    private(set) var finishReasons: [String] = []
     /// Streamed events that carried answer text.
     private var textEvents = 0
     /// True once the upstream was seen producing more than `outputBound`.
@@ -35,11 +41,18 @@ package final class AnswerMeter {
     /// True once a guardrail ended the answer: nothing more is sent.
     private(set) var stopped = false
 
-    package init(stream: Bool, dropUsageOnlyEvents: Bool, answerGuard: AnswerGuard?, outputBound: Int? = nil) {
+    package init(
+        stream: Bool,
+        dropUsageOnlyEvents: Bool,
+        answerGuard: AnswerGuard?,
+        outputBound: Int? = nil,
+        notesAnswerFields: Bool = false
+    ) {
         self.stream = stream
         self.dropUsageOnlyEvents = dropUsageOnlyEvents
         self.answerGuard = answerGuard
         self.outputBound = outputBound
+        self.notesAnswerFields = notesAnswerFields
     }
 
     /// Whether the whole answer is held until its end (a non-streamed answer a guardrail may change):
@@ -98,8 +111,12 @@ package final class AnswerMeter {
         reported = JSONFields.usage(in: kept[...])
         if let reported, let outputBound, reported.output > outputBound { overran = true }
         // The text is read to count tokens when none are reported, or to guard it.
-        guard reported == nil || answerGuard != nil else { return nil }
-        let values = JSONFields.stringValues(in: kept[...]).filter { Self.isAnswerText($0.key) }
+        let readsText = reported == nil || answerGuard != nil
+        guard readsText || notesAnswerFields else { return nil }
+        let strings = JSONFields.stringValues(in: kept[...])
+        if notesAnswerFields { note(strings) }
+        guard readsText else { return nil }
+        let values = strings.filter { Self.isAnswerText($0.key) }
         for value in values { text.append(contentsOf: value.text) }
         guard let answerGuard else { return nil }
         var replacements: [(Range<Int>, [UInt8])] = []
@@ -109,7 +126,7 @@ package final class AnswerMeter {
             replacements.append((value.range, JSONFields.quoted((checked ?? "").utf8)))
         }
         if answerGuard.blocked {
-            for value in JSONFields.stringValues(in: kept[...]) where value.key.elementsEqual("finish_reason".utf8) {
+            for value in strings where value.key.elementsEqual("finish_reason".utf8) {
                 replacements.append((value.range, Array("\"content_filter\"".utf8)))
             }
         }
@@ -127,6 +144,18 @@ package final class AnswerMeter {
         }
         let output = overflowed ? kept.count / 4 : TokenEstimator.count(text)
         return TokenUsage(input: 0, output: max(output, floor), estimated: true)
+    }
+
+    /// Notes the answer's `model` (the first) and its `finish_reason`s (each once).
+    private func note(_ values: [JSONFields.StringValue]) {
+        for value in values where !value.text.isEmpty {
+            if responseModel == nil, value.key.elementsEqual("model".utf8) {
+                responseModel = String(decoding: value.text.prefix(256), as: UTF8.self)
+            } else if value.key.elementsEqual("finish_reason".utf8), finishReasons.count < 16 {
+                let reason = String(decoding: value.text.prefix(64), as: UTF8.self)
+                if !finishReasons.contains(reason) { finishReasons.append(reason) }
+            }
+        }
     }
 
     // MARK: Streams
@@ -151,6 +180,7 @@ package final class AnswerMeter {
                 if let outputBound, usage.output > outputBound { overran = true }
             }
             let values = JSONFields.stringValues(in: data)
+            if notesAnswerFields { note(values) }
             var carriesText = false
             for value in values where !value.text.isEmpty && Self.isGenerated(value.key) {
                 carriesText = true

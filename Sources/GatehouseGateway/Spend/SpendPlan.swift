@@ -107,7 +107,7 @@ struct SpendPlan: Sendable {
             }
             if let cap = caps.maxTokens, inspected.requestedOutput(on: route) == nil, outputPerChoice > cap {
                 return .badRequest(
-                    "limit_exceeded",
+                    .limitExceeded,
                     "quota \(quota.name) allows at most \(cap) output tokens: set max_tokens to \(cap) or less"
                 )
             }

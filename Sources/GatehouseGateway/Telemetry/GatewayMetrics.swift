@@ -17,6 +17,8 @@ final class GatewayMetrics: Sendable {
         let model: String
         let decision: Verdict
         let reason: String
+        /// An allowed request whose upstream failed (5xx): its reason is the GenAI `error.type`.
+        let failed: Bool
         let identity: [String]
     }
 
@@ -44,13 +46,14 @@ final class GatewayMetrics: Sendable {
     func observe(_ record: RequestRecord, identityLabels: [String]) {
         let audit = record.audit
         let operation = Self.operation(of: audit.route)
-        var reason = audit.decision == .allow ? "" : audit.reason ?? ""
-        if audit.decision == .allow && audit.status >= 500 { reason = "upstream_error" }
+        // Allowed requests have one too when their answer failed or was cut: `upstream_timeout`, `output_overrun`.
+        let reason = audit.reason?.code ?? ""
         let key = RequestKey(
             route: operation != nil || audit.route == "/v1/models" ? audit.route : "unmatched",
             model: audit.model ?? "",
             decision: audit.decision,
             reason: reason,
+            failed: audit.decision == .allow && audit.status >= 500,
             identity: identityLabels.map { audit.identityLabels?[$0] ?? "" }
         )
         let instruments = requests.withLock { table in
@@ -63,6 +66,7 @@ final class GatewayMetrics: Sendable {
                     model: "_other",
                     decision: key.decision,
                     reason: "_other",
+                    failed: key.failed,
                     identity: key.identity.map { _ in "_other" }
                 )
             let made = table[bounded] ?? makeInstruments(bounded, identityLabels: identityLabels, operation: operation)
@@ -211,7 +215,7 @@ final class GatewayMetrics: Sendable {
             ("gen_ai_operation_name", operation), ("gen_ai_provider_name", "openai"),
             ("gen_ai_request_model", key.model),
         ]
-        if key.reason == "upstream_error" { genAI.append(("error_type", "upstream_error")) }
+        if key.failed { genAI.append(("error_type", key.reason.isEmpty ? "_OTHER" : key.reason)) }
         func histogram(
             _ name: String,
             _ help: String,
@@ -261,7 +265,7 @@ final class GatewayMetrics: Sendable {
     }
 
     /// The GenAI operation of a route, or nil for routes that are not model operations.
-    private static func operation(of route: String) -> String? {
+    static func operation(of route: String) -> String? {
         switch route {
         case "/v1/chat/completions": "chat"
         case "/v1/completions": "text_completion"

@@ -24,7 +24,7 @@ extension RequestRecord {
             protocol: "HTTP",
             route: audit.route,
             action: audit.decision == .allow ? .allow : .deny,
-            reason: audit.reason,
+            reason: audit.reason?.code,
             reporter: .gateway,
             policies: access.map(FlowTrace.init) ?? FlowTrace(),
             counters: FlowCounters(

@@ -13,6 +13,8 @@ struct RequestRecord: Sendable {
     var bytesOut = 0
     /// Whether the answer was streamed (time to first token is a streaming measure).
     var stream = false
+    /// The request's part in a trace, when it is sampled.
+    var spans: RequestSpans?
 
     init(_ audit: AuditEntry) {
         self.audit = audit

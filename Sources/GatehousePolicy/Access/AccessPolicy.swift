@@ -3,16 +3,13 @@ import GatehouseCore
 /// A model-access policy: which callers it applies to (a Calico selector over identity labels), where
 /// it sits (tier and order) and its rules, evaluated in order, first match wins.
 public struct AccessPolicy: Sendable, Hashable {
-    public static let kind = "ModelAccessPolicy"
-
     public let name: String
     public let tier: String
     /// Lower first; nil after every ordered policy, as in Calico.
     public let order: Double?
     public let selector: Selector
     public let rules: [AccessRule]
-    /// `file:line` of the policy.
-    public let source: String?
+    public let location: SourceLocation?
 
     public init(
         name: String,
@@ -20,17 +17,13 @@ public struct AccessPolicy: Sendable, Hashable {
         order: Double?,
         selector: Selector,
         rules: [AccessRule],
-        source: String? = nil
+        location: SourceLocation? = nil
     ) {
         self.name = name
         self.tier = tier
         self.order = order
         self.selector = selector
         self.rules = rules
-        self.source = source
-    }
-
-    var reference: PolicyReference {
-        PolicyReference(kind: Self.kind, namespace: nil, name: name, tier: tier)
+        self.location = location
     }
 }

@@ -7,14 +7,14 @@ public struct AccessRule: Sendable, Hashable {
     public let modelNames: Set<String>?
     /// A selector over the model's labels; nil: any labels.
     public let modelSelector: Selector?
-    /// `file:line` of the rule, for traces.
-    public let source: String?
+    public let location: SourceLocation?
 
-    public init(action: RuleAction, modelNames: Set<String>?, modelSelector: Selector?, source: String? = nil) {
+    public init(action: RuleAction, modelNames: Set<String>?, modelSelector: Selector?, location: SourceLocation? = nil)
+    {
         self.action = action
         self.modelNames = modelNames
         self.modelSelector = modelSelector
-        self.source = source
+        self.location = location
     }
 
     /// Whether the rule applies to `model`: both the names and the selector, where given, must match.

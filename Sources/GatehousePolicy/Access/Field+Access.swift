@@ -39,7 +39,7 @@ extension Field {
                     action: action,
                     modelNames: names.map(Set.init),
                     modelSelector: try models?["selector"]?.calicoSelector(),
-                    source: item.location.description
+                    location: item.location
                 )
             )
         }
@@ -49,7 +49,7 @@ extension Field {
             order: try object["order"]?.number(),
             selector: try object["selector"]?.calicoSelector() ?? .all,
             rules: rules,
-            source: location.description
+            location: location
         )
     }
 }

@@ -12,6 +12,9 @@ public struct SourceLocation: Sendable, Hashable, Comparable, Codable, CustomStr
 
     public var description: String { "\(file):\(line):\(column)" }
 
+    /// `file:line`, as traces name where a policy or rule was read.
+    public var fileAndLine: String { "\(file):\(line)" }
+
     public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
         (lhs.file, lhs.line, lhs.column) < (rhs.file, rhs.line, rhs.column)
     }

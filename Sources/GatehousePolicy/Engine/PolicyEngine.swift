@@ -76,11 +76,11 @@ public struct PolicyEngine: Sendable {
         }
         self.policies = policies
         self.references = policies.map(\.reference)
-        self.policySources = policies.map { $0.location.map { "\($0.file):\($0.line)" } }
+        self.policySources = policies.map { $0.location?.fileAndLine }
         var ruleSources: [String?] = []
         for direction in [TrafficDirection.ingress, .egress] {
             for policy in policies {
-                ruleSources += policy.rules(direction).map { $0.location.map { "\($0.file):\($0.line)" } }
+                ruleSources += policy.rules(direction).map { $0.location?.fileAndLine }
             }
         }
         self.ruleSources = ruleSources

@@ -11,6 +11,9 @@ struct TraceBuilder: TraceRecorder {
     mutating func enterTier(_ tier: Int) { tiers.append(TierTrace(tier: engine.tiers[tier].name)) }
 
     mutating func record(_ policy: Int, rule: Int?) {
+        // A policy whose Log rules matched is in the trace already; that none of its rules decided is
+        // what the next entry (or the tier's end) shows.
+        if rule == nil, tiers[tiers.count - 1].hits.last?.policy == engine.references[policy] { return }
         let record = rule.map { engine.rules[$0] }
         tiers[tiers.count - 1].hits.append(
             PolicyHit(

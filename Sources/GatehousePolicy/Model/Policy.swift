@@ -58,12 +58,12 @@ public struct Policy: Sendable {
         direction == .ingress ? ingress : egress
     }
 
-    /// Calico's order within a tier: by order (absent last), then by name.
+    /// Calico's order within a tier; policies alike in order and name (of different namespaces or kinds)
+    /// keep one fixed order.
     static func precedes(_ lhs: Policy, _ rhs: Policy) -> Bool {
-        let left = lhs.order ?? .infinity
-        let right = rhs.order ?? .infinity
+        let left = CalicoOrder(lhs.order, lhs.sortName)
+        let right = CalicoOrder(rhs.order, rhs.sortName)
         if left != right { return left < right }
-        if lhs.sortName != rhs.sortName { return lhs.sortName < rhs.sortName }
         return (lhs.namespace ?? "", lhs.kind.rawValue) < (rhs.namespace ?? "", rhs.kind.rawValue)
     }
 }

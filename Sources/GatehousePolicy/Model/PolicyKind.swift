@@ -9,6 +9,8 @@ public enum PolicyKind: String, Sendable, Hashable, Codable, CaseIterable {
     case adminNetworkPolicy = "AdminNetworkPolicy"
     case baselineAdminNetworkPolicy = "BaselineAdminNetworkPolicy"
     case clusterNetworkPolicy = "ClusterNetworkPolicy"
+    /// A gateway policy of callers towards models (`gatehouse.yaml`'s `access`), evaluated by the same engine.
+    case modelAccessPolicy = "ModelAccessPolicy"
 
     public var isStaged: Bool { enforcedKind != self }
 

@@ -36,10 +36,7 @@ public struct Tier: Sendable, Hashable {
         hasher.combine(defaultAction)
     }
 
-    /// Tiers sort by order (absent last), then by name.
     static func precedes(_ lhs: Tier, _ rhs: Tier) -> Bool {
-        let left = lhs.order ?? .infinity
-        let right = rhs.order ?? .infinity
-        return left != right ? left < right : lhs.name < rhs.name
+        CalicoOrder(lhs.order, lhs.name) < CalicoOrder(rhs.order, rhs.name)
     }
 }

@@ -18,7 +18,9 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     public var upstream: String?
     /// `allow` or `deny`.
     public var decision: Verdict
-    public var reason: String?
+    public var reason: RequestReason?
+    /// For a budget hold charged after its gateway stopped: the budget's scope.
+    public var budget: String?
     /// The access policy trace, compact.
     public var trace: String?
     public var findings: [GuardrailFinding]?

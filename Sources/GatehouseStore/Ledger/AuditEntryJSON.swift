@@ -9,6 +9,7 @@ enum AuditEntryJSON {
         var object = ObjectWriter()
         // Sorted by key.
         object.string("authentication", entry.authentication)
+        object.string("budget", entry.budget)
         object.string("client", entry.client)
         if let cost = entry.cost { object.string("cost", cost.exactDollars) }
         object.string("decision", entry.decision.rawValue)
@@ -38,7 +39,7 @@ enum AuditEntryJSON {
         object.string("keyID", entry.keyID)
         object.number("latencyMilliseconds", entry.latencyMilliseconds.map(rounded))
         object.string("model", entry.model)
-        object.string("reason", entry.reason)
+        object.string("reason", entry.reason?.code)
         object.string("requestID", entry.requestID)
         object.string("route", entry.route)
         object.number("status", entry.status)

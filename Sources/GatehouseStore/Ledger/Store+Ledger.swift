@@ -140,9 +140,8 @@ extension Store {
                 guard amount > .zero else { continue }
                 var entry = AuditEntry(time: now, requestID: "hold-\(owner)", route: "", decision: .allow, status: 0)
                 entry.cost = amount
-                entry.reason =
-                    "charged what a gateway that stopped without settling held on budget \(key.scope): "
-                    + "its requests in flight at their worst case"
+                entry.reason = .unsettledHoldCharged
+                entry.budget = key.scope
                 try chain.append(entry, in: db)
                 charged += 1
             }

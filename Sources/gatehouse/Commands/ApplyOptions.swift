@@ -95,7 +95,7 @@ struct ApplyOptions: ParsableArguments {
             live = try ResourceLoader().load(paths: [], texts: snapshot.pages.map { ($0.text, $0.location) })
             change = try ResourceLoader().load(
                 paths: [],
-                texts: documents.map { ($0.text, "\($0.location.file):\($0.location.line)") }
+                texts: documents.map { ($0.text, $0.location.fileAndLine) }
             )
         } catch {
             for problem in error.errors { Console.error(problem.description) }

@@ -58,7 +58,7 @@ struct AuditListCommand: ParsableCommand {
                                 String(record.sequence), entry.time.ISO8601Format(), entry.requestID,
                                 entry.identity ?? "-",
                                 entry.model ?? "-", entry.decision.rawValue, String(entry.status), tokens ?? "-",
-                                entry.cost?.description ?? "-", entry.reason ?? "",
+                                entry.cost?.description ?? "-", entry.reason?.code ?? "",
                             ]
                         }
                     ),

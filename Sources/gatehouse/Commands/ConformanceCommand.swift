@@ -54,7 +54,7 @@ struct ConformanceCommand: ParsableCommand {
         let probe = result.probe
         var text =
             "\(result.passed ? "PASS" : "FAIL") \(result.caseName): \(probe.from) -> \(probe.to) "
-            + "\(probe.protocol)/\(probe.port) (\(probe.location.file):\(probe.location.line))"
+            + "\(probe.protocol)/\(probe.port) (\(probe.location.fileAndLine))"
         guard !result.passed else { return text }
         text += "\n  source: \(result.source)"
         switch result.decision {
