@@ -185,7 +185,7 @@ HELD=$(budget_field reserved)
 check "the killed gateway left its hold in the store" 1 "$([ "$HELD" != "0" ] && echo 1 || echo 0)"
 start_spend_server
 check "the next start charged it at the amount held" "0 $HELD" "$(budget_field reserved) $(budget_field spent)"
-check "and recorded why" 1 "$("$BIN" audit list --data-dir "$WORK/spend" -o json | grep -c 'stopped without settling')"
+check "and recorded why" 1 "$("$BIN" audit list --data-dir "$WORK/spend" -o json | grep -c 'unsettled_hold_charged')"
 check "the chain still verifies" 0 "$("$BIN" audit verify --data-dir "$WORK/spend" > /dev/null && echo 0 || echo 1)"
 kill -TERM "$SERVER"
 wait "$SERVER" || true

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test: format lint, the build with warnings as errors, the conformance corpus through the
 # real command line, the Swift Testing suites (unit, in-process, loopback, command-line and bounded fuzzing),
-# the integration test of `gatehouse serve` with the openai package and curl, and the observability test
-# with a real Prometheus and a headless Chromium. Needs the Swift toolchain, python3 (the integration test
-# installs the openai package from PyPI into .build), openssl and curl; the observability test installs
-# Debian's prometheus and chromium. Every store test runs on SQLite and on a throwaway PostgreSQL 15
+# the integration test of `gatehouse serve` with the openai package and curl, the observability test with
+# a real Prometheus and a headless Chromium, and the trace test with an OTLP receiver. Needs the Swift
+# toolchain, python3 (the integration and trace tests install openai and opentelemetry-proto from PyPI into
+# .build), openssl and curl; the observability test installs Debian's prometheus and chromium. Every store
+# test runs on SQLite and on a throwaway PostgreSQL 15
 # (Debian's postgresql, installed when missing) that scripts/postgres.sh starts here. deploy/ is checked by
 # scripts/deploy.sh (kubectl, kubernetes-validate from PyPI, kube-apiserver built by ../shared/k8s), the
 # commands' --cluster by scripts/cluster.sh (the same API server), and the image's static binary by
@@ -61,3 +62,6 @@ scripts/integration.sh
 
 echo "== observability: Prometheus scrapes the gateway, the console in Chromium, flows, import, recommend"
 scripts/observability.sh
+
+echo "== traces: OTLP spans with the GenAI names to a receiver that decodes them with opentelemetry-proto"
+scripts/traces.sh
