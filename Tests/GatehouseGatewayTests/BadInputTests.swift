@@ -188,35 +188,19 @@ import Testing
         )
     }
 
-    @Test func slowHeadersSlowBodiesAndIdleConnectionsAreCut() async throws {
+    /// Each deadline is tested with a manual clock in `ConnectionDeadlineTests`; this is what only a real
+    /// socket shows: a client still sending its head gets the 408 and the connection's end.
+    @Test func headersThatTrickleInOverARealSocketGet408AndTheConnectionCloses() async throws {
         try await GatewayHarness.with(
             configure: { configuration, _ in
                 configuration.limits.headerTimeout = .milliseconds(400)
-                configuration.limits.idleTimeout = .milliseconds(700)
-                configuration.limits.bodyRateWindow = .milliseconds(300)
-                configuration.limits.minBodyBytesPerSecond = 1000
             },
             { harness in
-                let key = try await harness.key()
                 // Slowloris: one header line every 150 ms never finishes the head.
                 let trickle = ["GET /v1/models HTTP/1.1\r\n"] + (0..<20).map { "X-T\($0): v\r\n" }
                 let slow = try await RawClient.exchange(port: harness.dataPort, trickle, pause: .milliseconds(150))
                 #expect(slow.response.hasPrefix("HTTP/1.1 408"))
                 #expect(slow.closed && slow.elapsed < .seconds(3))
-                // An idle connection is closed without an answer.
-                let idle = try await RawClient.exchange(port: harness.dataPort, [])
-                #expect(idle.closed && idle.response.isEmpty)
-                #expect(idle.elapsed >= .milliseconds(600) && idle.elapsed < .seconds(3))
-                // A body that trickles in below the floor.
-                let head =
-                    "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(key)\r\nContent-Length: 500\r\n\r\n"
-                let slowBody = try await RawClient.exchange(
-                    port: harness.dataPort,
-                    [head] + Array(repeating: "x", count: 30),
-                    pause: .milliseconds(100)
-                )
-                #expect(slowBody.response.hasPrefix("HTTP/1.1 408"))
-                #expect(harness.fixture.counters.requests == 0)
             }
         )
     }

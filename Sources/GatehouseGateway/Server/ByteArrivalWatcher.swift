@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 
 /// Sits before the HTTP decoder and tells the connection handler when bytes of a new request arrive,
 /// so the header deadline runs from a request's first byte while idle connections get the (longer)
@@ -22,12 +23,15 @@ final class ByteArrivalWatcher: ChannelInboundHandler, RemovableChannelHandler {
         self.context = nil
     }
 
-    /// Writes a complete HTTP/1.1 response as raw bytes, then closes the connection.
-    func answerAndClose(status: String, body: String, requestID: String) {
+    /// Writes the error as a complete HTTP/1.1 response in raw bytes, then closes the connection.
+    func answerAndClose(_ error: GatewayError, requestID: String) {
         guard let context else { return }
-        let response =
-            "HTTP/1.1 \(status)\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n"
-            + "x-request-id: \(requestID)\r\nconnection: close\r\n\r\n\(body)"
+        let body = error.body(requestID: requestID)
+        var response =
+            "HTTP/1.1 \(error.status.code) \(error.status.reasonPhrase)\r\ncontent-type: application/json\r\n"
+        for (name, value) in error.headers { response += "\(name): \(value)\r\n" }
+        response +=
+            "content-length: \(body.utf8.count)\r\nx-request-id: \(requestID)\r\nconnection: close\r\n\r\n\(body)"
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response))).whenComplete { _ in
             channel.closeAfterAnswer()

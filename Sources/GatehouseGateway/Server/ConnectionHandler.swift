@@ -27,14 +27,14 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
     private let watcher: ByteArrivalWatcher
     private let tracker: ConnectionTracker
     private var state = State.idle
-    private var limits: RequestLimits
+    /// When the idle, header and body-rate deadlines fall; the timers below carry them out.
+    private var deadlines: ConnectionDeadlines
+    private var limits: RequestLimits { deadlines.limits }
     /// The header deadline or the body-rate check, whichever phase the request is in.
     private var phaseTimer: Scheduled<Void>?
-    /// One idle timer per connection, re-armed lazily: it checks `idleSince` when it fires.
     private var idleTimer: Scheduled<Void>?
-    private var idleSince: NIODeadline?
-    private var headerStarted: NIODeadline?
-    private var bytesThisWindow = 0
+    /// The connection's event loop, whose clock the deadlines read (a manual one in tests).
+    private var eventLoop: (any EventLoop)?
     /// The request being answered, to abandon when the client goes away.
     private var cancellation: RequestCancellation?
     /// Read at the connection's first request, not per request.
@@ -56,8 +56,12 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         self.responder = responder
         self.watcher = watcher
         self.tracker = tracker
-        self.limits = responder.limits
+        self.deadlines = ConnectionDeadlines(limits: responder.limits, now: .now())
         watcher.observer = self
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        eventLoop = context.eventLoop
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -99,7 +103,7 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
             received(head, context: context)
         case .body(let chunk):
             guard case .reading(let admitted, let head, let requestID, var body) = state else { return }
-            bytesThisWindow += chunk.readableBytes
+            deadlines.bodyArrived(bytes: chunk.readableBytes)
             guard body.readableBytes + chunk.readableBytes <= limits.maxBodyBytes else {
                 refuse(.bodyTooLarge(limit: limits.maxBodyBytes), head: head, requestID: requestID, context: context)
                 return
@@ -110,35 +114,20 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
             state = .reading(admitted, head, requestID, body)
         case .end:
             guard case .reading(let admitted, let head, let requestID, let body) = state else { return }
-            phaseTimer?.cancel()
-            phaseTimer = nil
+            perform(deadlines.busy(), context: context)
             state = .responding
             dispatch(admitted, head: head, requestID: requestID, body: body, context: context)
         }
     }
 
-    /// Deadlines start only when a read burst ends with the phase unfinished: a request that arrives in
-    /// one burst, as nearly all do, schedules no timer.
     func channelReadComplete(context: ChannelHandlerContext) {
-        if phaseTimer == nil {
-            switch state {
-            case .idle:
-                if let started = headerStarted {
-                    armHeaderDeadline(at: started + TimeAmount(limits.headerTimeout), context: context)
-                }
-            case .reading:
-                watchBodyRate(context: context)
-            default:
-                break
-            }
-        }
+        perform(deadlines.readComplete(now: context.eventLoop.now), context: context)
         context.fireChannelReadComplete()
     }
 
     func bytesArrived() {
-        guard case .idle = state, headerStarted == nil else { return }
-        headerStarted = .now()
-        idleSince = nil
+        guard case .idle = state, let eventLoop else { return }
+        deadlines.bytesArrived(now: eventLoop.now)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -159,8 +148,7 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
     private func answerMalformed(context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
         if case .discarding = state { return }
-        phaseTimer?.cancel()
-        phaseTimer = nil
+        perform(deadlines.busy(), context: context)
         watcher.armed = false
         state = .discarding
         pipelined.removeAll()
@@ -177,12 +165,9 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
 
     private func awaitRequest(context: ChannelHandlerContext) {
         state = .idle
-        limits = responder.limits
         tracker.setBusy(context.channel, false)
-        idleSince = .now()
-        headerStarted = nil
         watcher.armed = true
-        if idleTimer == nil { armIdleTimer(after: TimeAmount(limits.idleTimeout), context: context) }
+        perform(deadlines.awaitRequest(limits: responder.limits, now: context.eventLoop.now), context: context)
         replayPipelined(context: context)
     }
 
@@ -200,39 +185,6 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         context.read()
     }
 
-    private func armIdleTimer(after delay: TimeAmount, context: ChannelHandlerContext) {
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        idleTimer = context.eventLoop.scheduleTask(in: delay) {
-            let (handler, context) = loopBound.value
-            handler.idleTimer = nil
-            // Busy since: the next awaitRequest arms a new timer.
-            guard case .idle = handler.state, handler.headerStarted == nil, let since = handler.idleSince else {
-                return
-            }
-            let remaining = since + TimeAmount(handler.limits.idleTimeout) - .now()
-            if remaining <= .zero {
-                context.close(promise: nil)
-            } else {
-                handler.armIdleTimer(after: remaining, context: context)
-            }
-        }
-    }
-
-    private func armHeaderDeadline(at deadline: NIODeadline, context: ChannelHandlerContext) {
-        tracker.setBusy(context.channel, true)
-        schedule(after: deadline - .now(), context: context) { handler, _ in
-            // No head was decoded, so the HTTP handlers have no request to answer: answer below them.
-            handler.state = .discarding
-            let requestID = RequestID.make()
-            let error = GatewayError.timeout("the request headers did not arrive in time")
-            handler.watcher.answerAndClose(
-                status: "408 Request Timeout",
-                body: error.body(requestID: requestID),
-                requestID: requestID
-            )
-        }
-    }
-
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         switch state {
         case .idle: break
@@ -240,10 +192,7 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         }
         sequence += 1
         watcher.armed = false
-        phaseTimer?.cancel()
-        phaseTimer = nil
-        headerStarted = nil
-        idleSince = nil
+        perform(deadlines.busy(), context: context)
         tracker.setBusy(context.channel, true)
         let requestID = RequestID.take(from: head.headers.first(name: RequestID.headerName))
         if let problem = HeadValidator.problem(in: head, limits: limits) {
@@ -271,26 +220,7 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
                 )
             }
             state = .reading(admitted, head, requestID, context.channel.allocator.buffer(capacity: 0))
-            bytesThisWindow = 0
-        }
-    }
-
-    /// Checks, once per window, that the body arrives at least at the minimum rate.
-    private func watchBodyRate(context: ChannelHandlerContext) {
-        schedule(after: TimeAmount(limits.bodyRateWindow), context: context) { handler, context in
-            guard case .reading(_, let head, let requestID, _) = handler.state else { return }
-            let seconds = Double(handler.limits.bodyRateWindow.components.seconds)
-            if Double(handler.bytesThisWindow) < Double(handler.limits.minBodyBytesPerSecond) * max(seconds, 1) {
-                handler.refuse(
-                    .timeout("the request body arrived too slowly"),
-                    head: head,
-                    requestID: requestID,
-                    context: context
-                )
-                return
-            }
-            handler.bytesThisWindow = 0
-            handler.watchBodyRate(context: context)
+            perform(deadlines.headAdmitted(), context: context)
         }
     }
 
@@ -339,18 +269,13 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         requestID: String,
         context: ChannelHandlerContext
     ) {
-        phaseTimer?.cancel()
-        phaseTimer = nil
+        perform(deadlines.busy(), context: context)
         watcher.armed = false
         if head.method == .CONNECT {
             // NIO's response encoder sends no body after the head of any answer to a CONNECT (RFC 9110
             // reads that of a 2xx only), so the refusal is written whole below it, and the connection closed.
             state = .discarding
-            watcher.answerAndClose(
-                status: "\(error.status.code) \(error.status.reasonPhrase)",
-                body: error.body(requestID: requestID),
-                requestID: requestID
-            )
+            watcher.answerAndClose(error, requestID: requestID)
             return
         }
         // A body not read yet would have to be skipped; closing is simpler and denies a slow client more.
@@ -371,33 +296,54 @@ final class ConnectionHandler: ChannelInboundHandler, ByteArrivalObserver {
         closes: Bool,
         context: ChannelHandlerContext
     ) {
-        var headers = HTTPHeaders(error.headers)
-        let body = error.body(requestID: requestID)
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(body.utf8.count))
-        headers.add(name: RequestID.headerName, value: requestID)
-        headers.setPersistence(closes: closes, version: version)
-        let responseHead = HTTPResponseHead(version: version, status: error.status, headers: headers)
-        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if closes {
-            let channel = context.channel
-            written.whenComplete { _ in channel.closeAfterAnswer() }
-        }
+        let channel = context.channel
+        let writer = ResponseWriter(
+            channel: channel,
+            requestID: requestID,
+            keepAlive: !closes,
+            version: version,
+            writability: writability,
+            // Kept alive, the handler waits for the next request itself (see `refuse`).
+            finished: { keepAlive in if !keepAlive { channel.closeAfterAnswer() } }
+        )
+        writer.writeError(error)
     }
 
-    private func schedule(
-        after delay: TimeAmount,
-        context: ChannelHandlerContext,
-        _ body: @escaping (ConnectionHandler, ChannelHandlerContext) -> Void
-    ) {
-        phaseTimer?.cancel()
-        let loopBound = NIOLoopBound((self, context, body), eventLoop: context.eventLoop)
-        phaseTimer = context.eventLoop.scheduleTask(in: delay) {
-            let (handler, context, body) = loopBound.value
-            handler.phaseTimer = nil
-            body(handler, context)
+    // MARK: Deadlines
+
+    /// Carries out what the deadlines ask for.
+    private func perform(_ action: ConnectionDeadlines.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            break
+        case .arm(let timer, let deadline):
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let scheduled = context.eventLoop.scheduleTask(deadline: deadline) {
+                let (handler, context) = loopBound.value
+                if timer == .idle { handler.idleTimer = nil } else { handler.phaseTimer = nil }
+                handler.perform(handler.deadlines.fired(timer, now: context.eventLoop.now), context: context)
+            }
+            if timer == .idle {
+                idleTimer?.cancel()
+                idleTimer = scheduled
+            } else {
+                // A request's first bytes make the connection busy: a drain waits for it.
+                if timer == .header { tracker.setBusy(context.channel, true) }
+                phaseTimer?.cancel()
+                phaseTimer = scheduled
+            }
+        case .cancelPhaseTimer:
+            phaseTimer?.cancel()
+            phaseTimer = nil
+        case .close:
+            context.close(promise: nil)
+        case .headerTimedOut:
+            // No head was decoded, so the HTTP handlers have no request to answer: answer below them.
+            state = .discarding
+            watcher.answerAndClose(.timeout("the request headers did not arrive in time"), requestID: RequestID.make())
+        case .bodyTooSlow:
+            guard case .reading(_, let head, let requestID, _) = state else { return }
+            refuse(.timeout("the request body arrived too slowly"), head: head, requestID: requestID, context: context)
         }
     }
 
