@@ -109,9 +109,14 @@ struct AdminPlane: Responder {
                 headers: Self.consoleHeaders
             )
         default:
-            let (status, json) = await Self.offLoop { answer(request, body: body) }
-            logRequest(request, status: status)
-            writer.writeJSON(status: status, json)
+            switch await Self.offLoop({ answer(request, body: body) }) {
+            case .success(let (status, json)):
+                logRequest(request, status: status)
+                writer.writeJSON(status: status, json)
+            case .failure(let error):
+                logRequest(request, status: error.status)
+                writer.writeError(error)
+            }
         }
     }
 
@@ -278,22 +283,27 @@ struct AdminPlane: Responder {
         )
     }
 
-    private func answer(_ request: AdmittedRequest, body: ByteBuffer) -> (HTTPResponseStatus, String) {
+    /// The answer's status and JSON, or the error to answer with (written, like every error, by
+    /// `ResponseWriter.writeError`).
+    private func answer(
+        _ request: AdmittedRequest,
+        body: ByteBuffer
+    ) -> Result<(HTTPResponseStatus, String), GatewayError> {
         switch (request.head.method, request.path) {
         case (.GET, "/healthz"):
-            return (.ok, "{\"status\":\"ok\"}")
+            return .success((.ok, "{\"status\":\"ok\"}"))
         case (.GET, "/readyz"):
-            if tracker.isStopping { return (.serviceUnavailable, "{\"status\":\"draining\"}") }
-            if !ledger.canRecord { return (.serviceUnavailable, "{\"status\":\"store_unreachable\"}") }
-            return (.ok, "{\"status\":\"ready\"}")
+            if tracker.isStopping { return .success((.serviceUnavailable, "{\"status\":\"draining\"}")) }
+            if !ledger.canRecord { return .success((.serviceUnavailable, "{\"status\":\"store_unreachable\"}")) }
+            return .success((.ok, "{\"status\":\"ready\"}"))
         case (.GET, "/v1/keys"):
-            return run(request) { try KeyJSON.list(store.keys(kind: .api)) }
+            return run { try KeyJSON.list(store.keys(kind: .api)) }
         case (.GET, "/v1/budgets"):
-            return run(request) { try Self.json(BudgetListing(store.budgets())) }
+            return run { try Self.json(BudgetListing(store.budgets())) }
         case (.GET, "/v1/policies"):
-            return run(request) { try Self.json(AccessPolicyJSON(state.runtime)) }
+            return run { try Self.json(AccessPolicyJSON(state.runtime)) }
         case (.POST, "/v1/keys"):
-            return run(request, created: true) {
+            return run(created: true) {
                 let input = try KeyJSON.creation(from: body)
                 let created = try store.createKey(
                     kind: .api,
@@ -307,25 +317,24 @@ struct AdminPlane: Responder {
             }
         case (.DELETE, _) where request.path.hasPrefix("/v1/keys/"):
             let target = String(request.path.dropFirst("/v1/keys/".count)).removingPercentEncoding ?? ""
-            return run(request) {
+            return run {
                 let key = try store.revokeKey(kind: .api, target)
                 try keys.reload(from: store)
                 return KeyJSON.render(key, secret: nil)
             }
         case (_, "/v1/keys"):
-            return (.methodNotAllowed, GatewayError.methodNotAllowed("GET, POST").body(requestID: request.requestID))
+            return .failure(.methodNotAllowed("GET, POST"))
         default:
-            return (.methodNotAllowed, GatewayError.methodNotAllowed("DELETE").body(requestID: request.requestID))
+            return .failure(.methodNotAllowed("DELETE"))
         }
     }
 
     private func run(
-        _ request: AdmittedRequest,
         created: Bool = false,
         _ body: () throws -> String
-    ) -> (HTTPResponseStatus, String) {
+    ) -> Result<(HTTPResponseStatus, String), GatewayError> {
         do {
-            return (created ? .created : .ok, try body())
+            return .success((created ? .created : .ok, try body()))
         } catch let error as StoreError {
             let status: HTTPResponseStatus
             let code: RequestReason
@@ -335,20 +344,17 @@ struct AdminPlane: Responder {
             case .invalid: (status, code) = (.badRequest, .invalidParameter)
             default: (status, code) = (.serviceUnavailable, .storeUnavailable)
             }
-            let answer = GatewayError(status, type: "invalid_request_error", code: code, message: error.reason)
-            return (status, answer.body(requestID: request.requestID))
+            return .failure(GatewayError(status, type: "invalid_request_error", code: code, message: error.reason))
         } catch let error as GatewayError {
-            return (error.status, error.body(requestID: request.requestID))
+            return .failure(error)
         } catch {
-            return (
-                .internalServerError,
+            return .failure(
                 GatewayError(
                     .internalServerError,
                     type: "api_error",
                     code: .internalError,
                     message: "the request failed"
                 )
-                .body(requestID: request.requestID)
             )
         }
     }
