@@ -14,5 +14,16 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 # Waits up to 10 s for something to listen on 127.0.0.1:$1.
 wait_port() { for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0; sleep 0.1; done; return 1; }
 # Debian's package lists, fetched when there are none (a fresh machine): `apt-get install` and
-# `apt-get download` find nothing without them.
-apt_lists() { ls /var/lib/apt/lists/*_Packages* > /dev/null 2>&1 || apt-get update -qq > /dev/null; }
+# `apt-get download` find nothing without them. `apt-get update` exits 0 when a fetch fails, so the lists
+# themselves are checked, and a failed fetch is tried again.
+apt_lists() {
+    local attempt
+    for attempt in 1 2 3; do
+        ls /var/lib/apt/lists/*_Packages* > /dev/null 2>&1 && return 0
+        apt-get update -qq > /dev/null 2>&1 || true
+        ls /var/lib/apt/lists/*_Packages* > /dev/null 2>&1 && return 0
+        sleep $((attempt * 5))
+    done
+    echo "apt-get update fetched no package lists" >&2
+    return 1
+}
