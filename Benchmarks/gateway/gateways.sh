@@ -1,5 +1,6 @@
 # Sourced by the gateway benchmarks after scripts/processes.sh, with BIN set to the build under test:
-# gateways in front of a fixture model, sharing the data directory $WORK/data, the key they accept, and
+# gateways in front of a fixture model (and, with NEUTRAL set to its port, a second model `neutral` in front
+# of run.sh's neutral upstream), sharing the data directory $WORK/data, the key they accept, and
 # ALL_CHECKS, the configuration with every check on.
 
 start_gatehouse() { # start_gatehouse NAME FIXTURE-PORT TLS-FLAG EXTRA-YAML [BINARY] -> sets PORT, PID
@@ -9,6 +10,7 @@ models:
   - name: fixture-small
     labels: {size: small}
     upstreams: [{url: "http://127.0.0.1:$upstream"}]
+$([ -z "${NEUTRAL:-}" ] || printf '  - name: neutral\n    labels: {size: small}\n    upstreams: [{url: "http://127.0.0.1:%s"}]' "$NEUTRAL")
 access:
   policies:
     - name: bench-small
@@ -37,7 +39,7 @@ bench_key() {
 # every detector on prompts (block) and answers (redact), and an audit record per request.
 ALL_CHECKS=$(cat <<'YAML'
 prices:
-  fixture-small: {input: "0.15", output: "0.60"}
+  default: {input: "0.15", output: "0.60"}
 quotas:
   - name: bench
     selector: team == 'bench'

