@@ -6,7 +6,7 @@ import Testing
     @Test func fieldsKeepTheirOrderAndAbsentOnesAreLeftOut() {
         var line = RequestLogLine(requestID: "req-1")
         line.add("gatehouse.status", 403)
-        line.add("gatehouse.identity", nil)
+        line.add("gatehouse.identity", nil as String?)
         line.add("gatehouse.trace", "default: small-only end Deny")
         line.add("gatehouse.reason", "unknown model")
         #expect(

@@ -40,7 +40,6 @@ struct DataPlane: Responder {
         let path = uri[..<(uri.utf8.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex)]
         // Compared as it is: no string made per request.
         guard let route = Route.allCases.first(where: { $0.rawValue[...] == path }) else {
-            log(head: head, requestID: requestID, status: 404, reason: .notFound)
             recordRefusal(
                 path: String(path.prefix(256)),
                 requestID: requestID,
@@ -68,7 +67,6 @@ struct DataPlane: Responder {
             now: Date()
         )
         if case .rejected = result {
-            log(head: head, requestID: requestID, status: 401, reason: .notAuthenticated)
             recordRefusal(
                 path: route.rawValue,
                 requestID: requestID,
@@ -119,7 +117,6 @@ struct DataPlane: Responder {
             cancellation.hold(
                 Task(executorPreference: executor) {
                     guard let identity = await verifier.identify(token: token, header: header, now: Date()) else {
-                        log(request, status: 401, reason: .tokenNotValid)
                         var entry = auditEntry(request, identity: nil)
                         entry.reason = .tokenNotValid
                         refuse(entry, with: .unauthenticated, writer: writer)
@@ -154,19 +151,12 @@ struct DataPlane: Responder {
         let inspected: RequestInspector.Inspected
         switch RequestInspector.inspect(body) {
         case .failure(let error):
-            log(
-                request,
-                identity: identity,
-                status: Int(error.status.code),
-                reason: error.code
-            )
             refuse(auditEntry(request, identity: identity), with: error, writer: writer)
             return
         case .success(let result):
             inspected = result
         }
         guard let model = request.runtime.model(named: inspected.model) else {
-            log(request, identity: identity, status: 404, reason: .modelNotFound)
             refuse(
                 auditEntry(request, identity: identity),
                 with: GatewayError(
@@ -195,12 +185,6 @@ struct DataPlane: Responder {
         entry.modelLabels = model.route.labels
         entry.bytesIn = body.readableBytes
         guard decision.verdict == .allow else {
-            var line = logLine(request, identity: identity, status: 403)
-            line.add("gatehouse.model", model.route.name)
-            line.add("gatehouse.reason", RequestReason.modelAccessDenied.code)
-            line.add("gatehouse.decision", "\(decision.outcome)")
-            line.add("gatehouse.trace", entry.trace)
-            log(line, of: request)
             refuse(
                 entry,
                 with: .forbidden("\(identity.name) may not use the model \(model.route.name)"),
@@ -224,7 +208,6 @@ struct DataPlane: Responder {
         }
         if let encoding = request.head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" {
             // A compressed body cannot be inspected, so it does not go through.
-            log(request, identity: identity, status: 415, reason: .compressedBody)
             refuse(entry, with: .compressedBody, writer: writer)
             return
         }
@@ -238,19 +221,11 @@ struct DataPlane: Responder {
             case .redacted(let redacted, _):
                 // The patch and the bounds need the offsets of the body that is forwarded.
                 guard case .success(let reinspected) = RequestInspector.inspect(redacted) else {
-                    log(
-                        request,
-                        identity: identity,
-                        status: 503,
-                        reason: .guardrailUnavailable,
-                        detail: "redacted body unreadable"
-                    )
-                    refuse(entry, with: .guardrailUnavailable, writer: writer)
+                    refuse(entry, with: .guardrailUnavailable, detail: "redacted body unreadable", writer: writer)
                     return
                 }
                 admit(admission, inspected: reinspected, entry: entry, body: redacted)
             case .blocked(let rules, _):
-                log(request, identity: identity, status: 400, reason: .guardrailBlocked)
                 refuse(entry, with: .guardrailBlocked(rules), writer: writer)
             }
         }
@@ -272,15 +247,13 @@ struct DataPlane: Responder {
                     entry.findings = verdict.findings
                     if case .blocked = verdict { entry.decision = .deny }
                 }
-                log(request, identity: identity, status: 499, reason: .clientClosed)
                 record(entry)
                 return
             }
             switch result {
             case .success(let verdict): guarded(verdict)
             case .failure:
-                log(request, identity: identity, status: 503, reason: .guardrailUnavailable, detail: "scan not run")
-                refuse(entry, with: .guardrailUnavailable, writer: writer)
+                refuse(entry, with: .guardrailUnavailable, detail: "scan not run", writer: writer)
             }
         }
     }
@@ -307,7 +280,7 @@ struct DataPlane: Responder {
     private func admit(
         _ admission: Admission,
         inspected: RequestInspector.Inspected,
-        entry: RequestRecord,
+        entry: RequestOutcome,
         body: ByteBuffer
     ) {
         let (request, identity, model) = (admission.request, admission.identity, admission.model)
@@ -321,7 +294,6 @@ struct DataPlane: Responder {
             quotas: request.runtime.configuration.quotas
         )
         if let error = plan.exceededCap(inspected: inspected, bodyBytes: body.readableBytes) {
-            log(request, identity: identity, status: 400, reason: .limitExceeded)
             refuse(entry, with: error, writer: writer)
             return
         }
@@ -329,28 +301,18 @@ struct DataPlane: Responder {
             [entry] quotas in
             switch quotas {
             case .refused(let limit, let retryAfter, let headers):
-                log(request, identity: identity, status: 429, reason: .rateLimitExceeded, detail: limit)
-                refuse(entry, with: .rateLimited(limit, retryAfter: retryAfter, headers: headers), writer: writer)
-            case .unavailable:
-                log(
-                    request,
-                    identity: identity,
-                    status: 503,
-                    reason: .ledgerUnavailable,
-                    detail: "quotas: the store cannot be reached"
+                refuse(
+                    entry,
+                    with: .rateLimited(limit, retryAfter: retryAfter, headers: headers),
+                    detail: limit,
+                    writer: writer
                 )
-                refuse(entry, with: .quotasUnavailable, writer: writer)
+            case .unavailable:
+                refuse(entry, with: .quotasUnavailable, detail: "quotas: the store cannot be reached", writer: writer)
             case .admitted(let hold):
                 guard ledger.canRecord else {
-                    log(
-                        request,
-                        identity: identity,
-                        status: 503,
-                        reason: .ledgerUnavailable,
-                        detail: "the store cannot be reached"
-                    )
                     quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
-                    refuse(entry, with: .ledgerUnavailable, writer: writer)
+                    refuse(entry, with: .ledgerUnavailable, detail: "the store cannot be reached", writer: writer)
                     return
                 }
                 reserve(admission, inspected: inspected, plan: plan, hold: hold, entry: entry, body: body)
@@ -365,7 +327,7 @@ struct DataPlane: Responder {
         inspected: RequestInspector.Inspected,
         plan: SpendPlan,
         hold: QuotaBook.Hold,
-        entry: RequestRecord,
+        entry: RequestOutcome,
         body: ByteBuffer
     ) {
         let (request, identity, model) = (admission.request, admission.identity, admission.model)
@@ -389,20 +351,18 @@ struct DataPlane: Responder {
         }
         let reservation = ledger.reservation(of: plan.worstCase, against: plan.budgets)
         ledger.reserve(reservation, on: writer.channel.eventLoop).whenSuccess { [entry] outcome in
-            let error: GatewayError
+            let (error, detail): (GatewayError, String)
             switch outcome {
             case .done, .held:
                 forward(exchange, reservation: reservation)
                 return
             case .refused(let refusal):
-                log(request, identity: identity, status: 429, reason: .budgetExceeded, detail: refusal.scope)
-                error = .budgetExceeded(refusal, needed: plan.worstCase)
+                (error, detail) = (.budgetExceeded(refusal, needed: plan.worstCase), refusal.scope)
             case .failed(let failure):
-                log(request, identity: identity, status: 503, reason: .ledgerUnavailable, detail: "\(failure)")
-                error = .ledgerUnavailable
+                (error, detail) = (.ledgerUnavailable, "\(failure)")
             }
             quotaBook.finish(hold, usage: TokenUsage(input: 0, output: 0, estimated: false))
-            refuse(entry, with: error, writer: writer)
+            refuse(entry, with: error, detail: detail, writer: writer)
         }
     }
 
@@ -483,6 +443,10 @@ struct DataPlane: Responder {
             }
             entry.bytesOut = outcome.bytes
             entry.stream = inspected.stream
+            entry.attempts = outcome.attempts
+            entry.upstreamStatus = outcome.upstreamStatus
+            entry.upstreamError = outcome.upstreamError
+            entry.overranBound = outcome.overran ? plan.outputBound : nil
             // The caller's answer first: what follows is bookkeeping it need not wait for.
             let audit = exchange.request.runtime.configuration.auditEnabled ? entry.audit : nil
             if audit == nil && reservation == nil {
@@ -492,28 +456,13 @@ struct DataPlane: Responder {
                     if outcome.endPending { writer.writeEnd() }
                 }
             }
-            telemetry.observe(entry)
-            var line = logLine(exchange.request, identity: exchange.identity, status: outcome.status)
-            line.add("gatehouse.model", model.route.name)
-            line.add("gatehouse.decision", "allow")
-            line.add("gatehouse.trace", exchange.entry.trace)
-            line.add("gatehouse.stream", inspected.stream ? "true" : "false")
-            line.add("gatehouse.upstream", outcome.upstream)
-            line.add("gatehouse.attempts", outcome.attempts)
-            line.add("gatehouse.bytes", outcome.bytes)
-            line.add("gatehouse.tokens", "\(usage.input)+\(usage.output)\(usage.estimated ? "~" : "")")
-            line.add("gatehouse.cost", cost.dollars(decimals: 6))
-            line.add("gatehouse.reason", entry.reason?.code)
-            if outcome.overran { line.add("gatehouse.output_bound", plan.outputBound) }
-            if let status = outcome.upstreamStatus { line.add("gatehouse.upstream_status", status) }
-            line.add("gatehouse.upstream_error", outcome.upstreamError)
-            log(line, of: exchange.request)
+            report(entry)
         }
     }
 
     // MARK: Audit
 
-    private func auditEntry(_ request: AdmittedRequest, identity: Identity?) -> RequestRecord {
+    private func auditEntry(_ request: AdmittedRequest, identity: Identity?) -> RequestOutcome {
         var entry = AuditEntry(
             time: request.arrived,
             requestID: request.requestID,
@@ -528,7 +477,8 @@ struct DataPlane: Responder {
             entry.keyID = identity.keyID
         }
         entry.client = request.client
-        var record = RequestRecord(entry)
+        var record = RequestOutcome(entry)
+        record.started = request.started
         if let spans = request.spans, spans.context.sampled {
             record.spans = spans
             if identity != nil && spans.authenticated == nil { record.spans?.authenticated = .now }
@@ -536,12 +486,19 @@ struct DataPlane: Responder {
         return record
     }
 
-    /// Answers with `error` and records the request as denied.
-    private func refuse(_ entry: RequestRecord, with error: GatewayError, writer: ResponseWriter) {
+    /// Answers with `error` and records the request as denied; `detail` says which limit, budget or
+    /// failure.
+    private func refuse(
+        _ entry: RequestOutcome,
+        with error: GatewayError,
+        detail: String? = nil,
+        writer: ResponseWriter
+    ) {
         var entry = entry
         entry.decision = .deny
         entry.status = Int(error.status.code)
         entry.reason = entry.reason ?? error.code
+        entry.detail = detail
         record(entry)
         writer.writeError(error)
     }
@@ -560,19 +517,23 @@ struct DataPlane: Responder {
                 )
             }
         }
-        var line = logLine(request, identity: identity, status: 200)
-        line.add("gatehouse.models", items.count)
-        log(line, of: request)
         var entry = auditEntry(request, identity: identity)
         entry.status = 200
+        entry.detail = "\(items.count) models"
         record(entry)
         writer.writeJSON(status: .ok, "{\"object\":\"list\",\"data\":[\(items.joined(separator: ","))]}")
     }
 
-    /// Adds `entry` to the audit trail (unless configuration turned the trail off), the flows and the metrics.
-    private func record(_ entry: RequestRecord) {
+    /// Adds `entry` to the audit trail (unless configuration turned the trail off), then `report`s it.
+    private func record(_ entry: RequestOutcome) {
         if state.runtime.configuration.auditEnabled { ledger.record(entry.audit) }
+        report(entry)
+    }
+
+    /// The flows, the metrics, the spans and the log line, all from the one outcome.
+    private func report(_ entry: RequestOutcome) {
         telemetry.observe(entry)
+        logger.info(entry.logLine.message)
     }
 
     /// Records a request refused at its head, before a caller was known.
@@ -592,47 +553,6 @@ struct DataPlane: Responder {
         )
         entry.reason = reason ?? error.code
         entry.client = client
-        record(RequestRecord(entry))
-    }
-
-    // MARK: Logging (one line per request; never a credential or a body)
-
-    /// The start of an admitted request's line: who asked, for what, and the answer's status.
-    private func logLine(_ request: AdmittedRequest, identity: Identity?, status: Int) -> RequestLogLine {
-        var line = RequestLogLine(requestID: request.requestID)
-        line.add("gatehouse.route", request.path)
-        line.add("gatehouse.status", status)
-        line.add("gatehouse.identity", identity?.name)
-        line.add("gatehouse.auth", identity?.method.rawValue)
-        return line
-    }
-
-    /// Writes an admitted request's line, its duration last.
-    private func log(_ line: consuming RequestLogLine, of request: AdmittedRequest) {
-        line.add("gatehouse.duration_ms", milliseconds: .now - request.started)
-        logger.info(line.message)
-    }
-
-    /// An admitted request refused for `reason`; `detail` says which limit, budget or failure.
-    private func log(
-        _ request: AdmittedRequest,
-        identity: Identity? = nil,
-        status: Int,
-        reason: RequestReason,
-        detail: String? = nil
-    ) {
-        var line = logLine(request, identity: identity, status: status)
-        line.add("gatehouse.reason", reason.code)
-        line.add("gatehouse.detail", detail)
-        log(line, of: request)
-    }
-
-    /// A request refused at its head, before it was admitted.
-    private func log(head: HTTPRequestHead, requestID: String, status: Int, reason: RequestReason) {
-        var line = RequestLogLine(requestID: requestID)
-        line.add("gatehouse.method", head.method.rawValue)
-        line.add("gatehouse.status", status)
-        line.add("gatehouse.reason", reason.code)
-        logger.info(line.message)
+        record(RequestOutcome(entry))
     }
 }

@@ -10,7 +10,7 @@ final class SpendExchange: Sendable {
     let inspected: RequestInspector.Inspected
     let plan: SpendPlan
     let hold: QuotaBook.Hold
-    let entry: RequestRecord
+    let entry: RequestOutcome
     let body: ByteBuffer
     /// The guardrail policies that apply to the caller.
     let guardrails: [GuardrailPolicy]
@@ -24,7 +24,7 @@ final class SpendExchange: Sendable {
         inspected: RequestInspector.Inspected,
         plan: SpendPlan,
         hold: QuotaBook.Hold,
-        entry: RequestRecord,
+        entry: RequestOutcome,
         body: ByteBuffer,
         guardrails: [GuardrailPolicy],
         writer: ResponseWriter,

@@ -43,7 +43,7 @@ final class GatewayMetrics: Sendable {
     private let counters = Mutex<[CounterKey: Counter]>([:])
 
     /// Counts one finished request.
-    func observe(_ record: RequestRecord, identityLabels: [String]) {
+    func observe(_ record: RequestOutcome, identityLabels: [String]) {
         let audit = record.audit
         let operation = Self.operation(of: audit.route)
         // Allowed requests have one too when their answer failed or was cut: `upstream_timeout`, `output_overrun`.

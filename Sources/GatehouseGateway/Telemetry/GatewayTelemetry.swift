@@ -16,7 +16,7 @@ final class GatewayTelemetry: Sendable {
         self.state = state
     }
 
-    func observe(_ record: RequestRecord) {
+    func observe(_ record: RequestOutcome) {
         let configuration = state.runtime.configuration
         metrics.observe(record, identityLabels: configuration.metricsIdentityLabels)
         metrics.observe(access: record.access, findings: record.audit.findings)

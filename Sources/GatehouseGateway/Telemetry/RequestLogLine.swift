@@ -21,7 +21,8 @@ struct RequestLogLine {
         text.append(value)
     }
 
-    mutating func add(_ key: String, _ value: Int) {
+    mutating func add(_ key: String, _ value: Int?) {
+        guard let value else { return }
         add(key, String(value))
     }
 

@@ -44,7 +44,7 @@ struct RequestSpans: Sendable {
     /// The request's spans: the server span, and a child for each step it reached (authentication, the
     /// access policy, guardrails, the model server). No key, token, prompt or answer is in any of them,
     /// unless `content` was captured.
-    func spans(of record: RequestRecord) -> [OTLPSpan] {
+    func spans(of record: RequestOutcome) -> [OTLPSpan] {
         let audit = record.audit
         let origin = UInt64(max(audit.time.timeIntervalSince1970, 0) * 1e9)
         func time(_ instant: ContinuousClock.Instant?) -> UInt64? {

@@ -2,7 +2,7 @@ import Foundation
 import GatehouseCore
 import GatehouseStore
 
-extension RequestRecord {
+extension RequestOutcome {
     /// The request as a flow record: the caller (or, when none was identified, the client's address)
     /// to the model, with the access trace, bytes, tokens, cost and duration.
     var flow: FlowRecord {
