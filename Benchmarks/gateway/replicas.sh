@@ -15,7 +15,7 @@ command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk
 CACHE=${GATEHOUSE_BUILD_CACHE:-/var/cache/gatehouse-build}/static
 swift build -c release --static-swift-stdlib --product gatehouse --scratch-path "$CACHE" > /dev/null 2>&1
 BIN=$(swift build -c release --static-swift-stdlib --scratch-path "$CACHE" --show-bin-path)/gatehouse
-ulimit -n 65536 || true
+ulimit -n "$(ulimit -Hn)" 2> /dev/null || true   # as many open files as allowed: 1,000 streams need two each
 source scripts/processes.sh
 source scripts/postgres.sh
 source "$HERE/gateways.sh"

