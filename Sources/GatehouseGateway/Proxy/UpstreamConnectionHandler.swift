@@ -9,7 +9,7 @@ import NIOHTTP1
 ///
 /// One watchdog timer per connection, re-armed lazily, enforces the upstream's response timeout (request
 /// sent, no head yet) and idle timeout (no piece of the answer for that long): a request sets a time, it
-/// schedules nothing.
+/// schedules nothing. Times are read from the event loop's clock, which tests move by hand.
 final class UpstreamConnectionHandler: ChannelInboundHandler {
     /// The upstream sent no response head within its response timeout.
     struct Timeout: Error {}
@@ -136,7 +136,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
             buffered.append(buffer)
             state = .receiving(buffered: buffered, ended: ended)
         case (.body(let buffer), .relaying(let sink)):
-            waiting?.since = .now()
+            waiting?.since = context.eventLoop.now
             sink.body(buffer)
         case (.end, .receiving(let buffered, _)):
             state = .receiving(buffered: buffered, ended: true)
@@ -189,7 +189,8 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
 
     /// Starts a wait of at most `limit`; the watchdog is scheduled only when none is due by then.
     private func wait(limit: TimeAmount) {
-        let since = NIODeadline.now()
+        guard let context else { return }
+        let since = context.eventLoop.now
         waiting = (since, limit)
         if let watchdog, watchdog.deadline <= since + limit { return }
         watchdog?.timer.cancel()
@@ -206,7 +207,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler {
             handler.watchdog = nil
             guard let waiting = handler.waiting else { return }
             let due = waiting.since + waiting.limit
-            if due <= .now() {
+            if let context = handler.context, due <= context.eventLoop.now {
                 handler.timedOut = true
                 handler.context?.close(promise: nil)
             } else {
