@@ -28,7 +28,7 @@ PIDS+=("$!")
 wait_port "$RECEIVER"
 touch "$WORK/spans.jsonl" "$WORK/calls.jsonl"
 
-write_config() { # write_config SAMPLING CAPTURE
+write_config() { # write_config SAMPLING CAPTURE PROMPTS
     cat > "$WORK/gatehouse.yaml" <<YAML
 models:
   - name: traced
@@ -43,7 +43,7 @@ guardrails:
   - name: personal-data
     selector: all()
     detectors: [email]
-    prompts: log
+    prompts: $3
     answers: log
 telemetry:
   otlp:
@@ -53,7 +53,7 @@ telemetry:
     serviceName: gatehouse-ci
 YAML
 }
-write_config 1 false
+write_config 1 false log
 
 "$BIN" serve -c "$WORK/gatehouse.yaml" --data-dir "$WORK/data" --no-tls \
     --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 > "$WORK/out" 2> "$WORK/log" &
@@ -74,9 +74,10 @@ sleep 0.5
 
 # A prompt that must never be in a span unless content capture is on.
 CANARY="canary-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
-chat() { # chat KEY TRACEPARENT BODY: prints the status
+chat() { # chat KEY TRACEPARENT BODY [CURL-ARGS...]: prints the status
     local header=()
     [ -z "$2" ] || header=(-H "traceparent: $2")
+    header+=("${@:4}")
     curl -s -o /dev/null -w '%{http_code}' "http://$DATA/v1/chat/completions" -H "Authorization: Bearer $1" \
         "${header[@]}" -d "$3"
 }
@@ -93,6 +94,7 @@ query() {
 import json, sys
 spans = [json.loads(line) for line in open(sys.argv[1])]
 calls = [json.loads(line)["traceparent"] for line in open(sys.argv[2])]
+states = [json.loads(line)["tracestate"] for line in open(sys.argv[2])]
 def by_trace(trace):
     return {span["name"]: span for span in spans if span["trace_id"] == trace}
 print(eval(sys.argv[3]))
@@ -119,6 +121,11 @@ check "the model server call is a CLIENT span with the server's address and port
     "$(query "' '.join(str(x) for x in [by_trace('$TRACE')['chat upstream-model-v2']['kind'], by_trace('$TRACE')['chat upstream-model-v2']['attributes']['server.address'], by_trace('$TRACE')['chat upstream-model-v2']['attributes']['server.port']])")"
 check "the model server was sent this trace, naming the client span" \
     "00-$TRACE-$(query "by_trace('$TRACE')['chat upstream-model-v2']['span_id']")-01" "$(query "calls[0]")"
+check "no tracestate is made up when the caller sent none" None "$(query "states[0]")"
+check "a continued trace passes the caller's tracestate on" "200 congo=t61rcWkgMzE" \
+    "$(chat "$KEY" "00-$TRACE-$PARENT-01" "$(body false)" -H "tracestate: congo=t61rcWkgMzE") $(query "states[-1]")"
+check "two traceparent headers are not a context: a new trace" "200 True" \
+    "$(chat "$KEY" "00-$TRACE-$PARENT-01" "$(body false)" -H "traceparent: 00-$TRACE-$PARENT-01") $(query "calls[-1].split('-')[1] != '$TRACE'")"
 check "the policy span carries the policy trace" True \
     "$(query "'demo-team-only' in by_trace('$TRACE')['gatehouse.policy']['attributes']['gatehouse.policy.trace']")"
 check "the guardrails span carries the finding (direction, detector, offset), not the address" "1 prompt:email@" \
@@ -128,14 +135,14 @@ check "the resource names the service and its version" "gatehouse-ci $("$BIN" --
 
 echo "== a streamed chat starts its own trace; a refused one is an error span"
 check "a streamed chat with no traceparent" 200 "$(chat "$KEY" "" "$(body true)")"
-NEW=$(query "calls[1].split('-')[1]")
-wait_spans 10
+NEW=$(query "calls[3].split('-')[1]")
+wait_spans 20
 check "its finish reason and usage come from the stream" "['length'] 7 5" \
     "$(query "' '.join(str(by_trace('$NEW')['chat traced']['attributes'][k]) for k in ['gen_ai.response.finish_reasons', 'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens'])")"
 check "a new trace has no parent" "" "$(query "by_trace('$NEW')['chat traced']['parent_span_id']")"
 DENIED=0af7651916cd43dd8448eb211c80319c
 check "a caller the policy does not allow" 403 "$(chat "$OTHER" "00-$DENIED-b7ad6b7169203331-01" "$(body false)")"
-wait_spans 13
+wait_spans 23
 check "the refused request: status ERROR, error.type, no model server span" \
     "2 model_access_denied 403 ['chat traced', 'gatehouse.authenticate', 'gatehouse.policy']" \
     "$(query "' '.join(str(x) for x in [by_trace('$DENIED')['chat traced']['status']['code'], by_trace('$DENIED')['chat traced']['attributes']['error.type'], by_trace('$DENIED')['chat traced']['attributes']['http.response.status_code'], sorted(by_trace('$DENIED'))])")"
@@ -153,12 +160,12 @@ check "the model server is sent the new trace, not the invalid one" True \
     "$(query "calls[-1].split('-')[1] != 'abcdef0123456789abcdef0123456789' and calls[-1].split('-')[1] != 'ABCDEF0123456789ABCDEF0123456789'")"
 
 echo "== no secret or prompt in any span"
-wait_spans 18
+wait_spans 28
 check "no API key, prompt, e-mail address or Authorization value in the spans" 0 \
     "$(grep -c -e "$KEY" -e "$OTHER" -e "$CANARY" -e jane@ -e Bearer "$WORK/spans.jsonl" || true)"
 
-echo "== reload: sampling 0 and captureContent on"
-write_config 0 true
+echo "== reload: sampling 0, captureContent on, prompts redacted"
+write_config 0 true redact
 kill -HUP "$SERVER"
 sleep 1.5
 BEFORE=$(wc -l < "$WORK/spans.jsonl")
@@ -169,8 +176,8 @@ wait_spans $((BEFORE + 5))
 sleep 1.5
 check "only the caller's sampled trace is exported" "5 5" \
     "$(query "' '.join(str(x) for x in [len(spans) - $BEFORE, len(by_trace('$SAMPLED'))])")"
-check "with captureContent the request's messages are in the server span" True \
-    "$(query "'$CANARY' in by_trace('$SAMPLED')['chat traced']['attributes']['gen_ai.input.messages']")"
+check "with captureContent the request's messages are in the server span, as forwarded (redacted)" "True False" \
+    "$(query "' '.join(str(x) for x in ['$CANARY' in by_trace('$SAMPLED')['chat traced']['attributes']['gen_ai.input.messages'], 'jane@' in by_trace('$SAMPLED')['chat traced']['attributes']['gen_ai.input.messages']])")"
 check "still no API key in any span" 0 "$(grep -c -e "$KEY" -e Bearer "$WORK/spans.jsonl" || true)"
 
 echo "== a bad endpoint is refused with its line"

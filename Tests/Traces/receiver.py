@@ -2,7 +2,7 @@
 
 POST /v1/traces takes OTLP protobuf (ExportTraceServiceRequest), decoded with PyPI's
 opentelemetry-proto, and writes one JSON line per span to SPANS. POST /v1/chat/completions (not a real
-model) writes the request's traceparent header to CALLS and answers a fixed chat completion, streamed
+model) writes the request's traceparent and tracestate headers to CALLS and answers a fixed chat completion, streamed
 when asked, that names the model "upstream-model-v2"; GET /v1/models answers its health checks.
 
 usage: receiver.py PORT SPANS CALLS
@@ -73,7 +73,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/v1/chat/completions":
             request = json.loads(body)
             with open(CALLS, "a") as out:
-                out.write(json.dumps({"traceparent": self.headers.get("traceparent")}) + "\n")
+                out.write(json.dumps({
+                    "traceparent": self.headers.get("traceparent"),
+                    "tracestate": self.headers.get("tracestate"),
+                }) + "\n")
             usage = {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12}
             if request.get("stream"):
                 events = [

@@ -61,7 +61,7 @@ enum Forwarder {
     static func forward(
         model: ModelRuntime,
         path: String,
-        traceparent: String?,
+        traceHeaders: [(String, String)],
         body: ByteBuffer,
         inspected: RequestInspector.Inspected,
         patch: RequestBodyPatch,
@@ -78,7 +78,7 @@ enum Forwarder {
             model: model,
             request: Request(
                 path: path,
-                traceparent: traceparent,
+                traceHeaders: traceHeaders,
                 body: body,
                 inspected: inspected,
                 patch: patch,
@@ -95,8 +95,8 @@ enum Forwarder {
 
     private struct Request: Sendable {
         let path: String
-        /// W3C trace context for the model server (see `AdmittedRequest.upstreamTraceparent`).
-        let traceparent: String?
+        /// W3C trace context for the model server (see `AdmittedRequest.upstreamTraceHeaders`).
+        let traceHeaders: [(String, String)]
         let body: ByteBuffer
         let inspected: RequestInspector.Inspected
         /// The fields the gateway sets on every upstream's copy (the model's name is added per upstream).
@@ -138,7 +138,7 @@ enum Forwarder {
             upstream: upstream,
             path: request.path,
             accept: request.accept,
-            traceparent: request.traceparent,
+            traceHeaders: request.traceHeaders,
             length: payload.readableBytes,
             requestID: writer.requestID
         )
@@ -239,7 +239,7 @@ enum Forwarder {
         upstream: Upstream,
         path: String,
         accept: String?,
-        traceparent: String?,
+        traceHeaders: [(String, String)],
         length: Int,
         requestID: String
     ) -> HTTPRequestHead {
@@ -250,7 +250,7 @@ enum Forwarder {
         headers.add(name: "content-length", value: String(length))
         headers.add(name: "accept", value: accept ?? "*/*")
         headers.add(name: RequestID.headerName, value: requestID)
-        if let traceparent { headers.add(name: TraceContext.headerName, value: traceparent) }
+        for (name, value) in traceHeaders { headers.add(name: name, value: value) }
         headers.add(name: "user-agent", value: "gatehouse")
         if let credential = upstream.settings.credential {
             headers.add(name: "authorization", value: "Bearer \(credential.revealed)")

@@ -40,10 +40,18 @@ final class AdmittedRequest: Sendable {
         self.spans = spans
     }
 
-    /// The `traceparent` the model server gets: naming the gateway's upstream span when the gateway takes
-    /// part in traces, else the caller's own, passed on as it came.
-    var upstreamTraceparent: String? {
-        spans?.upstreamHeader ?? head.headers.first(name: TraceContext.headerName)
+    /// The W3C trace context the model server gets: a `traceparent` naming the gateway's upstream span
+    /// when the gateway takes part in traces, with the caller's `tracestate` when the caller's trace goes
+    /// on (a new trace has none); else the caller's own headers, passed on as they came.
+    var upstreamTraceHeaders: [(String, String)] {
+        let state = head.headers.first(name: TraceContext.stateHeaderName)
+        if let spans {
+            guard spans.parentSpanID != nil, let state else { return [(TraceContext.headerName, spans.upstreamHeader)] }
+            return [(TraceContext.headerName, spans.upstreamHeader), (TraceContext.stateHeaderName, state)]
+        }
+        guard let parent = head.headers.first(name: TraceContext.headerName) else { return [] }
+        guard let state else { return [(TraceContext.headerName, parent)] }
+        return [(TraceContext.headerName, parent), (TraceContext.stateHeaderName, state)]
     }
 
     /// The caller, when authentication needed no further (asynchronous) step.

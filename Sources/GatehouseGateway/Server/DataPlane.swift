@@ -78,8 +78,10 @@ struct DataPlane: Responder {
         }
         let started = ContinuousClock.now
         var spans = runtime.configuration.traces.map { settings in
-            RequestSpans(
-                traceparent: head.headers.first(name: TraceContext.headerName),
+            // Two traceparent headers make the caller's context invalid (W3C Trace Context): a new trace.
+            let parents = head.headers[TraceContext.headerName]
+            return RequestSpans(
+                traceparent: parents.count == 1 ? parents[0] : nil,
                 ratio: settings.sampling,
                 started: started
             )
@@ -173,12 +175,6 @@ struct DataPlane: Responder {
         var entry = auditEntry(request, identity: identity)
         entry.spans?.decided = .now
         entry.spans?.maxTokens = inspected.maxTokens ?? inspected.maxCompletionTokens
-        if entry.spans != nil, request.runtime.configuration.traces?.captureContent == true {
-            entry.spans?.content = String(
-                decoding: body.readableBytesView.prefix(Self.capturedContentBytes),
-                as: UTF8.self
-            )
-        }
         entry.model = model.route.name
         entry.trace = decision.compactTrace
         entry.access = decision
@@ -285,6 +281,15 @@ struct DataPlane: Responder {
     ) {
         let (request, identity, model) = (admission.request, admission.identity, admission.model)
         let writer = admission.writer
+        var entry = entry
+        // Captured here, once access and the guardrails have let it through: what goes upstream, redacted
+        // where a guardrail redacted it, never a refused prompt.
+        if entry.spans != nil, request.runtime.configuration.traces?.captureContent == true {
+            entry.spans?.content = String(
+                decoding: body.readableBytesView.prefix(Self.capturedContentBytes),
+                as: UTF8.self
+            )
+        }
         let plan = SpendPlan(
             identity: identity,
             model: model,
@@ -397,7 +402,7 @@ struct DataPlane: Responder {
         Forwarder.forward(
             model: model,
             path: exchange.request.path,
-            traceparent: exchange.request.upstreamTraceparent,
+            traceHeaders: exchange.request.upstreamTraceHeaders,
             body: exchange.body,
             inspected: inspected,
             patch: patch,

@@ -2,6 +2,8 @@
 /// whether it is sampled. <https://www.w3.org/TR/trace-context/>
 struct TraceContext: Sendable, Hashable {
     static let headerName = "traceparent"
+    /// Vendors' own trace state, passed on unchanged with the trace it belongs to.
+    static let stateHeaderName = "tracestate"
 
     /// The 16-byte trace id, as two big-endian halves; never all zero.
     let traceHigh: UInt64
@@ -34,8 +36,8 @@ struct TraceContext: Sendable, Hashable {
         self.init(traceHigh: high, traceLow: low, spanID: span, sampled: flags & 1 == 1)
     }
 
-    /// A new trace: random ids, sampled with probability `ratio` (decided from the trace id, so every
-    /// party that samples by ratio agrees, as OpenTelemetry's `TraceIdRatioBased` does).
+    /// A new trace: random ids, sampled with probability `ratio`, decided from the trace id's low 56 bits
+    /// (below `ratio` of their range), so a trace id gets the same decision wherever this rule meets it.
     static func starting(ratio: Double, using random: inout some RandomNumberGenerator) -> TraceContext {
         let high = random.next() as UInt64
         let low = (random.next() as UInt64) | 1
