@@ -84,6 +84,20 @@ import Testing
         #expect(deadlines.readComplete(now: Self.at(6)) == .arm(.header, at: Self.at(8)))
     }
 
+    @Test func aZeroBodyRateWindowIsRefusedInTheConfiguration() throws {
+        #expect(throws: (any Error).self) {
+            try GatewayConfiguration.decode(text: "limits:\n  bodyRateWindow: 0s\n", file: "g.yaml")
+        }
+        do {
+            _ = try GatewayConfiguration.decode(text: "limits:\n  bodyRateWindow: 0s\n", file: "g.yaml")
+        } catch {
+            #expect("\(error)".contains("g.yaml:2"), "\(error)")
+            #expect("\(error)".contains("above zero"), "\(error)")
+        }
+        let configuration = try GatewayConfiguration.decode(text: "limits:\n  bodyRateWindow: 500ms\n", file: "g.yaml")
+        #expect(configuration.limits.bodyRateWindow == .milliseconds(500))
+    }
+
     // MARK: The handler, in an EmbeddedChannel
 
     /// Admits every head and answers 200 with an empty JSON object once the body is in.

@@ -515,7 +515,13 @@ extension Field {
         if let field = object["headerTimeout"] { limits.headerTimeout = try field.duration() }
         if let field = object["idleTimeout"] { limits.idleTimeout = try field.duration() }
         if let field = object["minBodyBytesPerSecond"] { limits.minBodyBytesPerSecond = try field.byteCount() }
-        if let field = object["bodyRateWindow"] { limits.bodyRateWindow = try field.duration() }
+        if let field = object["bodyRateWindow"] {
+            limits.bodyRateWindow = try field.duration()
+            // A zero window would check the rate continuously, and never refuse.
+            guard limits.bodyRateWindow > .zero else {
+                throw field.error(.invalidValue, "bodyRateWindow must be above zero")
+            }
+        }
         if let field = object["drainTimeout"] { limits.drainTimeout = try field.duration() }
         if let field = object["shutdownDelay"] { limits.shutdownDelay = try field.duration() }
         if let field = object["handshakeTimeout"] { limits.handshakeTimeout = try field.duration() }
