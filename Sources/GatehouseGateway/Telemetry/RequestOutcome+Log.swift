@@ -5,7 +5,8 @@ import GatehouseStore
 extension RequestOutcome {
     var logLine: RequestLogLine {
         var line = RequestLogLine(requestID: audit.requestID)
-        line.add("gatehouse.route", audit.route)
+        // A path that is no route is the caller's text: not written to the log (the audit record keeps it).
+        line.add("gatehouse.route", DataPlane.Route(rawValue: audit.route) == nil ? "-" : audit.route)
         line.add("gatehouse.status", audit.status)
         line.add("gatehouse.identity", audit.identity)
         line.add("gatehouse.auth", audit.authentication)
