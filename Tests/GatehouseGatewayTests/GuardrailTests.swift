@@ -3,6 +3,7 @@ import Foundation
 import GatehouseCore
 import GatehouseFixtureModel
 import GatehouseGateway
+import GatehouseGuard
 import GatehousePolicy
 import GatehouseStore
 import NIOCore
@@ -274,5 +275,14 @@ import Testing
             else { return nil }
             return delta["content"] as? String
         }.joined()
+    }
+
+    @Test func aPromptFindingsOffsetIsWhereTheMatchStartsInTheBody() throws {
+        var policy = GuardrailPolicy(name: "log", selector: .all, scanner: try GuardScanner())
+        policy.prompts = .log
+        let body = #"{"model":"m","messages":[{"role":"user","content":"mail jane@example.com"}]}"#
+        let verdict = PromptGuard.check(ByteBuffer(string: body), policies: [policy])
+        let start = try #require(body.utf8.firstRange(of: "jane@".utf8)).lowerBound
+        #expect(verdict.findings.map(\.offset) == [body.utf8.distance(from: body.utf8.startIndex, to: start)])
     }
 }

@@ -35,7 +35,8 @@ package enum PromptGuard {
                         GuardrailFinding(
                             direction: .prompt,
                             detector: finding.rule.name,
-                            offset: values[index].range.lowerBound + finding.range.lowerBound
+                            // The value's range starts at its opening quote.
+                            offset: values[index].range.lowerBound + 1 + finding.range.lowerBound
                         )
                     )
                 }
