@@ -44,13 +44,18 @@ final class AdmittedRequest: Sendable {
     /// when the gateway takes part in traces, with the caller's `tracestate` when the caller's trace goes
     /// on (a new trace has none); else the caller's own headers, passed on as they came.
     var upstreamTraceHeaders: [(String, String)] {
-        let state = head.headers.first(name: TraceContext.stateHeaderName)
+        let parent: String
         if let spans {
-            guard spans.parentSpanID != nil, let state else { return [(TraceContext.headerName, spans.upstreamHeader)] }
-            return [(TraceContext.headerName, spans.upstreamHeader), (TraceContext.stateHeaderName, state)]
+            parent = spans.upstreamHeader
+            guard spans.parentSpanID != nil else { return [(TraceContext.headerName, parent)] }
+        } else {
+            // Without a traceparent no tracestate is looked for: one header scan per untraced request.
+            guard let callers = head.headers.first(name: TraceContext.headerName) else { return [] }
+            parent = callers
         }
-        guard let parent = head.headers.first(name: TraceContext.headerName) else { return [] }
-        guard let state else { return [(TraceContext.headerName, parent)] }
+        guard let state = head.headers.first(name: TraceContext.stateHeaderName) else {
+            return [(TraceContext.headerName, parent)]
+        }
         return [(TraceContext.headerName, parent), (TraceContext.stateHeaderName, state)]
     }
 

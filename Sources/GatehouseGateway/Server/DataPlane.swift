@@ -511,11 +511,8 @@ struct DataPlane: Responder {
     /// The models the caller may use, in OpenAI's list shape.
     private func listModels(_ request: AdmittedRequest, identity: Identity, writer: ResponseWriter) {
         var items: [String] = []
-        for model in request.runtime.models {
-            guard request.runtime.access.evaluate(caller: identity.subject, model: model.index).verdict == .allow
-            else {
-                continue
-            }
+        let evaluations = request.runtime.access.evaluations(caller: identity.subject)
+        for model in request.runtime.models where evaluations[model.index].verdict == .allow {
             for name in [model.route.name] + model.route.aliases {
                 items.append(
                     "{\"id\":\(GatewayError.quoted(name)),\"object\":\"model\",\"created\":0,\"owned_by\":\"gatehouse\"}"

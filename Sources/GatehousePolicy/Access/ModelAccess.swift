@@ -25,21 +25,26 @@ public final class ModelAccess: Sendable {
 
     /// The verdict for `caller` using `models[model]`, with every tier and policy consulted.
     public func evaluate(caller: AccessSubject, model: Int) -> Evaluation {
+        evaluations(caller: caller)[model]
+    }
+
+    /// The verdicts for `caller` using each of `models`, in their order.
+    public func evaluations(caller: AccessSubject) -> [Evaluation] {
         var applying = BitSet(count: policies.policies.count)
         for (index, policy) in policies.policies.enumerated() where policy.selector.matches(caller.labels) {
             applying.insert(index)
         }
-        if let known = answers.withLock({ $0[applying] }) { return known[model] }
-        let computed = evaluations(for: caller)
+        if let known = answers.withLock({ $0[applying] }) { return known }
+        let computed = compile(for: caller)
         answers.withLock { answers in
             if answers.count >= Self.answerLimit { answers.removeAll(keepingCapacity: true) }
             answers[applying] = computed
         }
-        return computed[model]
+        return computed
     }
 
     /// The caller's evaluation towards every model, from an engine compiled with the caller and the models.
-    private func evaluations(for caller: AccessSubject) -> [Evaluation] {
+    private func compile(for caller: AccessSubject) -> [Evaluation] {
         let callerPod = Endpoint(namespace: AccessPolicySet.callerNamespace, name: "caller", labels: caller.labels)
         // Models are named by position: two routes may not share a name, but a pod name is no place to rely on it.
         let modelPods = models.enumerated().map { index, model in
