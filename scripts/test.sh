@@ -34,7 +34,7 @@ echo "== swift test"
 # PostgreSQL block the thread they run on, and Swift's cooperative pool has one thread per core, so beside
 # them a gateway test could wait seconds for a thread and miss its deadline.
 LOAD_TESTS="aThousandConcurrentRequestsNeverOverspendABudget"
-STORE_TESTS="StoreBackendTests|StoreCopyTests|StoreLocationTests|GatewayLeaseTests|LedgerTests|SharedAllowanceTests"
+STORE_TESTS="StoreBackendTests|StoreCopyTests|StoreLocationTests|GatewayLeaseTests|LedgerTests|SharedAllowanceTests|PostgresSettlementTests"
 # One test at a time: run all at once on two cores, tests that measure deadlines (a 2 s refusal, a
 # stream cancelled when its client leaves) missed them in about one run in three; alone, about 3 minutes.
 # The store tests too: side by side, one blocked both threads of the pool for seconds while another

@@ -159,7 +159,7 @@ public final class Store: Sendable {
 
     /// Runs a database operation; store errors pass through, anything else becomes `unavailable`, with the
     /// backend's message (never a statement or its values).
-    private func access<T>(_ verb: String, _ operation: (any StoreDatabase) throws -> T) throws(StoreError) -> T {
+    func access<T>(_ verb: String, _ operation: (any StoreDatabase) throws -> T) throws(StoreError) -> T {
         do {
             return try operation(database)
         } catch let error as StoreError {

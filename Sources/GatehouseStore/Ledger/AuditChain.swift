@@ -14,27 +14,60 @@ struct AuditChain {
         """
     private static let columnCount = 14
 
-    private var sequence: Int64
-    private var previousHash: String
+    /// The newest record of a chain: its sequence number and hash (the origin's for an empty trail).
+    struct Head: Sendable, Equatable {
+        var sequence: Int64
+        var hash: String
+
+        static let empty = Head(sequence: 0, hash: AuditChain.origin)
+    }
+
+    /// One record as it joins the chain.
+    struct Link {
+        var sequence: Int64
+        var text: String
+        var previousHash: String
+        var hash: String
+    }
+
+    private(set) var head: Head
     private var pending: [any SQLArgument] = []
 
     init(db: any SQLSession) throws {
-        let last = try db.row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        sequence = try last?[0] ?? 0
-        previousHash = try last?[1] ?? Self.origin
+        head = try Self.head(in: db)
+    }
+
+    init(head: Head) {
+        self.head = head
+    }
+
+    /// The newest record in the store.
+    static func head(in db: any SQLSession) throws -> Head {
+        guard let last = try db.row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") else { return .empty }
+        return Head(sequence: try last[0], hash: try last[1])
+    }
+
+    /// Chains `entry` after the head (stored as `text` when it was encoded already); the head moves to it.
+    mutating func link(_ entry: AuditEntry, text: String? = nil) -> Link {
+        let text = text ?? AuditEntryJSON.encode(entry)
+        let link = Link(
+            sequence: head.sequence + 1,
+            text: text,
+            previousHash: head.hash,
+            hash: Self.hash(previous: head.hash, text: text)
+        )
+        head = Head(sequence: link.sequence, hash: link.hash)
+        return link
     }
 
     mutating func append(_ entry: AuditEntry, text: String? = nil, in db: any SQLSession) throws {
-        let text = text ?? AuditEntryJSON.encode(entry)
-        let hash = Self.hash(previous: previousHash, text: text)
-        sequence += 1
+        let link = link(entry, text: text)
         pending +=
             [
-                sequence, entry.time.timeIntervalSince1970, entry.requestID, entry.identity, entry.model,
+                link.sequence, entry.time.timeIntervalSince1970, entry.requestID, entry.identity, entry.model,
                 entry.decision.rawValue, entry.status, entry.tokensIn, entry.tokensOut, entry.tokensEstimated == true,
-                entry.cost?.picodollars, text, previousHash, hash,
+                entry.cost?.picodollars, link.text, link.previousHash, link.hash,
             ] as [any SQLArgument]
-        previousHash = hash
         if pending.count == Self.rowsPerInsert * Self.columnCount {
             try db.execute(Self.insert(rows: Self.rowsPerInsert), pending)
             pending.removeAll(keepingCapacity: true)

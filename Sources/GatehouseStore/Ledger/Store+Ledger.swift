@@ -8,8 +8,13 @@ extension Store {
     /// `synchronous=NORMAL`; PostgreSQL: committed on the server, so durable without any local disk).
     public func apply(_ operations: [LedgerOperation]) -> [LedgerOutcome] {
         do {
-            return try write { db in
+            if let postgres = database as? PostgresDatabase, let settlement = LedgerSettlement(operations) {
+                try access("written") { _ in try postgres.settle(settlement) }
+                return Array(repeating: .done, count: operations.count)
+            }
+            let (outcomes, found, left) = try write { db in
                 var chain: AuditChain?
+                var found: AuditChain.Head?
                 let outcomes = try operations.map { operation -> LedgerOutcome in
                     switch operation {
                     case .hold(let request): return try Self.hold(request, in: db)
@@ -20,7 +25,10 @@ extension Store {
                         try Self.takeFromHold(key, amount: amount, spend: false, in: db)
                         return .done
                     case .record(let entry, let text):
-                        if chain == nil { chain = try AuditChain(db: db) }
+                        if chain == nil {
+                            chain = try AuditChain(db: db)
+                            found = chain?.head
+                        }
                         try chain?.append(entry, text: text, in: db)
                         return .done
                     case .inFlight(let key, let bound):
@@ -38,8 +46,12 @@ extension Store {
                     }
                 }
                 try chain?.flush(in: db)
-                return outcomes
+                return (outcomes, found, chain?.head)
             }
+            if let postgres = database as? PostgresDatabase, let found, let left {
+                postgres.noteChain(found: found, left: left)
+            }
+            return outcomes
         } catch {
             return Array(repeating: .failed(error), count: operations.count)
         }

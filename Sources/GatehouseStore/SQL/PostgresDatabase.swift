@@ -20,6 +20,9 @@ final class PostgresDatabase: StoreDatabase {
     private let idle = Mutex<[PostgresConnection]>([])
     private let placeholders = Mutex<[String: String]>([:])
     private let nextID = Atomic<Int>(1)
+    /// Where this store last left the audit trail, and whether nobody else wrote since it knew
+    /// (`settle`).
+    let chainHint = Mutex<ChainHint?>(nil)
     let logger: Logger = {
         var logger = Logger(label: "gatehouse.postgres")
         logger.logLevel = .critical
@@ -76,6 +79,11 @@ final class PostgresDatabase: StoreDatabase {
     }
 
     func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try locked { session in try body(session) }
+    }
+
+    /// Runs `body` in a write transaction, on this backend's session.
+    func locked<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         try transaction("BEGIN", body) { session in
             try session.execute("SELECT pg_advisory_xact_lock(?)", [Self.writeLock])
         }
@@ -121,7 +129,7 @@ final class PostgresDatabase: StoreDatabase {
 
     private func transaction<T>(
         _ begin: String,
-        _ body: (any SQLSession) throws -> T,
+        _ body: (PostgresSession) throws -> T,
         prepare: (PostgresSession) throws -> Void = { _ in }
     ) throws -> T {
         try withSession { session in

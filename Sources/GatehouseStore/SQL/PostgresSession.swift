@@ -20,8 +20,6 @@ struct PostgresSession: SQLSession {
         return try result.rows.map { row in SQLRow(columns: columns, values: try row.map(Self.value)) }
     }
 
-    /// Runs a statement; a failure to reach the server is `unavailable`, one the server reports goes on
-    /// as it is (a constraint, a conflict), for the store to describe.
     private func run(_ sql: String, _ arguments: [any SQLArgument]) throws -> PostgresQueryResult {
         var bindings = PostgresBindings(capacity: arguments.count)
         for argument in arguments {
@@ -33,7 +31,12 @@ struct PostgresSession: SQLSession {
             case .blob(let value): bindings.append(ByteBuffer(bytes: value))
             }
         }
-        let query = PostgresQuery(unsafeSQL: database.numbered(sql), binds: bindings)
+        return try run(PostgresQuery(unsafeSQL: database.numbered(sql), binds: bindings))
+    }
+
+    /// Runs a statement; a failure to reach the server is `unavailable`, one the server reports goes on
+    /// as it is (a constraint, a conflict), for the store to describe.
+    func run(_ query: PostgresQuery) throws -> PostgresQueryResult {
         do {
             guard let result = try PostgresDatabase.block(connection.query(query, logger: database.logger)) else {
                 // The connection is in no known state: closed, and the transaction with it.
