@@ -79,6 +79,28 @@ import Testing
         #expect(over.map { Self.admitted($0).count }.reduce(0, +) == 0)
     }
 
+    /// Under load from several threads, every request the store has room for is admitted: a request
+    /// that finds its grant used up by others while the store was asked (for another allowance) asks once
+    /// more, where it was refused a limit of a billion tokens a minute.
+    @Test func aRequestTheStoreHasRoomForIsNotRefused() async throws {
+        let (_, books) = try Self.replicas(1)
+        let demand = Self.demand {
+            $0.requestsPerMinute = 100_000_000
+            $0.tokensPerMinute = 1_000_000_000
+        }
+        let answers = try await withThrowingTaskGroup(of: [QuotaBook.Admission].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var answers: [QuotaBook.Admission] = []
+                    for _ in 0..<10 { answers += try await Self.burst(books, demand, perBook: 100, tokens: 500)[0] }
+                    return answers
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(Self.admitted(answers).count == 4_000)
+    }
+
     @Test func grantsNotUsedGoBackForTheOtherReplicas() async throws {
         let (_, books) = try Self.replicas(2)
         let demand = Self.demand { $0.requestsPerMinute = 100 }

@@ -65,6 +65,8 @@ final class SharedAllowances: Sendable {
         let demands: [QuotaBook.Demand]
         let charged: [Double]
         let promise: EventLoopPromise<QuotaBook.Admission>
+        /// Whether it was put back once already, after requests took what the store had just granted.
+        var again = false
     }
 
     private struct State {
@@ -306,10 +308,14 @@ final class SharedAllowances: Sendable {
                 // Grants that ended before they arrived (a store this slow) admit nothing: the waiting are
                 // told the store cannot answer now, not that a limit was reached.
                 let late = after - now >= Self.lease
-                return waiters.map { waiter in
-                    let answer =
-                        late
-                        ? .unavailable : Self.answer(waiter, in: &state, now: after, usable: usable)
+                return waiters.compactMap { waiter in
+                    if late { return (waiter.promise, .unavailable) }
+                    guard let answer = Self.answer(waiter, in: &state, now: after, usable: usable) else {
+                        var again = waiter
+                        again.again = true
+                        state.waiting.append(again)
+                        return nil
+                    }
                     return (waiter.promise, answer)
                 }
             }
@@ -390,13 +396,15 @@ final class SharedAllowances: Sendable {
         return asks
     }
 
-    /// Admits a waiting request out of the grants, or refuses it.
+    /// Admits a waiting request out of the grants, or refuses it; nil when it is to wait for the store
+    /// once more: requests on the event loops took what the grants had after the store was asked (or was
+    /// not, as they covered it then), and the store did not refuse it.
     private static func answer(
         _ waiter: Waiter,
         in state: inout State,
         now: Double,
         usable: Bool
-    ) -> QuotaBook.Admission {
+    ) -> QuotaBook.Admission? {
         // Slots are this gateway's only while its lease is current: without it, nothing is counted.
         if !usable && waiter.demands.contains(where: { $0.quota.maxConcurrent != nil }) { return .unavailable }
         if let marks = state.take(waiter.demands, charged: waiter.charged, now: now, usable: usable) {
@@ -407,6 +415,9 @@ final class SharedAllowances: Sendable {
                 headers: Self.headers(waiter.demands, in: state, now: now)
             )
             return .admitted(hold)
+        }
+        if !waiter.again, refusal(waiter.demands, charged: waiter.charged, in: state, now: now, asked: false) == nil {
+            return nil
         }
         return refusal(waiter.demands, charged: waiter.charged, in: state, now: now, asked: true)
             ?? .refused(limit: "a shared quota", retryAfter: 1, headers: headers(waiter.demands, in: state, now: now))

@@ -16,18 +16,20 @@ extension PostgresDatabase {
     /// of a statement per hold, per 64 records, and per bound (each a round trip, waited for between two
     /// wakes of the ledger's thread), which held one gateway on PostgreSQL to a third of SQLite's rate.
     ///
-    /// The statement does not take the write lock: its updates add to what the rows have when it writes
-    /// them (a hold is only ever changed by the gateway that owns it while that gateway lives), and its
-    /// records follow the head the store last left. When that head may be stale, the statement runs in
-    /// a locked transaction after reading the head; when it was stale anyway, the first record's sequence
-    /// number is taken (the trail's primary key): the statement fails as a whole and the batch is
-    /// applied again, locked. The records of one trail are never forked.
+    /// The statement takes the write lock before it changes anything (every part of it reads the lock
+    /// first), but its snapshot is older than the lock: its updates add to what the rows have when it
+    /// writes them (a hold is only ever changed by the gateway that owns it while that gateway lives),
+    /// and its records follow the head the store last left. When that head may be stale, the statement
+    /// runs in a locked transaction after reading the head; when it was stale anyway, the first record's
+    /// sequence number is taken (the trail's primary key): the statement fails as a whole and the batch
+    /// is applied again, locked. The records of one trail are never forked, and a transaction that holds
+    /// the lock never finds a record it did not read.
     func settle(_ settlement: LedgerSettlement) throws {
         if let head = chainHint.withLock({ $0?.trusted == true ? $0?.left : nil }) {
             var chain = AuditChain(head: head)
-            let query = try Self.statement(settlement, chain: &chain)
+            let statement = Self.statement(settlement, chain: &chain)
             do {
-                _ = try withSession { session in try session.run(query) }
+                try withSession { session in try session.run(statement) }
                 chainHint.withLock { $0 = ChainHint(left: chain.head, trusted: true) }
                 return
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.uniqueViolation {
@@ -37,7 +39,7 @@ extension PostgresDatabase {
         let (found, left) = try locked { session in
             let found = try AuditChain.head(in: session)
             var chain = AuditChain(head: found)
-            _ = try session.run(try Self.statement(settlement, chain: &chain))
+            try session.run(Self.statement(settlement, chain: &chain))
             return (found, chain.head)
         }
         noteChain(found: found, left: left)
@@ -54,8 +56,8 @@ extension PostgresDatabase {
 
     /// The settlement as one statement, its records chained after `chain`'s head. Absent values are
     /// marked in `nulls` (arrays here carry none): identity 1, model 2, tokens in 4, tokens out 8, cost 16.
-    private static func statement(_ settlement: LedgerSettlement, chain: inout AuditChain) throws -> PostgresQuery {
-        var bindings = PostgresBindings(capacity: 21)
+    private static func statement(_ settlement: LedgerSettlement, chain: inout AuditChain) -> SettlementStatement {
+        var bindings = PostgresBindings(capacity: 22)
         bindings.append(settlement.owner)
         bindings.append(settlement.moves.map(\.scope))
         bindings.append(settlement.moves.map(\.windowStart))
@@ -84,18 +86,30 @@ extension PostgresDatabase {
                     | (entry.tokensOut == nil ? 8 : 0) | (entry.cost == nil ? 16 : 0)
             }
         )
-        return PostgresQuery(unsafeSQL: settlementSQL, binds: bindings)
+        bindings.append(Self.writeLock)
+        return SettlementStatement(bindings: bindings)
+    }
+
+    private struct SettlementStatement: PostgresPreparedStatement {
+        static let name = "gatehouse_settle"
+        static let sql = settlementSQL
+        let bindings: PostgresBindings
+
+        func makeBindings() -> PostgresBindings { bindings }
+        func decodeRow(_ row: PostgresRow) {}
     }
 
     /// Charges and gives back out of holds (each at most what the hold has, the charge first), sets the
     /// holds' bounds (-1: unchanged), moves the same amounts in the budget windows, and appends the
-    /// records. Every part is a statement of one `WITH`, so the whole is atomic without a transaction.
+    /// records, under the write lock. Every part is a statement of one `WITH`, so the whole is atomic
+    /// without a transaction.
     private static let settlementSQL = """
-        WITH moved AS (
+        WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock($22)),
+        moved AS (
             SELECT t.scope, t.window_start, t.bound,
                 LEAST(t.spend, b.amount_pusd) AS spent,
                 LEAST(t.give, b.amount_pusd - LEAST(t.spend, b.amount_pusd)) AS given
-            FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+            FROM locked, unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
                 AS t (scope, window_start, spend, give, bound)
             JOIN budget_hold b ON b.owner = $1 AND b.scope = t.scope AND b.window_start = t.window_start
         ),
@@ -122,7 +136,7 @@ extension PostgresDatabase {
             r.decision, r.status,
             CASE WHEN r.nulls & 4 = 0 THEN r.tokens_in END, CASE WHEN r.nulls & 8 = 0 THEN r.tokens_out END,
             r.estimated, CASE WHEN r.nulls & 16 = 0 THEN r.cost END, r.record, r.previous_hash, r.hash
-        FROM unnest(
+        FROM locked, unnest(
             $7::bigint[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[],
             $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::text[], $19::text[], $20::text[],
             $21::bigint[]

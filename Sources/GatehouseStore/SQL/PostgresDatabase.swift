@@ -17,6 +17,8 @@ final class PostgresDatabase: StoreDatabase {
     let location: PostgresLocation
     private let configuration: PostgresConnection.Configuration
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    /// Where the driver's asynchronous calls run: the connections' own loop.
+    let executor: EventLoopExecutor
     private let idle = Mutex<[PostgresConnection]>([])
     private let placeholders = Mutex<[String: String]>([:])
     private let nextID = Atomic<Int>(1)
@@ -57,6 +59,7 @@ final class PostgresDatabase: StoreDatabase {
         )
         configuration.options.connectTimeout = .seconds(5)
         self.configuration = configuration
+        executor = EventLoopExecutor(group.next())
     }
 
     deinit {

@@ -37,8 +37,29 @@ struct PostgresSession: SQLSession {
     /// Runs a statement; a failure to reach the server is `unavailable`, one the server reports goes on
     /// as it is (a constraint, a conflict), for the store to describe.
     func run(_ query: PostgresQuery) throws -> PostgresQueryResult {
+        try wait(connection.query(query, logger: database.logger))
+    }
+
+    /// Runs a statement prepared once per connection (the server plans it once, not at every call),
+    /// as `run(_:)` runs one.
+    func run<Statement: PostgresPreparedStatement>(_ statement: Statement) throws where Statement.Row == () {
+        let connection = connection
+        let logger = database.logger
+        let done = connection.eventLoop.makePromise(of: Void.self)
+        Task(executorPreference: database.executor) {
+            do {
+                _ = try await connection.execute(statement, logger: logger)
+                done.succeed()
+            } catch {
+                done.fail(error)
+            }
+        }
+        try wait(done.futureResult)
+    }
+
+    private func wait<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
         do {
-            guard let result = try PostgresDatabase.block(connection.query(query, logger: database.logger)) else {
+            guard let result = try PostgresDatabase.block(future) else {
                 // The connection is in no known state: closed, and the transaction with it.
                 PostgresDatabase.close(connection)
                 throw database.notAnswering
