@@ -127,6 +127,13 @@ import Testing
         #expect(verification.firstBreak == nil)
     }
 
+    /// A record's hash is SHA-256 of the previous hash, a newline and its text, as any tool can check it
+    /// (this value is Python's `hashlib`): the chain every store ever wrote still verifies.
+    @Test func aRecordsHashIsTheDocumentedOne() {
+        let hash = AuditChain.hash(previous: AuditChain.origin, text: #"{"requestID":"é"}"#)
+        #expect(hash == "5d9c5529f52feffecb7ae7d7d1bf64f3809ad62f0ca9ad067acdedae381929bd")
+    }
+
     /// A record with some fields absent (about one in three of each), so the statement's nulls are used.
     static func entry(_ index: Int, using random: inout SeededGenerator) -> AuditEntry {
         var entry = AuditEntry(

@@ -35,7 +35,8 @@ final class SpendLedger: Service, Sendable {
     private enum Job {
         case reserve(BudgetReservation, claimed: [Cost], EventLoopPromise<LedgerOutcome>)
         case settle(BudgetReservation, cost: Cost)
-        case record(AuditEntry, EventLoopPromise<LedgerOutcome>?)
+        /// The entry and its stored text, encoded on the caller's thread.
+        case record(AuditEntry, text: String, EventLoopPromise<LedgerOutcome>?)
         /// Moves what the journal has into the store.
         case move
     }
@@ -283,14 +284,14 @@ final class SpendLedger: Service, Sendable {
             return eventLoop.makeSucceededFuture(.done)
         }
         let promise = eventLoop.makePromise(of: LedgerOutcome.self)
-        jobs.append(.record(entry, promise))
+        jobs.append(.record(entry, text: entry.storedText, promise))
         enqueue(jobs)
         return promise.futureResult
     }
 
     /// Records an entry without waiting for it (requests refused before anything was spent).
     func record(_ entry: AuditEntry) {
-        if !journal([.record(entry)]) { enqueue([.record(entry, nil)]) }
+        if !journal([.record(entry)]) { enqueue([.record(entry, text: entry.storedText, nil)]) }
     }
 
     /// Charges the holds of gateways no longer running (see `Store.chargeAbandonedHolds`).
@@ -531,9 +532,9 @@ final class SpendLedger: Service, Sendable {
                     )
                 )
             case .settle, .move: positions.append(nil)
-            case .record(let entry, _):
+            case .record(let entry, let text, _):
                 positions.append(operations.count)
-                operations.append(.record(entry, text: nil))
+                operations.append(.record(entry, text: text))
             }
         }
         // After the holds they bound, which the batch may make.
@@ -591,9 +592,9 @@ final class SpendLedger: Service, Sendable {
                 case .settle:
                     // Settled in memory when it finished; a charge that did not land is tried again.
                     if failed { state.retries.append(job) }
-                case .record(let entry, let promise):
+                case .record(let entry, let text, let promise):
                     let outcome = position.map { outcomes[$0] } ?? .done
-                    if failed { state.retries.append(.record(entry, nil)) }
+                    if failed { state.retries.append(.record(entry, text: text, nil)) }
                     if let promise { completions.append((promise, outcome)) }
                 case .move: break
                 }

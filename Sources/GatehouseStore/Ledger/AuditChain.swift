@@ -90,9 +90,11 @@ struct AuditChain {
     /// Hex SHA-256 of the previous hash, a newline, and the record's stored text.
     static func hash(previous: String, text: String) -> String {
         var hasher = SHA256()
-        hasher.update(data: Array(previous.utf8))
-        hasher.update(data: [UInt8(ascii: "\n")])
-        hasher.update(data: Array(text.utf8))
+        // Hashed where the strings keep their bytes (runs once per record, on the ledger's one thread).
+        for part in [previous, "\n", text] {
+            var part = part
+            part.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        }
         let digits = Array("0123456789abcdef".utf8)
         var hex: [UInt8] = []
         hex.reserveCapacity(64)

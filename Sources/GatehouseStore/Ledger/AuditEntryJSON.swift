@@ -90,3 +90,9 @@ enum AuditEntryJSON {
     /// Milliseconds to the microsecond.
     private static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
 }
+
+extension AuditEntry {
+    /// The record's stored text (`AuditEntryJSON`), for a caller to encode on its own thread what the
+    /// ledger's one thread would otherwise encode for every request.
+    public var storedText: String { AuditEntryJSON.encode(self) }
+}
