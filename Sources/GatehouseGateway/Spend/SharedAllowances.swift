@@ -348,18 +348,26 @@ final class SharedAllowances: Sendable {
     /// grant is replaced (its rest goes back); slots are added to.
     private static func asks(for waiters: [Waiter], in state: inout State, now: Double) -> [AllowanceAsk] {
         var needs: [Key: (capacity: Double, least: Double, total: Double)] = [:]
-        func need(_ key: Key, _ capacity: Int, _ amount: Double) {
+        // A request put back once is asked for even if the grants cover it now: the grant then arrives
+        // with its answer, before requests on the event loops can take it.
+        var asked: Set<Key> = []
+        func need(_ key: Key, _ capacity: Int, _ amount: Double, again: Bool) {
             let current = needs[key] ?? (Double(capacity), amount, 0)
             needs[key] = (current.capacity, min(current.least, amount), current.total + amount)
+            if again { asked.insert(key) }
         }
         for waiter in waiters {
             for (demand, tokens) in zip(waiter.demands, waiter.charged) {
                 let scope = demand.scope.stored
-                if let limit = demand.quota.requestsPerMinute { need(Key(scope: scope, kind: .requests), limit, 1) }
-                if let limit = demand.quota.tokensPerMinute, tokens > 0 {
-                    need(Key(scope: scope, kind: .tokens), limit, tokens)
+                if let limit = demand.quota.requestsPerMinute {
+                    need(Key(scope: scope, kind: .requests), limit, 1, again: waiter.again)
                 }
-                if let limit = demand.quota.maxConcurrent { need(Key(scope: scope, kind: .concurrent), limit, 1) }
+                if let limit = demand.quota.tokensPerMinute, tokens > 0 {
+                    need(Key(scope: scope, kind: .tokens), limit, tokens, again: waiter.again)
+                }
+                if let limit = demand.quota.maxConcurrent {
+                    need(Key(scope: scope, kind: .concurrent), limit, 1, again: waiter.again)
+                }
             }
         }
         var asks: [AllowanceAsk] = []
@@ -368,7 +376,7 @@ final class SharedAllowances: Sendable {
         }) {
             switch key.kind {
             case .requests, .tokens:
-                if state.covers(key, need.total, now: now) { continue }
+                if !asked.contains(key), state.covers(key, need.total, now: now) { continue }
                 state.retire(key, now: now)
                 // Near the limit a grant this gateway does not use keeps it from the others for a lease:
                 // the headroom is at most a quarter of what the store had left. Whole units, as requests

@@ -21,8 +21,9 @@ struct LedgerSettlement {
     let records: [(entry: AuditEntry, text: String?)]
 
     /// The batch `operations` make, applied in order; nil when one of them is not a settlement, when
-    /// they name more than one owner, or when a hold is given back before it is charged in the batch
-    /// (summed per hold, the charge would take first what the release had given back).
+    /// they name more than one owner, when an amount is negative (summed, it would cancel another), or
+    /// when a hold is given back before it is charged in the batch (summed per hold, the charge would
+    /// take first what the release had given back).
     init?(_ operations: [LedgerOperation]) {
         var owner: String?
         var moves: [Move] = []
@@ -39,13 +40,13 @@ struct LedgerSettlement {
         for operation in operations {
             switch operation {
             case .charge(let key, let cost):
-                guard let at = move(key, into: &moves), moves[at].give == .zero else { return nil }
+                guard cost >= .zero, let at = move(key, into: &moves), moves[at].give == .zero else { return nil }
                 moves[at].spend += cost
             case .release(let key, let amount):
-                guard let at = move(key, into: &moves) else { return nil }
+                guard amount >= .zero, let at = move(key, into: &moves) else { return nil }
                 moves[at].give += amount
             case .inFlight(let key, let bound):
-                guard let at = move(key, into: &moves) else { return nil }
+                guard bound >= .zero, let at = move(key, into: &moves) else { return nil }
                 moves[at].bound = bound
             case .record(let entry, let text):
                 records.append((entry, text))

@@ -17,9 +17,9 @@ extension PostgresDatabase {
     /// wakes of the ledger's thread), which held one gateway on PostgreSQL to a third of SQLite's rate.
     ///
     /// The statement takes the write lock before it changes anything (every part of it reads the lock
-    /// first), but its snapshot is older than the lock: its updates add to what the rows have when it
-    /// writes them (a hold is only ever changed by the gateway that owns it while that gateway lives),
-    /// and its records follow the head the store last left. When that head may be stale, the statement
+    /// first), but its snapshot is older than the lock: it locks the holds it reads, which gives it
+    /// their current amounts, its updates add to what the rows have when it writes them, and its records
+    /// follow the head the store last left. When that head may be stale, the statement
     /// runs in a locked transaction after reading the head; when it was stale anyway, the first record's
     /// sequence number is taken (the trail's primary key): the statement fails as a whole and the batch
     /// is applied again, locked. The records of one trail are never forked, and a transaction that holds
@@ -112,6 +112,7 @@ extension PostgresDatabase {
             FROM locked, unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
                 AS t (scope, window_start, spend, give, bound)
             JOIN budget_hold b ON b.owner = $1 AND b.scope = t.scope AND b.window_start = t.window_start
+            FOR UPDATE OF b
         ),
         held AS (
             UPDATE budget_hold h

@@ -36,6 +36,8 @@ final class PostgresDatabase: StoreDatabase {
     /// past it the connection is closed and the call fails as `unavailable`, so a server that hangs
     /// (or a peer frozen holding the lock) is a store out of reach, not a gateway that hangs with it.
     static let statementTimeout = Duration.seconds(10)
+    /// The server's own limit on a statement, well inside `statementTimeout`.
+    static let serverStatementTimeout = Duration.seconds(8)
 
     var dialect: SQLDialect { .postgres }
 
@@ -58,6 +60,14 @@ final class PostgresDatabase: StoreDatabase {
             tls: tls
         )
         configuration.options.connectTimeout = .seconds(5)
+        configuration.options.additionalStartupParameters = [
+            // The server gives up on a statement before this side does: a statement this side stopped
+            // waiting for (and reports as failed, to be tried again) must not go on to commit.
+            ("statement_timeout", "\(Self.serverStatementTimeout.components.seconds)s"),
+            // The store's statements are written for READ COMMITTED (updates that add to the rows' current
+            // values), whatever the server's default.
+            ("default_transaction_isolation", "read committed"),
+        ]
         self.configuration = configuration
         executor = EventLoopExecutor(group.next())
     }
