@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseStore
+import Synchronization
 
 /// Fresh, empty stores for tests, on both backends: SQLite in a temporary directory, and a new database
 /// on the PostgreSQL server `scripts/test.sh` starts (`scripts/postgres.sh`), reached over TLS with the
@@ -72,11 +73,23 @@ public enum TestStore {
         }
     }
 
+    /// The embedded stores' directories made so far: removed when the test process exits.
+    private static let created = Mutex<[URL]>([])
+
+    private static func removeCreated() {
+        for directory in created.withLock({ $0 }) { try? FileManager.default.removeItem(at: directory) }
+    }
+
     /// A new, empty store location on `backend`.
     public static func location(_ backend: Backend) throws -> StoreLocation {
         switch backend {
         case .sqlite:
-            return .sqlite(directory: FileManager.default.temporaryDirectory.appending(path: "gh-\(UUID().uuidString)"))
+            let directory = FileManager.default.temporaryDirectory.appending(path: "gh-\(UUID().uuidString)")
+            created.withLock { directories in
+                if directories.isEmpty { atexit { TestStore.removeCreated() } }
+                directories.append(directory)
+            }
+            return .sqlite(directory: directory)
         case .postgres:
             let server = try Server.fromEnvironment()
             return try StoreLocation(

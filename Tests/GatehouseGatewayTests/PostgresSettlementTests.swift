@@ -136,20 +136,15 @@ import Testing
 
     /// A record with some fields absent (about one in three of each), so the statement's nulls are used.
     static func entry(_ index: Int, using random: inout SeededGenerator) -> AuditEntry {
-        var entry = AuditEntry(
-            time: Date(timeIntervalSince1970: 1_795_780_800 + Double(index)),
-            requestID: "req-\(index)",
-            route: "/v1/chat/completions",
-            decision: index % 4 == 0 ? .deny : .allow,
-            status: index % 4 == 0 ? 429 : 200
-        )
-        let absent = Int.random(in: 0..<3, using: &random) == 0
-        entry.identity = absent ? nil : "caller-\(index % 5)"
-        entry.model = absent ? nil : "small"
+        var entry = StoreBackendTests.entry(index, identity: "caller-\(index % 5)", cost: Int64(index) * 1_000)
+        if Int.random(in: 0..<3, using: &random) == 0 {
+            entry.identity = nil
+            entry.model = nil
+            entry.cost = nil
+        }
         entry.tokensIn = Int.random(in: 0..<3, using: &random) == 0 ? nil : index * 3
         entry.tokensOut = Int.random(in: 0..<3, using: &random) == 0 ? nil : index
         entry.tokensEstimated = index % 2 == 0 ? true : nil
-        entry.cost = absent ? nil : Cost(picodollars: Int64(index) * 1_000)
         return entry
     }
 }

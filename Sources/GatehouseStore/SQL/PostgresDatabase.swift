@@ -103,10 +103,24 @@ final class PostgresDatabase: StoreDatabase {
     }
 
     /// Runs `body` on a connection of the pool, outside any transaction (a migration's own locking).
+    /// A connection that failed without the server's answer (closed, timed out) is not pooled again:
+    /// closing takes a moment to show in `isClosed`, and the next caller would find it dead.
     func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         let connection = try take()
-        defer { give(back: connection) }
-        return try body(PostgresSession(connection: connection, database: self))
+        do {
+            let result = try body(PostgresSession(connection: connection, database: self))
+            give(back: connection)
+            return result
+        } catch let error as PSQLError where error.serverInfo != nil {
+            give(back: connection)
+            throw error
+        } catch let error as StoreError where error.code != .unavailable {
+            give(back: connection)
+            throw error
+        } catch {
+            Self.close(connection)
+            throw error
+        }
     }
 
     func describe(_ error: any Error) -> String {
