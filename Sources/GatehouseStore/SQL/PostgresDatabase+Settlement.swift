@@ -13,8 +13,8 @@ struct ChainHint: Sendable {
 
 extension PostgresDatabase {
     /// Applies a settlement in one statement: a gateway's batch costs one round trip, not a transaction
-    /// of a statement per hold, per 64 records, and per bound (each a round trip, waited for between two
-    /// wakes of the ledger's thread), which held one gateway on PostgreSQL to a third of SQLite's rate.
+    /// of a statement per hold, per 64 records and per bound, each a round trip waited for on the
+    /// ledger's thread while every complete answer of the batch waits for the commit.
     ///
     /// The statement takes the write lock before it changes anything (every part of it reads the lock
     /// first), but its snapshot is older than the lock: it locks the holds it reads, which gives it
