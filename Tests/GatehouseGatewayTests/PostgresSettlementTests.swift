@@ -127,6 +127,27 @@ import Testing
         #expect(verification.firstBreak == nil)
     }
 
+    /// The trail's newest records taken back behind a store's back (a database restored while gateways
+    /// ran): the store does not follow a head that is gone, it reads the head and goes on from there.
+    @Test func aHeadTakenBackIsNotFollowed() throws {
+        let location = try TestStore.location(.postgres)
+        let store = try Store(location: location)
+        var random = SeededGenerator(seed: 3)
+        for batch in 0..<3 {
+            #expect(
+                store.apply((0..<4).map { .record(Self.entry(batch * 4 + $0, using: &random)) }).allSatisfy {
+                    $0 == .done
+                }
+            )
+        }
+        #expect((store.database as? PostgresDatabase)?.chainHint.withLock { $0?.trusted } == true)
+        try StoreBackendTests.tamper(location, "DELETE FROM audit WHERE seq > 10")
+        #expect(store.apply((12..<15).map { .record(Self.entry($0, using: &random)) }).allSatisfy { $0 == .done })
+        let verification = try store.verifyAudit()
+        #expect(verification.firstBreak == nil)
+        #expect(verification.records == 13)
+    }
+
     /// A record's hash is SHA-256 of the previous hash, a newline and its text, as any tool can check it
     /// (this value is Python's `hashlib`): the chain every store ever wrote still verifies.
     @Test func aRecordsHashIsTheDocumentedOne() {

@@ -21,9 +21,9 @@ extension PostgresDatabase {
     /// their current amounts, its updates add to what the rows have when it writes them, and its records
     /// follow the head the store last left. When that head may be stale, the statement
     /// runs in a locked transaction after reading the head; when it was stale anyway, the first record's
-    /// sequence number is taken (the trail's primary key): the statement fails as a whole and the batch
-    /// is applied again, locked. The records of one trail are never forked, and a transaction that holds
-    /// the lock never finds a record it did not read.
+    /// sequence number is taken (the trail's primary key), or the head is no longer there: the
+    /// statement fails as a whole and the batch is applied again, locked. The records of one trail are
+    /// never forked, and a transaction that holds the lock never finds a record it did not read.
     func settle(_ settlement: LedgerSettlement) throws {
         if let head = chainHint.withLock({ $0?.trusted == true ? $0?.left : nil }) {
             var chain = AuditChain(head: head)
@@ -32,7 +32,7 @@ extension PostgresDatabase {
                 try withSession { session in try session.run(statement) }
                 chainHint.withLock { $0 = ChainHint(left: chain.head, trusted: true) }
                 return
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.uniqueViolation {
+            } catch let error as PSQLError where Self.staleHead.contains(error.serverInfo?[.sqlState] ?? "") {
                 chainHint.withLock { $0?.trusted = false }
             }
         }
@@ -51,13 +51,16 @@ extension PostgresDatabase {
         chainHint.withLock { hint in hint = ChainHint(left: left, trusted: hint?.left == found) }
     }
 
-    /// PostgreSQL's code for a duplicate key.
-    private static let uniqueViolation = "23505"
+    /// What the statement fails with when the head it follows is not the newest record: a duplicate key
+    /// (someone wrote after it) or a null sequence number (it is gone: the trail's newest records were
+    /// taken back, as by restoring the database while gateways ran).
+    private static let staleHead: Set<String> = ["23505", "23502"]
 
     /// The settlement as one statement, its records chained after `chain`'s head. Absent values are
     /// marked in `nulls` (arrays here carry none): identity 1, model 2, tokens in 4, tokens out 8, cost 16.
     private static func statement(_ settlement: LedgerSettlement, chain: inout AuditChain) -> SettlementStatement {
-        var bindings = PostgresBindings(capacity: 22)
+        var bindings = PostgresBindings(capacity: 24)
+        let start = chain.head
         bindings.append(settlement.owner)
         bindings.append(settlement.moves.map(\.scope))
         bindings.append(settlement.moves.map(\.windowStart))
@@ -87,6 +90,8 @@ extension PostgresDatabase {
             }
         )
         bindings.append(Self.writeLock)
+        bindings.append(start.sequence)
+        bindings.append(start.hash)
         return SettlementStatement(bindings: bindings)
     }
 
@@ -101,8 +106,9 @@ extension PostgresDatabase {
 
     /// Charges and gives back out of holds (each at most what the hold has, the charge first), sets the
     /// holds' bounds (-1: unchanged), moves the same amounts in the budget windows, and appends the
-    /// records, under the write lock. Every part is a statement of one `WITH`, so the whole is atomic
-    /// without a transaction.
+    /// records, under the write lock; the records only while the head they follow ($23, $24) is in the
+    /// trail (else their sequence numbers are null, an error). Every part is a statement of one `WITH`,
+    /// so the whole is atomic without a transaction.
     private static let settlementSQL = """
         WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock($22)),
         moved AS (
@@ -132,7 +138,9 @@ extension PostgresDatabase {
             seq, time, request_id, identity, model, decision, status, tokens_in, tokens_out, estimated,
             cost_pusd, record, previous_hash, hash
         )
-        SELECT r.seq, r.time, r.request_id,
+        SELECT CASE WHEN $23::bigint = 0 OR EXISTS (SELECT 1 FROM audit WHERE seq = $23 AND hash = $24::text)
+                THEN r.seq END,
+            r.time, r.request_id,
             CASE WHEN r.nulls & 1 = 0 THEN r.identity END, CASE WHEN r.nulls & 2 = 0 THEN r.model END,
             r.decision, r.status,
             CASE WHEN r.nulls & 4 = 0 THEN r.tokens_in END, CASE WHEN r.nulls & 8 = 0 THEN r.tokens_out END,
