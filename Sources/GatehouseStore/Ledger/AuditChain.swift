@@ -91,10 +91,11 @@ struct AuditChain {
     static func hash(previous: String, text: String) -> String {
         var hasher = SHA256()
         // Hashed where the strings keep their bytes (runs once per record, on the ledger's one thread).
-        for part in [previous, "\n", text] {
-            var part = part
-            part.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        }
+        var previous = previous
+        var text = text
+        previous.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        withUnsafeBytes(of: UInt8(ascii: "\n")) { hasher.update(bufferPointer: $0) }
+        text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         let digits = Array("0123456789abcdef".utf8)
         var hex: [UInt8] = []
         hex.reserveCapacity(64)

@@ -8,8 +8,7 @@ extension Store {
     /// `synchronous=NORMAL`; PostgreSQL: committed on the server, so durable without any local disk).
     public func apply(_ operations: [LedgerOperation]) -> [LedgerOutcome] {
         do {
-            if let postgres = database as? PostgresDatabase, let settlement = LedgerSettlement(operations) {
-                try access("written") { _ in try postgres.settle(settlement) }
+            if try access("written", { database in try database.settle(operations) }) {
                 return Array(repeating: .done, count: operations.count)
             }
             let (outcomes, found, left) = try write { db in
@@ -48,9 +47,7 @@ extension Store {
                 try chain?.flush(in: db)
                 return (outcomes, found, chain?.head)
             }
-            if let postgres = database as? PostgresDatabase, let found, let left {
-                postgres.noteChain(found: found, left: left)
-            }
+            if let found, let left { database.noteChain(found: found, left: left) }
             return outcomes
         } catch {
             return Array(repeating: .failed(error), count: operations.count)

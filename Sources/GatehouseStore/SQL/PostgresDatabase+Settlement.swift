@@ -12,7 +12,7 @@ struct ChainHint: Sendable {
 }
 
 extension PostgresDatabase {
-    /// Applies a settlement in one statement: a gateway's batch costs one round trip, not a transaction
+    /// Applies a settlement in one statement (false for operations that are not one): a gateway's batch costs one round trip, not a transaction
     /// of a statement per hold, per 64 records and per bound, each a round trip waited for on the
     /// ledger's thread while every complete answer of the batch waits for the commit.
     ///
@@ -24,14 +24,15 @@ extension PostgresDatabase {
     /// sequence number is taken (the trail's primary key), or the head is no longer there: the
     /// statement fails as a whole and the batch is applied again, locked. The records of one trail are
     /// never forked, and a transaction that holds the lock never finds a record it did not read.
-    func settle(_ settlement: LedgerSettlement) throws {
+    func settle(_ operations: [LedgerOperation]) throws -> Bool {
+        guard let settlement = LedgerSettlement(operations) else { return false }
         if let head = chainHint.withLock({ $0?.trusted == true ? $0?.left : nil }) {
             var chain = AuditChain(head: head)
             let statement = Self.statement(settlement, chain: &chain)
             do {
                 try withSession { session in try session.run(statement) }
                 chainHint.withLock { $0 = ChainHint(left: chain.head, trusted: true) }
-                return
+                return true
             } catch let error as PSQLError where Self.staleHead.contains(error.serverInfo?[.sqlState] ?? "") {
                 chainHint.withLock { $0?.trusted = false }
             }
@@ -43,6 +44,7 @@ extension PostgresDatabase {
             return (found, chain.head)
         }
         noteChain(found: found, left: left)
+        return true
     }
 
     /// Notes that a locked transaction found the trail's head at `found` and left it at `left`: the

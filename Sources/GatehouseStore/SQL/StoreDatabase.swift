@@ -14,4 +14,17 @@ protocol StoreDatabase: Sendable {
 
     /// A backend's error as a user may see it: the server's message, never the statement or its values.
     func describe(_ error: any Error) -> String
+
+    /// Applies `operations` in one statement when they only settle (`LedgerSettlement`) and this backend
+    /// has such a statement; false when it left them to a write transaction.
+    func settle(_ operations: [LedgerOperation]) throws -> Bool
+
+    /// Hears where a write transaction found the audit trail's head and where it left it.
+    func noteChain(found: AuditChain.Head, left: AuditChain.Head)
+}
+
+extension StoreDatabase {
+    func settle(_ operations: [LedgerOperation]) throws -> Bool { false }
+
+    func noteChain(found: AuditChain.Head, left: AuditChain.Head) {}
 }
