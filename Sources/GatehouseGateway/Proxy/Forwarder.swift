@@ -59,15 +59,8 @@ enum Forwarder {
     /// Tries the model's upstreams in turn, on the client connection's event loop (call it there);
     /// `completion` is called once, on that loop.
     static func forward(
-        model: ModelRuntime,
-        path: String,
-        traceHeaders: [(String, String)],
-        body: ByteBuffer,
-        inspected: RequestInspector.Inspected,
-        patch: RequestBodyPatch,
-        accept: String?,
-        extraHeaders: [(String, String)],
-        metering: UpstreamExchange.Metering,
+        _ request: Request,
+        to model: ModelRuntime,
         writer: ResponseWriter,
         cancellation: RequestCancellation,
         completion: @escaping Completion
@@ -76,16 +69,7 @@ enum Forwarder {
             0,
             of: model.candidates,
             model: model,
-            request: Request(
-                path: path,
-                traceHeaders: traceHeaders,
-                body: body,
-                inspected: inspected,
-                patch: patch,
-                accept: accept,
-                extraHeaders: extraHeaders,
-                metering: metering
-            ),
+            request: request,
             writer: writer,
             cancellation: cancellation,
             outcome: Outcome(status: 502, upstream: nil, attempts: 0, bytes: 0, failure: nil),
@@ -93,7 +77,8 @@ enum Forwarder {
         )
     }
 
-    private struct Request: Sendable {
+    /// A request as every upstream gets it, but for its model's name.
+    struct Request: Sendable {
         let path: String
         /// W3C trace context for the model server (see `AdmittedRequest.upstreamTraceHeaders`).
         let traceHeaders: [(String, String)]
