@@ -2,16 +2,15 @@ import Foundation
 import GatehouseCore
 import NIOCore
 import NIOHTTP1
-import NIOSSL
 
-/// Sends an admitted request to a model's upstreams and relays the answer piece by piece.
+/// Sends an admitted request to an upstream and relays the answer piece by piece.
 ///
-/// Upstreams are tried healthy-first, in order; a connect error, a timeout before the response head
-/// or a 5xx before the first byte moves on to the next one. A 5xx is never relayed: its text may carry
-/// the server's internals (stack traces, paths, versions), so it goes to the log, and the caller gets
-/// the gateway's own 502 with the request id. The caller's `Authorization` never leaves the gateway;
-/// the upstream's own credential is added.
+/// A 5xx is never relayed: its text may carry the server's internals (stack traces, paths, versions), so
+/// it goes to the log, and the caller gets the gateway's own 502 with the request id (see
+/// `RequestMachine`, which tries the upstreams in turn). The caller's `Authorization` never leaves the
+/// gateway; the upstream's own credential is added.
 enum Forwarder {
+    /// What the attempts at a request's upstreams came to.
     struct Outcome: Sendable {
         var status: Int
         var upstream: String?
@@ -42,9 +41,6 @@ enum Forwarder {
         "proxy-authorization", "set-cookie", "server", "www-authenticate", "x-request-id", "alt-svc",
     ]
 
-    /// What a request came to, on the client connection's event loop.
-    typealias Completion = @Sendable (Outcome) -> Void
-
     /// Whether `name` is one of `droppedResponseHeaders`, in any ASCII case.
     static func isDropped(_ name: String) -> Bool {
         let count = name.utf8.count
@@ -54,27 +50,6 @@ enum Forwarder {
                     expected == (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte)
                 }
         }
-    }
-
-    /// Tries the model's upstreams in turn, on the client connection's event loop (call it there);
-    /// `completion` is called once, on that loop.
-    static func forward(
-        _ request: Request,
-        to model: ModelRuntime,
-        writer: ResponseWriter,
-        cancellation: RequestCancellation,
-        completion: @escaping Completion
-    ) {
-        attempt(
-            0,
-            of: model.candidates,
-            model: model,
-            request: request,
-            writer: writer,
-            cancellation: cancellation,
-            outcome: Outcome(status: 502, upstream: nil, attempts: 0, bytes: 0, failure: nil),
-            completion: completion
-        )
     }
 
     /// A request as every upstream gets it, but for its model's name.
@@ -92,32 +67,17 @@ enum Forwarder {
         let metering: UpstreamExchange.Metering
     }
 
-    private static func attempt(
-        _ index: Int,
-        of candidates: [Upstream],
-        model: ModelRuntime,
-        request: Request,
+    /// Sends `request` to one of the model's upstreams, on the client connection's event loop (call it
+    /// there), relaying its answer unless `decide` turns the head down; `completion` is called once, on
+    /// that loop. Which upstream to try next, and what a failure means, is `RequestMachine`'s to say.
+    static func send(
+        _ request: Request,
+        to upstream: Upstream,
+        of model: ModelRuntime,
         writer: ResponseWriter,
         cancellation: RequestCancellation,
-        outcome: Outcome,
-        completion: @escaping Completion
+        completion: @escaping @Sendable (Result<UpstreamConnections.Answer, any Error>) -> Void
     ) {
-        var outcome = outcome
-        if cancellation.isCancelled {
-            outcome.failure = .clientClosed
-            outcome.status = 499
-            completion(outcome)
-            return
-        }
-        guard index < candidates.count else {
-            writer.writeError(.upstreamUnavailable("no upstream for \(model.route.name) answered; retry later"))
-            outcome.status = 502
-            completion(outcome)
-            return
-        }
-        let upstream = candidates[index]
-        outcome.attempts += 1
-        outcome.upstream = upstream.origin
         let payload = upstreamBody(upstream: upstream, model: model, request: request)
         let head = upstreamHead(
             upstream: upstream,
@@ -148,76 +108,15 @@ enum Forwarder {
             for (name, value) in extraHeaders { headers.replaceOrAdd(name: name, value: value) }
             return headers
         }
-        let tried = outcome
-        let next = { @Sendable (outcome: Outcome) in
-            attempt(
-                index + 1,
-                of: candidates,
-                model: model,
-                request: request,
-                writer: writer,
-                cancellation: cancellation,
-                outcome: outcome,
-                completion: completion
-            )
-        }
         upstream.connections.forward(
             head: head,
             body: payload,
             writer: writer,
             cancellation: cancellation,
             metering: request.metering,
-            decide: decide
-        ) { answer in
-            var outcome = tried
-            switch answer {
-            case .success(.declined(let status, _)) where status == .unauthorized || status == .forbidden:
-                outcome.failure = .upstreamCredentialRefused
-                outcome.status = 502
-                writer.writeError(
-                    .upstreamUnavailable("the model server refused the gateway's credentials; tell the operator")
-                )
-                completion(outcome)
-            case .success(.declined(let status, let excerpt)):
-                outcome.failure = .upstreamErrorStatus
-                outcome.upstreamStatus = Int(status.code)
-                outcome.upstreamError = excerpt
-                next(outcome)
-            case .success(.relayed(let status, let relayed)):
-                upstream.markHealthy(true)
-                outcome.status = Int(status.code)
-                outcome.bytes = relayed.bytes
-                outcome.usage = relayed.usage
-                outcome.firstPiece = relayed.firstPiece
-                outcome.findings = relayed.findings
-                outcome.endPending = relayed.complete
-                outcome.overran = relayed.overran
-                outcome.responseModel = relayed.responseModel
-                outcome.finishReasons = relayed.finishReasons
-                outcome.failure =
-                    relayed.complete ? nil : (cancellation.isCancelled ? .clientClosed : .streamInterrupted)
-                completion(outcome)
-            case .failure(let error):
-                guard !cancellation.isCancelled else {
-                    outcome.failure = .clientClosed
-                    outcome.status = 499
-                    completion(outcome)
-                    return
-                }
-                upstream.markHealthy(false)
-                switch error {
-                case is UpstreamConnectionHandler.Timeout: outcome.failure = .upstreamTimeout
-                case is UpstreamResponseParser.Malformed: outcome.failure = .upstreamUnreadable
-                case let mismatch as UpstreamHandshake.IdentityMismatch:
-                    outcome.failure = .upstreamIdentityRefused
-                    outcome.upstreamError = "\(mismatch)"
-                case is UpstreamHandshake.Timeout: outcome.failure = .upstreamTLSTimeout
-                case is NIOSSLError, is BoringSSLError: outcome.failure = .upstreamTLSFailed
-                default: outcome.failure = .upstreamConnectFailed
-                }
-                next(outcome)
-            }
-        }
+            decide: decide,
+            completion: completion
+        )
     }
 
     private static func upstreamHead(

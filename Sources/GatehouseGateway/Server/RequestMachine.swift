@@ -3,17 +3,19 @@ import GatehousePolicy
 import GatehouseStore
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// One request's course once its head was admitted, from its body to its settlement, without I/O.
 /// Events go in (the body, the caller a token names, the guardrails' verdict, the quotas' answer, the
-/// budget reservation, the upstream's outcome, the settlement), each with the instant it happened, and
-/// the one action each calls for comes out (verify a token, scan, admit against quotas, reserve,
-/// forward, settle, write the end, refuse, answer, record). `DataPlane` carries the actions out with
-/// the event loop, the store and the upstreams; tests drive the machine alone.
+/// budget reservation, each upstream's answer or failure, the client leaving, the settlement) and the
+/// one action each calls for comes out (verify a token, scan, admit against quotas, reserve, send to an
+/// upstream, settle, write the end, refuse, answer, record). `RequestRun` carries the actions out with
+/// the event loop, the store and the upstreams; tests drive the machine alone, with a clock of their own.
 ///
 /// The request's `RequestOutcome` is built up in place as the request goes; every action that ends the
 /// request carries it, so it is recorded once, whichever way the request ends. An event the current
-/// state does not expect (a settlement before an answer) ends nothing and answers `.none`.
+/// state does not expect answers `.none`: `RequestRun` feeds each event only in answer to the action that
+/// asked for it, so no hold or reservation arrives where it would be dropped.
 struct RequestMachine {
     enum Event {
         /// The whole body arrived.
@@ -26,8 +28,11 @@ struct RequestMachine {
         /// The quotas' answer, and whether the store could record the request at that moment.
         case quotas(QuotaBook.Admission, ledgerReachable: Bool)
         case reserved(BudgetReservation, LedgerOutcome)
-        /// The upstream exchange ended: answered, failed, or left by the client.
-        case answered(Forwarder.Outcome)
+        /// The upstream last asked for answered (relayed or declined) or failed; `clientLeft` when the client
+        /// went away meanwhile.
+        case upstreamAnswered(Result<UpstreamConnections.Answer, any Error>, clientLeft: Bool)
+        /// The client went away before the upstream asked for was sent the request.
+        case clientLeft
         /// The settlement and its audit record are durable (or failed: the caller's answer ends either way).
         case settled
     }
@@ -39,7 +44,9 @@ struct RequestMachine {
         case scan(ByteBuffer, [GuardrailPolicy], onLoop: Bool)
         case admitQuotas(SpendPlan)
         case reserve(Cost, against: [BudgetCharge])
-        case forward(ModelRuntime, Forwarder.Request)
+        /// Send the request to this upstream of the model (unless the client left: then `.clientLeft`);
+        /// `mark` says how the previous attempt left its upstream.
+        case attempt(Upstream, of: ModelRuntime, Forwarder.Request, mark: HealthMark?)
         /// Give the quotas what the request used, settle the ledger (then `.settled`), report the outcome.
         case settle(Settlement)
         /// The answer's last bytes, held back until its record was durable.
@@ -52,7 +59,16 @@ struct RequestMachine {
         case record(RequestOutcome)
     }
 
+    /// An upstream found healthy (it answered) or not (it failed while the client waited).
+    struct HealthMark {
+        let upstream: Upstream
+        let healthy: Bool
+    }
+
     struct Settlement {
+        /// Written to the caller first, when no upstream's answer was relayed.
+        let error: GatewayError?
+        let mark: HealthMark?
         let hold: QuotaBook.Hold
         let usage: TokenUsage
         /// What the ledger settles and records; nil when there is neither a budget nor an audit trail, and
@@ -83,9 +99,24 @@ struct RequestMachine {
         case scanning(Selection)
         case admitting(Selection, SpendPlan)
         case reserving(Selection, SpendPlan, QuotaBook.Hold)
-        case forwarding(Selection, SpendPlan, QuotaBook.Hold, BudgetReservation?)
+        case forwarding(Forwarding)
         case settling(endPending: Bool)
         case done
+    }
+
+    /// A request on its way to the model's upstreams, tried in turn.
+    private struct Forwarding {
+        let selection: Selection
+        let plan: SpendPlan
+        let hold: QuotaBook.Hold
+        let reservation: BudgetReservation?
+        let request: Forwarder.Request
+        /// Healthy first, each once.
+        let candidates: [Upstream]
+        /// The candidate asked last.
+        var index = 0
+        /// What the attempts so far came to.
+        var answer = Forwarder.Outcome(status: 502, upstream: nil, attempts: 0, bytes: 0, failure: nil)
     }
 
     /// Bodies up to this size are scanned by the guardrails on the connection's event loop (well under a
@@ -96,26 +127,30 @@ struct RequestMachine {
     static let capturedContentBytes = 16 << 10
 
     let request: AdmittedRequest
+    /// The clock the request's timings are read from: the continuous clock in the gateway, a manual one in
+    /// tests. Read for the latency, and for the spans' steps only when the request is traced.
+    private let now: () -> ContinuousClock.Instant
     private var state = State.awaitingBody
     /// The body that is forwarded: redacted when a guardrail redacted it.
     private var body = ByteBuffer()
     /// What the request came to so far.
     private var outcome: RequestOutcome
 
-    init(request: AdmittedRequest) {
+    init(request: AdmittedRequest, now: @escaping () -> ContinuousClock.Instant = { .now }) {
         self.request = request
+        self.now = now
         self.outcome = Self.outcome(of: request)
     }
 
     var route: DataPlane.Route { DataPlane.Route(rawValue: request.path) ?? .chatCompletions }
 
-    mutating func handle(_ event: Event, now: ContinuousClock.Instant) -> Action {
+    mutating func handle(_ event: Event) -> Action {
         switch (state, event) {
         case (.awaitingBody, .received(let body)):
             self.body = body
             switch request.authentication {
             case .identified(let identity):
-                return proceed(identity, now: now)
+                return proceed(identity)
             case .token(let token, let header, let verifier):
                 state = .identifying
                 return .verifyToken(token, header, verifier)
@@ -123,12 +158,12 @@ struct RequestMachine {
                 return refuse(.unauthenticated)
             }
         case (.identifying, .identified(let identity?)):
-            return proceed(identity, now: now)
+            return proceed(identity)
         case (.identifying, .identified(nil)):
             outcome.reason = .tokenNotValid
             return refuse(.unauthenticated)
         case (.scanning(let selection), .scanned(let verdict, let clientLeft)):
-            return scanned(verdict, clientLeft: clientLeft, selection: selection, now: now)
+            return scanned(verdict, clientLeft: clientLeft, selection: selection)
         case (.admitting(let selection, let plan), .quotas(let admission, let ledgerReachable)):
             switch admission {
             case .refused(let limit, let retryAfter, let headers):
@@ -140,7 +175,7 @@ struct RequestMachine {
                     return refuse(.ledgerUnavailable, detail: "the store cannot be reached", release: hold)
                 }
                 guard !plan.budgets.isEmpty else {
-                    return forward(selection, plan: plan, hold: hold, reservation: nil, now: now)
+                    return forward(selection, plan: plan, hold: hold, reservation: nil)
                 }
                 state = .reserving(selection, plan, hold)
                 return .reserve(plan.worstCase, against: plan.budgets)
@@ -148,14 +183,18 @@ struct RequestMachine {
         case (.reserving(let selection, let plan, let hold), .reserved(let reservation, let result)):
             switch result {
             case .done, .held:
-                return forward(selection, plan: plan, hold: hold, reservation: reservation, now: now)
+                return forward(selection, plan: plan, hold: hold, reservation: reservation)
             case .refused(let refusal):
                 return refuse(.budgetExceeded(refusal, needed: plan.worstCase), detail: refusal.scope, release: hold)
             case .failed(let failure):
                 return refuse(.ledgerUnavailable, detail: "\(failure)", release: hold)
             }
-        case (.forwarding(let selection, let plan, let hold, let reservation), .answered(let answer)):
-            return answered(answer, selection: selection, plan: plan, hold: hold, reservation: reservation, now: now)
+        case (.forwarding(let forwarding), .upstreamAnswered(let answer, let clientLeft)):
+            return upstreamAnswered(answer, clientLeft: clientLeft, forwarding: forwarding)
+        case (.forwarding(var forwarding), .clientLeft):
+            forwarding.answer.failure = .clientClosed
+            forwarding.answer.status = 499
+            return answered(forwarding, error: nil, mark: nil)
         case (.settling(let endPending), .settled):
             state = .done
             return endPending ? .writeEnd : .none
@@ -165,12 +204,12 @@ struct RequestMachine {
     }
 
     /// The caller is known: list its models, or read the body and decide access.
-    private mutating func proceed(_ identity: Identity, now: ContinuousClock.Instant) -> Action {
+    private mutating func proceed(_ identity: Identity) -> Action {
         outcome.identity = identity.name
         outcome.identityLabels = identity.labels.values
         outcome.authentication = identity.method.rawValue
         outcome.keyID = identity.keyID
-        if outcome.spans != nil && outcome.spans?.authenticated == nil { outcome.spans?.authenticated = now }
+        if outcome.spans?.authenticated == nil { stamp(\.authenticated) }
         let runtime = request.runtime
         if request.path == DataPlane.Route.models.rawValue { return listModels(identity) }
         let inspected: RequestInspector.Inspected
@@ -191,7 +230,7 @@ struct RequestMachine {
             )
         }
         let decision = runtime.access.evaluate(caller: identity.subject, model: model.index)
-        outcome.spans?.decided = now
+        stamp(\.decided)
         outcome.spans?.maxTokens = inspected.maxTokens ?? inspected.maxCompletionTokens
         outcome.model = model.route.name
         outcome.trace = decision.compactTrace
@@ -220,8 +259,7 @@ struct RequestMachine {
     private mutating func scanned(
         _ verdict: PromptGuard.Verdict?,
         clientLeft: Bool,
-        selection: Selection,
-        now: ContinuousClock.Instant
+        selection: Selection
     ) -> Action {
         if let verdict, !verdict.findings.isEmpty { outcome.findings = verdict.findings }
         guard !clientLeft else {
@@ -232,10 +270,9 @@ struct RequestMachine {
             if case .blocked = verdict { outcome.decision = .deny }
             return .record(outcome)
         }
-        outcome.spans?.guarded = now
+        guard let verdict else { return refuse(.guardrailUnavailable, detail: "scan not run") }
+        stamp(\.guarded)
         switch verdict {
-        case nil:
-            return refuse(.guardrailUnavailable, detail: "scan not run")
         case .pass:
             return admit(selection)
         case .redacted(let redacted, _):
@@ -285,8 +322,7 @@ struct RequestMachine {
         _ selection: Selection,
         plan: SpendPlan,
         hold: QuotaBook.Hold,
-        reservation: BudgetReservation?,
-        now: ContinuousClock.Instant
+        reservation: BudgetReservation?
     ) -> Action {
         let (route, inspected) = (plan.route, selection.inspected)
         var patch = RequestBodyPatch()
@@ -308,11 +344,13 @@ struct RequestMachine {
             let given = field == .maxTokens ? inspected.maxTokens : inspected.maxCompletionTokens
             if given == nil { patch.set(field, json: String(plan.outputPerChoice)) }
         }
-        outcome.spans?.forwarded = now
-        state = .forwarding(selection, plan, hold, reservation)
-        return .forward(
-            selection.model,
-            Forwarder.Request(
+        stamp(\.forwarded)
+        let forwarding = Forwarding(
+            selection: selection,
+            plan: plan,
+            hold: hold,
+            reservation: reservation,
+            request: Forwarder.Request(
                 path: request.path,
                 traceHeaders: request.upstreamTraceHeaders,
                 body: body,
@@ -327,20 +365,100 @@ struct RequestMachine {
                     outputBound: route == .embeddings ? nil : plan.outputBound,
                     notesAnswerFields: outcome.spans != nil
                 )
-            )
+            ),
+            candidates: selection.model.candidates
         )
+        return attempt(forwarding, mark: nil)
+    }
+
+    /// Asks the next candidate upstream, or ends with 502 when none is left.
+    private mutating func attempt(_ forwarding: Forwarding, mark: HealthMark?) -> Action {
+        var forwarding = forwarding
+        let model = forwarding.selection.model
+        guard forwarding.answer.attempts < forwarding.candidates.count else {
+            forwarding.answer.status = 502
+            return answered(
+                forwarding,
+                error: .upstreamUnavailable("no upstream for \(model.route.name) answered; retry later"),
+                mark: mark,
+            )
+        }
+        forwarding.index = forwarding.answer.attempts
+        state = .forwarding(forwarding)
+        return .attempt(forwarding.candidates[forwarding.index], of: model, forwarding.request, mark: mark)
+    }
+
+    /// A connect error, a timeout before the response head or a 5xx before the first byte moves on to the
+    /// next upstream; an upstream refusing the gateway's credential ends the request (the operator's
+    /// problem, not the caller's, and no other upstream would take the same credential more kindly).
+    private mutating func upstreamAnswered(
+        _ result: Result<UpstreamConnections.Answer, any Error>,
+        clientLeft: Bool,
+        forwarding: Forwarding
+    ) -> Action {
+        var forwarding = forwarding
+        let upstream = forwarding.candidates[forwarding.index]
+        forwarding.answer.attempts = forwarding.index + 1
+        forwarding.answer.upstream = upstream.origin
+        switch result {
+        case .success(.declined(let status, _)) where status == .unauthorized || status == .forbidden:
+            forwarding.answer.failure = .upstreamCredentialRefused
+            forwarding.answer.status = 502
+            return answered(
+                forwarding,
+                error: .upstreamUnavailable("the model server refused the gateway's credentials; tell the operator"),
+                mark: nil,
+            )
+        case .success(.declined(let status, let excerpt)):
+            forwarding.answer.failure = .upstreamErrorStatus
+            forwarding.answer.upstreamStatus = Int(status.code)
+            forwarding.answer.upstreamError = excerpt
+            return clientLeft ? left(forwarding) : attempt(forwarding, mark: nil)
+        case .success(.relayed(let status, let relayed)):
+            forwarding.answer.status = Int(status.code)
+            forwarding.answer.bytes = relayed.bytes
+            forwarding.answer.usage = relayed.usage
+            forwarding.answer.firstPiece = relayed.firstPiece
+            forwarding.answer.findings = relayed.findings
+            forwarding.answer.endPending = relayed.complete
+            forwarding.answer.overran = relayed.overran
+            forwarding.answer.responseModel = relayed.responseModel
+            forwarding.answer.finishReasons = relayed.finishReasons
+            forwarding.answer.failure = relayed.complete ? nil : (clientLeft ? .clientClosed : .streamInterrupted)
+            return answered(forwarding, error: nil, mark: HealthMark(upstream: upstream, healthy: true))
+        case .failure(let error):
+            // The client leaving closed the connection: that says nothing of the upstream.
+            guard !clientLeft else { return left(forwarding) }
+            switch error {
+            case is UpstreamConnectionHandler.Timeout: forwarding.answer.failure = .upstreamTimeout
+            case is UpstreamResponseParser.Malformed: forwarding.answer.failure = .upstreamUnreadable
+            case let mismatch as UpstreamHandshake.IdentityMismatch:
+                forwarding.answer.failure = .upstreamIdentityRefused
+                forwarding.answer.upstreamError = "\(mismatch)"
+            case is UpstreamHandshake.Timeout: forwarding.answer.failure = .upstreamTLSTimeout
+            case is NIOSSLError, is BoringSSLError: forwarding.answer.failure = .upstreamTLSFailed
+            default: forwarding.answer.failure = .upstreamConnectFailed
+            }
+            return attempt(forwarding, mark: HealthMark(upstream: upstream, healthy: false))
+        }
+    }
+
+    /// The client went away between attempts: no other upstream is asked.
+    private mutating func left(_ forwarding: Forwarding) -> Action {
+        var forwarding = forwarding
+        forwarding.answer.failure = .clientClosed
+        forwarding.answer.status = 499
+        return answered(forwarding, error: nil, mark: nil)
     }
 
     /// What the answer used, charged at no more than was reserved; the caller's last bytes wait for the
     /// settlement when there is one to wait for.
     private mutating func answered(
-        _ answer: Forwarder.Outcome,
-        selection: Selection,
-        plan: SpendPlan,
-        hold: QuotaBook.Hold,
-        reservation: BudgetReservation?,
-        now: ContinuousClock.Instant
+        _ forwarding: Forwarding,
+        error: GatewayError?,
+        mark: HealthMark?
     ) -> Action {
+        let (answer, plan, reservation) = (forwarding.answer, forwarding.plan, forwarding.reservation)
         var usage = answer.usage ?? TokenUsage(input: 0, output: 0, estimated: false)
         // Without reported usage the prompt is counted here, where the request is.
         if usage.estimated { usage.input = plan.promptEstimate }
@@ -360,19 +478,23 @@ struct RequestMachine {
         }
         outcome.cost = cost
         if !answer.findings.isEmpty { outcome.findings = (outcome.findings ?? []) + answer.findings }
-        outcome.latencyMilliseconds = (now - request.started) / .milliseconds(1)
+        outcome.latencyMilliseconds = (now() - request.started) / .milliseconds(1)
         outcome.timeToFirstTokenMilliseconds = answer.firstPiece.map { ($0 - request.started) / .milliseconds(1) }
         outcome.bytesOut = answer.bytes
-        outcome.stream = selection.inspected.stream
+        outcome.stream = forwarding.selection.inspected.stream
         outcome.attempts = answer.attempts
         outcome.upstreamStatus = answer.upstreamStatus
         outcome.upstreamError = answer.upstreamError
         outcome.overranBound = answer.overran ? plan.outputBound : nil
         let audit = request.runtime.configuration.auditEnabled ? outcome.audit : nil
         state = .settling(endPending: answer.endPending)
+        // Not needed again: not kept while the settlement waits for the store.
+        body = ByteBuffer()
         return .settle(
             Settlement(
-                hold: hold,
+                error: error,
+                mark: mark,
+                hold: forwarding.hold,
                 usage: usage,
                 ledger: audit == nil && reservation == nil
                     ? nil : Settlement.Ledger(reservation: reservation, cost: cost, audit: audit),
@@ -411,6 +533,13 @@ struct RequestMachine {
         outcome.reason = outcome.reason ?? error.code
         outcome.detail = detail
         return .refuse(error, outcome, release: release)
+    }
+
+    /// Notes when a traced request reached `step`; the clock is not read for an untraced one.
+    private mutating func stamp(_ step: WritableKeyPath<RequestSpans, ContinuousClock.Instant?>) {
+        guard outcome.spans != nil else { return }
+        let instant = now()
+        outcome.spans?[keyPath: step] = instant
     }
 
     /// The record of a request as far as its head: the caller is added once known.

@@ -5,7 +5,7 @@ import NIOHTTP1
 import NIOPosix
 
 /// Carries out one request's `RequestMachine`: each action with the event loop, the store, the
-/// guardrails and the upstreams, each answer fed back as the next event with the clock's instant.
+/// guardrails and the upstreams, each answer fed back as the next event.
 /// A caller known from the head is answered without a Swift task, as futures on the connection's event
 /// loop; a bearer token is verified in a task on that same loop (jwt-kit is asynchronous).
 ///
@@ -24,7 +24,7 @@ final class RequestRun: @unchecked Sendable {
     }
 
     func handle(_ event: RequestMachine.Event) {
-        perform(machine.handle(event, now: .now))
+        perform(machine.handle(event))
     }
 
     private func perform(_ action: RequestMachine.Action) {
@@ -66,11 +66,18 @@ final class RequestRun: @unchecked Sendable {
             plane.ledger.reserve(reservation, on: eventLoop).whenSuccess { result in
                 self.handle(.reserved(reservation, result))
             }
-        case .forward(let model, let request):
-            Forwarder.forward(request, to: model, writer: writer, cancellation: cancellation) { answer in
-                self.handle(.answered(answer))
+        case .attempt(let upstream, let model, let request, let mark):
+            if let mark { mark.upstream.markHealthy(mark.healthy) }
+            guard !cancellation.isCancelled else {
+                handle(.clientLeft)
+                return
+            }
+            Forwarder.send(request, to: upstream, of: model, writer: writer, cancellation: cancellation) { answer in
+                self.handle(.upstreamAnswered(answer, clientLeft: self.cancellation.isCancelled))
             }
         case .settle(let settlement):
+            if let mark = settlement.mark { mark.upstream.markHealthy(mark.healthy) }
+            if let error = settlement.error { writer.writeError(error) }
             plane.quotaBook.finish(settlement.hold, usage: settlement.usage)
             if let ledger = settlement.ledger {
                 plane.ledger.finish(ledger.reservation, cost: ledger.cost, record: ledger.audit, on: eventLoop)
