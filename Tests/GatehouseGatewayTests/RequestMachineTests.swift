@@ -48,11 +48,17 @@ import Testing
 
     static let noHold = QuotaBook.Hold(demands: [], chargedTokens: [], tokenMarks: [], headers: [])
 
-    /// A clock that moves only when told to.
+    /// A clock that moves only when told to, and by `tick` each time it is read.
     final class ManualClock: @unchecked Sendable {
         var instant = ContinuousClock.now
+        var tick = Duration.zero
 
         func advance(by duration: Duration) { instant += duration }
+
+        func read() -> ContinuousClock.Instant {
+            defer { instant += tick }
+            return instant
+        }
     }
 
     /// A machine for a request to `path` under `yaml`, its head arrived at the clock's instant.
@@ -79,7 +85,7 @@ import Testing
                     started: clock.instant,
                     spans: traced ? RequestSpans(traceparent: nil, ratio: 1, started: clock.instant) : nil
                 ),
-                now: { clock.instant }
+                now: { clock.read() }
             )
             try body(&machine, clock)
         } catch {
@@ -102,6 +108,8 @@ import Testing
             Issue.record("expected a refusal, got \(action)", sourceLocation: sourceLocation)
             return nil
         }
+        #expect(outcome.decision == .deny, sourceLocation: sourceLocation)
+        #expect(outcome.status == Int(error.status.code), sourceLocation: sourceLocation)
         return (error, outcome, release)
     }
 
@@ -566,7 +574,34 @@ import Testing
                 Issue.record("expected a settlement")
                 return
             }
-            #expect(settlement.outcome.status == 499 && settlement.outcome.attempts == 1)
+            // The first upstream was marked with the attempt; the settlement marks nothing again.
+            #expect(settlement.mark == nil && settlement.error == nil)
+            #expect(settlement.outcome.status == 499 && settlement.outcome.reason == .clientClosed)
+            #expect(settlement.outcome.attempts == 1 && settlement.outcome.upstream == "http://127.0.0.1:1")
+        }
+        // Left before the first upstream was sent the request: no attempt, no upstream.
+        try await Self.withMachine(Self.caller(), yaml: Self.twoUpstreams) { machine, clock in
+            guard Self.firstAttempt(&machine) != nil else { return }
+            guard case .settle(let settlement) = machine.handle(.clientLeft) else {
+                Issue.record("expected a settlement")
+                return
+            }
+            #expect(settlement.outcome.status == 499 && settlement.outcome.attempts == 0)
+            #expect(settlement.outcome.upstream == nil && settlement.usage.output == 0)
+        }
+        // Left while an upstream answered 5xx: no other upstream is asked, and what it said is kept.
+        try await Self.withMachine(Self.caller(), yaml: Self.twoUpstreams) { machine, clock in
+            guard Self.firstAttempt(&machine) != nil else { return }
+            let left = machine.handle(
+                .upstreamAnswered(.success(.declined(.internalServerError, excerpt: "boom")), clientLeft: true)
+            )
+            guard case .settle(let settlement) = left else {
+                Issue.record("expected a settlement, got \(left)")
+                return
+            }
+            #expect(settlement.outcome.status == 499 && settlement.outcome.reason == .clientClosed)
+            #expect(settlement.outcome.upstreamStatus == 500 && settlement.outcome.upstreamError == "boom")
+            #expect(settlement.mark == nil && settlement.outcome.attempts == 1)
         }
         // Left during a relayed answer: cut off, recorded as the client's doing; no end is written.
         try await Self.withMachine(Self.caller(), yaml: Self.twoUpstreams) { machine, clock in
@@ -598,6 +633,19 @@ import Testing
             #expect(settlement.outcome.reason == .clientClosed && settlement.outcome.status == 200)
             #expect(settlement.outcome.timeToFirstTokenMilliseconds == 0)
             #expect(machine.handle(.settled).isNone)
+        }
+    }
+
+    @Test func theAccessStepEndsOnceTheDecisionIsMade() async throws {
+        let traced = Self.yaml + "\ntelemetry:\n  otlp: {endpoint: \"http://127.0.0.1:1\"}\n"
+        try await Self.withMachine(Self.caller(), yaml: traced, traced: true) { machine, clock in
+            // Every read of the clock moves it on: the steps' stamps are read in the order they happen.
+            clock.tick = .milliseconds(1)
+            let refused = Self.refusal(machine.handle(.received(ByteBuffer(string: #"{"model":"large"}"#))))
+            let spans = try #require(refused?.outcome.spans)
+            let (authenticated, decided) = (try #require(spans.authenticated), try #require(spans.decided))
+            #expect(decided - authenticated == .milliseconds(1))
+            #expect(refused?.outcome.reason == .modelAccessDenied && spans.guarded == nil)
         }
     }
 
