@@ -25,6 +25,7 @@ OVERLAYS=(try-it external-postgres production)
 FAILURES=0
 fail() { echo "FAIL $*"; FAILURES=$((FAILURES + 1)); }
 
+apt_lists   # the tools and the API server's build unpack Debian packages (etcd, Go) got with apt-get download
 bash "$K8S" tools > /dev/null
 VALIDATE=$GK8S_DIR/venv/bin/kubernetes-validate
 PYTHON=$GK8S_DIR/venv/bin/python   # has PyYAML, a dependency of kubernetes-validate
@@ -59,7 +60,6 @@ for overlay in try-it external-postgres; do
 done
 
 echo "== kubectl apply --server-side --dry-run=server against kube-apiserver 1.20"
-apt_lists   # the build unpacks Debian packages (Go, etcd) with apt-get download
 bash "$K8S" build > "$WORK/apiserver-build.log" 2>&1 || { tail -20 "$WORK/apiserver-build.log"; exit 1; }
 trap 'bash "$K8S" stop > /dev/null 2>&1 || true; cleanup' EXIT
 STARTED=$(bash "$K8S" start 2> "$WORK/apiserver-start.log") || { tail -20 "$WORK/apiserver-start.log"; exit 1; }
