@@ -83,31 +83,59 @@ struct RequestMachine {
         }
     }
 
-    /// The caller and the model, once access allowed them, and what was read from the body.
-    private struct Selection {
+    /// The caller and the model, once access allowed them, and what was read from the body. The states'
+    /// payloads are classes: a state is matched at every event, and copying their fields into each match
+    /// showed in profiles.
+    private final class Selection {
         let identity: Identity
         let model: ModelRuntime
         /// The guardrail policies that apply to the caller.
         let guardrails: [GuardrailPolicy]
         /// Of the body that is forwarded: read again when a guardrail redacted it.
-        var inspected: RequestInspector.Inspected
+        let inspected: RequestInspector.Inspected
+
+        init(
+            identity: Identity,
+            model: ModelRuntime,
+            guardrails: [GuardrailPolicy],
+            inspected: RequestInspector.Inspected
+        ) {
+            self.identity = identity
+            self.model = model
+            self.guardrails = guardrails
+            self.inspected = inspected
+        }
+
+        func reading(_ inspected: RequestInspector.Inspected) -> Selection {
+            Selection(identity: identity, model: model, guardrails: guardrails, inspected: inspected)
+        }
+    }
+
+    /// A selection the caps let through, with what it may spend.
+    private final class Admission {
+        let selection: Selection
+        let plan: SpendPlan
+
+        init(selection: Selection, plan: SpendPlan) {
+            self.selection = selection
+            self.plan = plan
+        }
     }
 
     private enum State {
         case awaitingBody
         case identifying
         case scanning(Selection)
-        case admitting(Selection, SpendPlan)
-        case reserving(Selection, SpendPlan, QuotaBook.Hold)
+        case admitting(Admission)
+        case reserving(Admission, QuotaBook.Hold)
         case forwarding(Forwarding)
         case settling(endPending: Bool)
         case done
     }
 
-    /// A request on its way to the model's upstreams, tried in turn.
-    private struct Forwarding {
-        let selection: Selection
-        let plan: SpendPlan
+    /// A request on its way to the model's upstreams, tried in turn; changed in place as they answer.
+    private final class Forwarding {
+        let admission: Admission
         let hold: QuotaBook.Hold
         let reservation: BudgetReservation?
         let request: Forwarder.Request
@@ -117,6 +145,23 @@ struct RequestMachine {
         var index = 0
         /// What the attempts so far came to.
         var answer = Forwarder.Outcome(status: 502, upstream: nil, attempts: 0, bytes: 0, failure: nil)
+
+        init(
+            admission: Admission,
+            hold: QuotaBook.Hold,
+            reservation: BudgetReservation?,
+            request: Forwarder.Request,
+            candidates: [Upstream]
+        ) {
+            self.admission = admission
+            self.hold = hold
+            self.reservation = reservation
+            self.request = request
+            self.candidates = candidates
+        }
+
+        var selection: Selection { admission.selection }
+        var plan: SpendPlan { admission.plan }
     }
 
     /// Bodies up to this size are scanned by the guardrails on the connection's event loop (well under a
@@ -145,8 +190,11 @@ struct RequestMachine {
     var route: DataPlane.Route { DataPlane.Route(rawValue: request.path) ?? .chatCompletions }
 
     mutating func handle(_ event: Event) -> Action {
-        switch (state, event) {
-        case (.awaitingBody, .received(let body)):
+        // The event is matched first and the state after, rather than both as a tuple: a tuple's match
+        // copies the state's payloads.
+        switch event {
+        case .received(let body):
+            guard case .awaitingBody = state else { return .none }
             self.body = body
             switch request.authentication {
             case .identified(let identity):
@@ -157,15 +205,19 @@ struct RequestMachine {
             case .rejected:
                 return refuse(.unauthenticated)
             }
-        case (.identifying, .identified(let identity?)):
+        case .identified(let identity):
+            guard case .identifying = state else { return .none }
+            guard let identity else {
+                outcome.reason = .tokenNotValid
+                return refuse(.unauthenticated)
+            }
             return proceed(identity)
-        case (.identifying, .identified(nil)):
-            outcome.reason = .tokenNotValid
-            return refuse(.unauthenticated)
-        case (.scanning(let selection), .scanned(let verdict, let clientLeft)):
+        case .scanned(let verdict, let clientLeft):
+            guard case .scanning(let selection) = state else { return .none }
             return scanned(verdict, clientLeft: clientLeft, selection: selection)
-        case (.admitting(let selection, let plan), .quotas(let admission, let ledgerReachable)):
-            switch admission {
+        case .quotas(let quotas, let ledgerReachable):
+            guard case .admitting(let admission) = state else { return .none }
+            switch quotas {
             case .refused(let limit, let retryAfter, let headers):
                 return refuse(.rateLimited(limit, retryAfter: retryAfter, headers: headers), detail: limit)
             case .unavailable:
@@ -174,32 +226,37 @@ struct RequestMachine {
                 guard ledgerReachable else {
                     return refuse(.ledgerUnavailable, detail: "the store cannot be reached", release: hold)
                 }
+                let plan = admission.plan
                 guard !plan.budgets.isEmpty else {
-                    return forward(selection, plan: plan, hold: hold, reservation: nil)
+                    return forward(admission, hold: hold, reservation: nil)
                 }
-                state = .reserving(selection, plan, hold)
+                state = .reserving(admission, hold)
                 return .reserve(plan.worstCase, against: plan.budgets)
             }
-        case (.reserving(let selection, let plan, let hold), .reserved(let reservation, let result)):
+        case .reserved(let reservation, let result):
+            guard case .reserving(let admission, let hold) = state else { return .none }
             switch result {
             case .done, .held:
-                return forward(selection, plan: plan, hold: hold, reservation: reservation)
+                return forward(admission, hold: hold, reservation: reservation)
             case .refused(let refusal):
-                return refuse(.budgetExceeded(refusal, needed: plan.worstCase), detail: refusal.scope, release: hold)
+                return refuse(
+                    .budgetExceeded(refusal, needed: admission.plan.worstCase),
+                    detail: refusal.scope,
+                    release: hold
+                )
             case .failed(let failure):
                 return refuse(.ledgerUnavailable, detail: "\(failure)", release: hold)
             }
-        case (.forwarding(let forwarding), .upstreamAnswered(let answer, let clientLeft)):
+        case .upstreamAnswered(let answer, let clientLeft):
+            guard case .forwarding(let forwarding) = state else { return .none }
             return upstreamAnswered(answer, clientLeft: clientLeft, forwarding: forwarding)
-        case (.forwarding(var forwarding), .clientLeft):
-            forwarding.answer.failure = .clientClosed
-            forwarding.answer.status = 499
-            return answered(forwarding, error: nil, mark: nil)
-        case (.settling(let endPending), .settled):
+        case .clientLeft:
+            guard case .forwarding(let forwarding) = state else { return .none }
+            return left(forwarding)
+        case .settled:
+            guard case .settling(let endPending) = state else { return .none }
             state = .done
             return endPending ? .writeEnd : .none
-        default:
-            return .none
         }
     }
 
@@ -280,10 +337,8 @@ struct RequestMachine {
             guard case .success(let reinspected) = RequestInspector.inspect(redacted) else {
                 return refuse(.guardrailUnavailable, detail: "redacted body unreadable")
             }
-            var selection = selection
-            selection.inspected = reinspected
             body = redacted
-            return admit(selection)
+            return admit(selection.reading(reinspected))
         case .blocked(let rules, _):
             return refuse(.guardrailBlocked(rules))
         }
@@ -312,18 +367,18 @@ struct RequestMachine {
         if let error = plan.exceededCap(inspected: inspected, bodyBytes: body.readableBytes) {
             return refuse(error)
         }
-        state = .admitting(selection, plan)
+        state = .admitting(Admission(selection: selection, plan: plan))
         return .admitQuotas(plan)
     }
 
     /// The upstream's copy of the request: usage asked for in a stream, and the output bound in the
     /// field the upstream reads.
     private mutating func forward(
-        _ selection: Selection,
-        plan: SpendPlan,
+        _ admission: Admission,
         hold: QuotaBook.Hold,
         reservation: BudgetReservation?
     ) -> Action {
+        let (selection, plan) = (admission.selection, admission.plan)
         let (route, inspected) = (plan.route, selection.inspected)
         var patch = RequestBodyPatch()
         let injectUsage = inspected.stream && !inspected.hasStreamOptions && route != .embeddings
@@ -346,8 +401,7 @@ struct RequestMachine {
         }
         stamp(\.forwarded)
         let forwarding = Forwarding(
-            selection: selection,
-            plan: plan,
+            admission: admission,
             hold: hold,
             reservation: reservation,
             request: Forwarder.Request(
@@ -373,7 +427,6 @@ struct RequestMachine {
 
     /// Asks the next candidate upstream, or ends with 502 when none is left.
     private mutating func attempt(_ forwarding: Forwarding, mark: HealthMark?) -> Action {
-        var forwarding = forwarding
         let model = forwarding.selection.model
         guard forwarding.answer.attempts < forwarding.candidates.count else {
             forwarding.answer.status = 502
@@ -396,7 +449,6 @@ struct RequestMachine {
         clientLeft: Bool,
         forwarding: Forwarding
     ) -> Action {
-        var forwarding = forwarding
         let upstream = forwarding.candidates[forwarding.index]
         forwarding.answer.attempts = forwarding.index + 1
         forwarding.answer.upstream = upstream.origin
@@ -445,7 +497,6 @@ struct RequestMachine {
 
     /// The client went away between attempts: no other upstream is asked.
     private mutating func left(_ forwarding: Forwarding) -> Action {
-        var forwarding = forwarding
         forwarding.answer.failure = .clientClosed
         forwarding.answer.status = 499
         return answered(forwarding, error: nil, mark: nil)
