@@ -1,7 +1,18 @@
 # Sourced by the gateway benchmarks after scripts/processes.sh, with BIN set to the build under test:
 # gateways in front of a fixture model (and, with NEUTRAL set to its port, a second model `neutral` in front
-# of run.sh's neutral upstream), sharing the data directory $WORK/data, the key they accept, and
-# ALL_CHECKS, the configuration with every check on.
+# of the neutral upstream that start_neutral starts), sharing the data directory $WORK/data, the key they
+# accept, and ALL_CHECKS, the configuration with every check on.
+
+# The neutral upstream: Envoy answering every chat completion itself (neutral.yaml.template), in its own
+# process with its own base id, so its CPU is never counted as a proxy's. Sets NEUTRAL to its port.
+start_neutral() { # start_neutral ENVOY-BINARY
+    NEUTRAL=$(free_port)
+    sed -e "s/\bNEUTRAL_PORT\b/$NEUTRAL/" -e "s/\bNEUTRAL_ADMIN_PORT\b/$(free_port)/" \
+        "$(dirname "${BASH_SOURCE[0]}")/neutral.yaml.template" > "$WORK/neutral.yaml"
+    "$1" -c "$WORK/neutral.yaml" --base-id 17 --log-level error > "$WORK/neutral.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$NEUTRAL"
+}
 
 start_gatehouse() { # start_gatehouse NAME FIXTURE-PORT TLS-FLAG EXTRA-YAML [BINARY] -> sets PORT, PID
     local name=$1 upstream=$2 tls=$3 extra=$4 binary=${5:-$BIN}

@@ -14,13 +14,8 @@ VENV=.build/bench-venv
 BIN=.build/release/gatehouse
 source scripts/processes.sh
 
-NEUTRAL=$(free_port)
-sed -e "s/\bNEUTRAL_PORT\b/$NEUTRAL/" -e "s/\bNEUTRAL_ADMIN_PORT\b/$(free_port)/" "$HERE/neutral.yaml.template" \
-    > "$WORK/neutral.yaml"
-"$VENV/bin/envoy" -c "$WORK/neutral.yaml" --base-id 17 --log-level error > "$WORK/neutral.log" 2>&1 &
-PIDS+=($!)
-wait_port "$NEUTRAL"
 source "$HERE/gateways.sh"
+start_neutral "$VENV/bin/envoy"
 TARGETS=()
 start_gatehouse this "$NEUTRAL" --no-tls "$ALL_CHECKS"
 TARGETS+=("this $PORT $PID")

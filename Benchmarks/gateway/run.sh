@@ -28,13 +28,7 @@ ulimit -n "$(ulimit -Hn)" 2> /dev/null || true   # as many open files as allowed
 source scripts/processes.sh
 source "$HERE/gateways.sh"
 
-# The neutral upstream: its own Envoy process (its own base id), so its CPU is never counted as the proxy's.
-NEUTRAL=$(free_port)
-sed -e "s/\bNEUTRAL_PORT\b/$NEUTRAL/" -e "s/\bNEUTRAL_ADMIN_PORT\b/$(free_port)/" "$HERE/neutral.yaml.template" \
-    > "$WORK/neutral.yaml"
-"$VENV/bin/envoy" -c "$WORK/neutral.yaml" --base-id 17 --log-level error > "$WORK/neutral.log" 2>&1 &
-PIDS+=($!)
-wait_port "$NEUTRAL"
+start_neutral "$VENV/bin/envoy"
 FIXTURE=$(free_port)
 "$BIN" fixture-model --listen "127.0.0.1:$FIXTURE" > /dev/null &
 PIDS+=($!)

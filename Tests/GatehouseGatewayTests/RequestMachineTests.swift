@@ -123,6 +123,16 @@ import Testing
         return plan
     }
 
+    /// Admits the request with `hold`: the reservation the budgets are then asked for, as the ledger makes it.
+    static func reservation(_ machine: inout RequestMachine, hold: QuotaBook.Hold) -> BudgetReservation? {
+        let action = machine.handle(.quotas(.admitted(hold), ledgerReachable: true))
+        guard case .reserve(let amount, let budgets) = action else {
+            Issue.record("expected a reservation, got \(action)")
+            return nil
+        }
+        return BudgetReservation(amount: amount, budgets: budgets, owner: "g1", at: Date())
+    }
+
     /// Feeds the body, which the guardrails are to scan: what, with which policies, and where.
     static func scan(
         _ machine: inout RequestMachine,
@@ -187,16 +197,9 @@ import Testing
             }
             #expect(plan.demands.map(\.quota.name) == ["team"])
             #expect(plan.budgets.map(\.scope) == ["team"])
-            guard
-                case .reserve(let amount, let budgets) = machine.handle(
-                    .quotas(.admitted(hold), ledgerReachable: true)
-                )
-            else {
-                Issue.record("expected a reservation")
-                return
-            }
-            #expect(amount == plan.worstCase)
-            let reservation = BudgetReservation(amount: amount, budgets: budgets, owner: "g1", at: Date())
+            guard let reservation = Self.reservation(&machine, hold: hold) else { return }
+            let amount = reservation.amount
+            #expect(amount == plan.worstCase && reservation.budgets == plan.budgets)
             clock.advance(by: .milliseconds(1))
             guard
                 case .attempt(let upstream, let model, let request, nil) = machine.handle(
@@ -251,15 +254,8 @@ import Testing
     @Test func aCostReportedAboveTheReservationIsChargedAtTheReservation() async throws {
         try await Self.withMachine(Self.caller()) { machine, clock in
             guard let plan = Self.admitted(&machine, body: Self.chat) else { return }
-            guard
-                case .reserve(let amount, let budgets) = machine.handle(
-                    .quotas(.admitted(Self.noHold), ledgerReachable: true)
-                )
-            else {
-                Issue.record("expected a reservation")
-                return
-            }
-            let reservation = BudgetReservation(amount: amount, budgets: budgets, owner: "g1", at: Date())
+            guard let reservation = Self.reservation(&machine, hold: Self.noHold) else { return }
+            let amount = reservation.amount
             #expect(machine.handle(.reserved(reservation, .held([amount]))).isAttempt)
             let usage = TokenUsage(input: 1_000_000, output: 1_000_000, estimated: false)
             guard case .settle(let settlement) = machine.handle(Self.relayed(usage, overran: true)) else {
@@ -397,15 +393,7 @@ import Testing
         for (result, status, reason) in results {
             try await Self.withMachine(Self.caller()) { machine, clock in
                 guard Self.admitted(&machine, body: Self.chat) != nil else { return }
-                guard
-                    case .reserve(let amount, let budgets) = machine.handle(
-                        .quotas(.admitted(hold), ledgerReachable: true)
-                    )
-                else {
-                    Issue.record("expected a reservation")
-                    return
-                }
-                let reservation = BudgetReservation(amount: amount, budgets: budgets, owner: "g1", at: Date())
+                guard let reservation = Self.reservation(&machine, hold: hold) else { return }
                 let refused = Self.refusal(machine.handle(.reserved(reservation, result)))
                 #expect(refused?.outcome.status == status && refused?.outcome.reason == reason)
                 #expect(refused?.release?.headers.first?.1 == "100")

@@ -139,10 +139,8 @@ struct RequestMachine {
         let hold: QuotaBook.Hold
         let reservation: BudgetReservation?
         let request: Forwarder.Request
-        /// Healthy first, each once.
+        /// Healthy first, each once; the one asked last is at `answer.attempts` until it answers.
         let candidates: [Upstream]
-        /// The candidate asked last.
-        var index = 0
         /// What the attempts so far came to.
         var answer = Forwarder.Outcome(status: 502, upstream: nil, attempts: 0, bytes: 0, failure: nil)
 
@@ -187,7 +185,7 @@ struct RequestMachine {
         self.outcome = Self.outcome(of: request)
     }
 
-    var route: DataPlane.Route { DataPlane.Route(rawValue: request.path) ?? .chatCompletions }
+    private var route: DataPlane.Route { DataPlane.Route(rawValue: request.path) ?? .chatCompletions }
 
     mutating func handle(_ event: Event) -> Action {
         // The event is matched first and the state after, rather than both as a tuple: a tuple's match
@@ -433,12 +431,11 @@ struct RequestMachine {
             return answered(
                 forwarding,
                 error: .upstreamUnavailable("no upstream for \(model.route.name) answered; retry later"),
-                mark: mark,
+                mark: mark
             )
         }
-        forwarding.index = forwarding.answer.attempts
         state = .forwarding(forwarding)
-        return .attempt(forwarding.candidates[forwarding.index], of: model, forwarding.request, mark: mark)
+        return .attempt(forwarding.candidates[forwarding.answer.attempts], of: model, forwarding.request, mark: mark)
     }
 
     /// A connect error, a timeout before the response head or a 5xx before the first byte moves on to the
@@ -449,8 +446,8 @@ struct RequestMachine {
         clientLeft: Bool,
         forwarding: Forwarding
     ) -> Action {
-        let upstream = forwarding.candidates[forwarding.index]
-        forwarding.answer.attempts = forwarding.index + 1
+        let upstream = forwarding.candidates[forwarding.answer.attempts]
+        forwarding.answer.attempts += 1
         forwarding.answer.upstream = upstream.origin
         switch result {
         case .success(.declined(let status, _)) where status == .unauthorized || status == .forbidden:
@@ -459,7 +456,7 @@ struct RequestMachine {
             return answered(
                 forwarding,
                 error: .upstreamUnavailable("the model server refused the gateway's credentials; tell the operator"),
-                mark: nil,
+                mark: nil
             )
         case .success(.declined(let status, let excerpt)):
             forwarding.answer.failure = .upstreamErrorStatus
@@ -495,7 +492,7 @@ struct RequestMachine {
         }
     }
 
-    /// The client went away between attempts: no other upstream is asked.
+    /// The client went away: no other upstream is asked.
     private mutating func left(_ forwarding: Forwarding) -> Action {
         forwarding.answer.failure = .clientClosed
         forwarding.answer.status = 499
