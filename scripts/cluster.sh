@@ -26,8 +26,7 @@ FAILURES=0
 fail() { echo "FAIL $*"; FAILURES=$((FAILURES + 1)); }
 ok() { echo "ok   $*"; }
 
-apt_lists   # the tools and the API server's build unpack Debian packages (etcd, Go) got with apt-get download
-bash "$K8S" tools > /dev/null
+k8s_tools "$K8S"
 PYTHON=$GK8S_DIR/venv/bin/python   # has PyYAML, a dependency of kubernetes-validate
 bash "$K8S" build > "$WORK/apiserver-build.log" 2>&1 || { tail -20 "$WORK/apiserver-build.log"; exit 1; }
 trap 'bash "$K8S" stop > /dev/null 2>&1 || true; cleanup' EXIT

@@ -25,8 +25,7 @@ OVERLAYS=(try-it external-postgres production)
 FAILURES=0
 fail() { echo "FAIL $*"; FAILURES=$((FAILURES + 1)); }
 
-apt_lists   # the tools and the API server's build unpack Debian packages (etcd, Go) got with apt-get download
-bash "$K8S" tools > /dev/null
+k8s_tools "$K8S"
 VALIDATE=$GK8S_DIR/venv/bin/kubernetes-validate
 PYTHON=$GK8S_DIR/venv/bin/python   # has PyYAML, a dependency of kubernetes-validate
 

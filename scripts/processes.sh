@@ -27,3 +27,18 @@ apt_lists() {
     echo "apt-get update fetched no package lists" >&2
     return 1
 }
+# The test API server's tools (etcd, kubernetes-validate), with Debian's package lists fetched first: the tools
+# and the server's build unpack packages (etcd, Go) got with apt-get download. The tools step of
+# ../shared/k8s/apiserver.sh pipes `etcd --version` into `head -1` under pipefail, so when etcd writes its
+# second line after head has gone, SIGPIPE ends the step (exit 141) with everything in place: that exit
+# alone is tried again.
+k8s_tools() { # k8s_tools PATH-OF-APISERVER.SH
+    local status=0
+    apt_lists
+    for _ in 1 2 3; do
+        status=0
+        bash "$1" tools > /dev/null || status=$?
+        [ "$status" = 141 ] || return "$status"
+    done
+    return "$status"
+}
