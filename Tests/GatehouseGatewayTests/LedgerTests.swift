@@ -144,7 +144,7 @@ import Testing
         // 40 at once: 33 fit in the dollar (33 x 0.03 = 0.99), whatever the order the holds grow in.
         let reservations = (0..<40).map { _ in ledger.reservation(of: worst, against: [budget]) }
         let outcomes = try await EventLoopFuture.whenAllSucceed(
-            reservations.map { ledger.reserve($0, on: loop) },
+            reservations.map { ledger.reserve($0, on: loop).future(on: loop) },
             on: loop
         ).get()
         #expect(outcomes.filter { $0 == .done }.count == 33)
@@ -162,7 +162,10 @@ import Testing
         #expect(status?.spent == Cost(dollars: "0.33"))
         // What is left fits 22 more, and no more.
         let more = (0..<30).map { _ in ledger.reservation(of: worst, against: [budget]) }
-        let again = try await EventLoopFuture.whenAllSucceed(more.map { ledger.reserve($0, on: loop) }, on: loop).get()
+        let again = try await EventLoopFuture.whenAllSucceed(
+            more.map { ledger.reserve($0, on: loop).future(on: loop) },
+            on: loop
+        ).get()
         #expect(again.filter { $0 == .done }.count == 22)
     }
 
@@ -175,7 +178,7 @@ import Testing
         func wave(_ count: Int) async throws -> [BudgetReservation] {
             let reservations = (0..<count).map { _ in ledger.reservation(of: worst, against: [budget]) }
             let outcomes = try await EventLoopFuture.whenAllSucceed(
-                reservations.map { ledger.reserve($0, on: loop) },
+                reservations.map { ledger.reserve($0, on: loop).future(on: loop) },
                 on: loop
             ).get()
             #expect(outcomes.allSatisfy { $0 == .done })
@@ -387,21 +390,15 @@ import Testing
         let budget = BudgetCharge(scope: "team", period: .day, limit: Cost(dollars: "1000")!)
         let worst = Cost(dollars: "0.01")!
         let loop = MultiThreadedEventLoopGroup.singleton.next()
-        final class Flag: @unchecked Sendable { var raised = false }
         // 2,000 requests, 8 in flight, each charged a tenth of its worst case: every charge comes out of
         // the hold. A hold sized by what is in flight alone ran dry every 90 requests or so.
         var inFlight: [BudgetReservation] = []
         var waited = 0
         for _ in 0..<2000 {
             let reservation = ledger.reservation(of: worst, against: [budget])
-            let (future, atOnce) = try await loop.submit { () -> (EventLoopFuture<LedgerOutcome>, Bool) in
-                let future = ledger.reserve(reservation, on: loop)
-                let done = Flag()
-                future.whenComplete { _ in done.raised = true }  // runs at once on the loop when complete
-                return (future, done.raised)
-            }.get()
-            if !atOnce { waited += 1 }
-            #expect(try await future.get() == .done)
+            let reserved = ledger.reserve(reservation, on: loop)
+            if !reserved.isNow { waited += 1 }
+            #expect(try await reserved.get() == .done)
             inFlight.append(reservation)
             if inFlight.count == 8 {
                 let oldest = inFlight.removeFirst()

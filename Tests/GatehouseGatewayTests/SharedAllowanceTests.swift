@@ -36,7 +36,7 @@ import Testing
         var futures: [[EventLoopFuture<QuotaBook.Admission>]] = Array(repeating: [], count: books.count)
         for _ in 0..<perBook {
             for (index, book) in books.enumerated() {
-                futures[index].append(book.admit([demand], tokens: { _ in tokens }, on: loop))
+                futures[index].append(book.admit([demand], tokens: { _ in tokens }, on: loop).future(on: loop))
             }
         }
         var answers: [[QuotaBook.Admission]] = []

@@ -57,14 +57,15 @@ final class RequestRun: @unchecked Sendable {
                 self.handle(.scanned(try? result.get(), clientLeft: self.cancellation.isCancelled))
             }
         case .admitQuotas(let plan):
-            plane.quotaBook.admit(plan.demands, tokens: plan.admissionTokens(), on: eventLoop).whenSuccess {
-                admission in
-                self.handle(.quotas(admission, ledgerReachable: self.plane.ledger.canRecord))
+            switch plane.quotaBook.admit(plan.demands, tokens: plan.admissionTokens(), on: eventLoop) {
+            case .now(let admission): admitted(admission)
+            case .later(let admission): admission.whenSuccess(admitted)
             }
         case .reserve(let amount, let budgets):
             let reservation = plane.ledger.reservation(of: amount, against: budgets)
-            plane.ledger.reserve(reservation, on: eventLoop).whenSuccess { result in
-                self.handle(.reserved(reservation, result))
+            switch plane.ledger.reserve(reservation, on: eventLoop) {
+            case .now(let result): handle(.reserved(reservation, result))
+            case .later(let result): result.whenSuccess { self.handle(.reserved(reservation, $0)) }
             }
         case .attempt(let upstream, let model, let request, let mark):
             if let mark { mark.upstream.markHealthy(mark.healthy) }
@@ -79,11 +80,18 @@ final class RequestRun: @unchecked Sendable {
             if let mark = settlement.mark { mark.upstream.markHealthy(mark.healthy) }
             if let error = settlement.error { writer.writeError(error) }
             plane.quotaBook.finish(settlement.hold, usage: settlement.usage)
-            if let ledger = settlement.ledger {
-                plane.ledger.finish(ledger.reservation, cost: ledger.cost, record: ledger.audit, on: eventLoop)
-                    .whenComplete { _ in self.handle(.settled) }
+            if let ledger = settlement.ledger,
+                case .later(let recorded) = plane.ledger.finish(
+                    ledger.reservation,
+                    cost: ledger.cost,
+                    record: ledger.audit,
+                    on: eventLoop
+                )
+            {
+                recorded.whenComplete { _ in self.handle(.settled) }
             } else {
-                // The caller's answer first: the report is bookkeeping it need not wait for.
+                // Nothing to record, or recorded at once: the caller's answer first; the report is
+                // bookkeeping it need not wait for.
                 handle(.settled)
             }
             plane.report(settlement.outcome)
@@ -99,5 +107,9 @@ final class RequestRun: @unchecked Sendable {
         case .record(let outcome):
             plane.record(outcome)
         }
+    }
+
+    private func admitted(_ admission: QuotaBook.Admission) {
+        handle(.quotas(admission, ledgerReachable: plane.ledger.canRecord))
     }
 }

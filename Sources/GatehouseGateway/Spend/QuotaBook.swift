@@ -74,15 +74,13 @@ final class QuotaBook: Sendable {
         _ demands: [Demand],
         tokens: (Quota) -> Int,
         on eventLoop: any EventLoop
-    ) -> EventLoopFuture<Admission> {
+    ) -> Eventual<Admission> {
         guard !demands.isEmpty else {
-            return eventLoop.makeSucceededFuture(
-                .admitted(Hold(demands: [], chargedTokens: [], tokenMarks: [], headers: []))
-            )
+            return .now(.admitted(Hold(demands: [], chargedTokens: [], tokenMarks: [], headers: [])))
         }
         let charged = demands.map { Double(tokens($0.quota)) }
         if let shared { return shared.admit(demands, charged: charged, on: eventLoop) }
-        return eventLoop.makeSucceededFuture(admitInMemory(demands, charged: charged))
+        return .now(admitInMemory(demands, charged: charged))
     }
 
     private func admitInMemory(_ demands: [Demand], charged: [Double]) -> Admission {

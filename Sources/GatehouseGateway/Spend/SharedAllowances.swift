@@ -196,10 +196,9 @@ final class SharedAllowances: Sendable {
         _ demands: [QuotaBook.Demand],
         charged: [Double],
         on eventLoop: any EventLoop
-    ) -> EventLoopFuture<QuotaBook.Admission> {
+    ) -> Eventual<QuotaBook.Admission> {
         let usable = instance.holdsUsable
-        let promise = eventLoop.makePromise(of: QuotaBook.Admission.self)
-        let (answer, start) = state.withLock { state -> (QuotaBook.Admission?, Bool) in
+        let (answer, start) = state.withLock { state -> (Eventual<QuotaBook.Admission>, Bool) in
             // Read under the lock: a grant is never spent after its deadline, however long the wait for it.
             let now = clock()
             if let marks = state.take(demands, charged: charged, now: now, usable: usable) {
@@ -209,21 +208,18 @@ final class SharedAllowances: Sendable {
                     tokenMarks: marks,
                     headers: Self.headers(demands, in: state, now: now)
                 )
-                return (.admitted(hold), false)
+                return (.now(.admitted(hold)), false)
             }
             if let refusal = Self.refusal(demands, charged: charged, in: state, now: now, asked: false) {
-                return (refusal, false)
+                return (.now(refusal), false)
             }
+            let promise = eventLoop.makePromise(of: QuotaBook.Admission.self)
             state.waiting.append(Waiter(demands: demands, charged: charged, promise: promise))
             defer { state.busy = true }
-            return (nil, !state.busy)
+            return (.later(promise.futureResult), !state.busy)
         }
-        if let answer {
-            promise.succeed(answer)
-        } else if start {
-            queue.async { self.drain() }
-        }
-        return promise.futureResult
+        if start { queue.async { self.drain() } }
+        return answer
     }
 
     /// Frees a request's slots and trues up its tokens (`used` by demand; nil when unknown).

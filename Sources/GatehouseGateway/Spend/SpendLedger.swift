@@ -249,44 +249,44 @@ final class SpendLedger: Service, Sendable {
 
     /// Reserves `reservation`: `.done` when the request may go ahead, `.refused` when a budget cannot
     /// spare it, `.failed` when the store could not be reached to grow a hold.
-    func reserve(_ reservation: BudgetReservation, on eventLoop: any EventLoop) -> EventLoopFuture<LedgerOutcome> {
+    func reserve(_ reservation: BudgetReservation, on eventLoop: any EventLoop) -> Eventual<LedgerOutcome> {
         let now = Int64(reservation.at.timeIntervalSince1970)
         if instance.holdsUsable, state.withLock({ $0.reserveFromHolds(reservation, now: now) }) {
-            return eventLoop.makeSucceededFuture(.done)
+            return .now(.done)
         }
         let promise = eventLoop.makePromise(of: LedgerOutcome.self)
         enqueue([.reserve(reservation, claimed: [], promise)])
-        return promise.futureResult
+        return .later(promise.futureResult)
     }
 
     /// Charges a reserved request's `cost` (at most what was reserved; none without a reservation),
     /// frees the rest of its reservation, and appends `entry` to the audit trail. Made durable in the
-    /// calling event loop's journal, so the future is complete at once; without a journal, or when it
-    /// cannot be written, they go to the store from the ledger's thread, and the future waits for that.
+    /// calling event loop's journal, so the outcome is known at once; without a journal, or when it
+    /// cannot be written, they go to the store from the ledger's thread, and the outcome waits for that.
     func finish(
         _ reservation: BudgetReservation?,
         cost: Cost,
         record entry: AuditEntry?,
         on eventLoop: any EventLoop
-    ) -> EventLoopFuture<LedgerOutcome> {
+    ) -> Eventual<LedgerOutcome> {
         let cost = reservation.map { min(cost, $0.amount) } ?? .zero
         var operations: [LedgerOperation] = []
         if let reservation { operations += reservation.charges(cost) }
         if let entry { operations.append(.record(entry)) }
         if operations.isEmpty || journal(operations) {
             if let reservation { state.withLock { $0.settle(reservation, cost: cost) } }
-            return eventLoop.makeSucceededFuture(.done)
+            return .now(.done)
         }
         var jobs: [Job] = []
         if let reservation { jobs.append(.settle(reservation, cost: cost)) }
         guard let entry else {
             enqueue(jobs)
-            return eventLoop.makeSucceededFuture(.done)
+            return .now(.done)
         }
         let promise = eventLoop.makePromise(of: LedgerOutcome.self)
         jobs.append(.record(entry, text: entry.storedText, promise))
         enqueue(jobs)
-        return promise.futureResult
+        return .later(promise.futureResult)
     }
 
     /// Records an entry without waiting for it (requests refused before anything was spent).
