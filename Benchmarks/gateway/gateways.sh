@@ -14,6 +14,20 @@ start_neutral() { # start_neutral ENVOY-BINARY
     wait_port "$NEUTRAL"
 }
 
+# Envoy as the plain proxy the gateway is compared with (envoy.yaml.template): ENVOY, its port in front of
+# the neutral upstream, ENVOY_FIXTURE, its port in front of the fixture model at FIXTURE-PORT, and ENVOY_PID.
+start_envoy() { # start_envoy ENVOY-BINARY FIXTURE-PORT
+    ENVOY=$(free_port)
+    ENVOY_FIXTURE=$(free_port)
+    sed -e "s/\bENVOY_PORT\b/$ENVOY/" -e "s/\bENVOY_FIXTURE_PORT\b/$ENVOY_FIXTURE/" -e "s/\bFIXTURE_PORT\b/$2/" \
+        -e "s/\bNEUTRAL_PORT\b/$NEUTRAL/" -e "s/\bENVOY_ADMIN_PORT\b/$(free_port)/" \
+        "$(dirname "${BASH_SOURCE[0]}")/envoy.yaml.template" > "$WORK/envoy.yaml"
+    "$1" -c "$WORK/envoy.yaml" --log-level error > "$WORK/envoy.log" 2>&1 &
+    ENVOY_PID=$!
+    PIDS+=("$ENVOY_PID")
+    wait_port "$ENVOY"
+}
+
 start_gatehouse() { # start_gatehouse NAME FIXTURE-PORT TLS-FLAG EXTRA-YAML [BINARY] -> sets PORT, PID
     local name=$1 upstream=$2 tls=$3 extra=$4 binary=${5:-$BIN}
     cat > "$WORK/$name.yaml" <<YAML

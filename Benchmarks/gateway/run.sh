@@ -71,15 +71,7 @@ export GATEHOUSE_KEY
 GATEHOUSE_KEY=$(bench_key)
 export GATEHOUSE_CA="$WORK/data/tls/server.crt"
 
-ENVOY=$(free_port)
-ENVOY_FIXTURE=$(free_port)
-sed -e "s/\bENVOY_PORT\b/$ENVOY/" -e "s/\bENVOY_FIXTURE_PORT\b/$ENVOY_FIXTURE/" -e "s/\bFIXTURE_PORT\b/$FIXTURE/" \
-    -e "s/\bNEUTRAL_PORT\b/$NEUTRAL/" -e "s/\bENVOY_ADMIN_PORT\b/$(free_port)/" "$HERE/envoy.yaml.template" \
-    > "$WORK/envoy.yaml"
-"$VENV/bin/envoy" -c "$WORK/envoy.yaml" --log-level error > "$WORK/envoy.log" 2>&1 &
-ENVOY_PID=$!
-PIDS+=("$ENVOY_PID")
-wait_port "$ENVOY"
+start_envoy "$VENV/bin/envoy" "$FIXTURE"
 sleep 1
 
 echo "machine: $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); gatehouse $("$BIN" --version), $("$VENV/bin/envoy" --version | grep -o '1\.[0-9]*\.[0-9]*' | head -1) envoy"
