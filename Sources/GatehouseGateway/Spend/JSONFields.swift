@@ -72,11 +72,13 @@ enum JSONFields {
     }
 
     /// A string value in a JSON text: the key it belongs to (the nearest key before it, so array items
-    /// get their array's key), where its quoted text stands, and its decoded text.
+    /// get their array's key), where its quoted text stands, and its decoded text: the JSON text's own
+    /// bytes when there is no escape in it, so the values a caller never reads (an answer's `id`,
+    /// `object`, `role`) cost no copy.
     struct StringValue {
         let key: ArraySlice<UInt8>
         let range: Range<Int>
-        let text: [UInt8]
+        let text: ArraySlice<UInt8>
     }
 
     /// Every string value (not key) in `bytes`, in order.
@@ -104,7 +106,8 @@ enum JSONFields {
                     StringValue(
                         key: bytes[(base + key.lowerBound)..<(base + key.upperBound)],
                         range: (base + index)..<(base + min(after, buffer.count)),
-                        text: decode(buffer, raw)
+                        text: unescaped(buffer, raw).map { $0[...] }
+                            ?? bytes[(base + raw.lowerBound)..<(base + raw.upperBound)]
                     )
                 )
                 index = after
@@ -165,10 +168,11 @@ enum JSONFields {
         return (start + 1)..<bytes.count
     }
 
-    /// The decoded text of the raw string `raw` (escapes resolved; `\u` escapes as their UTF-8).
-    private static func decode(_ bytes: UnsafeBufferPointer<UInt8>, _ raw: Range<Int>) -> [UInt8] {
+    /// The decoded text of the raw string `raw` (escapes resolved; `\u` escapes as their UTF-8); nil
+    /// when it has no escape, and is its own text.
+    private static func unescaped(_ bytes: UnsafeBufferPointer<UInt8>, _ raw: Range<Int>) -> [UInt8]? {
         let body = UnsafeBufferPointer(rebasing: bytes[raw])
-        guard body.contains(UInt8(ascii: "\\")) else { return Array(body) }
+        guard body.contains(UInt8(ascii: "\\")) else { return nil }
         var text: [UInt8] = []
         text.reserveCapacity(body.count)
         var index = 0
